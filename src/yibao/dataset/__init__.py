@@ -1,0 +1,1 @@
+"""The dataset document (dataset.md): parsing, validation with path-named errors, loading."""

@@ -1,0 +1,184 @@
+"""The shape of the dataset document (dataset.md). Keys beyond the contract are documented in docs/dataset.md."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationInfo, field_validator
+
+from yibao import codes
+from yibao.dataset.fields import Admdvs, Code, IsoDate, Money, Price, Ratio, SelfpayProp, choice
+from yibao.rules.identity import id_card_problem
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class MutualAidSettings(Strict):
+    enabled: StrictBool = True
+    authorizer_min_balance: Money | None = None
+    relation_limits: dict[choice(*codes.RELATIONS), StrictInt] = Field(default_factory=dict)
+
+    @field_validator("relation_limits")
+    @classmethod
+    def _non_negative(cls, value: dict[str, int]) -> dict[str, int]:
+        for relation, limit in value.items():
+            if limit < 0:
+                raise ValueError(f"limit for {relation} must not be below 0")
+        return value
+
+
+class DiseaseDoc(Strict):
+    code: Code
+    name: StrictStr
+
+
+class SwitchDoc(Strict):
+    name: Code
+    on: StrictBool
+    from_: IsoDate | None = Field(default=None, alias="from")
+
+
+class PolicyDoc(Strict):
+    insutype: choice(*codes.PERSON_INSUTYPES)
+    med_types: list[Code] = Field(min_length=1)
+    hosp_lv: list[choice(*codes.HOSP_LV)] | None = None
+    bucket: Code
+    deductible: Money
+    ratio: Ratio
+    annual_cap: Money
+    acct_scope: choice(*codes.ACCT_SCOPE)
+    from_: IsoDate | None = Field(default=None, alias="from")
+    to: IsoDate | None = None
+    switch: Code | None = None
+
+
+def _chrgitm_lv(value: Any) -> Any:
+    """Unpadded grades (1/2/3) occur in the wild; the platform speaks 01/02/03."""
+    return value.zfill(2) if isinstance(value, str) and value in ("1", "2", "3") else value
+
+
+class CatalogItemDoc(Strict):
+    code: Code
+    name: StrictStr
+    chrgitm_lv: choice(*codes.CHRGITM_LV)
+    selfpay_prop: SelfpayProp
+    pric_uplmt_amt: Price | None = None
+    med_chrgitm_type: Code
+
+    @field_validator("chrgitm_lv", mode="before")
+    @classmethod
+    def _pad_grade(cls, value: Any) -> Any:
+        return _chrgitm_lv(value)
+
+
+class RegionDoc(Strict):
+    admdvs: Admdvs
+    name: StrictStr
+    acct_bookkeeping: StrictBool = True
+    inprov_outpatient_filing_required: StrictBool = False
+    referral_filing_max_days: StrictInt | None = None
+    mutual_aid: MutualAidSettings = Field(default_factory=lambda: MutualAidSettings(enabled=False))
+    local_only_diseases: list[Code] = Field(default_factory=list)
+    diseases: list[DiseaseDoc] = Field(default_factory=list)
+    policies: list[PolicyDoc] = Field(default_factory=list)
+    catalog: list[CatalogItemDoc] = Field(default_factory=list)
+    switches: list[SwitchDoc] = Field(default_factory=list)
+    settings: dict[StrictStr, Any] = Field(default_factory=dict)
+
+
+class InstitutionDoc(Strict):
+    code: Code
+    name: StrictStr
+    admdvs: Admdvs
+    kind: choice(*codes.INSTITUTION_KINDS)
+    level: choice(*codes.HOSP_LV) | None = None
+    xregion: choice(*codes.XREGION) = "none"
+    internet: StrictBool = False
+    secret: StrictStr = Field(min_length=8)
+
+
+class AccountDoc(Strict):
+    balance: Money
+    admdvs: Admdvs
+
+
+class ChronicDoc(Strict):
+    code: Code
+    since: IsoDate | None = None
+
+
+class UsageDoc(Strict):
+    deductible: Money = Decimal("0.00")
+    fund: Money = Decimal("0.00")
+
+
+class ContributionDoc(Strict):
+    ym: StrictStr = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    insutype: choice(*codes.PERSON_INSUTYPES) | None = None
+    amount: Money
+    paid: StrictBool = True
+
+
+class PersonDoc(Strict):
+    psn_no: StrictStr = Field(pattern=r"^[0-9A-Za-z]{1,30}$")
+    name: StrictStr = Field(min_length=1)
+    psn_cert_type: Code = "01"
+    certno: StrictStr
+    gend: choice(*codes.GEND)
+    naty: Code = "01"
+    brdy: IsoDate
+    insutype: choice(*codes.PERSON_INSUTYPES)
+    admdvs: Admdvs
+    psn_type: Code
+    arrears: StrictBool = False
+    suspended: StrictBool = False
+    ecard: Code | None = None
+    card_no: Code | None = None
+    card_sn: Code | None = None
+    emp_name: StrictStr | None = None
+    insu_date: IsoDate | None = None
+    account: AccountDoc | None = None
+    chronic: list[ChronicDoc] = Field(default_factory=list)
+    used: dict[Code, UsageDoc] = Field(default_factory=dict)
+    contributions: list[ContributionDoc] = Field(default_factory=list)
+
+
+    @field_validator("certno")
+    @classmethod
+    def _valid_id_card(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("psn_cert_type", "01") == "01":
+            why = id_card_problem(value)
+            if why:
+                raise ValueError(f"not a valid ID card number: {why}")
+        return value.upper()
+
+
+class MutualAidDoc(Strict):
+    authorizer: StrictStr
+    beneficiary: StrictStr
+    relation: choice(*codes.RELATIONS)
+    quota: Money | None = None
+    start: IsoDate
+    end: IsoDate | None = None
+    priority: StrictInt | None = None
+
+
+class FilingDoc(Strict):
+    psn_no: StrictStr
+    type: choice(*codes.FILING_TYPES)
+    dest_admdvs: Admdvs | None = None
+    dest_fixmedins: Code | None = None
+    start: IsoDate
+    end: IsoDate | None = None
+
+
+class DatasetDoc(Strict):
+    today: IsoDate | None = None
+    regions: list[RegionDoc] = Field(default_factory=list)
+    institutions: list[InstitutionDoc] = Field(default_factory=list)
+    persons: list[PersonDoc] = Field(default_factory=list)
+    mutual_aid: list[MutualAidDoc] = Field(default_factory=list)
+    filings: list[FilingDoc] = Field(default_factory=list)

@@ -1,0 +1,133 @@
+"""Whole-document validation: every problem found in one pass, each naming its path and rule."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from yibao import codes
+from yibao.dataset.schema import DatasetDoc
+from yibao.validation import problems_of
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.rule}" if self.path else self.rule
+
+
+@dataclass(frozen=True)
+class Known:
+    """What already exists in the database, for references a document may make to earlier loads."""
+
+    regions: frozenset[str] = frozenset()
+    institutions: frozenset[str] = frozenset()
+    persons: dict[str, tuple[str, str, bool]] | None = None  # psn_no -> (insutype, admdvs, has account)
+
+
+def parse(raw: Any) -> tuple[DatasetDoc | None, list[Problem]]:
+    if not isinstance(raw, dict):
+        return None, [Problem("", "the document must be a mapping with keys regions, institutions, persons...")]
+    try:
+        return DatasetDoc.model_validate(raw), []
+    except ValidationError as exc:
+        return None, [Problem(path, rule) for path, rule in problems_of(exc)]
+
+
+def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
+    """References and uniqueness across the document and what the database already holds."""
+    problems: list[Problem] = []
+    add = problems.append
+    regions = set(known.regions) | {r.admdvs for r in doc.regions}
+    institutions = set(known.institutions) | {i.code for i in doc.institutions}
+    persons = dict(known.persons or {})
+    persons.update({p.psn_no: (p.insutype, p.admdvs, p.account is not None) for p in doc.persons})
+
+    for key, values in (("regions", [r.admdvs for r in doc.regions]),
+                        ("institutions", [i.code for i in doc.institutions]),
+                        ("persons", [p.psn_no for p in doc.persons])):
+        for value, count in Counter(values).items():
+            if count > 1:
+                add(Problem(key, f"{value} appears {count} times; each must appear once"))
+
+    for i, region in enumerate(doc.regions):
+        here = f"regions[{i}]"
+        codes_seen = Counter(item.code for item in region.catalog)
+        for j, item in enumerate(region.catalog):
+            if codes_seen[item.code] > 1:
+                add(Problem(f"{here}.catalog[{j}].code", f"{item.code} appears more than once in this catalog"))
+        for j, policy in enumerate(region.policies):
+            if policy.from_ and policy.to and policy.to < policy.from_:
+                add(Problem(f"{here}.policies[{j}].to", f"ends ({policy.to}) before it starts ({policy.from_})"))
+        switch_names = {s.name for s in region.switches}
+        for j, policy in enumerate(region.policies):
+            if policy.switch and region.switches and policy.switch not in switch_names:
+                add(Problem(f"{here}.policies[{j}].switch", f"{policy.switch} is not among this region's switches"))
+
+    for i, inst in enumerate(doc.institutions):
+        if inst.admdvs not in regions:
+            add(Problem(f"institutions[{i}].admdvs", f"region {inst.admdvs} is not defined"))
+        if inst.kind == "hospital" and inst.level is None:
+            add(Problem(f"institutions[{i}].level", "is required for a hospital (1, 2 or 3)"))
+
+    region_diseases = {r.admdvs: {d.code for d in r.diseases} | set(r.local_only_diseases) for r in doc.regions}
+    for key, values in (("certno", [p.certno.upper() for p in doc.persons]),
+                        ("ecard", [p.ecard for p in doc.persons if p.ecard])):
+        repeated = {v for v, n in Counter(values).items() if n > 1}
+        for i, person in enumerate(doc.persons):
+            value = getattr(person, key)
+            if value and value.upper() in {r.upper() for r in repeated}:
+                add(Problem(f"persons[{i}].{key}", "is used by another person; each must be unique"))
+    cards = Counter((p.admdvs, p.card_no) for p in doc.persons if p.card_no)
+    for i, person in enumerate(doc.persons):
+        here = f"persons[{i}]"
+        if person.card_no and cards[(person.admdvs, person.card_no)] > 1:
+            add(Problem(f"{here}.card_no", f"is used by another person insured in {person.admdvs}"))
+        if person.admdvs not in regions:
+            add(Problem(f"{here}.admdvs", f"region {person.admdvs} is not defined"))
+        if person.account is not None:
+            if person.insutype != codes.EMPLOYEE:
+                add(Problem(f"{here}.account", "only employees (insutype 310) have a personal account"))
+            if person.account.admdvs not in regions:
+                add(Problem(f"{here}.account.admdvs", f"region {person.account.admdvs} is not defined"))
+        listed = region_diseases.get(person.admdvs)
+        for j, chronic in enumerate(person.chronic):
+            if listed and chronic.code not in listed:
+                add(Problem(f"{here}.chronic[{j}].code",
+                            f"{chronic.code} is not a disease of region {person.admdvs}"))
+
+    for i, grant in enumerate(doc.mutual_aid):
+        here = f"mutual_aid[{i}]"
+        for role in ("authorizer", "beneficiary"):
+            if getattr(grant, role) not in persons:
+                add(Problem(f"{here}.{role}", f"person {getattr(grant, role)} is not defined"))
+        if grant.authorizer == grant.beneficiary:
+            add(Problem(f"{here}.beneficiary", "an authorizer cannot authorize himself"))
+        if grant.end and grant.end < grant.start:
+            add(Problem(f"{here}.end", f"ends ({grant.end}) before it starts ({grant.start})"))
+        giver = persons.get(grant.authorizer)
+        taker = persons.get(grant.beneficiary)
+        if giver and not (giver[0] == codes.EMPLOYEE and giver[2]):
+            add(Problem(f"{here}.authorizer", "must be an employee (310) with a personal account"))
+        if giver and taker and codes.province(giver[1]) != codes.province(taker[1]):
+            add(Problem(f"{here}.beneficiary",
+                        f"insured in province {codes.province(taker[1])}, the authorizer in "
+                        f"{codes.province(giver[1])}: both must be in the same province"))
+
+    for i, filing in enumerate(doc.filings):
+        here = f"filings[{i}]"
+        if filing.psn_no not in persons:
+            add(Problem(f"{here}.psn_no", f"person {filing.psn_no} is not defined"))
+        if (filing.dest_admdvs is None) == (filing.dest_fixmedins is None):
+            add(Problem(here, "needs exactly one destination: dest_admdvs or dest_fixmedins"))
+        if filing.dest_fixmedins and filing.dest_fixmedins not in institutions:
+            add(Problem(f"{here}.dest_fixmedins", f"institution {filing.dest_fixmedins} is not defined"))
+        if filing.end and filing.end < filing.start:
+            add(Problem(f"{here}.end", f"ends ({filing.end}) before it starts ({filing.start})"))
+    return problems

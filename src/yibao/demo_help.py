@@ -1,0 +1,30 @@
+"""What `make demo` prints before serving: how to reach the demo platform."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = """
+yibao demo platform on {url}  (dataset: examples/demo.yaml, business date 2026-03-16)
+
+Try, in another terminal (the demo hospital H44030000001 of Shenzhen, secret demo-secret-sz-1):
+
+  export YIBAO_URL={url} YIBAO_FIXMEDINS_CODE=H44030000001 YIBAO_SECRET=demo-secret-sz-1 YIBAO_ADMDVS=440300
+  .venv/bin/yibao call 1101 --input '{{"data": {{"mdtrt_cert_type": "02", "mdtrt_cert_no": "440304198504121034"}}}}'
+
+  # a Guangzhou-insured patient is found only with his insured region named:
+  .venv/bin/yibao call 1101 --insuplc 440100 \\
+      --input '{{"data": {{"mdtrt_cert_type": "01", "mdtrt_cert_no": "ECARD-44010000000000000001"}}}}'
+
+  curl {url}/health        # the interfaces served;  {url}/docs  the OpenAPI page
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    print(HELP.format(url=parser.parse_args().url))
+
+
+if __name__ == "__main__":
+    main()

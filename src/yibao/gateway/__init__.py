@@ -1,0 +1,1 @@
+"""The wire protocol: envelopes, x-tif authentication, infno dispatch, message discipline."""

@@ -1,0 +1,62 @@
+"""The HTTP face of the gateway (FastAPI): two routes, both answered by the same pipeline."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+import yibao.gateway.handlers  # noqa: F401  (registers the interfaces)
+from yibao import __version__
+from yibao.gateway import wire
+from yibao.gateway.registry import INTERFACES
+from yibao.gateway.service import Gateway
+from yibao.store.db import Store
+
+BASE = "/fsi/api/rsfComIfsService/callService"
+
+
+def create_app(store: Store | None = None) -> FastAPI:
+    store = store or Store()
+    gateway = Gateway(store)
+    app = FastAPI(title="yibao platform", version=__version__,
+                  description="The national two-designated-institution interface (两定接口). See docs/gateway.md.")
+
+    async def _serve(request: Request, infno: str | None) -> Response:
+        body = await _read_limited(request, gateway.max_body)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        status, envelope = await _in_thread(gateway.handle, headers, body, infno)
+        return Response(wire.encode(envelope), status_code=status, media_type="application/json; charset=utf-8")
+
+    @app.post(BASE, summary="Call an interface (infno in the body)")
+    async def call_service(request: Request) -> Response:
+        return await _serve(request, None)
+
+    @app.post(BASE + "/{infno}", summary="Call an interface (infno in the URL)")
+    async def call_service_infno(infno: str, request: Request) -> Response:
+        return await _serve(request, infno)
+
+    @app.get("/health", summary="Liveness and the interfaces served")
+    async def health() -> dict:
+        return {"status": "ok", "version": __version__, "interfaces": sorted(INTERFACES)}
+
+    app.state.store = store
+    app.state.gateway = gateway
+    return app
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """Stop reading at one byte past the limit: an oversize body is refused without being held in memory."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+async def _in_thread(fn, *args):  # type: ignore[no-untyped-def]
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn, *args)

@@ -1,0 +1,61 @@
+"""x-tif authentication (interface.md 1.4 A): SHA-256 of timestamp + secret + nonce + timestamp."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yibao.errors import Refusal
+from yibao.store.models import Institution, Nonce
+
+MAX_SKEW_SECONDS = 300
+
+
+def signature(timestamp: str, secret: str, nonce: str) -> str:
+    return hashlib.sha256((timestamp + secret + nonce + timestamp).encode("utf-8")).hexdigest()
+
+
+def _refuse(text: str) -> Refusal:
+    return Refusal(text, http_status=401)
+
+
+def verify_headers(session: Session, headers: Mapping[str, str], now_epoch: int) -> Institution:
+    """The institution the headers prove to be; refuses a bad signature, a stale timestamp or a used nonce."""
+    paasid = headers.get("x-tif-paasid", "").strip()
+    timestamp = headers.get("x-tif-timestamp", "").strip()
+    nonce = headers.get("x-tif-nonce", "").strip()
+    given = headers.get("x-tif-signature", "").strip().lower()
+    for name, value in (("x-tif-paasid", paasid), ("x-tif-timestamp", timestamp),
+                        ("x-tif-nonce", nonce), ("x-tif-signature", given)):
+        if not value:
+            raise _refuse(f"header {name}: is required (every request is signed)")
+    if not timestamp.isdigit():
+        raise _refuse("header x-tif-timestamp: must be Unix time in seconds")
+    if len(nonce) > 64:
+        raise _refuse("header x-tif-nonce: must have at most 64 characters")
+    institution = session.get(Institution, paasid)
+    if institution is None:
+        raise _refuse(f"header x-tif-paasid: {paasid} is not a designated institution of this platform")
+    skew = abs(now_epoch - int(timestamp))
+    if skew > MAX_SKEW_SECONDS:
+        raise _refuse(f"header x-tif-timestamp: differs from the platform's clock by {skew} s; "
+                      f"at most {MAX_SKEW_SECONDS} s is allowed")
+    if not hmac.compare_digest(given, signature(timestamp, institution.secret, nonce)):
+        raise _refuse("header x-tif-signature: does not match SHA-256(timestamp + secret + nonce + timestamp) "
+                      "for this institution's secret")
+    try:
+        with session.begin_nested():
+            session.add(Nonce(fixmedins_code=institution.code, nonce=nonce, seen_at=int(timestamp)))
+    except IntegrityError:
+        raise _refuse("header x-tif-nonce: was already used; a request is accepted once") from None
+    return institution
+
+
+def forget_old_nonces(session: Session, now_epoch: int) -> None:
+    """A nonce older than twice the allowed skew can no longer pass the timestamp check."""
+    session.execute(delete(Nonce).where(Nonce.seen_at < now_epoch - 2 * MAX_SKEW_SECONDS))

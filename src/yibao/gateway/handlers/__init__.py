@@ -1,0 +1,3 @@
+"""Interface handlers. Importing this package registers every interface with the gateway."""
+
+from yibao.gateway.handlers import persons, signin  # noqa: F401

@@ -1,0 +1,85 @@
+"""1101 person lookup and 90100 contribution query."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import StrictStr
+
+from yibao.errors import refuse
+from yibao.gateway.registry import Call, Node, interface
+from yibao.platform import persons
+from yibao.store.models import Person
+
+
+class Data1101(Node):
+    mdtrt_cert_type: Literal["01", "02", "03"]
+    mdtrt_cert_no: StrictStr
+    card_sn: StrictStr = ""
+    begntime: StrictStr = ""
+    psn_cert_type: StrictStr = ""
+    certno: StrictStr = ""
+    psn_name: StrictStr = ""
+
+
+class Input1101(Node):
+    data: Data1101
+
+
+class Data90100(Node):
+    psn_no: StrictStr
+
+
+class Input90100(Node):
+    data: Data90100
+
+
+def _insu_stas(person: Person) -> str:
+    return "2" if person.suspended else "1"
+
+
+@interface("1101", "人员信息获取", Input1101)
+def person_info(call: Call, data: Input1101) -> dict:
+    d = data.data
+    cred = persons.Credential(d.mdtrt_cert_type, d.mdtrt_cert_no.strip(), d.card_sn.strip())
+    person = persons.find_person(call.session, call.institution, call.envelope.insuplc_admdvs, cred)
+    persons.check_claimed_identity(person, d.certno.strip() or None, d.psn_name.strip() or None)
+    return {
+        "baseinfo": {
+            "psn_no": person.psn_no, "psn_cert_type": person.psn_cert_type, "certno": person.certno,
+            "psn_name": person.name, "gend": person.gend, "naty": person.naty,
+            "brdy": person.brdy.isoformat(), "age": Decimal(persons.age_on(person.brdy, call.today)).quantize(
+                Decimal("0.1")), "exp_content": {},
+        },
+        "insuinfo": [{
+            "balc": persons.account_balance(call.session, person.psn_no), "insutype": person.insutype,
+            "psn_type": person.psn_type, "psn_insu_stas": _insu_stas(person),
+            "psn_insu_date": person.insu_date.isoformat() if person.insu_date else "",
+            "paus_insu_date": "", "cvlserv_flag": "0", "insuplc_admdvs": person.admdvs,
+            "insu_admdvs": person.admdvs, "emp_name": person.emp_name or "",
+        }],
+        "idetinfo": [],
+    }
+
+
+@interface("90100", "缴费信息查询", Input90100)
+def contributions(call: Call, data: Input90100) -> dict:
+    local = call.institution.admdvs
+    insuplc = call.envelope.insuplc_admdvs
+    if insuplc and persons.pooling_region(call.session, insuplc) != local:
+        raise refuse("insuplc_admdvs", f"90100 serves persons insured in {local} only; for a person insured in "
+                                       f"{insuplc} the insured region checks benefits itself (seed 003 缴费查询)")
+    person = call.session.get(Person, data.data.psn_no)
+    if person is None:
+        raise refuse("input.data.psn_no", f"no insured person {data.data.psn_no}")
+    if person.admdvs != local:
+        raise refuse("input.data.psn_no", f"the person is insured in another region; 90100 serves persons insured "
+                                          f"in {local} only, benefits of others are checked by their insured region")
+    rows = persons.contributions(call.session, person.psn_no)
+    return {
+        "baseinfo": {"psn_no": person.psn_no, "psn_name": person.name, "insutype": person.insutype,
+                     "psn_insu_stas": _insu_stas(person), "arrears_flag": "1" if person.arrears else "0"},
+        "data": [{"accrym": r.ym.replace("-", ""), "insutype": r.insutype, "clct_sumamt": r.amount,
+                  "clct_flag": "1" if r.paid else "0"} for r in rows],
+    }

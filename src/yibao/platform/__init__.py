@@ -1,0 +1,1 @@
+"""Use cases: what the platform does, over the store, with the rules."""

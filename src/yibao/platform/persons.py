@@ -1,0 +1,88 @@
+"""Finding an insured person by credential (1101), with the cross-region rule of seed 003."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.errors import refuse
+from yibao.money import ZERO
+from yibao.rules.identity import id_card_problem
+from yibao.store.models import Account, Contribution, Institution, Person, Region
+
+
+@dataclass(frozen=True)
+class Credential:
+    kind: str  # mdtrt_cert_type: 01 e-credential, 02 ID card, 03 social-security card
+    number: str
+    card_sn: str = ""
+
+
+def pooling_region(session: Session, code: str) -> str:
+    """The pooling region a code names: itself, or the city of a district code (440106 -> 440100)."""
+    if session.get(Region, code) is not None:
+        return code
+    city = code[:4] + "00"
+    return city if session.get(Region, city) is not None else code
+
+
+def find_person(session: Session, institution: Institution, insuplc_admdvs: str, cred: Credential) -> Person:
+    """The person holding `cred`, searched in the insured region named by the message.
+
+    Without insuplc_admdvs the search is local (the institution's region): a person insured elsewhere
+    is found only when the desk names his insured region (seed 003 身份认证).
+    """
+    region = pooling_region(session, insuplc_admdvs) if insuplc_admdvs else institution.admdvs
+    field = "input.data.mdtrt_cert_no"
+    if not cred.number:
+        raise refuse(field, "is required")
+    if cred.kind == "01":
+        holders = list(session.scalars(select(Person).where(Person.ecard == cred.number)))
+    elif cred.kind == "02":
+        why = id_card_problem(cred.number)
+        if why:
+            raise refuse(field, f"not a valid ID card number: {why}")
+        holders = list(session.scalars(select(Person).where(Person.certno == cred.number.upper())))
+    elif cred.kind == "03":
+        if not cred.card_sn:
+            raise refuse("input.data.card_sn", "is required with a social-security card (mdtrt_cert_type 03)")
+        holders = list(session.scalars(select(Person).where(Person.card_no == cred.number)))
+    else:
+        raise refuse("input.data.mdtrt_cert_type", "must be one of 01, 02, 03")
+    here = [p for p in holders if p.admdvs == region]
+    if not here:
+        if holders and not insuplc_admdvs:
+            raise refuse("insuplc_admdvs", "the holder of this credential is insured in another region: "
+                                           "set insuplc_admdvs to the insured region (参保地) chosen at the desk")
+        raise refuse(field, f"no person insured in region {region} holds this credential")
+    person = here[0]
+    if cred.kind == "03" and person.card_sn and person.card_sn != cred.card_sn:
+        raise refuse("input.data.card_sn", "does not match the card's identification code")
+    return person
+
+
+def check_claimed_identity(person: Person, certno: str | None, psn_name: str | None) -> None:
+    """Optional identity fields sent with the credential must agree with the person found."""
+    if certno and certno.upper() != person.certno:
+        raise refuse("input.data.certno", "does not belong to the holder of the credential")
+    if psn_name and psn_name != person.name:
+        raise refuse("input.data.psn_name", "does not match the name of the holder of the credential")
+
+
+def account_balance(session: Session, psn_no: str) -> Decimal:
+    account = session.get(Account, psn_no)
+    return account.balance if account is not None and account.status == "open" else ZERO
+
+
+def age_on(brdy: date, today: date) -> int:
+    years = today.year - brdy.year
+    return years - 1 if (today.month, today.day) < (brdy.month, brdy.day) else years
+
+
+def contributions(session: Session, psn_no: str) -> list[Contribution]:
+    return list(session.scalars(select(Contribution).where(Contribution.psn_no == psn_no)
+                                .order_by(Contribution.ym, Contribution.insutype)))

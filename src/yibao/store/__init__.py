@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the engine and unit of work, Alembic migrations."""

@@ -1,0 +1,145 @@
+"""Test fixtures. Every test that uses a database runs twice: on SQLite and on PostgreSQL.
+
+PostgreSQL is the machine's server at 127.0.0.1:5432 (database `test`); each pytest worker gets a schema
+of its own, migrated once and truncated before each test. With CI=true an unreachable PostgreSQL fails
+the run instead of skipping its half.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from yibao.client import PlatformClient
+from yibao.dataset.loader import load_file
+from yibao.gateway import wire
+from yibao.gateway.app import create_app
+from yibao.gateway.auth import signature
+from yibao.store.db import Store, upgrade
+from yibao.store.models import Base
+
+DATA = Path(__file__).parent / "data"
+WORLD = DATA / "world.yaml"
+PG_SERVER = os.environ.get("YIBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_reachable() -> str | None:
+    try:
+        engine = create_engine(PG_SERVER)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return str(exc).splitlines()[0]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    problem = _pg_reachable()
+    session.config.pg_problem = problem  # type: ignore[attr-defined]
+    if problem and IN_CI:
+        pytest.exit(f"PostgreSQL at {PG_SERVER} is required in CI and is not reachable: {problem}", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url(request: pytest.FixtureRequest, worker: str) -> Iterator[str]:
+    problem = request.config.pg_problem  # type: ignore[attr-defined]
+    if problem:
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    schema = f"yibao_test_{worker}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "yibao.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("pg_schema_url")
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    s = Store(database_url)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def world(store: Store) -> Store:
+    """The store with tests/data/world.yaml loaded."""
+    load_file(store, WORLD)
+    return store
+
+
+class Platform:
+    """The platform app in-process, reached over HTTP semantics through Starlette's test client."""
+
+    SECRETS = {"H44030000001": ("test-secret-sz", "440300"), "H44010000001": ("test-secret-gz", "440100")}
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.app = create_app(store)
+        self.http = TestClient(self.app)
+
+    def client(self, code: str = "H44030000001", opter: str = "op01", **kw: Any) -> PlatformClient:
+        secret, area = self.SECRETS[code]
+        return PlatformClient("http://testserver", code, secret, area, opter=opter, http=self.http, **kw)
+
+    def post_raw(self, body: bytes | dict, code: str = "H44030000001", headers: dict | None = None,
+                 path: str = "/fsi/api/rsfComIfsService/callService") -> tuple[int, dict]:
+        raw = body if isinstance(body, bytes) else wire.encode(body)
+        reply = self.http.post(path, content=raw, headers=headers or signed_headers(code, self.SECRETS[code][0]))
+        return reply.status_code, wire.decode(reply.content)
+
+
+def signed_headers(code: str, secret: str, ts: str | None = None, nonce: str | None = None) -> dict[str, str]:
+    import time
+
+    ts = ts or str(int(time.time()))
+    nonce = nonce or uuid.uuid4().hex
+    return {"Content-Type": "application/json", "x-tif-paasid": code, "x-tif-timestamp": ts,
+            "x-tif-nonce": nonce, "x-tif-signature": signature(ts, secret, nonce)}
+
+
+@pytest.fixture
+def platform(world: Store) -> Platform:
+    return Platform(world)
