@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Annotated
 
+import simplejson
 import typer
 
 from yibao.gateway import wire
@@ -85,7 +85,7 @@ def call(infno: Annotated[str, typer.Argument(help="interface number, e.g. 1101"
     except (ValueError, PlatformError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    typer.echo(json.dumps(json.loads(wire.encode(answer)), ensure_ascii=False, indent=2))
+    typer.echo(simplejson.dumps(answer, use_decimal=True, ensure_ascii=False, indent=2))
     raise typer.Exit(0 if infcode_of(answer) == 0 else 1)
 
 
