@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,6 +30,10 @@ class Known:
     regions: frozenset[str] = frozenset()
     institutions: frozenset[str] = frozenset()
     persons: dict[str, tuple[str, str, bool]] | None = None  # psn_no -> (insutype, admdvs, has account)
+    certnos: dict[str, str] | None = None  # certno -> psn_no
+    ecards: dict[str, str] | None = None  # ecard -> psn_no
+    cards: dict[tuple[str, str], str] | None = None  # (admdvs, card_no) -> psn_no
+    accounts: dict[str, tuple[Decimal, Decimal | None]] | None = None  # psn_no -> (balance, loaded balance)
 
 
 def parse(raw: Any) -> tuple[DatasetDoc | None, list[Problem]]:
@@ -65,6 +70,9 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
         for j, policy in enumerate(region.policies):
             if policy.from_ and policy.to and policy.to < policy.from_:
                 add(Problem(f"{here}.policies[{j}].to", f"ends ({policy.to}) before it starts ({policy.from_})"))
+        for key, values in (("diseases", [d.code for d in region.diseases]),
+                            ("switches", [sw.name for sw in region.switches])):
+            _repeats(add, f"{here}.{key}", values, "code" if key == "diseases" else "name")
         switch_names = {s.name for s in region.switches}
         for j, policy in enumerate(region.policies):
             if policy.switch and region.switches and policy.switch not in switch_names:
@@ -85,8 +93,25 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
             if value and value.upper() in {r.upper() for r in repeated}:
                 add(Problem(f"persons[{i}].{key}", "is used by another person; each must be unique"))
     cards = Counter((p.admdvs, p.card_no) for p in doc.persons if p.card_no)
+    redefined = {p.psn_no for p in doc.persons}
     for i, person in enumerate(doc.persons):
         here = f"persons[{i}]"
+        for key, table, value in (("certno", known.certnos, person.certno.upper()),
+                                  ("ecard", known.ecards, person.ecard),
+                                  ("card_no", known.cards, (person.admdvs, person.card_no))):
+            owner = (table or {}).get(value) if value and (key != "card_no" or person.card_no) else None  # type: ignore[call-overload]
+            if owner and owner != person.psn_no and owner not in redefined:
+                add(Problem(f"{here}.{key}", f"is already used by person {owner} in the database"))
+        _repeats(add, f"{here}.chronic", [c.code for c in person.chronic], "code")
+        _repeats(add, f"{here}.contributions", [f"{c.ym}/{c.insutype or person.insutype}"
+                                                 for c in person.contributions], "ym")
+        stored = (known.accounts or {}).get(person.psn_no)
+        if person.account is not None and stored is not None:
+            balance, loaded = stored
+            delta = person.account.balance - (loaded if loaded is not None else balance)
+            if balance + delta < 0:
+                add(Problem(f"{here}.account.balance", f"would take the balance below 0 (now {balance}, the stated "
+                                                       f"figure changes by {delta})"))
         if person.card_no and cards[(person.admdvs, person.card_no)] > 1:
             add(Problem(f"{here}.card_no", f"is used by another person insured in {person.admdvs}"))
         if person.admdvs not in regions:
@@ -102,8 +127,11 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
                 add(Problem(f"{here}.chronic[{j}].code",
                             f"{chronic.code} is not a disease of region {person.admdvs}"))
 
+    grant_keys = Counter((g.authorizer, g.beneficiary, g.start) for g in doc.mutual_aid)
     for i, grant in enumerate(doc.mutual_aid):
         here = f"mutual_aid[{i}]"
+        if grant_keys[(grant.authorizer, grant.beneficiary, grant.start)] > 1:
+            add(Problem(here, "the same authorizer, beneficiary and start appear more than once"))
         for role in ("authorizer", "beneficiary"):
             if getattr(grant, role) not in persons:
                 add(Problem(f"{here}.{role}", f"person {getattr(grant, role)} is not defined"))
@@ -120,8 +148,11 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
                         f"insured in province {codes.province(taker[1])}, the authorizer in "
                         f"{codes.province(giver[1])}: both must be in the same province"))
 
+    filing_keys = Counter((f.psn_no, f.type, f.start, f.dest_admdvs, f.dest_fixmedins) for f in doc.filings)
     for i, filing in enumerate(doc.filings):
         here = f"filings[{i}]"
+        if filing_keys[(filing.psn_no, filing.type, filing.start, filing.dest_admdvs, filing.dest_fixmedins)] > 1:
+            add(Problem(here, "the same person, type, start and destination appear more than once"))
         if filing.psn_no not in persons:
             add(Problem(f"{here}.psn_no", f"person {filing.psn_no} is not defined"))
         if (filing.dest_admdvs is None) == (filing.dest_fixmedins is None):
@@ -131,3 +162,10 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
         if filing.end and filing.end < filing.start:
             add(Problem(f"{here}.end", f"ends ({filing.end}) before it starts ({filing.start})"))
     return problems
+
+
+def _repeats(add: Any, path: str, values: list[str], key: str) -> None:
+    counts = Counter(values)
+    for j, value in enumerate(values):
+        if counts[value] > 1:
+            add(Problem(f"{path}[{j}].{key}", f"{value} appears more than once"))
