@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from yibao.store.types import ExactDecimal, Money
@@ -167,6 +167,7 @@ class AccountEntry(Base):
     balance_after: Mapped[Decimal] = mapped_column(Money)
     setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)
     beneficiary_psn_no: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    authorization_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     memo: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
@@ -268,3 +269,163 @@ class MessageReplay(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Visit(Base):
+    """A visit (就诊): an outpatient registration, an admission, or a pharmacy purchase; `mdtrt_id`."""
+
+    __tablename__ = "visits"
+    mdtrt_id: Mapped[str] = mapped_column(String(30), primary_key=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    psn_no: Mapped[str] = mapped_column(String(30), index=True)
+    insutype: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(12))  # outpatient | inpatient | pharmacy
+    med_type: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    insuplc_admdvs: Mapped[str] = mapped_column(String(6))
+    mdtrtarea_admvs: Mapped[str] = mapped_column(String(6))
+    ipt_otp_no: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    begntime: Mapped[datetime] = mapped_column(DateTime)
+    endtime: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    dise_codg: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    dise_name: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    mdtrt_cert_type: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    status: Mapped[str] = mapped_column(String(12))  # open | discharged | cancelled
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FeeDetail(Base):
+    """One uploaded fee line with its split (rules.md section 3)."""
+
+    __tablename__ = "fee_details"
+    __table_args__ = (UniqueConstraint("mdtrt_id", "feedetl_sn"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mdtrt_id: Mapped[str] = mapped_column(String(30), index=True)
+    feedetl_sn: Mapped[str] = mapped_column(String(30))
+    chrg_bchno: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    init_feedetl_sn: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    med_list_codg: Mapped[str] = mapped_column(String(50))
+    medins_list_codg: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    list_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    fee_ocur_time: Mapped[datetime] = mapped_column(DateTime)
+    pric: Mapped[Decimal] = mapped_column(ExactDecimal)
+    cnt: Mapped[Decimal] = mapped_column(ExactDecimal)
+    det_item_fee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    fulamt_ownpay_amt: Mapped[Decimal] = mapped_column(Money)
+    overlmt_amt: Mapped[Decimal] = mapped_column(Money)
+    preselfpay_amt: Mapped[Decimal] = mapped_column(Money)
+    inscp_scp_amt: Mapped[Decimal] = mapped_column(Money)
+    pric_uplmt_amt: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    selfpay_prop: Mapped[Decimal] = mapped_column(ExactDecimal)
+    chrgitm_lv: Mapped[str] = mapped_column(String(3))
+    med_chrgitm_type: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    catalog_admdvs: Mapped[str] = mapped_column(String(6))
+    dise_codg: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)
+    memo: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Settlement(Base):
+    """A settlement (结算) or the negative record of its cancellation (refd_setl_flag 1)."""
+
+    __tablename__ = "settlements"
+    setl_id: Mapped[str] = mapped_column(String(30), primary_key=True)
+    mdtrt_id: Mapped[str] = mapped_column(String(30), index=True)
+    psn_no: Mapped[str] = mapped_column(String(30), index=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    insutype: Mapped[str] = mapped_column(String(6))
+    med_type: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(12))
+    clr_type: Mapped[str] = mapped_column(String(6))
+    setl_time: Mapped[datetime] = mapped_column(DateTime, index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    bucket: Mapped[str] = mapped_column(String(32))
+    refd_setl_flag: Mapped[str] = mapped_column(String(1), default="0")
+    init_setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    status: Mapped[str] = mapped_column(String(12))  # settled | cancelled | reversal
+    mid_setl_flag: Mapped[str] = mapped_column(String(1), default="0")
+    chrg_bchno: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    fulamt_ownpay_amt: Mapped[Decimal] = mapped_column(Money)
+    overlmt_selfpay: Mapped[Decimal] = mapped_column(Money)
+    preselfpay_amt: Mapped[Decimal] = mapped_column(Money)
+    inscp_scp_amt: Mapped[Decimal] = mapped_column(Money)
+    act_pay_dedc: Mapped[Decimal] = mapped_column(Money)
+    hifp_pay: Mapped[Decimal] = mapped_column(Money)
+    pool_prop_selfpay: Mapped[Decimal] = mapped_column(ExactDecimal)
+    cvlserv_pay: Mapped[Decimal] = mapped_column(Money)
+    hifes_pay: Mapped[Decimal] = mapped_column(Money)
+    hifmi_pay: Mapped[Decimal] = mapped_column(Money)
+    hifob_pay: Mapped[Decimal] = mapped_column(Money)
+    maf_pay: Mapped[Decimal] = mapped_column(Money)
+    oth_pay: Mapped[Decimal] = mapped_column(Money)
+    fund_pay_sumamt: Mapped[Decimal] = mapped_column(Money)
+    psn_part_amt: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_mulaid_pay: Mapped[Decimal] = mapped_column(Money)
+    psn_cash_pay: Mapped[Decimal] = mapped_column(Money)
+    hosp_part_amt: Mapped[Decimal] = mapped_column(Money)
+    balc: Mapped[Decimal] = mapped_column(Money)
+    catalog_admdvs: Mapped[str] = mapped_column(String(6))
+    policy_admdvs: Mapped[str] = mapped_column(String(6))
+    policy_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    insu_admdvs: Mapped[str] = mapped_column(String(6))
+    acct_admdvs: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    acct_mulaid_admdvs: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    pay_loc: Mapped[str] = mapped_column(String(3))
+    clr_optins: Mapped[str] = mapped_column(String(6))
+    clr_way: Mapped[str] = mapped_column(String(6), default="01")
+    msgid: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    invono: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    dise_codg: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    dise_name: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    opter: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    opter_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    explanation: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class SettlementFund(Base):
+    """setldetail: one row per fund that paid."""
+
+    __tablename__ = "settlement_funds"
+    setl_id: Mapped[str] = mapped_column(String(30), primary_key=True)
+    fund_pay_type: Mapped[str] = mapped_column(String(6), primary_key=True)
+    fund_pay_type_name: Mapped[str] = mapped_column(String(200))
+    inscp_scp_amt: Mapped[Decimal] = mapped_column(Money)
+    crt_payb_lmt_amt: Mapped[Decimal] = mapped_column(Money)
+    fund_payamt: Mapped[Decimal] = mapped_column(Money)
+    setl_proc_info: Mapped[str | None] = mapped_column(String(4000), nullable=True)
+
+
+class BankInstruction(Base):
+    """The outbox of bookkeeping instructions to the banks holding personal accounts (acct_021 / acct_023)."""
+
+    __tablename__ = "bank_outbox"
+    __table_args__ = (Index("ix_bank_outbox_due", "status", "next_attempt_at"),)
+    instruction_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(String(10))
+    psn_no: Mapped[str] = mapped_column(String(30))
+    acct_admdvs: Mapped[str] = mapped_column(String(6))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    setl_id: Mapped[str] = mapped_column(String(30), index=True)
+    beneficiary_psn_no: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    journal_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | delivered
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class StoredFile(Base):
+    """Files exchanged through 9101 / 9102 (e.g. the 3202 detail file and its result)."""
+
+    __tablename__ = "stored_files"
+    file_qury_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    dld_endtime: Mapped[datetime] = mapped_column(DateTime)

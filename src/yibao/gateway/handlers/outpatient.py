@@ -1,0 +1,333 @@
+"""Outpatient: 2201 register, 2202 cancel, 2203 visit information, 2204 / 2205 fee lines,
+2206(A) pre-settlement, 2207(A) settlement, 2208 cancellation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import select
+
+from yibao.errors import refuse
+from yibao.gateway.fields import Amount, Flag, Number, Text, Time
+from yibao.gateway.handlers import render
+from yibao.gateway.registry import Call, Node, interface
+from yibao.platform import fees, settlement
+from yibao.platform.ids import new_id
+from yibao.store.models import FeeDetail, Settlement, Visit
+
+# -- 2201 / 2202 / 2203 -------------------------------------------------------------------------------
+
+class Data2201(Node):
+    psn_no: Text
+    insutype: Text
+    begntime: Time
+    mdtrt_cert_type: Text
+    mdtrt_cert_no: Text = ""
+    ipt_otp_no: Text = Field(min_length=1)
+    atddr_no: Text = ""
+    dr_name: Text = ""
+    dept_code: Text = ""
+    dept_name: Text = ""
+    caty: Text = ""
+
+
+class Input2201(Node):
+    data: Data2201
+
+
+@interface("2201", "门诊挂号", Input2201)
+def register(call: Call, data: Input2201) -> dict:
+    d = data.data
+    person = settlement.person_for_message(call.session, d.psn_no, call.envelope.insuplc_admdvs, call.institution)
+    if d.insutype != person.insutype:
+        raise refuse("input.data.insutype", f"the person is insured under {person.insutype}, not {d.insutype}")
+    if call.institution.kind != "hospital":
+        raise refuse("fixmedins_code", "a pharmacy has no outpatient registration; use 2101/2102")
+    settlement.case_for(person, call.institution, "outpatient")
+    clash = call.session.scalar(select(Visit.mdtrt_id).where(
+        Visit.fixmedins_code == call.institution.code, Visit.ipt_otp_no == d.ipt_otp_no, Visit.status != "cancelled"))
+    if clash:
+        raise refuse("input.data.ipt_otp_no", f"{d.ipt_otp_no} already names visit {clash}")
+    mdtrt_id = new_id(call.institution.admdvs, call.now)
+    call.session.add(Visit(
+        mdtrt_id=mdtrt_id, fixmedins_code=call.institution.code, psn_no=person.psn_no, insutype=d.insutype,
+        kind="outpatient", med_type=None, insuplc_admdvs=person.admdvs, mdtrtarea_admvs=call.institution.admdvs,
+        ipt_otp_no=d.ipt_otp_no, begntime=d.begntime, mdtrt_cert_type=d.mdtrt_cert_type, status="open",
+        info={"atddr_no": d.atddr_no, "dr_name": d.dr_name, "dept_code": d.dept_code, "dept_name": d.dept_name,
+              "caty": d.caty}, created_at=call.now))
+    return {"data": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "ipt_otp_no": d.ipt_otp_no}}
+
+
+def visit_of(call: Call, mdtrt_id: str, psn_no: str, kind: str, *, open_only: bool = True) -> Visit:
+    """A visit of this institution and person; refused if unknown, of another kind, or closed."""
+    visit = call.session.get(Visit, mdtrt_id)
+    if visit is None or visit.fixmedins_code != call.institution.code:
+        raise refuse("input.data.mdtrt_id", f"no visit {mdtrt_id} at this institution")
+    if visit.psn_no != psn_no:
+        raise refuse("input.data.psn_no", f"visit {mdtrt_id} belongs to another person")
+    if visit.kind != kind:
+        raise refuse("input.data.mdtrt_id", f"visit {mdtrt_id} is {visit.kind}, not {kind}")
+    if open_only and visit.status == "cancelled":
+        raise refuse("input.data.mdtrt_id", f"visit {mdtrt_id} was cancelled")
+    settlement.person_for_message(call.session, psn_no, call.envelope.insuplc_admdvs, call.institution)
+    return visit
+
+
+def active_settlements(call: Call, mdtrt_id: str) -> list[Settlement]:
+    return list(call.session.scalars(select(Settlement).where(Settlement.mdtrt_id == mdtrt_id,
+                                                              Settlement.status == "settled")))
+
+
+class Data2202(Node):
+    psn_no: Text
+    mdtrt_id: Text
+    ipt_otp_no: Text = ""
+
+
+class Input2202(Node):
+    data: Data2202
+
+
+@interface("2202", "门诊挂号撤销", Input2202)
+def cancel_registration(call: Call, data: Input2202) -> dict:
+    visit = visit_of(call, data.data.mdtrt_id, data.data.psn_no, "outpatient")
+    if active_settlements(call, visit.mdtrt_id):
+        raise refuse("input.data.mdtrt_id", "the visit has a settlement; cancel it (2208) first")
+    for line in fees.unsettled(call.session, visit.mdtrt_id):
+        call.session.delete(line)
+    visit.status = "cancelled"
+    return {}
+
+
+class MdtrtInfo2203(Node):
+    mdtrt_id: Text
+    psn_no: Text
+    med_type: Text = Field(min_length=1)
+    begntime: Time
+    main_cond_dscr: Text = ""
+    dise_codg: Text = ""
+    dise_name: Text = ""
+
+
+class Input2203(Node):
+    mdtrtinfo: MdtrtInfo2203
+    diseinfo: list[dict[str, Any]] = []
+
+
+@interface("2203", "门诊就诊信息上传", Input2203)
+def visit_information(call: Call, data: Input2203) -> dict:
+    m = data.mdtrtinfo
+    visit = visit_of(call, m.mdtrt_id, m.psn_no, "outpatient")
+    visit.med_type = m.med_type
+    visit.dise_codg, visit.dise_name = m.dise_codg or None, m.dise_name or None
+    visit.info = {**visit.info, "main_cond_dscr": m.main_cond_dscr, "diseinfo": data.diseinfo}
+    return {}
+
+
+# -- 2204 / 2205 ------------------------------------------------------------------------------------
+
+class FeeLine(Node):
+    feedetl_sn: Text = Field(min_length=1, max_length=30)
+    mdtrt_id: Text
+    psn_no: Text
+    chrg_bchno: Text = Field(min_length=1)
+    dise_codg: Text = ""
+    rxno: Text = ""
+    rx_circ_flag: Flag = "0"
+    fee_ocur_time: Time
+    med_list_codg: Text = Field(min_length=1)
+    medins_list_codg: Text = ""
+    det_item_fee_sumamt: Amount
+    cnt: Number
+    pric: Number
+    hosp_appr_flag: Text = "0"
+
+
+class Input2204(Node):
+    feedetail: list[FeeLine] = Field(min_length=1)
+
+
+def line_in(path: str, x: Any, chrg_bchno: str | None) -> fees.LineIn:
+    return fees.LineIn(path=path, feedetl_sn=x.feedetl_sn, med_list_codg=x.med_list_codg,
+                       medins_list_codg=x.medins_list_codg, pric=x.pric, cnt=x.cnt,
+                       det_item_fee_sumamt=x.det_item_fee_sumamt, fee_ocur_time=x.fee_ocur_time,
+                       chrg_bchno=chrg_bchno, init_feedetl_sn=getattr(x, "init_feedetl_sn", None) or None,
+                       dise_codg=getattr(x, "dise_codg", "") or None, hosp_appr_flag=x.hosp_appr_flag or "0",
+                       raw=x.model_dump(mode="json"))
+
+
+def one_visit_of_lines(call: Call, lines: list[Any], kind: str) -> Visit:
+    first = lines[0]
+    for i, x in enumerate(lines):
+        if x.mdtrt_id != first.mdtrt_id or x.psn_no != first.psn_no:
+            raise refuse(f"input.feedetail[{i}].mdtrt_id", "every line of one upload must be of the same visit")
+    return visit_of(call, first.mdtrt_id, first.psn_no, kind)
+
+
+@interface("2204", "门诊费用明细信息上传", Input2204)
+def upload_fees(call: Call, data: Input2204) -> dict:
+    visit = one_visit_of_lines(call, data.feedetail, "outpatient")
+    person = settlement.person_for_message(call.session, visit.psn_no, call.envelope.insuplc_admdvs,
+                                           call.institution)
+    case = settlement.case_for(person, call.institution, "outpatient")
+    rows = fees.store_lines(call.session, visit, case.catalog_admdvs, visit.insutype,
+                            [line_in(f"input.feedetail[{i}]", x, x.chrg_bchno) for i, x in enumerate(data.feedetail)],
+                            allow_returns=False)
+    return {"result": [fees.result_row(r.feedetl_sn, r.cnt, r.pric, fees.split_to_line(r)) for r in rows]}
+
+
+class Data2205(Node):
+    mdtrt_id: Text
+    chrg_bchno: Text = Field(min_length=1)
+    psn_no: Text
+
+
+class Input2205(Node):
+    data: Data2205
+
+
+@interface("2205", "门诊费用明细信息撤销", Input2205)
+def delete_fees(call: Call, data: Input2205) -> dict:
+    d = data.data
+    visit = visit_of(call, d.mdtrt_id, d.psn_no, "outpatient")
+    if d.chrg_bchno != "0000":
+        settled = call.session.scalar(select(FeeDetail.setl_id).where(
+            FeeDetail.mdtrt_id == visit.mdtrt_id, FeeDetail.chrg_bchno == d.chrg_bchno, FeeDetail.setl_id.is_not(None)))
+        if settled:
+            raise refuse("input.data.chrg_bchno", f"batch {d.chrg_bchno} is settled ({settled}); cancel it first")
+    lines = fees.unsettled(call.session, visit.mdtrt_id, None if d.chrg_bchno == "0000" else d.chrg_bchno)
+    if not lines:
+        raise refuse("input.data.chrg_bchno", f"no unsettled fee lines of batch {d.chrg_bchno} in this visit")
+    for line in lines:
+        call.session.delete(line)
+    return {}
+
+
+# -- 2206 / 2207 / 2208 ------------------------------------------------------------------------------
+
+class Data2206(Node):
+    psn_no: Text
+    mdtrt_cert_type: Text
+    mdtrt_cert_no: Text = ""
+    med_type: Text = Field(min_length=1)
+    medfee_sumamt: Amount
+    psn_setlway: Text = "01"
+    mdtrt_id: Text
+    chrg_bchno: Text = ""
+    acct_used_flag: Flag = "0"
+    insutype: Text
+
+
+class Data2207(Data2206):
+    invono: Text = ""
+    fulamt_ownpay_amt: Amount
+    overlmt_selfpay: Amount
+    preselfpay_amt: Amount
+    inscp_scp_amt: Amount
+
+
+class Input2206(Node):
+    data: Data2206
+
+
+class Input2207(Node):
+    data: Data2207
+
+
+def check_claimed(sums: Any, d: Any, lines_label: str, full: bool) -> None:
+    """2206/2207 amounts must be what the platform computed from the uploaded lines (issue: item 5)."""
+    claims = [("medfee_sumamt", sums.medfee_sumamt)]
+    if full:
+        claims += [("fulamt_ownpay_amt", sums.fulamt_ownpay_amt), ("overlmt_selfpay", sums.overlmt_selfpay),
+                   ("preselfpay_amt", sums.preselfpay_amt), ("inscp_scp_amt", sums.inscp_scp_amt)]
+    for name, computed in claims:
+        sent: Decimal = getattr(d, name)
+        if sent != computed:
+            raise refuse(f"input.data.{name}", f"{sent} sent, but {lines_label} sum to {computed}")
+
+
+def _outpatient_computation(call: Call, d: Data2206, lock: bool) -> tuple[Visit, list[FeeDetail], Any]:
+    visit = visit_of(call, d.mdtrt_id, d.psn_no, "outpatient")
+    lines = fees.unsettled(call.session, visit.mdtrt_id, d.chrg_bchno or None)
+    label = f"the unsettled lines of batch {d.chrg_bchno}" if d.chrg_bchno else "the unsettled lines of the visit"
+    if not lines:
+        raise refuse("input.data.chrg_bchno", f"no unsettled fee lines to settle ({label})")
+    person = settlement.person_for_message(call.session, d.psn_no, call.envelope.insuplc_admdvs, call.institution)
+    comp = settlement.compute(call.session, person=person, institution=call.institution, kind="outpatient",
+                              med_type=d.med_type, insutype=d.insutype,
+                              splits=[fees.split_to_line(x) for x in lines], acct_used_flag=d.acct_used_flag,
+                              today=call.today, lock=lock)
+    check_claimed(comp.sums, d, label, isinstance(d, Data2207))
+    call.warnings.extend(comp.warnings)
+    return visit, lines, comp
+
+
+def _presettle(call: Call, data: Input2206, a_form: bool) -> dict:
+    _visit, _lines, comp = _outpatient_computation(call, data.data, lock=False)
+    info = render.setlinfo_of_computation(comp, mdtrt_id=data.data.mdtrt_id, mdtrt_cert_type=data.data.mdtrt_cert_type,
+                                          now=call.now, a_form=a_form, msgid=call.envelope.msgid)
+    info["clr_type"] = settlement.CLR_TYPE["outpatient"]
+    return {"setlinfo": info, "setldetail": render.setldetail_of_computation(comp)}
+
+
+def _settle(call: Call, data: Input2207, a_form: bool) -> dict:
+    d = data.data
+    visit, lines, comp = _outpatient_computation(call, d, lock=True)
+    done = settlement.settle(call.session, comp, mdtrt_id=visit.mdtrt_id, institution=call.institution,
+                             kind="outpatient", now=call.now, msgid=call.envelope.msgid, opter=call.envelope.opter,
+                             opter_name=call.envelope.opter_name, lines=lines, chrg_bchno=d.chrg_bchno or None,
+                             invono=d.invono, dise_codg=visit.dise_codg, dise_name=visit.dise_name)
+    return {"setlinfo": render.setlinfo_of_row(done.settlement, comp.person, mdtrt_cert_type=d.mdtrt_cert_type,
+                                               a_form=a_form),
+            "setldetail": render.setldetail(done.funds)}
+
+
+@interface("2206", "门诊预结算", Input2206)
+def presettle(call: Call, data: Input2206) -> dict:
+    return _presettle(call, data, a_form=False)
+
+
+@interface("2206A", "门诊预结算A", Input2206)
+def presettle_a(call: Call, data: Input2206) -> dict:
+    return _presettle(call, data, a_form=True)
+
+
+@interface("2207", "门诊结算", Input2207)
+def settle(call: Call, data: Input2207) -> dict:
+    return _settle(call, data, a_form=False)
+
+
+@interface("2207A", "门诊结算A", Input2207)
+def settle_a(call: Call, data: Input2207) -> dict:
+    return _settle(call, data, a_form=True)
+
+
+class Data2208(Node):
+    setl_id: Text
+    mdtrt_id: Text
+    psn_no: Text
+
+
+class Input2208(Node):
+    data: Data2208
+
+
+def cancel_output(call: Call, original: Settlement, kinds: tuple[str, ...]) -> dict:
+    person = settlement.person_for_message(call.session, original.psn_no, call.envelope.insuplc_admdvs,
+                                           call.institution)
+    reversal, _balc = settlement.cancel(call.session, original, now=call.now, msgid=call.envelope.msgid,
+                                        opter=call.envelope.opter, opter_name=call.envelope.opter_name)
+    info = render.setlinfo_of_row(reversal, person, mdtrt_cert_type="", a_form=True, sign=-1)
+    info["setl_id"], info["refd_setl_id"] = original.setl_id, reversal.setl_id
+    info["pdn_cash_pay"] = info["psn_cash_pay"]
+    return {"setlinfo": info, "setldetail": render.setldetail(settlement.funds_of(call.session, original.setl_id))}
+
+
+@interface("2208", "门诊结算撤销", Input2208)
+def cancel_settlement(call: Call, data: Input2208) -> dict:
+    d = data.data
+    original = settlement.find_settlement(call.session, call.institution, d.setl_id, d.mdtrt_id, d.psn_no,
+                                          ("outpatient",))
+    return cancel_output(call, original, ("outpatient",))

@@ -1,0 +1,50 @@
+"""Looking up catalog items and policy rows for a settlement case (the I/O around rules.selection)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.errors import refuse
+from yibao.rules.selection import PolicyRow, choose_policy
+from yibao.rules.splitting import CatalogEntry
+from yibao.store.models import CatalogItem, Policy, RegionSwitch
+
+
+def catalog_entries(session: Session, admdvs: str, codes: set[str], insutype: str) -> dict[str, CatalogEntry]:
+    """Catalog entries by code, with the self-pay ratio of this insutype. A code absent is not covered."""
+    out: dict[str, CatalogEntry] = {}
+    if not codes:
+        return out
+    for item in session.scalars(select(CatalogItem).where(CatalogItem.admdvs == admdvs,
+                                                          CatalogItem.code.in_(sorted(codes)))):
+        prop = item.selfpay_prop.get(insutype, item.selfpay_prop.get("*"))
+        if prop is None:  # the item names ratios for other insurance types only: not covered for this one
+            continue
+        out[item.code] = CatalogEntry(item.code, item.name, item.chrgitm_lv, Decimal(prop), item.pric_uplmt_amt,
+                                      item.med_chrgitm_type)
+    return out
+
+
+def policy_for(session: Session, admdvs: str, insutype: str, med_type: str, hosp_lv: str | None,
+               on: date) -> PolicyRow:
+    rows = [PolicyRow(p.id, p.insutype, tuple(p.med_types), tuple(p.hosp_lv) if p.hosp_lv else None, p.bucket,
+                      p.deductible, p.ratio, p.annual_cap, p.acct_scope, p.valid_from, p.valid_to, p.switch)
+            for p in session.scalars(select(Policy).where(Policy.admdvs == admdvs, Policy.insutype == insutype))]
+    switches_on = {s.name for s in session.scalars(select(RegionSwitch).where(RegionSwitch.admdvs == admdvs))
+                   if s.on and (s.since is None or s.since <= on)}
+    chosen = choose_policy(rows, insutype, med_type, hosp_lv, on, switches_on)
+    if isinstance(chosen, str):
+        raise refuse("input.data.med_type", f"region {admdvs}: {chosen}")
+    return chosen
+
+
+def catalog_names(session: Session, admdvs: str, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = session.execute(select(CatalogItem.code, CatalogItem.name).where(
+        CatalogItem.admdvs == admdvs, CatalogItem.code.in_(sorted(codes))))
+    return {code: name for code, name in rows}

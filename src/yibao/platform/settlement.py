@@ -1,0 +1,339 @@
+"""Settling a visit: compute the shares (pure rules), then commit them in the caller's unit of work.
+
+compute() reads and, when `lock` is set, locks what it will change (accounts in psn_no order, then the
+accumulator); settle() writes the settlement, its funds, the accumulator, the account movements with
+their bank instructions and the quota used; cancel() reverses all of it exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from yibao.errors import Refusal, refuse
+from yibao.money import ZERO
+from yibao.platform import catalog, ledger
+from yibao.platform.ids import new_id
+from yibao.rules.cost_sharing import PolicyTerms, Shares, Usage, account_scope_amount, share_costs
+from yibao.rules.invariants import Totals, violations
+from yibao.rules.selection import Case, PolicyRow, qualification_problem, settlement_case
+from yibao.rules.splitting import LineSplit, Sums, sum_lines
+from yibao.rules.waterfall import AccountPayment, AidSource, pay_from_accounts
+from yibao.store.models import (
+    Account,
+    AccountEntry,
+    Accumulator,
+    FeeDetail,
+    Institution,
+    MutualAidAuthorization,
+    Person,
+    Region,
+    Settlement,
+    SettlementFund,
+)
+
+FUND_NAMES = {"310100": "职工基本医疗保险统筹基金", "390100": "城乡居民基本医疗保险基金", "510100": "生育基金"}
+POOLED_FUND = {"310": "310100", "390": "390100", "510": "510100"}
+CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
+
+
+def pooling_involved(med_type: str) -> bool:
+    """Benefit kinds that involve pooling, where arrears block mutual aid (seed 001 五(一)):
+    inpatient (2x, 52) and outpatient chronic/special disease (14)."""
+    return med_type == "14" or med_type.startswith("2") or med_type == "52"
+
+
+@dataclass
+class Computation:
+    person: Person
+    case: Case
+    policy: PolicyRow
+    med_type: str
+    sums: Sums
+    shares: Shares
+    payment: AccountPayment
+    own_account: Account | None
+    accumulator: Accumulator | None
+    year: int
+    aid_accounts: dict[str, Account] = field(default_factory=dict)
+    aid_grants: dict[int, MutualAidAuthorization] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def acct_pay(self) -> Decimal:
+        return self.payment.total
+
+    @property
+    def psn_cash_pay(self) -> Decimal:
+        return self.shares.psn_part_amt - self.payment.total
+
+    @property
+    def balc(self) -> Decimal:
+        if self.own_account is None:
+            return ZERO
+        return self.own_account.balance - self.payment.own
+
+
+def person_for_message(session: Session, psn_no: str, insuplc_admdvs: str, institution: Institution,
+                       field_name: str = "input.data.psn_no") -> Person:
+    """The insured person a message names, with the envelope's insured region agreeing (interface.md 1.1)."""
+    from yibao.platform.persons import pooling_region
+
+    person = session.get(Person, psn_no)
+    if person is None:
+        raise refuse(field_name, f"no insured person {psn_no}")
+    named = pooling_region(session, insuplc_admdvs) if insuplc_admdvs else institution.admdvs
+    if named != person.admdvs:
+        raise refuse("insuplc_admdvs", f"must name the person's insured region {person.admdvs}, "
+                                       f"not {insuplc_admdvs or '(empty)'}")
+    if person.suspended:
+        raise Refusal(f"{field_name}: the person's benefits are suspended (psn_insu_stas 2); "
+                      "settlement is refused until the insured region lifts the suspension")
+    return person
+
+
+def case_for(person: Person, institution: Institution, kind: str) -> Case:
+    case = settlement_case(person.admdvs, institution.admdvs, kind == "inpatient")
+    problem = qualification_problem(case, institution.xregion)
+    if problem:
+        raise refuse("fixmedins_code", problem)
+    return case
+
+
+def compute(session: Session, *, person: Person, institution: Institution, kind: str, med_type: str,
+            insutype: str, splits: list[LineSplit], acct_used_flag: str, today: date, lock: bool) -> Computation:
+    if insutype != person.insutype:
+        raise refuse("input.data.insutype", f"the person is insured under {person.insutype}, not {insutype}")
+    case = case_for(person, institution, kind)
+    policy = catalog.policy_for(session, case.policy_admdvs, insutype, med_type, institution.level, today)
+    sums = sum_lines(splits)
+    if sums.medfee_sumamt < 0 or sums.inscp_scp_amt < 0:
+        raise refuse("feedetail", f"the lines to settle sum to {sums.medfee_sumamt} (in scope "
+                                  f"{sums.inscp_scp_amt}); a settlement cannot be negative")
+    year = today.year
+    regions = {r.admdvs: r for r in session.scalars(select(Region))}
+    warnings: list[str] = []
+
+    use_accounts = acct_used_flag == "1"
+    bookkeeping_here = all(regions[a].acct_bookkeeping for a in (person.admdvs, institution.admdvs) if a in regions)
+    if use_accounts and not bookkeeping_here:
+        use_accounts = False
+        warnings.append("personal account not used: the insured region and the treatment region must both "
+                        "support account bookkeeping (seed 000)")
+
+    grants: list[MutualAidAuthorization] = []
+    if use_accounts:
+        grants = list(session.scalars(
+            select(MutualAidAuthorization).where(
+                MutualAidAuthorization.beneficiary == person.psn_no, MutualAidAuthorization.status == "active",
+                MutualAidAuthorization.start <= today)
+            .order_by(MutualAidAuthorization.priority.is_(None), MutualAidAuthorization.priority,
+                      MutualAidAuthorization.created_at, MutualAidAuthorization.id)))
+        grants = [g for g in grants if g.end is None or today <= g.end]
+        if grants and person.arrears and pooling_involved(med_type):
+            warnings.append("family mutual aid not used: the person is in arrears and this benefit involves "
+                            "pooling (seed 001 五(一))")
+            grants = []
+    wanted = {person.psn_no} if use_accounts else set()
+    wanted |= {g.authorizer for g in grants}
+    accounts = ledger.lock_accounts(session, wanted) if lock else (
+        {a.psn_no: a for a in session.scalars(select(Account).where(Account.psn_no.in_(sorted(wanted))))}
+        if wanted else {})
+
+    own = accounts.get(person.psn_no)
+    own_usable = own is not None and own.status == "open"
+    if own_usable and own is not None and own.admdvs in regions and not regions[own.admdvs].acct_bookkeeping:
+        own_usable = False
+        warnings.append(f"own account not used: its region {own.admdvs} does not support account bookkeeping")
+
+    sources: list[AidSource] = []
+    grant_by_id: dict[int, MutualAidAuthorization] = {}
+    for g in grants:
+        acct = accounts.get(g.authorizer)
+        region = regions.get(acct.admdvs) if acct else None
+        if acct is None or acct.status != "open" or region is None or not region.acct_bookkeeping:
+            continue
+        quota_left = None if g.quota is None else g.quota - g.quota_used
+        sources.append(AidSource(g.id, g.authorizer, acct.admdvs, acct.balance, quota_left))
+        grant_by_id[g.id] = g
+
+    accumulator = _accumulator(session, person.psn_no, year, policy.bucket, lock)
+    usage = Usage(accumulator.deductible_used, accumulator.fund_paid) if accumulator else Usage()
+    terms = PolicyTerms(policy.deductible, policy.ratio, policy.annual_cap, policy.acct_scope)
+    shares = share_costs(sums, terms, usage)
+    payment = AccountPayment(ZERO, ())
+    if use_accounts:
+        scope = account_scope_amount(shares, sums, policy.acct_scope)
+        payment = pay_from_accounts(scope, own.balance if own_usable and own else None, sources)
+    comp = Computation(person, case, policy, med_type, sums, shares, payment, own if own_usable else None,
+                       accumulator, year, accounts, grant_by_id, warnings)
+    _check_invariants(comp)
+    return comp
+
+
+def _accumulator(session: Session, psn_no: str, year: int, bucket: str, lock: bool) -> Accumulator | None:
+    key = {"psn_no": psn_no, "year": year, "bucket": bucket}
+    if not lock:
+        return session.get(Accumulator, (psn_no, year, bucket))
+    # make sure the row exists, then lock it: concurrent first settlements of a year must not both insert
+    values = {**key, "deductible_used": 0, "fund_paid": 0}
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(Accumulator.__table__).values(**values).on_conflict_do_nothing())
+    return session.scalars(select(Accumulator).filter_by(**key).with_for_update()).one()
+
+
+def _check_invariants(c: Computation) -> None:
+    s = c.shares
+    balances = {}
+    if c.own_account is not None:
+        balances[c.own_account.psn_no] = c.own_account.balance - c.payment.own
+    quotas = {}
+    for d in c.payment.draws:
+        balances[d.source.authorizer] = balances.get(d.source.authorizer, d.source.balance) - d.amount
+        if d.source.quota_left is not None:
+            quotas[d.source.authorization_id] = d.source.quota_left - d.amount
+    totals = Totals(c.sums.medfee_sumamt, s.fund_pay_sumamt, s.psn_part_amt, c.acct_pay, c.payment.mutual_aid,
+                    c.psn_cash_pay, ZERO, (s.hifp_pay,))
+    broken = violations(totals, balances, quotas, s.cap_left_before - s.hifp_pay)
+    if broken:
+        raise Refusal("settlement refused, an invariant would break: " + "; ".join(broken))
+
+
+@dataclass
+class Committed:
+    settlement: Settlement
+    funds: list[SettlementFund]
+
+
+def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: Institution, kind: str,
+           now: datetime, msgid: str, opter: str, opter_name: str, lines: list[FeeDetail] | None = None,
+           chrg_bchno: str | None = None, mid_setl_flag: str = "0", invono: str = "",
+           dise_codg: str | None = None, dise_name: str | None = None) -> Committed:
+    setl_id = new_id(institution.admdvs, now)
+    s = comp.shares
+    person = comp.person
+    mulaid_regions = sorted({d.source.acct_admdvs for d in comp.payment.draws})
+    row = Settlement(
+        setl_id=setl_id, mdtrt_id=mdtrt_id, psn_no=person.psn_no, fixmedins_code=institution.code,
+        insutype=person.insutype, med_type=comp.med_type, kind=kind, clr_type=CLR_TYPE[kind], setl_time=now,
+        year=comp.year, bucket=comp.policy.bucket, refd_setl_flag="0", status="settled", mid_setl_flag=mid_setl_flag,
+        chrg_bchno=chrg_bchno, **_amounts(comp), catalog_admdvs=comp.case.catalog_admdvs,
+        policy_admdvs=comp.case.policy_admdvs, policy_id=comp.policy.id, insu_admdvs=person.admdvs,
+        acct_admdvs=comp.own_account.admdvs if comp.own_account and comp.payment.own > 0 else None,
+        acct_mulaid_admdvs=",".join(mulaid_regions) or None, pay_loc=comp.case.pay_loc,
+        clr_optins=comp.case.policy_admdvs, clr_way="01", msgid=msgid, invono=invono or None,
+        dise_codg=dise_codg, dise_name=dise_name, opter=opter, opter_name=opter_name,
+        explanation=list(s.explanation) + comp.warnings)
+    session.add(row)
+    funds = []
+    if s.hifp_pay > 0:
+        fund_type = POOLED_FUND.get(person.insutype, "310100")
+        funds.append(SettlementFund(setl_id=setl_id, fund_pay_type=fund_type, fund_pay_type_name=FUND_NAMES[fund_type],
+                                    inscp_scp_amt=comp.sums.inscp_scp_amt, crt_payb_lmt_amt=s.cap_left_before,
+                                    fund_payamt=s.hifp_pay, setl_proc_info="; ".join(s.explanation)[:4000]))
+    session.add_all(funds)
+    if comp.accumulator is not None or s.act_pay_dedc or s.hifp_pay:
+        acc = comp.accumulator
+        if acc is None:  # pre-computed without lock: cannot happen in settle, which always locks
+            raise RuntimeError("settle() needs a computation made with lock=True")
+        acc.deductible_used += s.act_pay_dedc
+        acc.fund_paid += s.hifp_pay
+    if comp.own_account is not None and comp.payment.own > 0:
+        ledger.move(session, comp.own_account, -comp.payment.own, kind="settlement", setl_id=setl_id, now=now,
+                    beneficiary=person.psn_no)
+    for draw in comp.payment.draws:
+        grant = comp.aid_grants[draw.source.authorization_id]
+        ledger.move(session, comp.aid_accounts[draw.source.authorizer], -draw.amount, kind="mutual_aid",
+                    setl_id=setl_id, now=now, beneficiary=person.psn_no, authorization_id=grant.id)
+        grant.quota_used += draw.amount
+    for line in lines or []:
+        line.setl_id = setl_id
+    return Committed(row, funds)
+
+
+def _amounts(c: Computation) -> dict[str, Decimal]:
+    s = c.shares
+    return {
+        "medfee_sumamt": c.sums.medfee_sumamt, "fulamt_ownpay_amt": c.sums.fulamt_ownpay_amt,
+        "overlmt_selfpay": c.sums.overlmt_selfpay, "preselfpay_amt": c.sums.preselfpay_amt,
+        "inscp_scp_amt": c.sums.inscp_scp_amt, "act_pay_dedc": s.act_pay_dedc, "hifp_pay": s.hifp_pay,
+        "pool_prop_selfpay": s.pool_prop_selfpay, "cvlserv_pay": ZERO, "hifes_pay": ZERO, "hifmi_pay": ZERO,
+        "hifob_pay": ZERO, "maf_pay": ZERO, "oth_pay": ZERO, "fund_pay_sumamt": s.fund_pay_sumamt,
+        "psn_part_amt": s.psn_part_amt, "acct_pay": c.acct_pay, "acct_mulaid_pay": c.payment.mutual_aid,
+        "psn_cash_pay": c.psn_cash_pay, "hosp_part_amt": ZERO, "balc": c.balc,
+    }
+
+
+MONEY_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
+                "act_pay_dedc", "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay",
+                "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay",
+                "hosp_part_amt")
+
+
+def find_settlement(session: Session, institution: Institution, setl_id: str, mdtrt_id: str, psn_no: str,
+                    kinds: tuple[str, ...]) -> Settlement:
+    row = session.get(Settlement, setl_id)
+    if row is None or row.fixmedins_code != institution.code or row.refd_setl_flag != "0":
+        raise refuse("input.data.setl_id", f"no settlement {setl_id} of this institution")
+    if row.mdtrt_id != mdtrt_id:
+        raise refuse("input.data.mdtrt_id", f"settlement {setl_id} belongs to another visit")
+    if row.psn_no != psn_no:
+        raise refuse("input.data.psn_no", f"settlement {setl_id} belongs to another person")
+    if row.kind not in kinds:
+        raise refuse("input.data.setl_id", f"settlement {setl_id} is a {row.kind} settlement")
+    return row
+
+
+def cancel(session: Session, original: Settlement, *, now: datetime, msgid: str, opter: str,
+           opter_name: str) -> tuple[Settlement, Decimal]:
+    """Reverse a settlement exactly: accumulators, every account debited (each to its own account, with an
+    acct_023 instruction), the quota used; a negative record (refd_setl_flag 1) keeps the books."""
+    if original.status != "settled":
+        raise refuse("input.data.setl_id", f"settlement {original.setl_id} was already cancelled")
+    entries = list(session.scalars(select(AccountEntry).where(AccountEntry.setl_id == original.setl_id,
+                                                              AccountEntry.amount < 0)))
+    accounts = ledger.lock_accounts(session, {e.psn_no for e in entries})
+    session.refresh(original, with_for_update=True)
+    if original.status != "settled":  # cancelled by a concurrent message while we waited for the lock
+        raise refuse("input.data.setl_id", f"settlement {original.setl_id} was already cancelled")
+    acc = _accumulator(session, original.psn_no, original.year, original.bucket, True)
+    assert acc is not None
+    acc.deductible_used -= original.act_pay_dedc
+    acc.fund_paid -= original.hifp_pay
+    reversal_id = new_id(original.setl_id[:6], now)
+    for e in sorted(entries, key=lambda e: e.id):
+        ledger.move(session, accounts[e.psn_no], -e.amount, kind="refund", setl_id=reversal_id, now=now,
+                    beneficiary=e.beneficiary_psn_no, authorization_id=e.authorization_id)
+        if e.authorization_id is not None:
+            grant = session.get(MutualAidAuthorization, e.authorization_id)
+            if grant is not None:
+                grant.quota_used += e.amount  # e.amount is negative: the quota comes back
+    own = accounts.get(original.psn_no)
+    balc = own.balance if own is not None else ZERO
+    reversal = Settlement(**{c.name: getattr(original, c.name) for c in Settlement.__table__.columns
+                             if c.name not in ("setl_id",)})
+    reversal.setl_id = reversal_id
+    for name in MONEY_FIELDS:
+        setattr(reversal, name, -getattr(original, name))
+    reversal.balc = balc
+    reversal.refd_setl_flag, reversal.init_setl_id, reversal.status = "1", original.setl_id, "reversal"
+    reversal.setl_time, reversal.msgid, reversal.opter, reversal.opter_name = now, msgid, opter, opter_name
+    reversal.explanation = [f"cancellation of {original.setl_id}"]
+    session.add(reversal)
+    original.status = "cancelled"
+    for line in session.scalars(select(FeeDetail).where(FeeDetail.setl_id == original.setl_id)):
+        line.setl_id = None
+    return reversal, balc
+
+
+def funds_of(session: Session, setl_id: str) -> list[SettlementFund]:
+    return list(session.scalars(select(SettlementFund).where(SettlementFund.setl_id == setl_id)))
+
+
