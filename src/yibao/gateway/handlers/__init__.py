@@ -1,3 +1,11 @@
 """Interface handlers. Importing this package registers every interface with the gateway."""
 
-from yibao.gateway.handlers import outpatient, persons, signin  # noqa: F401
+from yibao.gateway.handlers import (  # noqa: F401
+    inpatient,
+    outpatient,
+    persons,
+    pharmacy,
+    queries,
+    reversal,
+    signin,
+)

@@ -1,0 +1,1 @@
+"""inpatient interfaces (being written)."""

@@ -1,0 +1,1 @@
+"""pharmacy interfaces (being written)."""

@@ -1,0 +1,1 @@
+"""queries interfaces (being written)."""

@@ -1,0 +1,1 @@
+"""reversal interfaces (being written)."""
