@@ -52,14 +52,12 @@ def split_lines(session: Session, catalog_admdvs: str, insutype: str, lines: lis
 def store_lines(session: Session, visit: Visit, catalog_admdvs: str, insutype: str, lines: list[LineIn],
                 allow_returns: bool) -> list[FeeDetail]:
     """Validate, split and keep the lines of one upload; all or nothing."""
-    seen: set[str] = set()
-    returning: dict[str, Decimal] = {}  # returns in this same upload, by original line
     existing = {f.feedetl_sn: f for f in session.scalars(select(FeeDetail).where(FeeDetail.mdtrt_id == visit.mdtrt_id))}
+    known: dict[str, Any] = dict(existing)  # stored lines, then the earlier lines of this upload
     for line in lines:
-        if line.feedetl_sn in seen or line.feedetl_sn in existing:
+        if line.feedetl_sn in known:
             raise refuse(f"{line.path}.feedetl_sn",
                          f"{line.feedetl_sn} was already uploaded for visit {visit.mdtrt_id}")
-        seen.add(line.feedetl_sn)
         check_amount(line)
         if line.cnt == 0:
             raise refuse(f"{line.path}.cnt", "must not be 0")
@@ -68,8 +66,8 @@ def store_lines(session: Session, visit: Visit, catalog_admdvs: str, insutype: s
         if line.cnt < 0:
             if not allow_returns:
                 raise refuse(f"{line.path}.cnt", "must be positive (returns exist for inpatient lines only)")
-            _check_return(line, existing, returning)
-            returning[line.init_feedetl_sn or ""] = returning.get(line.init_feedetl_sn or "", Decimal(0)) + line.cnt
+            _check_return(line, known)
+        known[line.feedetl_sn] = line
     batches: dict[str, str | None] = {}
     for line in lines:
         if line.chrg_bchno is not None:
@@ -96,16 +94,16 @@ def store_lines(session: Session, visit: Visit, catalog_admdvs: str, insutype: s
     return rows
 
 
-def _check_return(line: LineIn, existing: dict[str, FeeDetail], returning: dict[str, Decimal]) -> None:
+def _check_return(line: LineIn, known: dict[str, Any]) -> None:
+    """A return names an earlier positive line of the same item and price, and never returns more than it."""
     if not line.init_feedetl_sn:
         raise refuse(f"{line.path}.init_feedetl_sn", "is required for a returned item (negative cnt)")
-    original = existing.get(line.init_feedetl_sn)
+    original = known.get(line.init_feedetl_sn)
     if original is None or original.cnt <= 0:
         raise refuse(f"{line.path}.init_feedetl_sn", f"{line.init_feedetl_sn} is not an uploaded line of this visit")
     if original.med_list_codg != line.med_list_codg or original.pric != line.pric:
         raise refuse(f"{line.path}.med_list_codg", "a return must repeat the item and price of the original line")
-    returned = sum((f.cnt for f in existing.values() if f.init_feedetl_sn == original.feedetl_sn), Decimal(0))
-    returned += returning.get(original.feedetl_sn, Decimal(0))
+    returned = sum((f.cnt for f in known.values() if f.init_feedetl_sn == original.feedetl_sn), Decimal(0))
     if original.cnt + returned + line.cnt < 0:
         raise refuse(f"{line.path}.cnt", f"returns {-(returned + line.cnt)} of {original.feedetl_sn} exceed the "
                                          f"{original.cnt} charged")

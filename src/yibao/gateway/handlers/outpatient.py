@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from pydantic import Field
@@ -12,10 +11,18 @@ from sqlalchemy import select
 from yibao.errors import refuse
 from yibao.gateway.fields import Amount, Flag, Number, Text, Time
 from yibao.gateway.handlers import render
+from yibao.gateway.handlers.common import (
+    active_settlements,
+    cancel_output,
+    check_claimed,
+    line_in,
+    one_visit_of_lines,
+    visit_of,
+)
 from yibao.gateway.registry import Call, Node, interface
 from yibao.platform import fees, settlement
 from yibao.platform.ids import new_id
-from yibao.store.models import FeeDetail, Settlement, Visit
+from yibao.store.models import FeeDetail, Visit
 
 # -- 2201 / 2202 / 2203 -------------------------------------------------------------------------------
 
@@ -58,26 +65,6 @@ def register(call: Call, data: Input2201) -> dict:
         info={"atddr_no": d.atddr_no, "dr_name": d.dr_name, "dept_code": d.dept_code, "dept_name": d.dept_name,
               "caty": d.caty}, created_at=call.now))
     return {"data": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "ipt_otp_no": d.ipt_otp_no}}
-
-
-def visit_of(call: Call, mdtrt_id: str, psn_no: str, kind: str, *, open_only: bool = True) -> Visit:
-    """A visit of this institution and person; refused if unknown, of another kind, or closed."""
-    visit = call.session.get(Visit, mdtrt_id)
-    if visit is None or visit.fixmedins_code != call.institution.code:
-        raise refuse("input.data.mdtrt_id", f"no visit {mdtrt_id} at this institution")
-    if visit.psn_no != psn_no:
-        raise refuse("input.data.psn_no", f"visit {mdtrt_id} belongs to another person")
-    if visit.kind != kind:
-        raise refuse("input.data.mdtrt_id", f"visit {mdtrt_id} is {visit.kind}, not {kind}")
-    if open_only and visit.status == "cancelled":
-        raise refuse("input.data.mdtrt_id", f"visit {mdtrt_id} was cancelled")
-    settlement.person_for_message(call.session, psn_no, call.envelope.insuplc_admdvs, call.institution)
-    return visit
-
-
-def active_settlements(call: Call, mdtrt_id: str) -> list[Settlement]:
-    return list(call.session.scalars(select(Settlement).where(Settlement.mdtrt_id == mdtrt_id,
-                                                              Settlement.status == "settled")))
 
 
 class Data2202(Node):
@@ -147,23 +134,6 @@ class FeeLine(Node):
 
 class Input2204(Node):
     feedetail: list[FeeLine] = Field(min_length=1)
-
-
-def line_in(path: str, x: Any, chrg_bchno: str | None) -> fees.LineIn:
-    return fees.LineIn(path=path, feedetl_sn=x.feedetl_sn, med_list_codg=x.med_list_codg,
-                       medins_list_codg=x.medins_list_codg, pric=x.pric, cnt=x.cnt,
-                       det_item_fee_sumamt=x.det_item_fee_sumamt, fee_ocur_time=x.fee_ocur_time,
-                       chrg_bchno=chrg_bchno, init_feedetl_sn=getattr(x, "init_feedetl_sn", None) or None,
-                       dise_codg=getattr(x, "dise_codg", "") or None, hosp_appr_flag=x.hosp_appr_flag or "0",
-                       raw=x.model_dump(mode="json"))
-
-
-def one_visit_of_lines(call: Call, lines: list[Any], kind: str) -> Visit:
-    first = lines[0]
-    for i, x in enumerate(lines):
-        if x.mdtrt_id != first.mdtrt_id or x.psn_no != first.psn_no:
-            raise refuse(f"input.feedetail[{i}].mdtrt_id", "every line of one upload must be of the same visit")
-    return visit_of(call, first.mdtrt_id, first.psn_no, kind)
 
 
 @interface("2204", "门诊费用明细信息上传", Input2204)
@@ -236,18 +206,6 @@ class Input2207(Node):
     data: Data2207
 
 
-def check_claimed(sums: Any, d: Any, lines_label: str, full: bool) -> None:
-    """2206/2207 amounts must be what the platform computed from the uploaded lines (issue: item 5)."""
-    claims = [("medfee_sumamt", sums.medfee_sumamt)]
-    if full:
-        claims += [("fulamt_ownpay_amt", sums.fulamt_ownpay_amt), ("overlmt_selfpay", sums.overlmt_selfpay),
-                   ("preselfpay_amt", sums.preselfpay_amt), ("inscp_scp_amt", sums.inscp_scp_amt)]
-    for name, computed in claims:
-        sent: Decimal = getattr(d, name)
-        if sent != computed:
-            raise refuse(f"input.data.{name}", f"{sent} sent, but {lines_label} sum to {computed}")
-
-
 def _outpatient_computation(call: Call, d: Data2206, lock: bool) -> tuple[Visit, list[FeeDetail], Any]:
     visit = visit_of(call, d.mdtrt_id, d.psn_no, "outpatient")
     lines = fees.unsettled(call.session, visit.mdtrt_id, d.chrg_bchno or None)
@@ -312,17 +270,6 @@ class Data2208(Node):
 
 class Input2208(Node):
     data: Data2208
-
-
-def cancel_output(call: Call, original: Settlement, kinds: tuple[str, ...]) -> dict:
-    person = settlement.person_for_message(call.session, original.psn_no, call.envelope.insuplc_admdvs,
-                                           call.institution)
-    reversal, _balc = settlement.cancel(call.session, original, now=call.now, msgid=call.envelope.msgid,
-                                        opter=call.envelope.opter, opter_name=call.envelope.opter_name)
-    info = render.setlinfo_of_row(reversal, person, mdtrt_cert_type="", a_form=True, sign=-1)
-    info["setl_id"], info["refd_setl_id"] = original.setl_id, reversal.setl_id
-    info["pdn_cash_pay"] = info["psn_cash_pay"]
-    return {"setlinfo": info, "setldetail": render.setldetail(settlement.funds_of(call.session, original.setl_id))}
 
 
 @interface("2208", "门诊结算撤销", Input2208)

@@ -1,1 +1,154 @@
-"""pharmacy interfaces (being written)."""
+"""Pharmacy: 2101(A) pre-settlement, 2102(A) settlement with its fee lines, 2103 cancellation.
+A pharmacy has no registration: the platform issues the mdtrt_id when it settles."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from yibao.errors import refuse
+from yibao.gateway.fields import Amount, Flag, Number, Text, Time
+from yibao.gateway.handlers import render
+from yibao.gateway.handlers.common import cancel_output, check_claimed, line_in
+from yibao.gateway.registry import Call, Node, interface
+from yibao.platform import fees, settlement
+from yibao.platform.ids import new_id
+from yibao.store.models import Visit
+
+
+class DrugInfo(Node):
+    psn_no: Text
+    mdtrt_cert_type: Text
+    mdtrt_cert_no: Text = ""
+    begntime: Time | None = None
+    medfee_sumamt: Amount
+    invono: Text = ""
+    insutype: Text
+    dise_codg: Text = ""
+    dise_name: Text = ""
+    acct_used_flag: Flag = "0"
+    med_type: Text = "41"
+    psn_setlway: Text = "01"
+    fulamt_ownpay_amt: Amount | None = None
+    overlmt_selfpay: Amount | None = None
+    preselfpay_amt: Amount | None = None
+    inscp_scp_amt: Amount | None = None
+
+
+class DrugLine(Node):
+    feedetl_sn: Text = Field(min_length=1, max_length=30)
+    rxno: Text = ""
+    rx_circ_flag: Flag = "0"
+    fee_ocur_time: Time
+    med_list_codg: Text = Field(min_length=1)
+    medins_list_codg: Text = ""
+    det_item_fee_sumamt: Amount
+    cnt: Number
+    pric: Number
+    hosp_appr_flag: Text = "0"
+
+
+class Input2101(Node):
+    druginfo: DrugInfo
+    drugdetail: list[DrugLine] = Field(min_length=1)
+
+
+def _prepare(call: Call, data: Input2101, lock: bool):  # type: ignore[no-untyped-def]
+    info = data.druginfo
+    if call.institution.kind != "pharmacy":
+        raise refuse("infno", "2101/2102 settle pharmacy purchases; this institution is a hospital (use 2201-2208)")
+    person = settlement.person_for_message(call.session, info.psn_no, call.envelope.insuplc_admdvs,
+                                           call.institution, "input.druginfo.psn_no")
+    case = settlement.case_for(person, call.institution, "pharmacy")
+    lines = [line_in(f"input.drugdetail[{i}]", x, None) for i, x in enumerate(data.drugdetail)]
+    seen: set[str] = set()
+    for line in lines:
+        fees.check_amount(line)
+        if line.cnt <= 0:
+            raise refuse(f"{line.path}.cnt", "must be positive")
+        if line.feedetl_sn in seen:
+            raise refuse(f"{line.path}.feedetl_sn", f"{line.feedetl_sn} appears twice")
+        seen.add(line.feedetl_sn)
+    splits = fees.split_lines(call.session, case.catalog_admdvs, info.insutype, lines)
+    comp = settlement.compute(call.session, person=person, institution=call.institution, kind="pharmacy",
+                              med_type=info.med_type, insutype=info.insutype, splits=splits,
+                              acct_used_flag=info.acct_used_flag, today=call.today, lock=lock)
+    check_claimed(comp.sums, info, "the drugdetail lines", full=True)
+    call.warnings.extend(comp.warnings)
+    return person, case, lines, splits, comp
+
+
+def _cut_info(lines, splits):  # type: ignore[no-untyped-def]
+    return [fees.result_row(x.feedetl_sn, x.cnt, x.pric, sp) for x, sp in zip(lines, splits, strict=True)]
+
+
+def _presettle(call: Call, data: Input2101, a_form: bool) -> dict:
+    _person, _case, lines, splits, comp = _prepare(call, data, lock=False)
+    info = render.setlinfo_of_computation(comp, mdtrt_id="", mdtrt_cert_type=data.druginfo.mdtrt_cert_type,
+                                          now=call.now, a_form=a_form, msgid=call.envelope.msgid)
+    info["clr_type"] = settlement.CLR_TYPE["pharmacy"]
+    return {"setlinfo": info, "setldetail": render.setldetail_of_computation(comp),
+            "detlcutinfo": _cut_info(lines, splits)}
+
+
+def _settle(call: Call, data: Input2101, a_form: bool) -> dict:
+    info = data.druginfo
+    person, case, lines, splits, comp = _prepare(call, data, lock=True)
+    mdtrt_id = new_id(call.institution.admdvs, call.now)
+    visit = Visit(mdtrt_id=mdtrt_id, fixmedins_code=call.institution.code, psn_no=person.psn_no,
+                  insutype=info.insutype, kind="pharmacy", med_type=info.med_type, insuplc_admdvs=person.admdvs,
+                  mdtrtarea_admvs=call.institution.admdvs, begntime=info.begntime or call.now, endtime=call.now,
+                  dise_codg=info.dise_codg or None, dise_name=info.dise_name or None,
+                  mdtrt_cert_type=info.mdtrt_cert_type, status="open", info={}, created_at=call.now)
+    call.session.add(visit)
+    rows = fees.store_lines(call.session, visit, case.catalog_admdvs, info.insutype, lines, allow_returns=False)
+    done = settlement.settle(call.session, comp, mdtrt_id=mdtrt_id, institution=call.institution, kind="pharmacy",
+                             now=call.now, msgid=call.envelope.msgid, opter=call.envelope.opter,
+                             opter_name=call.envelope.opter_name, lines=rows, invono=info.invono,
+                             dise_codg=visit.dise_codg, dise_name=visit.dise_name)
+    return {"setlinfo": render.setlinfo_of_row(done.settlement, person, mdtrt_cert_type=info.mdtrt_cert_type,
+                                               a_form=a_form),
+            "setldetail": render.setldetail(done.funds), "detlcutinfo": _cut_info(lines, splits)}
+
+
+@interface("2101", "药店预结算", Input2101)
+def presettle(call: Call, data: Input2101) -> dict:
+    return _presettle(call, data, a_form=False)
+
+
+@interface("2101A", "药店预结算A", Input2101)
+def presettle_a(call: Call, data: Input2101) -> dict:
+    return _presettle(call, data, a_form=True)
+
+
+@interface("2102", "药店结算", Input2101)
+def settle(call: Call, data: Input2101) -> dict:
+    return _settle(call, data, a_form=False)
+
+
+@interface("2102A", "药店结算A", Input2101)
+def settle_a(call: Call, data: Input2101) -> dict:
+    return _settle(call, data, a_form=True)
+
+
+class Data2103(Node):
+    setl_id: Text
+    mdtrt_id: Text
+    psn_no: Text
+
+
+class Input2103(Node):
+    data: Data2103
+
+
+@interface("2103", "药店结算撤销", Input2103)
+def cancel(call: Call, data: Input2103) -> dict:
+    d = data.data
+    original = settlement.find_settlement(call.session, call.institution, d.setl_id, d.mdtrt_id, d.psn_no,
+                                          ("pharmacy",))
+    out = cancel_output(call, original, ("pharmacy",))
+    out["setlinfo"]["psn_pay"] = out["setlinfo"]["psn_part_amt"]
+    out["setlinfo"]["cash_payamt"] = out["setlinfo"]["psn_cash_pay"]
+    visit = call.session.get(Visit, original.mdtrt_id)
+    if visit is not None:
+        visit.status = "cancelled"  # a purchase has no second settlement: the returned drugs end the visit
+    return out

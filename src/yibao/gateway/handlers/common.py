@@ -1,0 +1,74 @@
+"""Pieces shared by the outpatient, inpatient and pharmacy handlers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from yibao.errors import refuse
+from yibao.gateway.handlers import render
+from yibao.gateway.registry import Call
+from yibao.platform import fees, settlement
+from yibao.store.models import Settlement, Visit
+
+
+def visit_of(call: Call, mdtrt_id: str, psn_no: str, kind: str, *, open_only: bool = True) -> Visit:
+    """A visit of this institution and person; refused if unknown, of another kind, or closed."""
+    visit = call.session.get(Visit, mdtrt_id)
+    if visit is None or visit.fixmedins_code != call.institution.code:
+        raise refuse("input.data.mdtrt_id", f"no visit {mdtrt_id} at this institution")
+    if visit.psn_no != psn_no:
+        raise refuse("input.data.psn_no", f"visit {mdtrt_id} belongs to another person")
+    if visit.kind != kind:
+        raise refuse("input.data.mdtrt_id", f"visit {mdtrt_id} is {visit.kind}, not {kind}")
+    if open_only and visit.status == "cancelled":
+        raise refuse("input.data.mdtrt_id", f"visit {mdtrt_id} was cancelled")
+    settlement.person_for_message(call.session, psn_no, call.envelope.insuplc_admdvs, call.institution)
+    return visit
+
+
+def active_settlements(call: Call, mdtrt_id: str) -> list[Settlement]:
+    return list(call.session.scalars(select(Settlement).where(Settlement.mdtrt_id == mdtrt_id,
+                                                              Settlement.status == "settled")))
+
+
+def line_in(path: str, x: Any, chrg_bchno: str | None) -> fees.LineIn:
+    return fees.LineIn(path=path, feedetl_sn=x.feedetl_sn, med_list_codg=x.med_list_codg,
+                       medins_list_codg=x.medins_list_codg, pric=x.pric, cnt=x.cnt,
+                       det_item_fee_sumamt=x.det_item_fee_sumamt, fee_ocur_time=x.fee_ocur_time,
+                       chrg_bchno=chrg_bchno, init_feedetl_sn=getattr(x, "init_feedetl_sn", None) or None,
+                       dise_codg=getattr(x, "dise_codg", "") or None, hosp_appr_flag=x.hosp_appr_flag or "0",
+                       raw=x.model_dump(mode="json"))
+
+
+def one_visit_of_lines(call: Call, lines: list[Any], kind: str) -> Visit:
+    first = lines[0]
+    for i, x in enumerate(lines):
+        if x.mdtrt_id != first.mdtrt_id or x.psn_no != first.psn_no:
+            raise refuse(f"input.feedetail[{i}].mdtrt_id", "every line of one upload must be of the same visit")
+    return visit_of(call, first.mdtrt_id, first.psn_no, kind)
+
+
+def check_claimed(sums: Any, d: Any, lines_label: str, full: bool) -> None:
+    """2206/2207 amounts must be what the platform computed from the uploaded lines (issue: item 5)."""
+    claims = [("medfee_sumamt", sums.medfee_sumamt)]
+    if full:
+        claims += [("fulamt_ownpay_amt", sums.fulamt_ownpay_amt), ("overlmt_selfpay", sums.overlmt_selfpay),
+                   ("preselfpay_amt", sums.preselfpay_amt), ("inscp_scp_amt", sums.inscp_scp_amt)]
+    for name, computed in claims:
+        sent: Decimal | None = getattr(d, name, None)
+        if sent is not None and sent != computed:
+            raise refuse(f"input.data.{name}", f"{sent} sent, but {lines_label} sum to {computed}")
+
+
+def cancel_output(call: Call, original: Settlement, kinds: tuple[str, ...]) -> dict:
+    person = settlement.person_for_message(call.session, original.psn_no, call.envelope.insuplc_admdvs,
+                                           call.institution)
+    reversal, _balc = settlement.cancel(call.session, original, now=call.now, msgid=call.envelope.msgid,
+                                        opter=call.envelope.opter, opter_name=call.envelope.opter_name)
+    info = render.setlinfo_of_row(reversal, person, mdtrt_cert_type="", a_form=True, sign=-1)
+    info["setl_id"], info["refd_setl_id"] = original.setl_id, reversal.setl_id
+    info["pdn_cash_pay"] = info["psn_cash_pay"]
+    return {"setlinfo": info, "setldetail": render.setldetail(settlement.funds_of(call.session, original.setl_id))}
