@@ -33,7 +33,7 @@ def move(session: Session, account: Account, amount: Decimal, *, kind: str, setl
                          authorization_id=authorization_id,
                          memo="mutual aid" if beneficiary and beneficiary != account.psn_no else None)
     session.add(entry)
-    session.flush([entry])
+    session.flush()
     session.add(BankInstruction(
         instruction_id="I" + new_id(account.admdvs, now), code=DEBIT if amount < 0 else CREDIT,
         psn_no=account.psn_no, acct_admdvs=account.admdvs, amount=abs(amount), setl_id=setl_id,

@@ -51,7 +51,7 @@ def one_visit_of_lines(call: Call, lines: list[Any], kind: str) -> Visit:
     return visit_of(call, first.mdtrt_id, first.psn_no, kind)
 
 
-def check_claimed(sums: Any, d: Any, lines_label: str, full: bool) -> None:
+def check_claimed(sums: Any, d: Any, lines_label: str, full: bool, node: str = "input.data") -> None:
     """2206/2207 amounts must be what the platform computed from the uploaded lines (issue: item 5)."""
     claims = [("medfee_sumamt", sums.medfee_sumamt)]
     if full:
@@ -60,7 +60,7 @@ def check_claimed(sums: Any, d: Any, lines_label: str, full: bool) -> None:
     for name, computed in claims:
         sent: Decimal | None = getattr(d, name, None)
         if sent is not None and sent != computed:
-            raise refuse(f"input.data.{name}", f"{sent} sent, but {lines_label} sum to {computed}")
+            raise refuse(f"{node}.{name}", f"{sent} sent, but {lines_label} sum to {computed}")
 
 
 def cancel_output(call: Call, original: Settlement, kinds: tuple[str, ...]) -> dict:

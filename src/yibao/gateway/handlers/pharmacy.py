@@ -72,7 +72,7 @@ def _prepare(call: Call, data: Input2101, lock: bool):  # type: ignore[no-untype
     comp = settlement.compute(call.session, person=person, institution=call.institution, kind="pharmacy",
                               med_type=info.med_type, insutype=info.insutype, splits=splits,
                               acct_used_flag=info.acct_used_flag, today=call.today, lock=lock)
-    check_claimed(comp.sums, info, "the drugdetail lines", full=True)
+    check_claimed(comp.sums, info, "the drugdetail lines", full=True, node="input.druginfo")
     call.warnings.extend(comp.warnings)
     return person, case, lines, splits, comp
 
