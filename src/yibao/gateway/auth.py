@@ -7,7 +7,8 @@ import hmac
 from collections.abc import Mapping
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal
@@ -48,11 +49,11 @@ def verify_headers(session: Session, headers: Mapping[str, str], now_epoch: int)
     if not hmac.compare_digest(given, signature(timestamp, institution.secret, nonce)):
         raise _refuse("header x-tif-signature: does not match SHA-256(timestamp + secret + nonce + timestamp) "
                       "for this institution's secret")
-    try:
-        with session.begin_nested():
-            session.add(Nonce(fixmedins_code=institution.code, nonce=nonce, seen_at=int(timestamp)))
-    except IntegrityError:
-        raise _refuse("header x-tif-nonce: was already used; a request is accepted once") from None
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    fresh = session.execute(insert(Nonce).values(fixmedins_code=institution.code, nonce=nonce, seen_at=int(timestamp))
+                            .on_conflict_do_nothing().returning(Nonce.nonce)).first()
+    if fresh is None:
+        raise _refuse("header x-tif-nonce: was already used; a request is accepted once")
     return institution
 
 

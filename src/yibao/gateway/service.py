@@ -49,6 +49,7 @@ class _Exchange:
     msgid: str | None = None
     outcome: str = "refused"
     area: str = "000000"
+    audited: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -77,13 +78,24 @@ class Gateway:
         if len(body) > self.max_body:
             raise Refusal(f"body: is {len(body)} bytes; at most {self.max_body} are accepted", http_status=413)
         now_epoch = int(time.time())
-        with self.store.unit_of_work() as s:
+        envelope, bad_envelope = None, None
+        try:
+            envelope = self._envelope(ex, body)
+        except Refusal as r:
+            bad_envelope = r  # reported once the sender is authenticated
+        fingerprint = wire.canonical_sha256(ex.parsed) if envelope is not None else ""
+        stored: MessageReplay | None = None
+        with self.store.unit_of_work(durable=False) as s:  # signature, nonce, replay lookup, clock
             institution = auth.verify_headers(s, headers, now_epoch)
             self._calls += 1
             if self._calls % 200 == 1:
                 auth.forget_old_nonces(s, now_epoch)
+            if envelope is not None:
+                stored = s.get(MessageReplay, (institution.code, envelope.msgid))
+            stored_today = self.store.stored_today(s)
         ex.institution, ex.area = institution.code, institution.admdvs
-        envelope = self._envelope(ex, body)
+        if bad_envelope is not None or envelope is None:
+            raise bad_envelope or Refusal("body: no envelope")
         if envelope.fixmedins_code != institution.code:
             raise refuse("fixmedins_code", f"{envelope.fixmedins_code} is not the authenticated institution "
                                            f"(x-tif-paasid {institution.code})")
@@ -92,11 +104,8 @@ class Gateway:
         if envelope.mdtrtarea_admvs != institution.admdvs:
             raise refuse("mdtrtarea_admvs", f"must be the institution's region {institution.admdvs}, "
                                             f"not {envelope.mdtrtarea_admvs}")
-        fingerprint = wire.canonical_sha256(ex.parsed)
-        stored = self._stored_answer(institution.code, envelope.msgid, fingerprint)
         if stored is not None:
-            ex.outcome = "replayed"
-            return stored
+            return self._replay(ex, stored, envelope.msgid, fingerprint)
         spec = INTERFACES.get(envelope.infno)
         if spec is None:
             raise refuse("infno", f"{envelope.infno} is not an interface of this platform")
@@ -105,8 +114,7 @@ class Gateway:
         except ValidationError as exc:
             raise Refusal("; ".join(f"{p}: {r}" for p, r in problems_of(exc, ["input"]))) from None
         try:
-            with self.store.unit_of_work() as s:
-                stored_today = self.store.stored_today(s)
+            with self.store.unit_of_work() as s:  # the business, its replay record and its audit row: one commit
                 call = Call(session=s, institution=institution, envelope=envelope,
                             today=business_date(stored_today), now=business_now(stored_today), warnings=[])
                 if spec.needs_sign_in:
@@ -116,15 +124,25 @@ class Gateway:
                 s.add(MessageReplay(fixmedins_code=institution.code, msgid=envelope.msgid, infno=envelope.infno,
                                     body_sha256=fingerprint, response=wire.encode(response).decode("utf-8"),
                                     created_at=datetime.now()))
+                ex.outcome = "ok"
+                s.add(self._audit_row(ex, response))
         except IntegrityError:
             # the same msgid committed meanwhile by a concurrent request: answer as a replay
-            stored = self._stored_answer(institution.code, envelope.msgid, fingerprint)
+            ex.outcome = "refused"
+            with self.store.unit_of_work() as s:
+                stored = s.get(MessageReplay, (institution.code, envelope.msgid))
             if stored is None:
                 raise
-            ex.outcome = "replayed"
-            return stored
-        ex.outcome = "ok"
+            return self._replay(ex, stored, envelope.msgid, fingerprint)
+        ex.audited = True
         return response
+
+    def _replay(self, ex: _Exchange, stored: MessageReplay, msgid: str, fingerprint: str) -> dict:
+        if stored.body_sha256 != fingerprint:
+            raise refuse("msgid", f"{msgid} was already used by this institution for a different message "
+                                  f"({stored.infno}); every message needs its own msgid")
+        ex.outcome = "replayed"
+        return wire.decode(stored.response.encode("utf-8"))
 
     def _envelope(self, ex: _Exchange, body: bytes) -> RequestEnvelope:
         try:
@@ -139,16 +157,6 @@ class Gateway:
             return RequestEnvelope.model_validate(ex.parsed)
         except ValidationError as exc:
             raise Refusal("; ".join(f"{p}: {r}" for p, r in problems_of(exc))) from None
-
-    def _stored_answer(self, institution: str, msgid: str, fingerprint: str) -> dict | None:
-        with self.store.unit_of_work() as s:
-            row = s.get(MessageReplay, (institution, msgid))
-            if row is None:
-                return None
-            if row.body_sha256 != fingerprint:
-                raise refuse("msgid", f"{msgid} was already used by this institution for a different message "
-                                      f"({row.infno}); every message needs its own msgid")
-            return wire.decode(row.response.encode("utf-8"))
 
     def _answer(self, ex: _Exchange, infcode: int, *, output: dict | None = None, err_msg: str = "",
                 warn_msg: str = "") -> dict:
@@ -166,23 +174,27 @@ class Gateway:
             "enctype": "",
         }
 
-    def _audit(self, ex: _Exchange, response: dict) -> None:
+    def _audit_row(self, ex: _Exchange, response: dict) -> MessageLog:
         responded = datetime.now()
         if ex.parsed is not None:
             request_text = wire.encode(mask_payload(ex.parsed)).decode("utf-8")
         else:
             request_text = mask_id_numbers(ex.body[:8192].decode("utf-8", errors="replace"))
+        return MessageLog(
+            received_at=ex.received, responded_at=responded,
+            duration_ms=int((responded - ex.received).total_seconds() * 1000),
+            fixmedins_code=ex.institution, infno=(ex.infno or "")[:10] or None, msgid=(ex.msgid or "")[:30] or None,
+            body_sha256=wire.canonical_sha256(ex.parsed) if ex.parsed is not None
+            else wire.canonical_sha256(ex.body.hex()),
+            infcode=int(response["infcode"]), outcome=ex.outcome, err_msg=response.get("err_msg") or None,
+            request=request_text, response=wire.encode(mask_payload(response)).decode("utf-8"))
+
+    def _audit(self, ex: _Exchange, response: dict) -> None:
+        if ex.audited:
+            return
         try:
-            with self.store.unit_of_work() as s:
-                s.add(MessageLog(
-                    received_at=ex.received, responded_at=responded,
-                    duration_ms=int((responded - ex.received).total_seconds() * 1000),
-                    fixmedins_code=ex.institution, infno=(ex.infno or "")[:10] or None,
-                    msgid=(ex.msgid or "")[:30] or None,
-                    body_sha256=wire.canonical_sha256(ex.parsed) if ex.parsed is not None
-                    else wire.canonical_sha256(ex.body.hex()),
-                    infcode=int(response["infcode"]), outcome=ex.outcome, err_msg=response.get("err_msg") or None,
-                    request=request_text, response=wire.encode(mask_payload(response)).decode("utf-8")))
+            with self.store.unit_of_work(durable=ex.outcome != "refused") as s:
+                s.add(self._audit_row(ex, response))
         except Exception:  # the answer still goes out; the loss of an audit row is itself logged
             log.exception("could not write the audit row of %s %s", ex.infno, ex.msgid)
 

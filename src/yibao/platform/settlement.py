@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from yibao.errors import Refusal, refuse
 from yibao.money import ZERO
@@ -253,8 +254,15 @@ def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: I
         ledger.move(session, comp.aid_accounts[draw.source.authorizer], -draw.amount, kind="mutual_aid",
                     setl_id=setl_id, now=now, beneficiary=person.psn_no, authorization_id=grant.id)
         grant.quota_used += draw.amount
+    stored = [x for x in lines or [] if x.id is not None]
+    if stored:  # one UPDATE for the batch rather than one per line
+        session.execute(update(FeeDetail).where(FeeDetail.id.in_([x.id for x in stored])).values(setl_id=setl_id)
+                        .execution_options(synchronize_session=False))
+        for line in stored:
+            set_committed_value(line, "setl_id", setl_id)
     for line in lines or []:
-        line.setl_id = setl_id
+        if line.id is None:  # lines uploaded in this same message (pharmacy) are inserted with it
+            line.setl_id = setl_id
     return Committed(row, funds)
 
 

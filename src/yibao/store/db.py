@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.store.models import Setting
@@ -38,7 +38,7 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_immediate_transactions(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=10)
 
 
 def _sqlite_immediate_transactions(engine: Engine) -> None:
@@ -79,11 +79,17 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: committed whole when the block ends, rolled back whole on any error."""
+    def unit_of_work(self, durable: bool = True) -> Iterator[Session]:
+        """One transaction: committed whole when the block ends, rolled back whole on any error.
+
+        `durable=False` is for bookkeeping whose loss in a crash harms nothing (seen nonces, audit rows of
+        refused messages): PostgreSQL then commits without waiting for the WAL flush.
+        """
         session = self._sessions()
         try:
             with session.begin():
+                if not durable and self.engine.dialect.name == "postgresql":
+                    session.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 yield session
         finally:
             session.close()
