@@ -82,8 +82,9 @@ class Computation:
 
 
 def person_for_message(session: Session, psn_no: str, insuplc_admdvs: str, institution: Institution,
-                       field_name: str = "input.data.psn_no") -> Person:
-    """The insured person a message names, with the envelope's insured region agreeing (interface.md 1.1)."""
+                       field_name: str = "input.data.psn_no", check_suspension: bool = True) -> Person:
+    """The insured person a message names, with the envelope's insured region agreeing (interface.md 1.1).
+    Queries pass check_suspension=False: a suspended person's history is still answered."""
     from yibao.platform.persons import pooling_region
 
     person = session.get(Person, psn_no)
@@ -93,7 +94,7 @@ def person_for_message(session: Session, psn_no: str, insuplc_admdvs: str, insti
     if named != person.admdvs:
         raise refuse("insuplc_admdvs", f"must name the person's insured region {person.admdvs}, "
                                        f"not {insuplc_admdvs or '(empty)'}")
-    if person.suspended:
+    if check_suspension and person.suspended:
         raise Refusal(f"{field_name}: the person's benefits are suspended (psn_insu_stas 2); "
                       "settlement is refused until the insured region lifts the suspension")
     return person
@@ -146,6 +147,8 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
     accounts = ledger.lock_accounts(session, wanted) if lock else (
         {a.psn_no: a for a in session.scalars(select(Account).where(Account.psn_no.in_(sorted(wanted))))}
         if wanted else {})
+    for g in grants if lock else ():  # read before the accounts were locked: read again, locked (quota_used)
+        session.refresh(g, with_for_update=True)
 
     own = accounts.get(person.psn_no)
     own_usable = own is not None and own.status == "open"
