@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_DB ?= sqlite:///$(CURDIR)/var/demo.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
+BANK_PORT ?= 8010
 
 .PHONY: demo test check lint install clean bench
 
@@ -22,7 +23,13 @@ demo: $(STAMP)
 	YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao db upgrade
 	YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao load examples/demo.yaml
 	@$(BIN)/python -m yibao.demo_help --url http://$(HOST):$(PORT)
-	YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao serve --host $(HOST) --port $(PORT)
+	@echo "simulated bank on http://$(HOST):$(BANK_PORT) (ledger var/bank.db); the platform delivers to it."
+	@echo "  YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) $(BIN)/yibao bank reconcile"
+	@echo
+	$(BIN)/yibao bank serve --host $(HOST) --port $(BANK_PORT) --db var/bank.db & bank=$$!; \
+	trap 'kill $$bank 2>/dev/null' EXIT INT TERM; \
+	YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) \
+	    $(BIN)/yibao serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

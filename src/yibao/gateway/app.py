@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -18,7 +21,20 @@ BASE = "/fsi/api/rsfComIfsService/callService"
 def create_app(store: Store | None = None) -> FastAPI:
     store = store or Store()
     gateway = Gateway(store)
-    app = FastAPI(title="yibao platform", version=__version__,
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        """With YIBAO_BANK_URL set, a background thread delivers the bank outbox (docs/bank.md)."""
+        from yibao.bank.outbox import worker_from_env
+
+        worker = _app.state.bank_worker = worker_from_env(store)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(title="yibao platform", version=__version__, lifespan=lifespan,
                   description="The national two-designated-institution interface (两定接口). See docs/gateway.md.")
 
     async def _serve(request: Request, infno: str | None) -> Response:
@@ -40,6 +56,7 @@ def create_app(store: Store | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__, "interfaces": sorted(INTERFACES)}
 
     app.state.store = store
+    app.state.bank_worker = None
     app.state.gateway = gateway
     return app
 

@@ -1,0 +1,10 @@
+"""Bank bookkeeping (interface.md section 10): the platform's outbox of acct_021 / acct_023 instructions,
+delivered to the banks holding personal accounts, and reconciled against the bank's own record.
+
+    adapter.py    the BankAdapter interface and its HTTP implementation
+    simulated.py  a simulated bank (its own small ledger), for the demo and the tests
+    outbox.py     delivery of due bank_outbox rows, with retries and backoff; the background worker
+    reconcile.py  the platform's journal and outbox against the bank's ledger
+
+See docs/bank.md.
+"""
