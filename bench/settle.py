@@ -168,9 +168,8 @@ def main() -> None:
     port = free_port()
     env = dict(os.environ, YIBAO_DATABASE_URL=url)
     exe = Path(sys.executable).parent / "yibao"
-    cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if args.workers > 1:
-        cmd += ["--workers", str(args.workers)]
+    cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+           "--no-access-log"]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     try:

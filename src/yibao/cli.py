@@ -50,16 +50,18 @@ def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=
 
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="port to listen on")] = 8000) -> None:
+          port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+          workers: Annotated[int, typer.Option(help="server processes (one per core suits PostgreSQL)")] = 1,
+          access_log: Annotated[bool, typer.Option(help="log every HTTP request line")] = True) -> None:
     """Serve the platform on the database named by YIBAO_DATABASE_URL (its schema upgraded first)."""
     import uvicorn
 
-    from yibao.gateway.app import create_app
     from yibao.store.db import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     upgrade()
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run("yibao.gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=access_log)
 
 
 @app.command()
