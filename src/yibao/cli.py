@@ -169,6 +169,170 @@ def bank_reconcile(url: BankUrl = "") -> None:
     raise typer.Exit(1)
 
 
+# -- tokens, family mutual aid, agency operations ------------------------------------------------------
+
+token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for the JSON API (/api/v1)")
+ma_app = typer.Typer(no_args_is_help=True, help="Family mutual aid (个人账户家庭共济) authorizations")
+person_app = typer.Typer(no_args_is_help=True, help="Agency operations on insured persons")
+account_app = typer.Typer(no_args_is_help=True, help="Agency operations on personal accounts")
+app.add_typer(token_app, name="token")
+app.add_typer(ma_app, name="mutual-aid")
+app.add_typer(person_app, name="person")
+app.add_typer(account_app, name="account")
+
+
+def _work(fn):  # type: ignore[no-untyped-def]
+    """Run fn(work) in one unit of work on YIBAO_DATABASE_URL; a refusal prints its rule and exits 1."""
+    from yibao.api.deps import Work
+    from yibao.clock import business_date, business_now
+    from yibao.errors import Refusal
+    from yibao.store.db import Store
+
+    store = Store()
+    try:
+        with store.unit_of_work() as session:
+            stored = store.stored_today(session)
+            return fn(Work(session, business_date(stored), business_now(stored)))
+    except Refusal as exc:
+        typer.echo(exc.err_msg, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.dispose()
+
+
+def _print(obj: object) -> None:
+    typer.echo(simplejson.dumps(obj, use_decimal=True, ensure_ascii=False, indent=2, default=str))
+
+
+@token_app.command("person")
+def token_person(psn_no: str, days: Annotated[int, typer.Option(help="validity in days")] = 30) -> None:
+    """A token for an insured person (his own authorizations)."""
+    from yibao.api.tokens import issue, signing_key
+    from yibao.store.db import Store
+
+    typer.echo(issue(signing_key(Store()), "person", psn_no, days))
+
+
+@token_app.command("agency")
+def token_agency(admdvs: str, days: Annotated[int, typer.Option(help="validity in days")] = 30) -> None:
+    """A token for the agency staff of a region."""
+    from yibao.api.tokens import issue, signing_key
+    from yibao.store.db import Store
+
+    typer.echo(issue(signing_key(Store()), "agency", admdvs, days))
+
+
+@ma_app.command("bind")
+def ma_bind(authorizer: str, beneficiary: str,
+            relation: Annotated[str, typer.Option(help="spouse, father, mother, child (or self)")],
+            start: Annotated[str, typer.Option(help="yyyy-mm-dd")],
+            commitment_version: Annotated[str, typer.Option(help="version of the 承诺书 the authorizer accepted")],
+            end: Annotated[str, typer.Option(help="yyyy-mm-dd; empty: open-ended")] = "",
+            quota: Annotated[str, typer.Option(help="decimal; empty: no quota")] = "",
+            priority: Annotated[int | None, typer.Option()] = None) -> None:
+    """Bind BENEFICIARY to AUTHORIZER's personal account."""
+    from datetime import date
+
+    from yibao.money import money
+    from yibao.platform import mutual_aid as ma
+
+    def run(w):  # type: ignore[no-untyped-def]
+        grant = ma.bind(w.session, ma.Binding(authorizer, beneficiary, relation, money(quota) if quota else None,
+                                              date.fromisoformat(start), date.fromisoformat(end) if end else None,
+                                              priority, commitment_version, w.now), now=w.now, today=w.today,
+                        actor="cli")
+        return ma.describe(grant, w.today)
+
+    _print(_work(run))
+
+
+@ma_app.command("list")
+def ma_list(psn_no: str) -> None:
+    """A person's authorizations, as authorizer and as beneficiary."""
+    from yibao.platform import mutual_aid as ma
+
+    def run(w):  # type: ignore[no-untyped-def]
+        given, received = ma.mine(w.session, psn_no)
+        return {"as_authorizer": [ma.describe(g, w.today) for g in given],
+                "as_beneficiary": [ma.describe(g, w.today) for g in received]}
+
+    _print(_work(run))
+
+
+@ma_app.command("change")
+def ma_change(grant_id: int, actor: Annotated[str, typer.Option("--as", help="psn_no of the person acting")],
+              quota: Annotated[str | None, typer.Option(help="decimal, or 'none'")] = None,
+              start: Annotated[str | None, typer.Option()] = None, end: Annotated[str | None, typer.Option()] = None,
+              priority: Annotated[int | None, typer.Option()] = None) -> None:
+    """Change an authorization's quota / window (authorizer) or priority (beneficiary)."""
+    from datetime import date
+
+    from yibao.money import money
+    from yibao.platform import mutual_aid as ma
+
+    fields: dict[str, object] = {}
+    if quota is not None:
+        fields["quota"] = None if quota == "none" else money(quota)
+    if start is not None:
+        fields["start"] = date.fromisoformat(start)
+    if end is not None:
+        fields["end"] = date.fromisoformat(end) if end else None
+    if priority is not None:
+        fields["priority"] = priority
+    _print(_work(lambda w: ma.describe(ma.change(w.session, ma.grant_of(w.session, grant_id, lock=True),
+                                                 actor_psn=actor, now=w.now, fields=fields), w.today)))
+
+
+@ma_app.command("unbind")
+def ma_unbind(grant_id: int, actor: Annotated[str, typer.Option("--as", help="the authorizer's psn_no")]) -> None:
+    """End an authorization (the authorizer's act)."""
+    from yibao.errors import refuse
+    from yibao.platform import mutual_aid as ma
+
+    def run(w):  # type: ignore[no-untyped-def]
+        grant = ma.grant_of(w.session, grant_id, lock=True)
+        if grant.authorizer != actor:
+            raise refuse("id", "unbinding is the authorizer's act")
+        return ma.describe(ma.end(w.session, grant, now=w.now, actor=f"cli:{actor}", reason="unbound by the "
+                                  "authorizer"), w.today)
+
+    _print(_work(run))
+
+
+@ma_app.command("usage")
+def ma_usage(grant_id: int) -> None:
+    """What an authorization paid, and its events."""
+    from yibao.platform import mutual_aid as ma
+
+    def run(w):  # type: ignore[no-untyped-def]
+        grant = ma.grant_of(w.session, grant_id)
+        return {"authorization": ma.describe(grant, w.today),
+                "movements": [{"time": m.entry_time, "kind": m.kind, "amount": m.amount, "setl_id": m.setl_id,
+                               "beneficiary": m.beneficiary_psn_no} for m in ma.usage(w.session, grant)],
+                "events": [{"time": e.at, "kind": e.kind, "actor": e.actor, "detail": e.detail}
+                           for e in ma.events(w.session, grant)]}
+
+    _print(_work(run))
+
+
+@person_app.command("transfer")
+def person_transfer(psn_no: str, to: Annotated[str, typer.Option("--to", help="the new insured region")]) -> None:
+    """The person's insurance moves to another region; his authorizations end at once."""
+    from yibao.platform import mutual_aid as ma
+
+    ended = _work(lambda w: ma.transfer(w.session, psn_no, to, now=w.now, actor="cli"))
+    typer.echo(f"{psn_no} now insured in {to}; {ended} authorization(s) ended")
+
+
+@account_app.command("close")
+def account_close(psn_no: str, status: Annotated[str, typer.Option(help="closed or withdrawn")] = "closed") -> None:
+    """Close or withdraw a personal account; its authorizations end at once."""
+    from yibao.platform import mutual_aid as ma
+
+    ended = _work(lambda w: ma.close_account(w.session, psn_no, status, now=w.now, actor="cli"))
+    typer.echo(f"account of {psn_no} {status}; {ended} authorization(s) ended")
+
+
 def _safe_url(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

@@ -37,6 +37,8 @@ XREGION = ("national", "provincial", "none")
 HOSP_LV = ("1", "2", "3")
 ACCT_SCOPE = ("all", "policy")
 RELATIONS = ("spouse", "father", "mother", "child")
+#: "self": one's own account of a suspended employee insurance, for one's resident insurance (Hefei 二)
+GRANT_RELATIONS = (*RELATIONS, "self")
 FILING_TYPES = (
     "retired_resettled", "long_term_resident", "posted_worker", "referral", "emergency", "other",
 )

@@ -177,6 +177,10 @@ class _Writer:
             })
         self.remove(m.CatalogItem, m.CatalogItem.admdvs == r.admdvs,
                     m.CatalogItem.code.not_in([item.code for item in r.catalog]))
+        for product in r.insurance_products:
+            self.upsert(m.InsuranceProduct, {"admdvs": r.admdvs, "code": product.code},
+                        {"name": product.name, "insurer": product.insurer, "premium": product.premium,
+                         "active": True})
 
     def policies(self, r: RegionDoc) -> None:
         """Policy rows have no natural key: a row is its content, so a changed row is a new row."""
@@ -203,19 +207,20 @@ class _Writer:
             self.upsert(m.Contribution, {"psn_no": p.psn_no, "ym": c.ym, "insutype": c.insutype or p.insutype},
                         {"amount": c.amount, "paid": c.paid})
         if p.account is not None:
-            self.account(p.psn_no, p.account.admdvs, p.account.balance)
+            self.account(p.psn_no, p.account.admdvs, p.account.balance, p.account.from_suspended_employment)
         for bucket, usage in p.used.items():
             self.usage(p.psn_no, bucket, usage.deductible, usage.fund)
 
-    def account(self, psn_no: str, admdvs: str, stated: Decimal) -> None:
+    def account(self, psn_no: str, admdvs: str, stated: Decimal, suspended_employment: bool) -> None:
         acct = self.s.get(m.Account, psn_no)
         if acct is None:
-            self.s.add(m.Account(psn_no=psn_no, admdvs=admdvs, balance=stated, loaded_balance=stated, status="open"))
+            self.s.add(m.Account(psn_no=psn_no, admdvs=admdvs, balance=stated, loaded_balance=stated, status="open",
+                                 from_suspended_employment=suspended_employment))
             self._entry(psn_no, "opening", stated, stated, "opening balance from the dataset")
             self.report.count("accounts", INSERTED)
             return
-        if acct.admdvs != admdvs:
-            acct.admdvs = admdvs
+        if acct.admdvs != admdvs or acct.from_suspended_employment != suspended_employment:
+            acct.admdvs, acct.from_suspended_employment = admdvs, suspended_employment
             self.report.count("accounts", UPDATED)
         delta = stated - (acct.loaded_balance if acct.loaded_balance is not None else acct.balance)
         if delta:
@@ -253,7 +258,8 @@ class _Writer:
             m.MutualAidAuthorization.authorizer == g.authorizer,
             m.MutualAidAuthorization.beneficiary == g.beneficiary,
             m.MutualAidAuthorization.start == g.start))
-        values = {"relation": g.relation, "quota": g.quota, "end": g.end, "priority": g.priority}
+        values = {"relation": g.relation, "quota": g.quota, "end": g.end, "priority": g.priority,
+                  "commitment_version": g.commitment_version}
         if row is None:
             self.s.add(m.MutualAidAuthorization(
                 authorizer=g.authorizer, beneficiary=g.beneficiary, start=g.start, quota_used=Decimal("0.00"),

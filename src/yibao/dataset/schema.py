@@ -74,6 +74,13 @@ class CatalogItemDoc(Strict):
         return _chrgitm_lv(value)
 
 
+class InsuranceProductDoc(Strict):
+    code: Code
+    name: StrictStr
+    insurer: StrictStr
+    premium: Money
+
+
 class RegionDoc(Strict):
     admdvs: Admdvs
     name: StrictStr
@@ -86,6 +93,7 @@ class RegionDoc(Strict):
     policies: list[PolicyDoc] = Field(default_factory=list)
     catalog: list[CatalogItemDoc] = Field(default_factory=list)
     switches: list[SwitchDoc] = Field(default_factory=list)
+    insurance_products: list[InsuranceProductDoc] = Field(default_factory=list)
     settings: dict[StrictStr, Any] = Field(default_factory=dict)
 
 
@@ -103,6 +111,7 @@ class InstitutionDoc(Strict):
 class AccountDoc(Strict):
     balance: Money
     admdvs: Admdvs
+    from_suspended_employment: StrictBool = False
 
 
 class ChronicDoc(Strict):
@@ -159,11 +168,12 @@ class PersonDoc(Strict):
 class MutualAidDoc(Strict):
     authorizer: StrictStr
     beneficiary: StrictStr
-    relation: choice(*codes.RELATIONS)
+    relation: choice(*codes.GRANT_RELATIONS)
     quota: Money | None = None
     start: IsoDate
     end: IsoDate | None = None
     priority: StrictInt | None = None
+    commitment_version: StrictStr | None = None
 
 
 class FilingDoc(Strict):

@@ -117,8 +117,10 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
         if person.admdvs not in regions:
             add(Problem(f"{here}.admdvs", f"region {person.admdvs} is not defined"))
         if person.account is not None:
-            if person.insutype != codes.EMPLOYEE:
-                add(Problem(f"{here}.account", "only employees (insutype 310) have a personal account"))
+            if person.insutype != codes.EMPLOYEE and not person.account.from_suspended_employment:
+                add(Problem(f"{here}.account", "only employees (insutype 310) have a personal account, or a "
+                                               "resident whose employee insurance is suspended "
+                                               "(from_suspended_employment: true)"))
             if person.account.admdvs not in regions:
                 add(Problem(f"{here}.account.admdvs", f"region {person.account.admdvs} is not defined"))
         listed = region_diseases.get(person.admdvs)
@@ -135,13 +137,13 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
         for role in ("authorizer", "beneficiary"):
             if getattr(grant, role) not in persons:
                 add(Problem(f"{here}.{role}", f"person {getattr(grant, role)} is not defined"))
-        if grant.authorizer == grant.beneficiary:
-            add(Problem(f"{here}.beneficiary", "an authorizer cannot authorize himself"))
+        if grant.authorizer == grant.beneficiary and grant.relation != "self":
+            add(Problem(f"{here}.beneficiary", "an authorizer cannot authorize himself (relation self excepted)"))
         if grant.end and grant.end < grant.start:
             add(Problem(f"{here}.end", f"ends ({grant.end}) before it starts ({grant.start})"))
         giver = persons.get(grant.authorizer)
         taker = persons.get(grant.beneficiary)
-        if giver and not (giver[0] == codes.EMPLOYEE and giver[2]):
+        if giver and grant.relation != "self" and not (giver[0] == codes.EMPLOYEE and giver[2]):
             add(Problem(f"{here}.authorizer", "must be an employee (310) with a personal account"))
         if giver and taker and codes.province(giver[1]) != codes.province(taker[1]):
             add(Problem(f"{here}.beneficiary",

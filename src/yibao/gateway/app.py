@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 import yibao.gateway.handlers  # noqa: F401  (registers the interfaces)
 from yibao import __version__
+from yibao.api import mutual_aid as mutual_aid_api
+from yibao.errors import Refusal
 from yibao.gateway import wire
 from yibao.gateway.registry import INTERFACES
 from yibao.gateway.service import Gateway
@@ -54,6 +56,13 @@ def create_app(store: Store | None = None) -> FastAPI:
     @app.get("/health", summary="Liveness and the interfaces served")
     async def health() -> dict:
         return {"status": "ok", "version": __version__, "interfaces": sorted(INTERFACES)}
+
+    app.include_router(mutual_aid_api.router)
+
+    @app.exception_handler(Refusal)
+    async def refused(_request: Request, exc: Refusal) -> JSONResponse:
+        """A broken rule: 422 with the rule's text (which names the field and the figures)."""
+        return JSONResponse({"error": exc.err_msg}, status_code=422)
 
     app.state.store = store
     app.state.bank_worker = None

@@ -151,7 +151,9 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
         session.refresh(g, with_for_update=True)
 
     own = accounts.get(person.psn_no)
-    own_usable = own is not None and own.status == "open"
+    # the account of a suspended employee insurance pays its owner's resident costs only through his
+    # self-authorization (Hefei 二), never as an own account
+    own_usable = own is not None and own.status == "open" and not own.from_suspended_employment
     if own_usable and own is not None and own.admdvs in regions and not regions[own.admdvs].acct_bookkeeping:
         own_usable = False
         warnings.append(f"own account not used: its region {own.admdvs} does not support account bookkeeping")

@@ -154,7 +154,9 @@ class Account(Base):
     balance: Mapped[Decimal] = mapped_column(Money)
     #: the balance the dataset last stated; a reload shifts the balance by the change of this figure
     loaded_balance: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed | withdrawn
+    #: the account of an employee insurance now suspended, usable by its owner for his resident insurance
+    from_suspended_employment: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AccountEntry(Base):
@@ -195,9 +197,55 @@ class MutualAidAuthorization(Base):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date, nullable=True)
     priority: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    status: Mapped[str] = mapped_column(String(10), default="active")
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active | ended
     source: Mapped[str] = mapped_column(String(10), default="dataset")
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    commitment_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    committed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class MutualAidEvent(Base):
+    """What happened to authorizations: bound, changed, unbound, ended by a transfer or a closed account."""
+
+    __tablename__ = "mutual_aid_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    authorization_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    psn_no: Mapped[str] = mapped_column(String(30), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class InsuranceProduct(Base):
+    """An approved commercial health insurance product that personal accounts may buy (Hefei 四, 五)."""
+
+    __tablename__ = "insurance_products"
+    admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    insurer: Mapped[str] = mapped_column(String(200))
+    premium: Mapped[Decimal] = mapped_column(Money)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class InsurancePurchase(Base):
+    __tablename__ = "insurance_purchases"
+    purchase_id: Mapped[str] = mapped_column(String(30), primary_key=True)
+    psn_no: Mapped[str] = mapped_column(String(30), index=True)
+    admdvs: Mapped[str] = mapped_column(String(6))
+    product_code: Mapped[str] = mapped_column(String(50))
+    insurer: Mapped[str] = mapped_column(String(200))
+    premium: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_mulaid_pay: Mapped[Decimal] = mapped_column(Money)
+    cash_pay: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(10))  # paid | refunded
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    refund_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
 
 
 class Filing(Base):
