@@ -119,10 +119,19 @@ class Platform:
         self.store = store
         self.app = create_app(store)
         self.http = TestClient(self.app)
+        self._clients: dict[tuple[str, str], PlatformClient] = {}
 
     def client(self, code: str = "H44030000001", opter: str = "op01", **kw: Any) -> PlatformClient:
-        secret, area = self.SECRETS[code]
-        return PlatformClient("http://testserver", code, secret, area, opter=opter, http=self.http, **kw)
+        """One client per institution and operator, as a HIS has: its msgid sequence never repeats itself
+        (fresh clients of one institution in the same second could draw the same 4-digit sequence)."""
+        key = (code, opter)
+        if kw or key not in self._clients:
+            secret, area = self.SECRETS[code]
+            client = PlatformClient("http://testserver", code, secret, area, opter=opter, http=self.http, **kw)
+            if kw:
+                return client
+            self._clients[key] = client
+        return self._clients[key]
 
     def post_raw(self, body: bytes | dict, code: str = "H44030000001", headers: dict | None = None,
                  path: str = "/fsi/api/rsfComIfsService/callService") -> tuple[int, dict]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from yibao.clock import business_date, business_now
 from yibao.dataset.schema import DatasetDoc, PersonDoc, PolicyDoc, RegionDoc
 from yibao.dataset.validate import Known, Problem, cross_check, parse
+from yibao.rules.splitting import CATALOG_FLAGS
 from yibao.store import models as m
 from yibao.store.db import Store
 
@@ -174,6 +175,7 @@ class _Writer:
                 "name": item.name, "chrgitm_lv": item.chrgitm_lv,
                 "selfpay_prop": {k: str(v) for k, v in item.selfpay_prop.items()},
                 "pric_uplmt_amt": item.pric_uplmt_amt, "med_chrgitm_type": item.med_chrgitm_type,
+                "extra": {name: getattr(item, name) for name in CATALOG_FLAGS if getattr(item, name) != "0"},
             })
         self.remove(m.CatalogItem, m.CatalogItem.admdvs == r.admdvs,
                     m.CatalogItem.code.not_in([item.code for item in r.catalog]))

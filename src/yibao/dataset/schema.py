@@ -67,6 +67,12 @@ class CatalogItemDoc(Strict):
     selfpay_prop: SelfpayProp
     pric_uplmt_amt: Price | None = None
     med_chrgitm_type: Code
+    bas_medn_flag: choice("0", "1") = "0"
+    hi_nego_drug_flag: choice("0", "1") = "0"
+    chld_medc_flag: choice("0", "1") = "0"
+    list_sp_item_flag: choice("0", "1") = "0"
+    lmt_used_flag: choice("0", "1") = "0"
+    drt_reim_flag: choice("0", "1") = "0"
 
     @field_validator("chrgitm_lv", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 import yibao.gateway.handlers  # noqa: F401  (registers the interfaces)
 from yibao import __version__
+from yibao.api import insurance as insurance_api
 from yibao.api import mutual_aid as mutual_aid_api
 from yibao.errors import Refusal
 from yibao.gateway import wire
@@ -58,6 +59,7 @@ def create_app(store: Store | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__, "interfaces": sorted(INTERFACES)}
 
     app.include_router(mutual_aid_api.router)
+    app.include_router(insurance_api.router)
 
     @app.exception_handler(Refusal)
     async def refused(_request: Request, exc: Refusal) -> JSONResponse:

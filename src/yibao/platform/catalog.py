@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
 from yibao.rules.selection import PolicyRow, choose_policy
-from yibao.rules.splitting import CatalogEntry
+from yibao.rules.splitting import CATALOG_FLAGS, CatalogEntry
 from yibao.store.models import CatalogItem, Policy, RegionSwitch
 
 
@@ -24,8 +24,10 @@ def catalog_entries(session: Session, admdvs: str, codes: set[str], insutype: st
         prop = item.selfpay_prop.get(insutype, item.selfpay_prop.get("*"))
         if prop is None:  # the item names ratios for other insurance types only: not covered for this one
             continue
+        flags = tuple((name, str(item.extra[name])) for name in CATALOG_FLAGS if name in (item.extra or {}))
         out[item.code] = CatalogEntry(item.code, item.name, item.chrgitm_lv, Decimal(prop), item.pric_uplmt_amt,
-                                      item.med_chrgitm_type)
+                                      item.med_chrgitm_type, restricted=(item.extra or {}).get("lmt_used_flag") == "1",
+                                      flags=flags)
     return out
 
 

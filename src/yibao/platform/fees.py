@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from yibao.errors import refuse
 from yibao.money import round2
 from yibao.platform import catalog
-from yibao.rules.splitting import LineSplit, split_line
+from yibao.rules.splitting import CATALOG_FLAGS, LineSplit, approval_refused, split_line
 from yibao.store.models import FeeDetail, Visit
 
 
@@ -45,7 +45,8 @@ def check_amount(line: LineIn) -> None:
 
 def split_lines(session: Session, catalog_admdvs: str, insutype: str, lines: list[LineIn]) -> list[LineSplit]:
     entries = catalog.catalog_entries(session, catalog_admdvs, {x.med_list_codg for x in lines}, insutype)
-    return [split_line(x.pric, x.cnt, entries.get(x.med_list_codg), approval_refused=x.hosp_appr_flag == "2")
+    return [split_line(x.pric, x.cnt, entries.get(x.med_list_codg),
+                       approval_refused=approval_refused(x.hosp_appr_flag, entries.get(x.med_list_codg)))
             for x in lines]
 
 
@@ -88,7 +89,7 @@ def store_lines(session: Session, visit: Visit, catalog_admdvs: str, insutype: s
             overlmt_amt=sp.overlmt_amt, preselfpay_amt=sp.preselfpay_amt, inscp_scp_amt=sp.inscp_scp_amt,
             pric_uplmt_amt=sp.pric_uplmt_amt, selfpay_prop=sp.selfpay_prop, chrgitm_lv=sp.chrgitm_lv,
             med_chrgitm_type=sp.med_chrgitm_type, catalog_admdvs=catalog_admdvs, dise_codg=line.dise_codg,
-            memo=sp.memo or None, raw=line.raw or {})
+            memo=sp.memo or None, raw={**(line.raw or {}), "catalog_flags": dict(sp.flags)})
         rows.append(row)
     session.add_all(rows)
     return rows
@@ -110,9 +111,10 @@ def _check_return(line: LineIn, known: dict[str, Any]) -> None:
 
 
 def split_to_line(row: FeeDetail) -> LineSplit:
+    flags = tuple((row.raw or {}).get("catalog_flags", {}).items())
     return LineSplit(row.det_item_fee_sumamt, row.fulamt_ownpay_amt, row.overlmt_amt, row.preselfpay_amt,
                      row.inscp_scp_amt, row.selfpay_prop, row.pric_uplmt_amt, row.chrgitm_lv,
-                     row.med_chrgitm_type or "", row.memo or "")
+                     row.med_chrgitm_type or "", row.memo or "", flags)
 
 
 def result_row(feedetl_sn: str, cnt: Decimal, pric: Decimal, sp: LineSplit) -> dict[str, Any]:
@@ -122,8 +124,7 @@ def result_row(feedetl_sn: str, cnt: Decimal, pric: Decimal, sp: LineSplit) -> d
         "pric_uplmt_amt": sp.pric_uplmt_amt if sp.pric_uplmt_amt is not None else Decimal("0"),
         "selfpay_prop": sp.selfpay_prop, "fulamt_ownpay_amt": sp.fulamt_ownpay_amt, "overlmt_amt": sp.overlmt_amt,
         "preselfpay_amt": sp.preselfpay_amt, "inscp_scp_amt": sp.inscp_scp_amt, "chrgitm_lv": sp.chrgitm_lv,
-        "med_chrgitm_type": sp.med_chrgitm_type, "bas_medn_flag": "0", "hi_nego_drug_flag": "0",
-        "chld_medc_flag": "0", "list_sp_item_flag": "0", "lmt_used_flag": "0", "drt_reim_flag": "0",
+        "med_chrgitm_type": sp.med_chrgitm_type, **{name: "0" for name in CATALOG_FLAGS}, **dict(sp.flags),
         "memo": sp.memo,
     }
 

@@ -149,6 +149,7 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
         if wanted else {})
     for g in grants if lock else ():  # read before the accounts were locked: read again, locked (quota_used)
         session.refresh(g, with_for_update=True)
+    grants = [g for g in grants if g.status == "active" and g.start <= today and (g.end is None or today <= g.end)]
 
     own = accounts.get(person.psn_no)
     # the account of a suspended employee insurance pays its owner's resident costs only through his
@@ -163,6 +164,9 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
     for g in grants:
         acct = accounts.get(g.authorizer)
         region = regions.get(acct.admdvs) if acct else None
+        if acct is not None and region is not None and not region.acct_bookkeeping:
+            warnings.append(f"mutual aid of {g.authorizer} not used: the account's region {acct.admdvs} does not "
+                            "support account bookkeeping (seed 000)")
         if acct is None or acct.status != "open" or region is None or not region.acct_bookkeeping:
             continue
         quota_left = None if g.quota is None else g.quota - g.quota_used

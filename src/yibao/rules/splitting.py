@@ -18,6 +18,20 @@ class CatalogEntry:
     selfpay_prop: Decimal  # already chosen for the person's insutype
     pric_uplmt_amt: Decimal | None
     med_chrgitm_type: str
+    restricted: bool = False  # lmt_used_flag 1: reimbursable only with the hospital's approval
+    flags: tuple[tuple[str, str], ...] = ()  # the catalog's flags, echoed in result[]
+
+
+CATALOG_FLAGS = ("bas_medn_flag", "hi_nego_drug_flag", "chld_medc_flag", "list_sp_item_flag", "lmt_used_flag",
+                 "drt_reim_flag")
+
+
+def approval_refused(hosp_appr_flag: str, item: CatalogEntry | None) -> bool:
+    """hosp_appr_flag (interface.md 4): a restricted item is reimbursable only when approved (1); any item
+    whose approval was refused (2) is self-paid."""
+    if hosp_appr_flag == "2":
+        return True
+    return item is not None and item.restricted and hosp_appr_flag != "1"
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,7 @@ class LineSplit:
     chrgitm_lv: str
     med_chrgitm_type: str
     memo: str = ""
+    flags: tuple[tuple[str, str], ...] = ()
 
 
 def split_line(pric: Decimal, cnt: Decimal, item: CatalogEntry | None, approval_refused: bool = False) -> LineSplit:
@@ -39,15 +54,17 @@ def split_line(pric: Decimal, cnt: Decimal, item: CatalogEntry | None, approval_
     total = round2(pric * cnt)
     if item is None or item.chrgitm_lv == CLASS_C or approval_refused:
         memo = ("not in the catalog: fully self-paid" if item is None
-                else "hospital approval refused: fully self-paid" if approval_refused and item.chrgitm_lv != CLASS_C
-                else "")
+                else "no hospital approval for a restricted item: fully self-paid"
+                if approval_refused and item.chrgitm_lv != CLASS_C else "")
         return LineSplit(total, total, ZERO, ZERO, ZERO, Decimal(1), item.pric_uplmt_amt if item else None,
-                         item.chrgitm_lv if item else CLASS_C, item.med_chrgitm_type if item else "", memo)
+                         item.chrgitm_lv if item else CLASS_C, item.med_chrgitm_type if item else "", memo,
+                         item.flags if item else ())
     cap = item.pric_uplmt_amt
     over = round2((pric - cap) * cnt) if cap is not None and pric > cap else ZERO
     prop = ZERO if item.chrgitm_lv == CLASS_A else item.selfpay_prop
     pre = round2((total - over) * prop)
-    return LineSplit(total, ZERO, over, pre, total - over - pre, prop, cap, item.chrgitm_lv, item.med_chrgitm_type)
+    return LineSplit(total, ZERO, over, pre, total - over - pre, prop, cap, item.chrgitm_lv, item.med_chrgitm_type,
+                     flags=item.flags)
 
 
 @dataclass(frozen=True)
