@@ -129,8 +129,8 @@ def purchase(session: Session, psn_no: str, product_code: str, *, now: datetime,
 
     own = accounts.get(psn_no)
     own_balance: Decimal | None = None
-    # the account of a suspended employee insurance is never an own account: it pays only through the
-    # owner's self-authorization (Hefei 二), which comes among the grants
+    # the account of a suspended employee insurance is never an own account: its self-authorization pays
+    # resident medical costs only (Hefei 二), so it buys no insurance
     if own is not None and own.status == "open" and not own.from_suspended_employment:
         if own.admdvs in regions and not regions[own.admdvs].acct_bookkeeping:
             notes.append(f"own account not used: its region {own.admdvs} does not support account bookkeeping")
