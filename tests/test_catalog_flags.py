@@ -31,7 +31,7 @@ def test_restricted_item_is_reimbursable_only_with_approval(store):
     out = h.ok("2204", {"feedetail": [line("1", "EX-RESTRICTED", "0"), line("2", "EX-RESTRICTED", "1"),
                                       line("3", "EX-DRUG-A", "2"), line("4", "EX-DRUG-A", "0")]})
     rows = {r["feedetl_sn"]: r for r in out["result"]}
-    assert rows["1"]["fulamt_ownpay_amt"] == Decimal("40.00") and "approval" in rows["1"]["memo"]
+    assert rows["1"]["fulamt_ownpay_amt"] == Decimal("40.00") and "not approved" in rows["1"]["memo"]
     assert rows["2"]["inscp_scp_amt"] == Decimal("40.00")
     assert rows["3"]["fulamt_ownpay_amt"] == Decimal("40.00")  # approval refused
     assert rows["4"]["inscp_scp_amt"] == Decimal("40.00")

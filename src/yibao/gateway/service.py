@@ -126,6 +126,13 @@ class Gateway:
                                     created_at=datetime.now()))
                 ex.outcome = "ok"
                 s.add(self._audit_row(ex, response))
+        except Refusal:
+            # a copy of this message still in flight may have committed meanwhile: then its answer stands
+            with self.store.unit_of_work(durable=False) as s:
+                stored = s.get(MessageReplay, (institution.code, envelope.msgid))
+            if stored is None:
+                raise
+            return self._replay(ex, stored, envelope.msgid, fingerprint)
         except IntegrityError:
             # the same msgid committed meanwhile by a concurrent request: answer as a replay
             ex.outcome = "refused"

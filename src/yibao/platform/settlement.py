@@ -76,9 +76,11 @@ class Computation:
 
     @property
     def balc(self) -> Decimal:
-        if self.own_account is None:
+        """The own account's balance after this settlement, used or not (rules.md 4 step 7)."""
+        own = self.aid_accounts.get(self.person.psn_no)
+        if own is None or own.status != "open" or own.from_suspended_employment:
             return ZERO
-        return self.own_account.balance - self.payment.own
+        return own.balance - self.payment.own
 
 
 def person_for_message(session: Session, psn_no: str, insuplc_admdvs: str, institution: Institution,
@@ -142,8 +144,7 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
             warnings.append("family mutual aid not used: the person is in arrears and this benefit involves "
                             "pooling (seed 001 五(一))")
             grants = []
-    wanted = {person.psn_no} if use_accounts else set()
-    wanted |= {g.authorizer for g in grants}
+    wanted = {person.psn_no} | {g.authorizer for g in grants}  # own account read even unused: balc
     accounts = ledger.lock_accounts(session, wanted) if lock else (
         {a.psn_no: a for a in session.scalars(select(Account).where(Account.psn_no.in_(sorted(wanted))))}
         if wanted else {})
@@ -154,7 +155,7 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
     own = accounts.get(person.psn_no)
     # the account of a suspended employee insurance pays its owner's resident costs only through his
     # self-authorization (Hefei 二), never as an own account
-    own_usable = own is not None and own.status == "open" and not own.from_suspended_employment
+    own_usable = use_accounts and own is not None and own.status == "open" and not own.from_suspended_employment
     if own_usable and own is not None and own.admdvs in regions and not regions[own.admdvs].acct_bookkeeping:
         own_usable = False
         warnings.append(f"own account not used: its region {own.admdvs} does not support account bookkeeping")
@@ -332,8 +333,8 @@ def cancel(session: Session, original: Settlement, *, now: datetime, msgid: str,
             grant = session.get(MutualAidAuthorization, e.authorization_id)
             if grant is not None:
                 grant.quota_used += e.amount  # e.amount is negative: the quota comes back
-    own = accounts.get(original.psn_no)
-    balc = own.balance if own is not None else ZERO
+    own = accounts.get(original.psn_no) or session.get(Account, original.psn_no)
+    balc = own.balance if own is not None and own.status == "open" and not own.from_suspended_employment else ZERO
     reversal = Settlement(**{c.name: getattr(original, c.name) for c in Settlement.__table__.columns
                              if c.name not in ("setl_id",)})
     reversal.setl_id = reversal_id

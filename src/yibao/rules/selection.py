@@ -36,7 +36,7 @@ def qualification_problem(case: Case, xregion: str) -> str | None:
         return None
     needed = " or ".join(QUALIFIES[case.kind])
     kind = case.kind.replace("_", "-")
-    return f"the institution's cross-region qualification is {xregion}; a {kind} case needs {needed}"
+    return f"the institution's cross-region qualification is {xregion}; {kind} cases need {needed}"
 
 
 @dataclass(frozen=True)

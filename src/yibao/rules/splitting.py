@@ -54,7 +54,7 @@ def split_line(pric: Decimal, cnt: Decimal, item: CatalogEntry | None, approval_
     total = round2(pric * cnt)
     if item is None or item.chrgitm_lv == CLASS_C or approval_refused:
         memo = ("not in the catalog: fully self-paid" if item is None
-                else "no hospital approval for a restricted item: fully self-paid"
+                else "not approved by the hospital (hosp_appr_flag): fully self-paid"
                 if approval_refused and item.chrgitm_lv != CLASS_C else "")
         return LineSplit(total, total, ZERO, ZERO, ZERO, Decimal(1), item.pric_uplmt_amt if item else None,
                          item.chrgitm_lv if item else CLASS_C, item.med_chrgitm_type if item else "", memo,

@@ -45,14 +45,16 @@ def pay_from_accounts(scope_amount: Decimal, own_balance: Decimal | None, source
     own = min(remaining, max(ZERO, own_balance)) if own_balance is not None else ZERO
     remaining -= own
     draws: list[Draw] = []
+    spent: dict[str, Decimal] = {}  # one authorizer may stand behind several authorizations: one balance
     for source in sources:
         if remaining <= 0:
             break
-        limit = max(ZERO, source.balance)
+        limit = max(ZERO, source.balance - spent.get(source.authorizer, ZERO))
         if source.quota_left is not None:
             limit = min(limit, max(ZERO, source.quota_left))
         amount = min(limit, remaining)
         if amount > 0:
             draws.append(Draw(source, amount))
+            spent[source.authorizer] = spent.get(source.authorizer, ZERO) + amount
             remaining -= amount
     return AccountPayment(own, tuple(draws))
