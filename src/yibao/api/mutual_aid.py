@@ -97,9 +97,15 @@ def mine(request: Request, me: str = Depends(person)) -> dict[str, Any]:
     return in_unit_of_work(request, run)
 
 
+def _found(w: Work, grant_id: int, lock: bool) -> ma.Grant | None:
+    q = select(ma.Grant).where(ma.Grant.id == grant_id)
+    return w.session.scalars(q.with_for_update() if lock else q).first()
+
+
 def _own_grant(w: Work, grant_id: int, me: str, lock: bool = False) -> ma.Grant:
-    grant = ma.grant_of(w.session, grant_id, lock=lock)
-    if me not in (grant.authorizer, grant.beneficiary):
+    """Unknown and someone else's look the same (404): ids are not probed."""
+    grant = _found(w, grant_id, lock)
+    if grant is None or me not in (grant.authorizer, grant.beneficiary):
         raise HTTPException(404, f"no authorization {grant_id} of yours")
     return grant
 
@@ -149,9 +155,9 @@ def usage(grant_id: int, request: Request, me: str = Depends(person)) -> dict[st
 # -- agency staff ------------------------------------------------------------------------------------
 
 def _region_grant(w: Work, grant_id: int, region: str) -> ma.Grant:
-    grant = ma.grant_of(w.session, grant_id, lock=True)
-    authorizer = w.session.get(Person, grant.authorizer)
-    if authorizer is None or authorizer.admdvs != region:
+    grant = _found(w, grant_id, lock=True)
+    authorizer = w.session.get(Person, grant.authorizer) if grant else None
+    if grant is None or authorizer is None or authorizer.admdvs != region:
         raise HTTPException(404, f"no authorization {grant_id} in region {region}")
     return grant
 

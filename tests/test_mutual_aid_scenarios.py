@@ -1,0 +1,818 @@
+"""Family mutual aid (个人账户家庭共济) scenario by scenario, each test named after the seed clause it proves.
+
+Seeds: 000 (Guangdong: "余额不足", the three-region bookkeeping rule), 001 (Taiyuan 二, 三(一)-(四), 五(一), 五(二)),
+002 (Hefei 一, 二, 六); rules.md worked examples B and C. Everything goes through the public interfaces: the dataset
+document, the 两定 wire (2201-2208, 2101-2103, 2401-2402 / 2301-2305, 1101, 5203) and the JSON API (/api/v1).
+The money is checked to the cent: setlinfo, the authorizers' balances (1101), quota_used, the journal entries
+(AccountEntry) and the bank instructions (acct_021 / acct_023) of each account debited or credited.
+
+The HIS side (His, Visit_) and the figures of the conformance dataset come from test_outpatient.py; the world
+below adds a second and a third Shanxi region, a pharmacy, provincial-qualified hospitals and more families.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import select
+from test_outpatient import (
+    EXAMPLE_B,
+    His,
+    Hub,
+    Visit_,
+    base_doc,
+    check_amounts,
+    id_card,
+    one_of,
+    person,
+    person_in,
+    policy,
+    region,
+)
+
+from yibao.api.tokens import issue, signing_key
+from yibao.dataset.loader import load_document
+from yibao.gateway.app import create_app
+from yibao.store.db import Store
+from yibao.store.models import (
+    Account,
+    AccountEntry,
+    Accumulator,
+    BankInstruction,
+    MutualAidAuthorization,
+    MutualAidEvent,
+    Settlement,
+)
+
+D = Decimal
+ZERO = D("0.00")
+
+
+@pytest.fixture(autouse=True)
+def _no_env_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The business date is the dataset's (2026-03-16); tokens are signed with the database's key."""
+    monkeypatch.delenv("YIBAO_TODAY", raising=False)
+    monkeypatch.delenv("YIBAO_TOKEN_KEY", raising=False)
+
+
+# -- the world -----------------------------------------------------------------------------------------
+
+TY, DT, YQ, HF, HF2, SZ = "140100", "140200", "140300", "340100", "340200", "440300"
+TY_HOSP, TY_PROV, TY_PHARM = "H14010000101", "H14010000102", "P14010000101"
+DT_HOSP, DT_LOCAL, YQ_HOSP, HF_HOSP = "H14020000101", "H14020000102", "H14030000101", "H34010000101"
+
+TY_PARENT = "14010000000000000101"   # employee, 3000.00; grants: TY_CHILD (child, quota 1000.00), TY_SPOUSE
+TY_CHILD = "14010000000000000102"    # resident (390), example B
+TY_SPOUSE = "14010000000000000103"   # employee, own 50.00, the outpatient deductible met this year
+TY_POOR = "14010000000000000104"     # employee, exactly 1000.00
+TY_RICH = "14010000000000000105"     # employee, 1000.01
+TY_KID2 = "14010000000000000106"     # resident, no authorization yet
+TY_FAR = "14010000000000000107"      # employee insured here whose account is kept in 140300 (no bookkeeping)
+DT_PARENT = "14020000000000000101"   # Datong employee, 2000.00
+DT_CHILD = "14020000000000000102"    # Datong resident
+YQ_PARENT = "14030000000000000101"   # Yangquan employee, 2000.00 (140300 does no account bookkeeping)
+YQ_CHILD = "14030000000000000102"    # Yangquan resident; granted by TY_PARENT
+MOTHER = "34010000000000000101"      # Hefei employee, 2000.00; grant: SON (child, no quota)
+SON = "34010000000000000102"         # Hefei employee, own 40.00, example C
+HF_SUSP = "34010000000000000103"     # Hefei resident whose employee insurance is suspended: account 300.00
+HF_WIFE = "34010000000000000104"     # Hefei employee, 800.00
+HF_MAT = "34010000000000000105"      # Hefei maternity-insured (510)
+HF_OUT = "34010000000000000106"      # Hefei resident, benefits suspended
+HF_RES = "34010000000000000107"      # Hefei resident (390)
+SZ_EMP = "44030000000000000101"      # Shenzhen employee (another province)
+
+FAMILY: dict[str, str] = {}          # Hefei relatives for the relation limits, filled below
+
+YEAR_WINDOW = {"start": "2026-01-01", "end": "2026-12-31"}
+
+
+def taiyuan_like(admdvs: str, name: str, resident_ratio: str, **extra: Any) -> dict[str, Any]:
+    """A Shanxi region: resident general outpatient / pharmacy / chronic / inpatient, employee outpatient /
+    pharmacy; the resident outpatient ratio differs by region so that the insured region's policy shows."""
+    return region(admdvs, name, [
+        policy("390", "0.00", resident_ratio, "800.00"),
+        policy("390", "0.00", "0.00", "0.00", med_types=("41",), bucket="pharmacy"),
+        policy("390", "0.00", "0.60", "5000.00", med_types=("14",), bucket="chronic"),
+        policy("390", "200.00", "0.70", "100000.00", scope="policy", med_types=("21",), bucket="inpatient"),
+        policy("310", "100.00", "0.60", "5000.00"),
+        policy("310", "0.00", "0.00", "0.00", med_types=("41",), bucket="pharmacy"),
+    ], **extra)
+
+
+def hospital(code: str, admdvs: str, xregion: str = "none", kind: str = "hospital") -> dict[str, Any]:
+    return {"code": code, "name": f"示例{kind}{code[-3:]}", "admdvs": admdvs, "kind": kind,
+            "level": "2" if kind == "hospital" else None, "xregion": xregion, "internet": False,
+            "secret": f"secret-{code.lower()}"}
+
+
+def cert(area: str, born: str, seq: int, female: bool = False) -> str:
+    """A checksum-valid ID card number; the 17th digit is odd for a man, even for a woman."""
+    seq = seq * 2 + (0 if female else 1)
+    return id_card(f"{area}{born}{seq:03d}")
+
+
+def world_doc() -> dict[str, Any]:
+    doc = base_doc()
+    doc["regions"] = [
+        taiyuan_like(TY, "太原市(示例)", "0.50"),
+        taiyuan_like(DT, "大同市(示例)", "0.40"),
+        taiyuan_like(YQ, "阳泉市(示例)", "0.50", acct_bookkeeping=False),
+        region(HF, "合肥市(示例)", [policy("310", "0.00", "0.50", "800.00"), policy("390", "0.00", "0.50", "800.00")]),
+        region(HF2, "芜湖市(示例)", [policy("310", "0.00", "0.50", "800.00")]),
+        region(SZ, "深圳市(示例)", [policy("310", "100.00", "0.60", "5000.00")]),
+    ]
+    doc["regions"][0]["mutual_aid"]["authorizer_min_balance"] = "1000.00"  # Taiyuan 二
+    doc["institutions"] = [
+        hospital(TY_HOSP, TY), hospital(TY_PROV, TY, "provincial"), hospital(TY_PHARM, TY, kind="pharmacy"),
+        hospital(DT_HOSP, DT, "provincial"), hospital(DT_LOCAL, DT), hospital(YQ_HOSP, YQ, "provincial"),
+        hospital(HF_HOSP, HF),
+    ]
+    emp, res = "1101", "1402"
+    doc["persons"] = [
+        person(TY_PARENT, "太父", cert("140101", "19700101", 1), "310", TY, emp, "3000.00"),
+        person(TY_CHILD, "太童", cert("140101", "20180101", 2, True), "390", TY, res),
+        person(TY_SPOUSE, "太妻", cert("140101", "19720101", 3, True), "310", TY, emp, "50.00",
+               used={"outpatient": {"deductible": "100.00", "fund": "0.00"}}),
+        person(TY_POOR, "太穷", cert("140101", "19750101", 4), "310", TY, emp, "1000.00"),
+        person(TY_RICH, "太富", cert("140101", "19760101", 5), "310", TY, emp, "1000.01"),
+        person(TY_KID2, "太幼", cert("140101", "20190101", 6), "390", TY, res),
+        {**person(TY_FAR, "太远", cert("140101", "19800101", 7), "310", TY, emp),
+         "account": {"balance": "500.00", "admdvs": YQ}},
+        person(DT_PARENT, "同父", cert("140201", "19700101", 1), "310", DT, emp, "2000.00"),
+        person(DT_CHILD, "同童", cert("140201", "20180101", 2, True), "390", DT, res),
+        person(YQ_PARENT, "阳父", cert("140301", "19700101", 1), "310", YQ, emp, "2000.00"),
+        person(YQ_CHILD, "阳童", cert("140301", "20180101", 2, True), "390", YQ, res),
+        person(MOTHER, "合母", cert("340101", "19720101", 1, True), "310", HF, emp, "2000.00"),
+        person(SON, "合子", cert("340101", "19950101", 2), "310", HF, emp, "40.00"),
+        {**person(HF_SUSP, "合停", cert("340101", "19850101", 3), "390", HF, "1501"),
+         "account": {"balance": "300.00", "admdvs": HF, "from_suspended_employment": True}},
+        person(HF_WIFE, "合妻", cert("340101", "19730101", 4, True), "310", HF, emp, "800.00"),
+        person(HF_MAT, "合产", cert("340101", "19960101", 5, True), "510", HF, "1101"),
+        person(HF_OUT, "合停保", cert("340101", "19600101", 6), "390", HF, "1501", suspended=True),
+        person(HF_RES, "合居", cert("340101", "19610101", 7), "390", HF, "1501"),
+        person(SZ_EMP, "深甲", cert("440301", "19900101", 1), "310", SZ, emp, "500.00"),
+    ]
+    for i, (role, born) in enumerate([("spouse", "19710202"), ("father", "19450303"), ("mother", "19460404"),
+                                      ("child1", "19980505"), ("child2", "20000606"), ("child3", "20020707"),
+                                      ("child4", "20040808"), ("child5", "20060909"), ("spouse2", "19740101"),
+                                      ("father2", "19440101"), ("mother2", "19470101")], start=20):
+        psn_no = f"340100000000000001{i:02d}"
+        FAMILY[role] = psn_no
+        doc["persons"].append(person(psn_no, f"合{role}", cert("340101", born, i, role.startswith("mother")),
+                                     "390", HF, "1501"))
+    doc["mutual_aid"] = [
+        {"authorizer": TY_PARENT, "beneficiary": TY_CHILD, "relation": "child", "quota": "1000.00",
+         **YEAR_WINDOW, "priority": 1},
+        {"authorizer": TY_PARENT, "beneficiary": TY_SPOUSE, "relation": "spouse", "quota": None, **YEAR_WINDOW},
+        {"authorizer": TY_PARENT, "beneficiary": YQ_CHILD, "relation": "child", "quota": None, **YEAR_WINDOW},
+        {"authorizer": MOTHER, "beneficiary": SON, "relation": "child", "quota": None, **YEAR_WINDOW,
+         "priority": 1},
+    ]
+    return doc
+
+
+class World(Hub):
+    """The platform in-process over world_doc(), with the JSON API beside the wire."""
+
+    def load(self, change: Any = None) -> World:  # type: ignore[override]
+        doc = world_doc()
+        if change:
+            change(doc)
+        load_document(self.store, doc)
+        self.doc = doc
+        self.http = TestClient(create_app(self.store))
+        self.api = Api(self.store, self.http)
+        return self
+
+
+@pytest.fixture
+def world(store: Store) -> World:
+    return World(store).load()
+
+
+@pytest.fixture
+def unloaded(store: Store) -> World:
+    """For a test that changes the world before loading it."""
+    return World(store)
+
+
+# -- the JSON API as a person or an agency sees it -----------------------------------------------------
+
+COMMITMENT = {"version": "HF-2019-97-v1", "accepted_at": "2026-03-16T08:30:00"}
+
+
+class Api:
+    def __init__(self, store: Store, http: TestClient):
+        self.http = http
+        self.key = signing_key(store)
+
+    def auth(self, subject: str, kind: str = "person") -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue(self.key, kind, subject)}"}
+
+    def bind(self, me: str, beneficiary: str, relation: str, *, quota: str | None = None, start: str = "2026-01-01",
+             end: str | None = "2026-12-31", priority: int | None = None, **extra: Any) -> Response:
+        body = {"beneficiary_psn_no": beneficiary, "relation": relation, "quota": quota, "start": start,
+                "end": end, "priority": priority, "commitment": COMMITMENT, **extra}
+        return self.http.post("/api/v1/me/mutual-aid", headers=self.auth(me), json=body)
+
+    def bound(self, me: str, beneficiary: str, relation: str, **kw: Any) -> dict[str, Any]:
+        reply = self.bind(me, beneficiary, relation, **kw)
+        assert reply.status_code == 201, reply.text
+        return dict(reply.json())
+
+    def change(self, me: str, grant_id: int, **fields: Any) -> Response:
+        return self.http.patch(f"/api/v1/me/mutual-aid/{grant_id}", headers=self.auth(me), json=fields)
+
+    def unbind(self, me: str, grant_id: int) -> Response:
+        return self.http.delete(f"/api/v1/me/mutual-aid/{grant_id}", headers=self.auth(me))
+
+    def mine(self, me: str) -> dict[str, Any]:
+        reply = self.http.get("/api/v1/me/mutual-aid", headers=self.auth(me))
+        assert reply.status_code == 200, reply.text
+        return dict(reply.json())
+
+    def usage(self, me: str, grant_id: int) -> Response:
+        return self.http.get(f"/api/v1/me/mutual-aid/{grant_id}/usage", headers=self.auth(me))
+
+    def agency_list(self, admdvs: str, status: str | None = None) -> Response:
+        return self.http.get("/api/v1/agency/mutual-aid", headers=self.auth(admdvs, "agency"),
+                             params={"status": status} if status else None)
+
+    def agency_end(self, admdvs: str, grant_id: int, reason: str = "found false") -> Response:
+        return self.http.post(f"/api/v1/agency/mutual-aid/{grant_id}/end", headers=self.auth(admdvs, "agency"),
+                              json={"reason": reason})
+
+    def transfer(self, admdvs: str, psn_no: str, to: str) -> Response:
+        return self.http.post(f"/api/v1/agency/persons/{psn_no}/transfer", headers=self.auth(admdvs, "agency"),
+                              json={"to_admdvs": to})
+
+    def close(self, admdvs: str, psn_no: str, status: str) -> Response:
+        return self.http.post(f"/api/v1/agency/accounts/{psn_no}/close", headers=self.auth(admdvs, "agency"),
+                              json={"status": status})
+
+
+def refusal(reply: Response) -> str:
+    """A refused act: HTTP 422 with {"error": "<field>: <rule with its figures>"}."""
+    assert reply.status_code == 422, reply.text
+    body = reply.json()
+    assert set(body) == {"error"}, body
+    return str(body["error"])
+
+
+# -- reading the books ---------------------------------------------------------------------------------
+
+def balance_1101(his: His, who: dict[str, Any]) -> Decimal:
+    """The account balance the platform shows an institution (1101 insuinfo.balc)."""
+    out = his.ok("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": who["certno"]}}, who["admdvs"])
+    return D(out["output"]["insuinfo"][0]["balc"])
+
+
+def balances(store: Store) -> dict[str, Decimal]:
+    with store.unit_of_work() as s:
+        return {a.psn_no: a.balance for a in s.scalars(select(Account))}
+
+
+def grant_of(store: Store, authorizer: str, beneficiary: str) -> MutualAidAuthorization:
+    with store.unit_of_work() as s:
+        return s.scalars(select(MutualAidAuthorization).where(
+            MutualAidAuthorization.authorizer == authorizer, MutualAidAuthorization.beneficiary == beneficiary)
+            .order_by(MutualAidAuthorization.id.desc())).first()  # type: ignore[return-value]
+
+
+def entries(store: Store, *setl_ids: str) -> list[tuple[str, str, Decimal, int | None, str | None]]:
+    """The journal of settlements / refunds: (psn_no, kind, amount, authorization_id, beneficiary_psn_no)."""
+    with store.unit_of_work() as s:
+        rows = s.scalars(select(AccountEntry).where(AccountEntry.setl_id.in_(setl_ids)).order_by(AccountEntry.id))
+        return [(e.psn_no, e.kind, e.amount, e.authorization_id, e.beneficiary_psn_no) for e in rows]
+
+
+def bank(store: Store, *setl_ids: str) -> list[tuple[str, str, str, Decimal, str | None]]:
+    """Bank instructions: (code, account holder, account region, amount, beneficiary when mutual aid)."""
+    with store.unit_of_work() as s:
+        rows = s.scalars(select(BankInstruction).where(BankInstruction.setl_id.in_(setl_ids))
+                         .order_by(BankInstruction.journal_id))
+        return [(b.code, b.psn_no, b.acct_admdvs, b.amount, b.beneficiary_psn_no) for b in rows]
+
+
+def events(store: Store, psn_no: str) -> list[tuple[int | None, str]]:
+    with store.unit_of_work() as s:
+        return [(e.authorization_id, e.kind) for e in s.scalars(
+            select(MutualAidEvent).where(MutualAidEvent.psn_no == psn_no).order_by(MutualAidEvent.id))]
+
+
+def reversal_of(store: Store, setl_id: str) -> str:
+    with store.unit_of_work() as s:
+        return str(s.scalars(select(Settlement.setl_id).where(Settlement.init_setl_id == setl_id)).one())
+
+
+def aid_fields(info: dict[str, Any]) -> tuple[str, str, str]:
+    return info["acct_admdvs"], info["acct_mulaid_admdvs"], info["insu_admdvs"]
+
+
+# -- the HIS side: pharmacy and inpatient --------------------------------------------------------------
+
+def drug_lines(items: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    return [{"feedetl_sn": f"D{i}", "fee_ocur_time": "2026-03-16 10:00:00", "med_list_codg": code,
+             "medins_list_codg": "P-" + code, "det_item_fee_sumamt": str((D(pric) * D(cnt)).quantize(D("0.01"))),
+             "cnt": cnt, "pric": pric} for i, (code, pric, cnt) in enumerate(items, 1)]
+
+
+def pharmacy_input(who: dict[str, Any], items: list[tuple[str, str, str]], med_type: str = "41",
+                   acct_used_flag: str = "1") -> dict[str, Any]:
+    total = sum((D(p) * D(c)).quantize(D("0.01")) for _code, p, c in items)
+    return {"druginfo": {"psn_no": who["psn_no"], "mdtrt_cert_type": "02", "mdtrt_cert_no": who["certno"],
+                         "begntime": "2026-03-16 10:00:00", "medfee_sumamt": str(total), "insutype": who["insutype"],
+                         "acct_used_flag": acct_used_flag, "med_type": med_type},
+            "drugdetail": drug_lines(items)}
+
+
+def inpatient_stay(his: His, who: dict[str, Any], items: list[tuple[str, str, str]], ipt_no: str) -> dict[str, Any]:
+    """Admit, upload, discharge; the 2304 input that settles the stay."""
+    ins = who["admdvs"]
+    mdtrt_id = his.ok("2401", {"mdtrtinfo": {"psn_no": who["psn_no"], "insutype": who["insutype"],
+                                             "begntime": "2026-03-10 08:00:00", "mdtrt_cert_type": "02",
+                                             "mdtrt_cert_no": who["certno"], "med_type": "21", "ipt_no": ipt_no},
+                               "diseinfo": []}, ins)["output"]["result"]["mdtrt_id"]
+    rows = his.ok("2301", {"feedetail": [
+        {"feedetl_sn": f"{ipt_no}-{i}", "init_feedetl_sn": "", "mdtrt_id": mdtrt_id, "psn_no": who["psn_no"],
+         "fee_ocur_time": "2026-03-11 09:00:00", "med_list_codg": code, "medins_list_codg": "H-" + code,
+         "det_item_fee_sumamt": str((D(pric) * D(cnt)).quantize(D("0.01"))), "cnt": cnt, "pric": pric}
+        for i, (code, pric, cnt) in enumerate(items, 1)]}, ins)["output"]["result"]
+    his.ok("2402", {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": who["psn_no"], "endtime": "2026-03-15 10:00:00",
+                                 "dscg_way": "1"}, "diseinfo": []}, ins)
+
+    def total(key: str) -> str:
+        return str(sum((D(r[key]) for r in rows), ZERO))
+
+    return {"data": {"psn_no": who["psn_no"], "mdtrt_cert_type": "02", "medfee_sumamt": total("det_item_fee_sumamt"),
+                     "mdtrt_id": mdtrt_id, "insutype": who["insutype"], "acct_used_flag": "1", "mid_setl_flag": "0",
+                     "fulamt_ownpay_amt": total("fulamt_ownpay_amt"), "overlmt_selfpay": total("overlmt_amt"),
+                     "preselfpay_amt": total("preselfpay_amt"), "inscp_scp_amt": total("inscp_scp_amt")}}
+
+
+def settle_visit(his: His, who: dict[str, Any], items: list[tuple[str, str, str]], infno: str = "2207A",
+                 med_type: str = "11") -> tuple[Visit_, dict[str, Any]]:
+    visit = his.visit(who, items, med_type=med_type)
+    answer = visit.settle(infno)
+    return visit, answer
+
+
+# -- worked examples B and C ---------------------------------------------------------------------------
+
+def test_worked_example_b_and_cancellation(world: World) -> None:
+    his, child, parent = world.his(TY_HOSP), world.who(TY_CHILD), world.who(TY_PARENT)
+    grant = grant_of(world.store, TY_PARENT, TY_CHILD)
+    visit = his.visit(child, EXAMPLE_B)
+    figures = {"medfee_sumamt": "230.00", "fulamt_ownpay_amt": "30.00", "inscp_scp_amt": "200.00",
+               "act_pay_dedc": "0.00", "hifp_pay": "100.00", "pool_prop_selfpay": "0.5000",
+               "fund_pay_sumamt": "100.00", "psn_part_amt": "130.00", "acct_pay": "130.00",
+               "acct_mulaid_pay": "130.00", "psn_cash_pay": "0.00", "balc": "0.00"}
+    pre = one_of(visit.presettle("2206A"))
+    check_amounts(pre, figures)
+    assert balance_1101(his, parent) == D("3000.00")  # the pre-settlement moved nothing
+
+    answer = visit.settle("2207A")
+    info = one_of(answer)
+    check_amounts(info, figures)
+    assert aid_fields(info) == ("", TY, TY) and answer["warn_msg"] == ""
+    setl_id = info["setl_id"]
+    assert balance_1101(his, parent) == D("2870.00")
+    assert grant_of(world.store, TY_PARENT, TY_CHILD).quota_used == D("130.00")
+    parent_view = world.api.mine(TY_PARENT)["as_authorizer"]
+    assert [(g["beneficiary"], g["quota"], g["quota_used"], g["quota_left"]) for g in parent_view
+            if g["beneficiary"] == TY_CHILD] == [(TY_CHILD, "1000.00", "130.00", "870.00")]
+    assert entries(world.store, setl_id) == [(TY_PARENT, "mutual_aid", D("-130.00"), grant.id, TY_CHILD)]
+    assert bank(world.store, setl_id) == [("acct_021", TY_PARENT, TY, D("130.00"), TY_CHILD)]
+    query = his.ok("5203", {"data": {"psn_no": TY_CHILD, "setl_id": setl_id, "mdtrt_id": visit.mdtrt_id}}, TY)
+    assert (query["output"]["setlinfo"]["acct_mulaid_pay"], aid_fields(query["output"]["setlinfo"])) == (
+        D("130.00"), ("", TY, TY))
+
+    undone = one_of(visit.cancel(setl_id))
+    check_amounts(undone, {"acct_pay": "130.00", "acct_mulaid_pay": "130.00", "psn_cash_pay": "0.00"})
+    refund_id = reversal_of(world.store, setl_id)
+    assert balance_1101(his, parent) == D("3000.00")
+    assert grant_of(world.store, TY_PARENT, TY_CHILD).quota_used == ZERO  # the 1000.00 quota is whole again
+    assert entries(world.store, refund_id) == [(TY_PARENT, "refund", D("130.00"), grant.id, TY_CHILD)]
+    assert bank(world.store, refund_id) == [("acct_023", TY_PARENT, TY, D("130.00"), TY_CHILD)]
+    with world.store.unit_of_work() as s:
+        acc = s.get(Accumulator, (TY_CHILD, 2026, "outpatient"))
+        assert acc is not None and (acc.deductible_used, acc.fund_paid) == (ZERO, ZERO)
+    err = his.refused("2208", visit.cancel_input(setl_id), TY)
+    assert "already cancelled" in err
+    assert balance_1101(his, parent) == D("3000.00")
+
+
+def test_worked_example_c(world: World) -> None:
+    his, son, mother = world.his(HF_HOSP), world.who(SON), world.who(MOTHER)
+    grant = grant_of(world.store, MOTHER, SON)
+    visit = his.visit(son, EXAMPLE_B)
+    figures = {"medfee_sumamt": "230.00", "hifp_pay": "100.00", "fund_pay_sumamt": "100.00",
+               "psn_part_amt": "130.00", "acct_pay": "130.00", "acct_mulaid_pay": "90.00", "psn_cash_pay": "0.00",
+               "balc": "0.00"}
+    check_amounts(one_of(visit.presettle("2206A")), figures)
+    info = one_of(visit.settle("2207A"))
+    check_amounts(info, figures)
+    assert aid_fields(info) == (HF, HF, HF)
+    setl_id = info["setl_id"]
+    assert (balance_1101(his, son), balance_1101(his, mother)) == (ZERO, D("1910.00"))
+    assert grant_of(world.store, MOTHER, SON).quota_used == D("90.00")
+    assert entries(world.store, setl_id) == [(SON, "settlement", D("-40.00"), None, SON),
+                                             (MOTHER, "mutual_aid", D("-90.00"), grant.id, SON)]
+    assert bank(world.store, setl_id) == [("acct_021", SON, HF, D("40.00"), None),
+                                          ("acct_021", MOTHER, HF, D("90.00"), SON)]
+
+    visit.cancel(setl_id)
+    refund_id = reversal_of(world.store, setl_id)
+    assert (balance_1101(his, son), balance_1101(his, mother)) == (D("40.00"), D("2000.00"))
+    assert grant_of(world.store, MOTHER, SON).quota_used == ZERO
+    assert sorted(entries(world.store, refund_id), key=str) == sorted(
+        [(SON, "refund", D("40.00"), None, SON), (MOTHER, "refund", D("90.00"), grant.id, SON)], key=str)
+    assert sorted(bank(world.store, refund_id), key=str) == sorted(
+        [("acct_023", SON, HF, D("40.00"), None), ("acct_023", MOTHER, HF, D("90.00"), SON)], key=str)
+
+
+# -- Taiyuan 二: establishment threshold, adjusting window and quota -----------------------------------
+
+def test_taiyuan_2_balance_must_exceed_1000(world: World) -> None:
+    api = world.api
+    err = refusal(api.bind(TY_POOR, TY_KID2, "child", quota="500.00"))
+    assert err == f"authorizer: balance 1000.00 must exceed 1000.00 in region {TY}"
+    assert grant_of(world.store, TY_POOR, TY_KID2) is None and events(world.store, TY_POOR) == []
+
+    made = api.bound(TY_RICH, TY_KID2, "child", quota="500.00")
+    assert (made["authorizer"], made["beneficiary"], made["quota"], made["status"]) == (
+        TY_RICH, TY_KID2, "500.00", "active")
+    # the threshold is a condition of establishing: once bound, the authorization pays below it
+    info = one_of(settle_visit(world.his(TY_HOSP), world.who(TY_KID2), EXAMPLE_B)[1])
+    check_amounts(info, {"acct_mulaid_pay": "130.00", "psn_cash_pay": "0.00"})
+    assert balances(world.store)[TY_RICH] == D("870.01")
+    # the threshold is Taiyuan's setting: Hefei has none, an authorizer with 40.00 may bind
+    assert api.bound(SON, MOTHER, "mother")["status"] == "active"
+
+
+def test_taiyuan_2_authorizer_adjusts_window_and_quota_at_any_time(world: World) -> None:
+    api, his, kid = world.api, world.his(TY_HOSP), world.who(TY_KID2)
+    grant_id = api.bound(TY_PARENT, TY_KID2, "child", quota="500.00")["id"]
+    check_amounts(one_of(settle_visit(his, kid, EXAMPLE_B)[1]), {"acct_mulaid_pay": "130.00"})
+
+    reply = api.change(TY_PARENT, grant_id, quota="150.00")
+    assert reply.status_code == 200, reply.text
+    assert (reply.json()["quota"], reply.json()["quota_left"]) == ("150.00", "20.00")
+    check_amounts(one_of(settle_visit(his, kid, EXAMPLE_B)[1]),
+                  {"acct_pay": "20.00", "acct_mulaid_pay": "20.00", "psn_cash_pay": "110.00"})
+
+    # the window closed yesterday: nothing more; reopened: the whole balance (no quota)
+    assert api.change(TY_PARENT, grant_id, end="2026-03-15").json()["in_force"] is False
+    check_amounts(one_of(settle_visit(his, kid, EXAMPLE_B)[1]), {"acct_mulaid_pay": "0.00", "psn_cash_pay": "130.00"})
+    assert api.change(TY_PARENT, grant_id, end=None, quota=None).json()["in_force"] is True
+    check_amounts(one_of(settle_visit(his, kid, EXAMPLE_B)[1]), {"acct_mulaid_pay": "130.00", "psn_cash_pay": "0.00"})
+    assert balances(world.store)[TY_PARENT] == D("3000.00") - D("130.00") - D("20.00") - D("130.00")
+    assert [k for _g, k in events(world.store, TY_PARENT) if _g == grant_id] == ["bound", "changed", "changed",
+                                                                                 "changed"]
+
+
+# -- Taiyuan 三: who may use it where -------------------------------------------------------------------
+
+def test_taiyuan_3_1_employee_beneficiary_uses_own_balance_first(world: World) -> None:
+    his, spouse = world.his(TY_HOSP), world.who(TY_SPOUSE)
+    grant = grant_of(world.store, TY_PARENT, TY_SPOUSE)
+    # deductible met: each visit pools 0.60 of the line, the spouse pays 0.40
+    _v, first = settle_visit(his, spouse, [("EX-DRUG-A", "50.00", "1")])
+    check_amounts(one_of(first), {"hifp_pay": "30.00", "psn_part_amt": "20.00", "acct_pay": "20.00",
+                                  "acct_mulaid_pay": "0.00", "psn_cash_pay": "0.00", "balc": "30.00"})
+    assert aid_fields(one_of(first)) == (TY, "", TY)
+    _v, second = settle_visit(his, spouse, [("EX-DRUG-A", "100.00", "2")])
+    check_amounts(one_of(second), {"hifp_pay": "120.00", "psn_part_amt": "80.00", "acct_pay": "80.00",
+                                   "acct_mulaid_pay": "50.00", "psn_cash_pay": "0.00", "balc": "0.00"})
+    assert aid_fields(one_of(second)) == (TY, TY, TY)
+    _v, third = settle_visit(his, spouse, [("EX-DRUG-A", "25.00", "2")])  # own balance 0: mutual aid only
+    check_amounts(one_of(third), {"psn_part_amt": "20.00", "acct_pay": "20.00", "acct_mulaid_pay": "20.00",
+                                  "balc": "0.00"})
+    assert aid_fields(one_of(third)) == ("", TY, TY)
+
+    ids = [one_of(a)["setl_id"] for a in (first, second, third)]
+    assert entries(world.store, *ids) == [
+        (TY_SPOUSE, "settlement", D("-20.00"), None, TY_SPOUSE),
+        (TY_SPOUSE, "settlement", D("-30.00"), None, TY_SPOUSE),
+        (TY_PARENT, "mutual_aid", D("-50.00"), grant.id, TY_SPOUSE),
+        (TY_PARENT, "mutual_aid", D("-20.00"), grant.id, TY_SPOUSE)]
+    assert [(b[0], b[1], b[3]) for b in bank(world.store, *ids)] == [
+        ("acct_021", TY_SPOUSE, D("20.00")), ("acct_021", TY_SPOUSE, D("30.00")),
+        ("acct_021", TY_PARENT, D("50.00")), ("acct_021", TY_PARENT, D("20.00"))]
+    assert balance_1101(his, world.who(TY_PARENT)) == D("2930.00")
+    assert grant_of(world.store, TY_PARENT, TY_SPOUSE).quota_used == D("70.00")
+
+
+def test_taiyuan_3_2_resident_child_pays_personal_part_after_pooling(world: World) -> None:
+    his, child = world.his(TY_HOSP), world.who(TY_CHILD)
+    items = [("EX-DRUG-A", "60.00", "3"), ("EX-ITEM-C", "30.00", "1")]  # in scope 180.00, fully self-paid 30.00
+    # resident outpatient pooling first (0.50 of 180.00), then the personal part from the parent's account
+    answer = settle_visit(his, child, items)[1]
+    info = one_of(answer)
+    check_amounts(info, {"medfee_sumamt": "210.00", "inscp_scp_amt": "180.00", "hifp_pay": "90.00",
+                         "fund_pay_sumamt": "90.00", "psn_part_amt": "120.00", "acct_pay": "120.00",
+                         "acct_mulaid_pay": "120.00", "psn_cash_pay": "0.00", "balc": "0.00"})
+    assert [(d["fund_pay_type"], d["fund_payamt"]) for d in answer["output"]["setldetail"]] == [
+        ("390100", D("90.00"))]
+    assert aid_fields(info) == ("", TY, TY)
+    # without account use (acct_used_flag 0) the same visit is pooled alike and the rest is cash
+    visit = his.visit(child, items)
+    plain = one_of(his.ok("2207A", visit.data_2207(acct_used_flag="0"), TY))
+    check_amounts(plain, {"hifp_pay": "90.00", "acct_pay": "0.00", "acct_mulaid_pay": "0.00",
+                          "psn_cash_pay": "120.00"})
+    assert balance_1101(his, world.who(TY_PARENT)) == D("2880.00")
+    assert grant_of(world.store, TY_PARENT, TY_CHILD).quota_used == D("120.00")
+
+
+def test_taiyuan_3_3_in_province_other_region_settles_cross_region_with_provincial_qualification(
+        world: World) -> None:
+    datong, child, spouse = world.his(DT_HOSP), world.who(TY_CHILD), world.who(TY_SPOUSE)
+    # a Datong institution without cross-region qualification cannot take a Taiyuan person
+    err = world.his(DT_LOCAL).refused("2201", datong.registration(child), TY)
+    assert err.startswith("fixmedins_code:") and "provincial or national" in err
+
+    # the provincial-qualified one settles by the insured region's policy (Taiyuan 0.50, not Datong's 0.40)
+    visit, answer = settle_visit(datong, child, EXAMPLE_B)
+    info = one_of(answer)
+    check_amounts(info, {"hifp_pay": "100.00", "psn_part_amt": "130.00", "acct_pay": "130.00",
+                         "acct_mulaid_pay": "130.00", "psn_cash_pay": "0.00"})
+    assert aid_fields(info) == ("", TY, TY)
+    with world.store.unit_of_work() as s:
+        row = s.get(Settlement, info["setl_id"])
+        assert row is not None and (row.catalog_admdvs, row.policy_admdvs, row.insu_admdvs) == (DT, TY, TY)
+    assert bank(world.store, info["setl_id"]) == [("acct_021", TY_PARENT, TY, D("130.00"), TY_CHILD)]
+
+    # an employee beneficiary the same way: own account first, then the authorizer's
+    info = one_of(settle_visit(datong, spouse, [("EX-DRUG-A", "100.00", "2")])[1])
+    check_amounts(info, {"hifp_pay": "120.00", "psn_part_amt": "80.00", "acct_pay": "80.00",
+                         "acct_mulaid_pay": "30.00", "psn_cash_pay": "0.00", "balc": "0.00"})
+    assert aid_fields(info) == (TY, TY, TY)
+    assert balances(world.store)[TY_PARENT] == D("2840.00")
+    visit.cancel(one_of(answer)["setl_id"])  # the cross-region refund goes back to the Taiyuan account
+    assert balances(world.store)[TY_PARENT] == D("2970.00")
+
+
+def test_taiyuan_3_4_authorizer_or_beneficiary_insured_elsewhere_in_province(world: World) -> None:
+    api = world.api
+    taiyuan, taiyuan_prov = world.his(TY_HOSP), world.his(TY_PROV)
+
+    # (四)1: beneficiary insured in Taiyuan, authorizer elsewhere in the province (bound across regions):
+    # used in Taiyuan like 三(二), drawing the Datong account
+    api.bound(DT_PARENT, TY_KID2, "child")
+    info = one_of(settle_visit(taiyuan, world.who(TY_KID2), EXAMPLE_B)[1])
+    check_amounts(info, {"hifp_pay": "100.00", "acct_mulaid_pay": "130.00", "psn_cash_pay": "0.00"})
+    assert aid_fields(info) == ("", DT, TY)
+    assert bank(world.store, info["setl_id"]) == [("acct_021", DT_PARENT, DT, D("130.00"), TY_KID2)]
+
+    # (四)2: beneficiary insured elsewhere, authorizer in Taiyuan: used in Taiyuan like 三(三), a cross-region
+    # settlement (Datong's policy: 0.40) at a provincial-qualified institution only
+    dt_child = world.who(DT_CHILD)
+    ty_grant = api.bound(TY_PARENT, DT_CHILD, "child")
+    err = taiyuan.refused("2201", taiyuan.registration(dt_child), DT)
+    assert "provincial or national" in err
+    info = one_of(settle_visit(taiyuan_prov, dt_child, EXAMPLE_B)[1])
+    check_amounts(info, {"hifp_pay": "80.00", "psn_part_amt": "150.00", "acct_mulaid_pay": "150.00",
+                         "psn_cash_pay": "0.00"})
+    assert aid_fields(info) == ("", TY, DT)
+    assert bank(world.store, info["setl_id"]) == [("acct_021", TY_PARENT, TY, D("150.00"), DT_CHILD)]
+
+    # (四)3: both insured elsewhere, used in Taiyuan: also cross-region
+    assert api.unbind(TY_PARENT, ty_grant["id"]).status_code == 200
+    api.bound(DT_PARENT, DT_CHILD, "child")
+    info = one_of(settle_visit(taiyuan_prov, dt_child, EXAMPLE_B)[1])
+    check_amounts(info, {"hifp_pay": "80.00", "acct_mulaid_pay": "150.00", "psn_cash_pay": "0.00"})
+    assert aid_fields(info) == ("", DT, DT)
+    assert balances(world.store)[DT_PARENT] == D("2000.00") - D("130.00") - D("150.00")
+    assert balances(world.store)[TY_PARENT] == D("3000.00") - D("150.00")
+
+
+# -- Taiyuan 五 -------------------------------------------------------------------------------------------
+
+INPATIENT = [("EX-DRUG-A", "100.00", "10"), ("EX-ITEM-C", "30.00", "1")]  # in scope 1000.00, self-paid 30.00
+
+
+def test_taiyuan_5_1_arrears_block_inpatient_and_chronic_not_outpatient_or_pharmacy(unloaded: World) -> None:
+    world = unloaded.load(lambda doc: person_in(doc, TY_CHILD).update(arrears=True))
+    his, pharmacy, child = world.his(TY_HOSP), world.his(TY_PHARM), world.who(TY_CHILD)
+
+    # general outpatient and pharmacy purchase use no pooling restriction: mutual aid pays
+    answer = settle_visit(his, child, EXAMPLE_B, med_type="11")[1]
+    check_amounts(one_of(answer), {"acct_mulaid_pay": "130.00", "psn_cash_pay": "0.00"})
+    assert answer["warn_msg"] == ""
+    answer = pharmacy.ok("2102A", pharmacy_input(child, [("EX-DRUG-A", "20.00", "3")]), TY)
+    check_amounts(one_of(answer), {"hifp_pay": "0.00", "psn_part_amt": "60.00", "acct_mulaid_pay": "60.00",
+                                   "psn_cash_pay": "0.00"})
+    assert answer["warn_msg"] == ""
+
+    # chronic/special disease and inpatient involve pooling: no mutual aid, said in warn_msg
+    answer = settle_visit(his, child, EXAMPLE_B, med_type="14")[1]
+    check_amounts(one_of(answer), {"hifp_pay": "120.00", "psn_part_amt": "110.00", "acct_pay": "0.00",
+                                   "acct_mulaid_pay": "0.00", "psn_cash_pay": "110.00"})
+    assert "arrears" in answer["warn_msg"] and "mutual aid not used" in answer["warn_msg"]
+    stay = inpatient_stay(his, child, INPATIENT, "IPT-1")
+    # inpatient: deductible 200.00, 0.70 of 800.00 = 560.00; personal 470.00, of which 440.00 in account scope
+    inpatient = {"act_pay_dedc": "200.00", "hifp_pay": "560.00", "psn_part_amt": "470.00"}
+    pre = his.ok("2303A", stay, TY)
+    answer = his.ok("2304A", stay, TY)
+    for out in (pre, answer):
+        check_amounts(one_of(out), {**inpatient, "acct_pay": "0.00", "acct_mulaid_pay": "0.00",
+                                    "psn_cash_pay": "470.00"})
+        assert "arrears" in out["warn_msg"]
+    assert balance_1101(his, world.who(TY_PARENT)) == D("2810.00")
+    assert grant_of(world.store, TY_PARENT, TY_CHILD).quota_used == D("190.00")
+
+    # the arrears paid: the next stay gets mutual aid within the account scope (policy: not the 30.00 丙)
+    his.ok("2305", {"data": {"mdtrt_id": stay["data"]["mdtrt_id"], "setl_id": one_of(answer)["setl_id"],
+                             "psn_no": TY_CHILD}}, TY)
+    world.load()
+    stay = inpatient_stay(his, child, INPATIENT, "IPT-2")
+    answer = his.ok("2304A", stay, TY)
+    check_amounts(one_of(answer), {**inpatient, "acct_pay": "440.00", "acct_mulaid_pay": "440.00",
+                                   "psn_cash_pay": "30.00"})
+    assert answer["warn_msg"] == ""
+    assert balance_1101(his, world.who(TY_PARENT)) == D("2370.00")
+
+
+def test_taiyuan_5_2_resident_payment_categories(world: World) -> None:
+    his, pharmacy, child = world.his(TY_HOSP), world.his(TY_PHARM), world.who(TY_CHILD)
+    # in a hospital: "resident general outpatient" (med_type 11), through registration and 2207
+    info = one_of(settle_visit(his, child, EXAMPLE_B, med_type="11")[1])
+    check_amounts(info, {"hifp_pay": "100.00", "acct_mulaid_pay": "130.00", "psn_cash_pay": "0.00"})
+    assert (info["med_type"], info["clr_type"]) == ("11", "11")
+    # in a pharmacy: "resident pharmacy purchase" (med_type 41) through 2101 / 2102, no pooling
+    purchase = pharmacy_input(child, [("EX-DRUG-A", "20.00", "3"), ("EX-DRUG-B", "50.00", "1")])
+    pre = one_of(pharmacy.ok("2101A", purchase, TY))
+    info = one_of(pharmacy.ok("2102A", purchase, TY))
+    for out in (pre, info):
+        check_amounts(out, {"medfee_sumamt": "110.00", "hifp_pay": "0.00", "psn_part_amt": "110.00",
+                            "acct_pay": "110.00", "acct_mulaid_pay": "110.00", "psn_cash_pay": "0.00"})
+        assert out["clr_type"] == "41" and aid_fields(out) == ("", TY, TY)
+    assert info["med_type"] == "41"
+    assert balance_1101(his, world.who(TY_PARENT)) == D("2760.00")
+    # each category at its own kind of institution
+    assert "use 2101/2102" in pharmacy.refused("2201", his.registration(child), TY)
+    assert "this institution is a hospital" in his.refused("2101", purchase, TY)
+    # the pharmacy refund (2103) returns the mutual aid to the parent's account
+    cancel = {"data": {"setl_id": info["setl_id"], "mdtrt_id": info["mdtrt_id"], "psn_no": TY_CHILD}}
+    check_amounts(one_of(pharmacy.ok("2103", cancel, TY)), {"acct_mulaid_pay": "110.00"})
+    refund_id = reversal_of(world.store, info["setl_id"])
+    assert bank(world.store, refund_id) == [("acct_023", TY_PARENT, TY, D("110.00"), TY_CHILD)]
+    assert balance_1101(his, world.who(TY_PARENT)) == D("2870.00")
+    assert grant_of(world.store, TY_PARENT, TY_CHILD).quota_used == D("130.00")
+
+
+# -- Hefei ------------------------------------------------------------------------------------------------
+
+def test_hefei_1_who_may_provide_and_who_may_enjoy(world: World) -> None:
+    api = world.api
+    assert refusal(api.bind(MOTHER, HF_RES, "brother")).startswith("relation: must be one of spouse, father, "
+                                                                    "mother, child")
+    assert refusal(api.bind(HF_RES, MOTHER, "child")) == (
+        "authorizer: must be an employee (310) with normal insurance; is 390; authorizer: has no open personal "
+        "account")
+    assert refusal(api.bind(MOTHER, HF_OUT, "father")) == (
+        "beneficiary: benefits are suspended: the beneficiary's status must be normal")
+    assert refusal(api.bind(MOTHER, SZ_EMP, "spouse")) == (
+        "beneficiary: insured in province 44, the authorizer in 34: both must be in the same province")
+    # employee, resident or maternity insurance of the province may enjoy it
+    for beneficiary, relation in ((HF_WIFE, "spouse"), (HF_RES, "father"), (HF_MAT, "mother")):
+        assert api.bound(MOTHER, beneficiary, relation)["beneficiary"] == beneficiary
+
+
+def test_hefei_6_relation_limits(world: World) -> None:
+    api = world.api
+    for role in ("spouse", "father", "mother", "child1", "child2", "child3"):  # SON is the 4th child
+        api.bound(MOTHER, FAMILY[role], role.rstrip("123"))
+    assert len([g for g in api.mine(MOTHER)["as_authorizer"] if g["status"] == "active"]) == 7
+    refused = {
+        "child5": ("child", "at most 4 active authorization(s) for relation child (子女) per authorizer; 4 already"),
+        "spouse2": ("spouse", "at most 1 active authorization(s) for relation spouse (配偶) per authorizer; 1 already"),
+        "father2": ("father", "at most 1 active authorization(s) for relation father (父亲) per authorizer; 1 already"),
+        "mother2": ("mother", "at most 1 active authorization(s) for relation mother (母亲) per authorizer; 1 already"),
+    }
+    for role, (relation, rule) in refused.items():
+        assert refusal(api.bind(MOTHER, FAMILY[role], relation)) == f"relation: {rule}"
+    # the limits are per authorizer: another authorizer may bind the same relatives
+    assert api.bound(HF_WIFE, FAMILY["child5"], "child")["status"] == "active"
+    # "at one time": an unbound child frees a place
+    child1 = next(g for g in api.mine(MOTHER)["as_authorizer"] if g["beneficiary"] == FAMILY["child1"])
+    assert api.unbind(MOTHER, child1["id"]).status_code == 200
+    assert api.bound(MOTHER, FAMILY["child5"], "child")["relation"] == "child"
+    assert refusal(api.bind(MOTHER, FAMILY["child1"], "child")).startswith("relation: at most 4")
+
+
+def test_hefei_2_automatic_ending_on_transfer_and_withdrawal(world: World) -> None:
+    api, his = world.api, world.his(HF_HOSP)
+    wife = api.bound(MOTHER, HF_WIFE, "spouse")
+    son_grant = grant_of(world.store, MOTHER, SON)
+
+    # the authorizer's insurance moves out of Hefei: both authorizations end at once, with their events
+    reply = api.transfer(HF, MOTHER, HF2)
+    assert reply.status_code == 200, reply.text
+    assert reply.json() == {"psn_no": MOTHER, "admdvs": HF2, "authorizations_ended": 2}
+    for g in api.mine(MOTHER)["as_authorizer"]:
+        assert (g["status"], g["in_force"], g["end_reason"]) == ("ended", False,
+                                                                 f"insurance moved from {HF} to {HF2}")
+    *ended, moved = events(world.store, MOTHER)[-3:]
+    assert sorted(ended) == [(son_grant.id, "ended_by_transfer"), (wife["id"], "ended_by_transfer")]
+    assert moved == (None, "transferred")
+    answer = settle_visit(his, world.who(SON), EXAMPLE_B)[1]  # own 40.00, no more mutual aid
+    check_amounts(one_of(answer), {"acct_pay": "40.00", "acct_mulaid_pay": "0.00", "psn_cash_pay": "90.00"})
+    assert balances(world.store)[MOTHER] == D("2000.00")
+    assert "has ended" in refusal(api.change(MOTHER, wife["id"], quota="10.00"))
+
+    # the authorizer's account is withdrawn (提取): every authorization of hers ends, and the account pays nothing
+    grant = api.bound(HF_WIFE, HF_RES, "father")
+    reply = api.close(HF, HF_WIFE, "withdrawn")
+    assert reply.json() == {"psn_no": HF_WIFE, "status": "withdrawn", "authorizations_ended": 1}
+    assert events(world.store, HF_WIFE)[-2:] == [(grant["id"], "ended_by_account_withdrawn"),
+                                                 (None, "account_withdrawn")]
+    answer = settle_visit(his, world.who(HF_RES), EXAMPLE_B)[1]
+    check_amounts(one_of(answer), {"acct_pay": "0.00", "acct_mulaid_pay": "0.00", "psn_cash_pay": "130.00"})
+    answer = settle_visit(his, world.who(HF_WIFE), EXAMPLE_B)[1]
+    check_amounts(one_of(answer), {"acct_pay": "0.00", "psn_cash_pay": "130.00"})
+    assert balances(world.store)[HF_WIFE] == D("800.00")
+    assert "already withdrawn" in refusal(api.close(HF, HF_WIFE, "closed"))
+
+
+def test_hefei_2_own_suspended_employee_account_for_own_resident_costs(world: World) -> None:
+    api, his, me = world.api, world.his(HF_HOSP), world.who(HF_SUSP)
+    # without the self-authorization the suspended employee account does not pay as an own account
+    info = one_of(settle_visit(his, me, EXAMPLE_B)[1])
+    check_amounts(info, {"hifp_pay": "100.00", "psn_part_amt": "130.00", "acct_pay": "0.00",
+                         "psn_cash_pay": "130.00"})
+    # self-authorization: for this case only
+    assert refusal(api.bind(MOTHER, MOTHER, "self")).startswith("beneficiary: no self-authorization")
+    assert refusal(api.bind(MOTHER, HF_RES, "self")) == (
+        "relation: relation self is only for one's own suspended employee account")
+    grant = api.bound(HF_SUSP, HF_SUSP, "self")
+    assert (grant["authorizer"], grant["beneficiary"], grant["relation"]) == (HF_SUSP, HF_SUSP, "self")
+
+    visit, answer = settle_visit(his, me, EXAMPLE_B)
+    info = one_of(answer)
+    check_amounts(info, {"hifp_pay": "100.00", "psn_part_amt": "130.00", "acct_pay": "130.00",
+                         "acct_mulaid_pay": "130.00", "psn_cash_pay": "0.00"})
+    assert aid_fields(info) == ("", HF, HF)
+    assert entries(world.store, info["setl_id"]) == [(HF_SUSP, "mutual_aid", D("-130.00"), grant["id"], HF_SUSP)]
+    assert bank(world.store, info["setl_id"]) == [("acct_021", HF_SUSP, HF, D("130.00"), None)]
+    assert balance_1101(his, me) == D("170.00")
+    visit.cancel(info["setl_id"])
+    assert balance_1101(his, me) == D("300.00")
+
+
+# -- seed 000 ---------------------------------------------------------------------------------------------
+
+def test_seed000_balance_short_then_cash(unloaded: World) -> None:
+    world = unloaded.load(lambda doc: person_in(doc, MOTHER)["account"].update(balance="50.00"))
+    his, son = world.his(HF_HOSP), world.who(SON)
+    # the balance covers the account scope: all by account ("走个人账户记账模式")
+    first = one_of(settle_visit(his, son, [("EX-DRUG-A", "20.00", "1")])[1])
+    check_amounts(first, {"psn_part_amt": "10.00", "acct_pay": "10.00", "acct_mulaid_pay": "0.00",
+                          "psn_cash_pay": "0.00", "balc": "30.00"})
+    # balances short: what is left of each goes in (own 30.00, mother's 50.00), the rest is cash
+    visit = his.visit(son, EXAMPLE_B)
+    short = {"psn_part_amt": "130.00", "acct_pay": "80.00", "acct_mulaid_pay": "50.00", "psn_cash_pay": "50.00",
+             "balc": "0.00"}
+    check_amounts(one_of(visit.presettle("2206A")), short)
+    second = one_of(visit.settle("2207A"))
+    check_amounts(second, short)
+    assert bank(world.store, second["setl_id"]) == [("acct_021", SON, HF, D("30.00"), None),
+                                                    ("acct_021", MOTHER, HF, D("50.00"), SON)]
+    # nothing left anywhere: cash only, and no bank instruction
+    third = one_of(settle_visit(his, son, EXAMPLE_B)[1])
+    check_amounts(third, {"acct_pay": "0.00", "acct_mulaid_pay": "0.00", "psn_cash_pay": "130.00"})
+    assert bank(world.store, third["setl_id"]) == []
+    assert (balance_1101(his, son), balance_1101(his, world.who(MOTHER))) == (ZERO, ZERO)
+
+
+def test_seed000_three_region_bookkeeping_rule(world: World) -> None:
+    """Account bookkeeping only where the insured region, the treatment region and the account's region all
+    support it (140300 does not): otherwise no account is used and warn_msg says why."""
+    cases = [
+        # (institution, person, the authorizer whose account would pay, the region lacking bookkeeping)
+        (TY_PROV, YQ_CHILD, TY_PARENT, "insured region"),   # insured in 140300, treated and granted in 140100
+        (YQ_HOSP, TY_CHILD, TY_PARENT, "treatment region"),  # insured and granted in 140100, treated in 140300
+        (TY_HOSP, TY_KID2, YQ_PARENT, "account's region"),   # insured and treated in 140100, account in 140300
+    ]
+    world.api.bound(YQ_PARENT, TY_KID2, "child")
+    opening = balances(world.store)
+    for code, psn_no, authorizer, lacking in cases:
+        his, who = world.his(code), world.who(psn_no)
+        visit = his.visit(who, EXAMPLE_B)
+        for answer in (visit.presettle("2206A"), visit.settle("2207A")):
+            info = one_of(answer)
+            check_amounts(info, {"psn_part_amt": "130.00", "acct_pay": "0.00", "acct_mulaid_pay": "0.00",
+                                 "psn_cash_pay": "130.00"})
+            assert aid_fields(info)[:2] == ("", ""), lacking
+            assert "bookkeeping" in answer["warn_msg"], (lacking, answer["warn_msg"])
+        assert entries(world.store, info["setl_id"]) == [] and bank(world.store, info["setl_id"]) == []
+        assert grant_of(world.store, authorizer, psn_no).quota_used == ZERO
+    # an employee's own account kept in 140300 is not used either
+    answer = settle_visit(world.his(TY_HOSP), world.who(TY_FAR), [("EX-DRUG-A", "100.00", "2")])[1]
+    check_amounts(one_of(answer), {"psn_part_amt": "140.00", "acct_pay": "0.00", "psn_cash_pay": "140.00"})
+    assert f"its region {YQ} does not support account bookkeeping" in answer["warn_msg"]
+    assert balances(world.store) == opening
