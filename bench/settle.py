@@ -22,7 +22,6 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 from sqlalchemy import create_engine, text
 
 from yibao.client import PlatformClient, SignInCache
@@ -182,8 +181,8 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
 
         def make(k: int) -> PlatformClient:
-            c = PlatformClient(base, HOSPITAL, SECRET, AREA, opter=f"bench{k}", http=httpx.Client(timeout=30),
-                               sign_in_cache=SignInCache())
+            c = PlatformClient(base, HOSPITAL, SECRET, AREA, opter=f"bench{k}", sign_in_cache=SignInCache(),
+                               timeout=30)
             c.sign_no()
             return c
 

@@ -54,14 +54,12 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
           workers: Annotated[int, typer.Option(help="server processes (one per core suits PostgreSQL)")] = 1,
           access_log: Annotated[bool, typer.Option(help="log every HTTP request line")] = True) -> None:
     """Serve the platform on the database named by YIBAO_DATABASE_URL (its schema upgraded first)."""
-    import uvicorn
-
+    from yibao.serving import run
     from yibao.store.db import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     upgrade()
-    uvicorn.run("yibao.gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=access_log)
+    run(host, port, workers, access_log)
 
 
 @app.command()
