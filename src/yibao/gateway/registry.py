@@ -48,6 +48,18 @@ def interface(infno: str, name: str, input_model: type[BaseModel], *, needs_sign
     return register
 
 
+def interface_with_a_form(infno: str, name: str, input_model: type[BaseModel]):  # type: ignore[no-untyped-def]
+    """Register `infno` and its "A" form (seed 000: same input, the mutual-aid fields added to the output)
+    for one function taking (call, data, a_form)."""
+
+    def register(fn: Callable[[Call, Any, bool], dict[str, Any]]) -> Callable[[Call, Any, bool], dict[str, Any]]:
+        interface(infno, name, input_model)(lambda call, data: fn(call, data, False))
+        interface(infno + "A", name + "A", input_model)(lambda call, data: fn(call, data, True))
+        return fn
+
+    return register
+
+
 class Node(BaseModel):
     """Base of input nodes: unknown fields are tolerated (HIS vendors add their own)."""
 

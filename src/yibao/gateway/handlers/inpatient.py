@@ -20,7 +20,7 @@ from yibao.gateway.handlers.common import (
     one_visit_of_lines,
     visit_of,
 )
-from yibao.gateway.registry import Call, Node, interface
+from yibao.gateway.registry import Call, Node, interface, interface_with_a_form
 from yibao.platform import fees, settlement
 from yibao.platform.ids import new_id
 from yibao.store.models import FeeDetail, Visit
@@ -300,6 +300,7 @@ def _computation(call: Call, d: Data2303, lock: bool) -> tuple[Visit, list[FeeDe
     return visit, lines, comp
 
 
+@interface_with_a_form("2303", "住院预结算", Input2303)
 def _presettle(call: Call, data: Input2303, a_form: bool) -> dict:
     _visit, _lines, comp = _computation(call, data.data, lock=False)
     info = render.setlinfo_of_computation(comp, mdtrt_id=data.data.mdtrt_id,
@@ -309,6 +310,7 @@ def _presettle(call: Call, data: Input2303, a_form: bool) -> dict:
     return {"setlinfo": info, "setldetail": render.setldetail_of_computation(comp)}
 
 
+@interface_with_a_form("2304", "住院结算", Input2304)
 def _settle(call: Call, data: Input2304, a_form: bool) -> dict:
     d = data.data
     visit, lines, comp = _computation(call, d, lock=True)
@@ -319,26 +321,6 @@ def _settle(call: Call, data: Input2304, a_form: bool) -> dict:
     return {"setlinfo": render.setlinfo_of_row(done.settlement, comp.person, mdtrt_cert_type=d.mdtrt_cert_type,
                                                a_form=a_form),
             "setldetail": render.setldetail(done.funds)}
-
-
-@interface("2303", "住院预结算", Input2303)
-def presettle(call: Call, data: Input2303) -> dict:
-    return _presettle(call, data, a_form=False)
-
-
-@interface("2303A", "住院预结算A", Input2303)
-def presettle_a(call: Call, data: Input2303) -> dict:
-    return _presettle(call, data, a_form=True)
-
-
-@interface("2304", "住院结算", Input2304)
-def settle(call: Call, data: Input2304) -> dict:
-    return _settle(call, data, a_form=False)
-
-
-@interface("2304A", "住院结算A", Input2304)
-def settle_a(call: Call, data: Input2304) -> dict:
-    return _settle(call, data, a_form=True)
 
 
 class Data2305(Node):

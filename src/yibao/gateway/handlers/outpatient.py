@@ -19,7 +19,7 @@ from yibao.gateway.handlers.common import (
     one_visit_of_lines,
     visit_of,
 )
-from yibao.gateway.registry import Call, Node, interface
+from yibao.gateway.registry import Call, Node, interface, interface_with_a_form
 from yibao.platform import fees, settlement
 from yibao.platform.ids import new_id
 from yibao.store.models import FeeDetail, Visit
@@ -222,6 +222,7 @@ def _outpatient_computation(call: Call, d: Data2206, lock: bool) -> tuple[Visit,
     return visit, lines, comp
 
 
+@interface_with_a_form("2206", "门诊预结算", Input2206)
 def _presettle(call: Call, data: Input2206, a_form: bool) -> dict:
     _visit, _lines, comp = _outpatient_computation(call, data.data, lock=False)
     info = render.setlinfo_of_computation(comp, mdtrt_id=data.data.mdtrt_id, mdtrt_cert_type=data.data.mdtrt_cert_type,
@@ -230,6 +231,7 @@ def _presettle(call: Call, data: Input2206, a_form: bool) -> dict:
     return {"setlinfo": info, "setldetail": render.setldetail_of_computation(comp)}
 
 
+@interface_with_a_form("2207", "门诊结算", Input2207)
 def _settle(call: Call, data: Input2207, a_form: bool) -> dict:
     d = data.data
     visit, lines, comp = _outpatient_computation(call, d, lock=True)
@@ -240,26 +242,6 @@ def _settle(call: Call, data: Input2207, a_form: bool) -> dict:
     return {"setlinfo": render.setlinfo_of_row(done.settlement, comp.person, mdtrt_cert_type=d.mdtrt_cert_type,
                                                a_form=a_form),
             "setldetail": render.setldetail(done.funds)}
-
-
-@interface("2206", "门诊预结算", Input2206)
-def presettle(call: Call, data: Input2206) -> dict:
-    return _presettle(call, data, a_form=False)
-
-
-@interface("2206A", "门诊预结算A", Input2206)
-def presettle_a(call: Call, data: Input2206) -> dict:
-    return _presettle(call, data, a_form=True)
-
-
-@interface("2207", "门诊结算", Input2207)
-def settle(call: Call, data: Input2207) -> dict:
-    return _settle(call, data, a_form=False)
-
-
-@interface("2207A", "门诊结算A", Input2207)
-def settle_a(call: Call, data: Input2207) -> dict:
-    return _settle(call, data, a_form=True)
 
 
 class Data2208(Node):

@@ -9,7 +9,7 @@ from yibao.errors import refuse
 from yibao.gateway.fields import Amount, Flag, Number, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import cancel_output, check_claimed, line_in
-from yibao.gateway.registry import Call, Node, interface
+from yibao.gateway.registry import Call, Node, interface, interface_with_a_form
 from yibao.platform import fees, settlement
 from yibao.platform.ids import new_id
 from yibao.store.models import Visit
@@ -81,6 +81,7 @@ def _cut_info(lines, splits):  # type: ignore[no-untyped-def]
     return [fees.result_row(x.feedetl_sn, x.cnt, x.pric, sp) for x, sp in zip(lines, splits, strict=True)]
 
 
+@interface_with_a_form("2101", "药店预结算", Input2101)
 def _presettle(call: Call, data: Input2101, a_form: bool) -> dict:
     _person, _case, lines, splits, comp = _prepare(call, data, lock=False)
     info = render.setlinfo_of_computation(comp, mdtrt_id="", mdtrt_cert_type=data.druginfo.mdtrt_cert_type,
@@ -90,6 +91,7 @@ def _presettle(call: Call, data: Input2101, a_form: bool) -> dict:
             "detlcutinfo": _cut_info(lines, splits)}
 
 
+@interface_with_a_form("2102", "药店结算", Input2101)
 def _settle(call: Call, data: Input2101, a_form: bool) -> dict:
     info = data.druginfo
     person, case, lines, splits, comp = _prepare(call, data, lock=True)
@@ -108,26 +110,6 @@ def _settle(call: Call, data: Input2101, a_form: bool) -> dict:
     return {"setlinfo": render.setlinfo_of_row(done.settlement, person, mdtrt_cert_type=info.mdtrt_cert_type,
                                                a_form=a_form),
             "setldetail": render.setldetail(done.funds), "detlcutinfo": _cut_info(lines, splits)}
-
-
-@interface("2101", "药店预结算", Input2101)
-def presettle(call: Call, data: Input2101) -> dict:
-    return _presettle(call, data, a_form=False)
-
-
-@interface("2101A", "药店预结算A", Input2101)
-def presettle_a(call: Call, data: Input2101) -> dict:
-    return _presettle(call, data, a_form=True)
-
-
-@interface("2102", "药店结算", Input2101)
-def settle(call: Call, data: Input2101) -> dict:
-    return _settle(call, data, a_form=False)
-
-
-@interface("2102A", "药店结算A", Input2101)
-def settle_a(call: Call, data: Input2101) -> dict:
-    return _settle(call, data, a_form=True)
 
 
 class Data2103(Node):
