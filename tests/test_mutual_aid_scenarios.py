@@ -355,8 +355,8 @@ def inpatient_stay(his: His, who: dict[str, Any], items: list[tuple[str, str, st
 
 
 def settle_visit(his: His, who: dict[str, Any], items: list[tuple[str, str, str]], infno: str = "2207A",
-                 med_type: str = "11") -> tuple[Visit_, dict[str, Any]]:
-    visit = his.visit(who, items, med_type=med_type)
+                 med_type: str = "11", dise_codg: str = "") -> tuple[Visit_, dict[str, Any]]:
+    visit = his.visit(who, items, med_type=med_type, dise_codg=dise_codg)
     answer = visit.settle(infno)
     return visit, answer
 
@@ -596,7 +596,8 @@ INPATIENT = [("EX-DRUG-A", "100.00", "10"), ("EX-ITEM-C", "30.00", "1")]  # in s
 
 
 def test_taiyuan_5_1_arrears_block_inpatient_and_chronic_not_outpatient_or_pharmacy(unloaded: World) -> None:
-    world = unloaded.load(lambda doc: person_in(doc, TY_CHILD).update(arrears=True))
+    world = unloaded.load(lambda doc: person_in(doc, TY_CHILD).update(
+        arrears=True, chronic=[{"code": "M03900", "since": "2025-06-01"}]))
     his, pharmacy, child = world.his(TY_HOSP), world.his(TY_PHARM), world.who(TY_CHILD)
 
     # general outpatient and pharmacy purchase use no pooling restriction: mutual aid pays
@@ -609,7 +610,7 @@ def test_taiyuan_5_1_arrears_block_inpatient_and_chronic_not_outpatient_or_pharm
     assert answer["warn_msg"] == ""
 
     # chronic/special disease and inpatient involve pooling: no mutual aid, said in warn_msg
-    answer = settle_visit(his, child, EXAMPLE_B, med_type="14")[1]
+    answer = settle_visit(his, child, EXAMPLE_B, med_type="14", dise_codg="M03900")[1]
     check_amounts(one_of(answer), {"hifp_pay": "120.00", "psn_part_amt": "110.00", "acct_pay": "0.00",
                                    "acct_mulaid_pay": "0.00", "psn_cash_pay": "110.00"})
     assert "arrears" in answer["warn_msg"] and "mutual aid not used" in answer["warn_msg"]

@@ -242,9 +242,9 @@ class His:
         return list(rows)
 
     def visit(self, who: dict[str, Any], items: list[tuple[str, str, str]], *, med_type: str = "11",
-              acct_used_flag: str = "1", batch: str | None = None) -> Visit_:
+              acct_used_flag: str = "1", batch: str | None = None, dise_codg: str = "") -> Visit_:
         mdtrt_id = self.register(who)
-        self.visit_info(who, mdtrt_id, med_type)
+        self.visit_info(who, mdtrt_id, med_type, dise_codg)
         batch = batch or f"B{who['psn_no'][-4:]}{self._n}"
         rows = self.upload(who, mdtrt_id, batch, items)
         return Visit_(self, who, mdtrt_id, batch, rows, med_type, acct_used_flag)
@@ -689,6 +689,7 @@ def test_annual_cap_nearly_exhausted_limits_the_fund(hub: Hub) -> None:
 
 def _child_in_arrears_with_a_chronic_policy(doc: dict[str, Any]) -> None:
     person_in(doc, CHILD)["arrears"] = True
+    person_in(doc, CHILD)["chronic"] = [{"code": "M03900", "since": "2025-06-01"}]
     region_in(doc, "140100")["policies"].append(
         policy("390", "0.00", "0.60", "5000.00", med_types=("14",), bucket="chronic"))
 
@@ -704,7 +705,7 @@ def test_resident_in_arrears_still_gets_mutual_aid_for_general_outpatient(hub: H
 
 def test_resident_in_arrears_gets_no_mutual_aid_for_chronic_disease(hub: Hub) -> None:
     hub.load(_child_in_arrears_with_a_chronic_policy)
-    visit = hub.his(TY_HOSP).visit(hub.who(CHILD), EXAMPLE_B, med_type="14")
+    visit = hub.his(TY_HOSP).visit(hub.who(CHILD), EXAMPLE_B, med_type="14", dise_codg="M03900")
     # 390 chronic: deductible 0, ratio 0.60 → hifp 120.00, psn_part 110.00 all cash
     figures = {"hifp_pay": "120.00", "psn_part_amt": "110.00", "acct_pay": "0.00", "acct_mulaid_pay": "0.00",
                "psn_cash_pay": "110.00"}
@@ -722,7 +723,7 @@ def test_resident_not_in_arrears_gets_mutual_aid_for_chronic_disease(hub: Hub) -
         person_in(doc, CHILD)["arrears"] = False
 
     hub.load(chronic)
-    answer = hub.his(TY_HOSP).visit(hub.who(CHILD), EXAMPLE_B, med_type="14").settle("2207A")
+    answer = hub.his(TY_HOSP).visit(hub.who(CHILD), EXAMPLE_B, med_type="14", dise_codg="M03900").settle("2207A")
     check_amounts(one_of(answer), {"acct_pay": "110.00", "acct_mulaid_pay": "110.00", "psn_cash_pay": "0.00"})
     assert answer["warn_msg"] == ""
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from yibao.errors import Refusal, refuse
 from yibao.money import ZERO
-from yibao.platform import catalog, ledger
+from yibao.platform import catalog, crossregion, ledger
 from yibao.platform.ids import new_id
 from yibao.rules.cost_sharing import PolicyTerms, Shares, Usage, account_scope_amount, share_costs
 from yibao.rules.invariants import Totals, violations
@@ -111,7 +111,8 @@ def case_for(person: Person, institution: Institution, kind: str) -> Case:
 
 
 def compute(session: Session, *, person: Person, institution: Institution, kind: str, med_type: str,
-            insutype: str, splits: list[LineSplit], acct_used_flag: str, today: date, lock: bool) -> Computation:
+            insutype: str, splits: list[LineSplit], acct_used_flag: str, today: date, lock: bool,
+            dise_codg: str | None = None, visit_day: date | None = None) -> Computation:
     if insutype != person.insutype:
         raise refuse("input.data.insutype", f"the person is insured under {person.insutype}, not {insutype}")
     case = case_for(person, institution, kind)
@@ -122,6 +123,8 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
                                   f"{sums.inscp_scp_amt}); a settlement cannot be negative")
     year = today.year
     regions = {r.admdvs: r for r in session.scalars(select(Region))}
+    crossregion.check(session, person=person, institution=institution, case=case, med_type=med_type,
+                      dise_codg=dise_codg, visit_day=visit_day or today, regions=regions)
     warnings: list[str] = []
 
     use_accounts = acct_used_flag == "1"

@@ -132,6 +132,23 @@ class PersonDisease(Base):
     psn_no: Mapped[str] = mapped_column(String(30), primary_key=True)
     code: Mapped[str] = mapped_column(String(30), primary_key=True)
     since: Mapped[date | None] = mapped_column(Date, nullable=True)
+    until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: the institution that recognised it (at the treatment place: seed 004 art. 10), recorded for the insured region
+    recognized_by: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
+
+
+class SettlementSuspension(Base):
+    """The treatment region's agency suspends a person's direct settlement there (seed 004 art. 29)."""
+
+    __tablename__ = "settlement_suspensions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    psn_no: Mapped[str] = mapped_column(String(30), index=True)
+    treatment_admdvs: Mapped[str] = mapped_column(String(6))
+    reason: Mapped[str] = mapped_column(String(500))
+    since: Mapped[datetime] = mapped_column(DateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    lifted_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class Contribution(Base):
@@ -260,8 +277,15 @@ class Filing(Base):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(10), default="active")
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | superseded | cancelled
     source: Mapped[str] = mapped_column(String(10), default="dataset")
+    #: the filing this one replaced (a change of place, institution or referral onwards is a new version)
+    replaces_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    insu_admdvs: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    filed_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    memo: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class SignIn(Base):

@@ -294,7 +294,8 @@ def _computation(call: Call, d: Data2303, lock: bool) -> tuple[Visit, list[FeeDe
     comp = settlement.compute(call.session, person=person, institution=call.institution, kind="inpatient",
                               med_type=visit.med_type or "21", insutype=d.insutype,
                               splits=[fees.split_to_line(x) for x in lines], acct_used_flag=d.acct_used_flag,
-                              today=call.today, lock=lock)
+                              today=call.today, lock=lock, visit_day=visit.begntime.date(),
+                              dise_codg=visit.dise_codg if visit.med_type == "14" else None)
     check_claimed(comp.sums, d, "the unsettled lines of the stay", full=True)
     call.warnings.extend(comp.warnings)
     return visit, lines, comp

@@ -216,10 +216,20 @@ def _outpatient_computation(call: Call, d: Data2206, lock: bool) -> tuple[Visit,
     comp = settlement.compute(call.session, person=person, institution=call.institution, kind="outpatient",
                               med_type=d.med_type, insutype=d.insutype,
                               splits=[fees.split_to_line(x) for x in lines], acct_used_flag=d.acct_used_flag,
-                              today=call.today, lock=lock)
+                              today=call.today, lock=lock, dise_codg=_disease(visit, lines),
+                              visit_day=visit.begntime.date())
     check_claimed(comp.sums, d, label, isinstance(d, Data2207))
     call.warnings.extend(comp.warnings)
     return visit, lines, comp
+
+
+def _disease(visit: Visit, lines: list[FeeDetail]) -> str | None:
+    """The one disease of the settlement: the batch's code, else the visit's (2203)."""
+    codes = {x.dise_codg for x in lines if x.dise_codg}
+    if len(codes) > 1:
+        raise refuse("input.data.chrg_bchno", f"the lines to settle carry {len(codes)} disease codes "
+                                              f"({', '.join(sorted(codes))}): one disease per settlement")
+    return next(iter(codes), None) or visit.dise_codg
 
 
 @interface_with_a_form("2206", "门诊预结算", Input2206)

@@ -71,7 +71,9 @@ def _prepare(call: Call, data: Input2101, lock: bool):  # type: ignore[no-untype
     splits = fees.split_lines(call.session, case.catalog_admdvs, info.insutype, lines)
     comp = settlement.compute(call.session, person=person, institution=call.institution, kind="pharmacy",
                               med_type=info.med_type, insutype=info.insutype, splits=splits,
-                              acct_used_flag=info.acct_used_flag, today=call.today, lock=lock)
+                              acct_used_flag=info.acct_used_flag, today=call.today, lock=lock,
+                              dise_codg=info.dise_codg or None,
+                              visit_day=info.begntime.date() if info.begntime else call.today)
     check_claimed(comp.sums, info, "the drugdetail lines", full=True, node="input.druginfo")
     call.warnings.extend(comp.warnings)
     return person, case, lines, splits, comp

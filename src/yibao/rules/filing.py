@@ -1,0 +1,65 @@
+"""Cross-region filing (异地备案) validity and destinations (rules.md section 6; seed 004 art. 6-9).
+Pure: plain values in, whether a filing covers a visit (and why not) out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from yibao.codes import province
+
+EMERGENCY_DAYS = 10  # seed 004 art. 7 (五) 1: ten days from the first outpatient date
+
+
+@dataclass(frozen=True)
+class FilingTerms:
+    id: int
+    type: str
+    dest_admdvs: str | None
+    dest_fixmedins: str | None
+    start: date
+    end: date | None
+
+
+def valid_until(f: FilingTerms, referral_max_days: int | None) -> date | None:
+    """The last day a filing covers; None: no end (retired and resettled)."""
+    if f.type == "emergency":
+        return f.start + timedelta(days=EMERGENCY_DAYS - 1)
+    if f.type == "referral" and referral_max_days:
+        cap = f.start + timedelta(days=referral_max_days - 1)
+        return cap if f.end is None or f.end > cap else f.end
+    if f.type == "retired_resettled":
+        return f.end  # normally None: long-term valid
+    return f.end
+
+
+def destination_covers(f: FilingTerms, treatment_admdvs: str, fixmedins_code: str) -> bool:
+    """A province (xx0000), a city, or one institution (e.g. dialysis, seed 003)."""
+    if f.dest_fixmedins:
+        return f.dest_fixmedins == fixmedins_code
+    if not f.dest_admdvs:
+        return False
+    if f.dest_admdvs.endswith("0000"):
+        return province(f.dest_admdvs) == province(treatment_admdvs)
+    return f.dest_admdvs == treatment_admdvs
+
+
+def covers(f: FilingTerms, *, treatment_admdvs: str, fixmedins_code: str, visit_day: date,
+           referral_max_days: int | None) -> str | None:
+    """None if the filing covers the visit, else why not. For a stay, `visit_day` is the admission day: so an
+    emergency filing covers an admission that begins within its ten days to the end of that stay
+    (art. 7 (五) 1)."""
+    if not destination_covers(f, treatment_admdvs, fixmedins_code):
+        where = f"institution {f.dest_fixmedins}" if f.dest_fixmedins else f"region {f.dest_admdvs}"
+        return f"filing {f.id} ({f.type}) is for {where}, not {fixmedins_code} in {treatment_admdvs}"
+    if visit_day < f.start:
+        return f"filing {f.id} ({f.type}) starts {f.start}, after the visit on {visit_day}"
+    last = valid_until(f, referral_max_days)
+    if last is not None and visit_day > last:
+        return f"filing {f.id} ({f.type}) ended {last}, before the visit on {visit_day}"
+    return None
+
+
+def filing_needed(same_province: bool, inprov_filing_required: bool) -> bool:
+    """Cross-province always; in-province cross-region as the insured region decides (rules.md 6)."""
+    return (not same_province) or inprov_filing_required
