@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse, Response
 
 import yibao.gateway.handlers  # noqa: F401  (registers the interfaces)
 from yibao import __version__
+from yibao.api import crossregion as crossregion_api
+from yibao.api import filing as filing_api
 from yibao.api import insurance as insurance_api
 from yibao.api import mutual_aid as mutual_aid_api
 from yibao.errors import Refusal
@@ -60,6 +62,8 @@ def create_app(store: Store | None = None) -> FastAPI:
 
     app.include_router(mutual_aid_api.router)
     app.include_router(insurance_api.router)
+    app.include_router(filing_api.router)
+    app.include_router(crossregion_api.router)
 
     @app.exception_handler(Refusal)
     async def refused(_request: Request, exc: Refusal) -> JSONResponse:

@@ -1,7 +1,9 @@
 """Interface handlers. Importing this package registers every interface with the gateway."""
 
 from yibao.gateway.handlers import (  # noqa: F401
+    chronic,
     files,
+    filing,
     inpatient,
     outpatient,
     persons,

@@ -1,0 +1,1 @@
+"""chronic interfaces (being written)."""

@@ -1,0 +1,1 @@
+"""filing interfaces (being written)."""
