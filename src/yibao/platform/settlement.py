@@ -112,16 +112,18 @@ def case_for(person: Person, institution: Institution, kind: str) -> Case:
 
 def compute(session: Session, *, person: Person, institution: Institution, kind: str, med_type: str,
             insutype: str, splits: list[LineSplit], acct_used_flag: str, today: date, lock: bool,
-            dise_codg: str | None = None, visit_day: date | None = None) -> Computation:
+            dise_codg: str | None = None, visit_day: date | None = None, as_of: date | None = None) -> Computation:
+    """`as_of`: the day whose policy and accumulator year apply (the visit day for supplementary
+    bookkeeping); by default the business date."""
     if insutype != person.insutype:
         raise refuse("input.data.insutype", f"the person is insured under {person.insutype}, not {insutype}")
     case = case_for(person, institution, kind)
-    policy = catalog.policy_for(session, case.policy_admdvs, insutype, med_type, institution.level, today)
+    policy = catalog.policy_for(session, case.policy_admdvs, insutype, med_type, institution.level, as_of or today)
     sums = sum_lines(splits)
     if sums.medfee_sumamt < 0 or sums.inscp_scp_amt < 0:
         raise refuse("feedetail", f"the lines to settle sum to {sums.medfee_sumamt} (in scope "
                                   f"{sums.inscp_scp_amt}); a settlement cannot be negative")
-    year = today.year
+    year = (as_of or today).year
     regions = {r.admdvs: r for r in session.scalars(select(Region))}
     crossregion.check(session, person=person, institution=institution, case=case, med_type=med_type,
                       dise_codg=dise_codg, visit_day=visit_day or today, regions=regions)
@@ -229,7 +231,7 @@ class Committed:
 def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: Institution, kind: str,
            now: datetime, msgid: str, opter: str, opter_name: str, lines: list[FeeDetail] | None = None,
            chrg_bchno: str | None = None, mid_setl_flag: str = "0", invono: str = "",
-           dise_codg: str | None = None, dise_name: str | None = None) -> Committed:
+           dise_codg: str | None = None, dise_name: str | None = None, suppl_flag: str = "0") -> Committed:
     setl_id = new_id(institution.admdvs, now)
     s = comp.shares
     person = comp.person
@@ -238,6 +240,7 @@ def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: I
         setl_id=setl_id, mdtrt_id=mdtrt_id, psn_no=person.psn_no, fixmedins_code=institution.code,
         insutype=person.insutype, med_type=comp.med_type, kind=kind, clr_type=CLR_TYPE[kind], setl_time=now,
         year=comp.year, bucket=comp.policy.bucket, refd_setl_flag="0", status="settled", mid_setl_flag=mid_setl_flag,
+        suppl_flag=suppl_flag,
         chrg_bchno=chrg_bchno, **_amounts(comp), catalog_admdvs=comp.case.catalog_admdvs,
         policy_admdvs=comp.case.policy_admdvs, policy_id=comp.policy.id, insu_admdvs=person.admdvs,
         acct_admdvs=comp.own_account.admdvs if comp.own_account and comp.payment.own > 0 else None,

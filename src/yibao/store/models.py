@@ -417,6 +417,9 @@ class Settlement(Base):
     init_setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
     status: Mapped[str] = mapped_column(String(12))  # settled | cancelled | reversal
     mid_setl_flag: Mapped[str] = mapped_column(String(1), default="0")
+    #: 1: supplementary bookkeeping (补记账, seed 004 art. 16): settled later for a visit whose direct
+    #: settlement failed, under the rules in force on the visit day
+    suppl_flag: Mapped[str] = mapped_column(String(1), default="0", server_default="0")
     chrg_bchno: Mapped[str | None] = mapped_column(String(30), nullable=True)
     medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
     fulamt_ownpay_amt: Mapped[Decimal] = mapped_column(Money)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,7 @@ from yibao.errors import refuse
 from yibao.gateway.handlers import render
 from yibao.gateway.registry import Call
 from yibao.platform import fees, settlement
-from yibao.store.models import Settlement, Visit
+from yibao.store.models import Region, Settlement, Visit
 
 
 def visit_of(call: Call, mdtrt_id: str, psn_no: str, kind: str, *, open_only: bool = True) -> Visit:
@@ -72,3 +73,24 @@ def cancel_output(call: Call, original: Settlement, kinds: tuple[str, ...]) -> d
     info["setl_id"], info["refd_setl_id"] = original.setl_id, reversal.setl_id
     info["pdn_cash_pay"] = info["psn_cash_pay"]
     return {"setlinfo": info, "setldetail": render.setldetail(settlement.funds_of(call.session, original.setl_id))}
+
+
+def supplementary_day(call: Call, suppl_flag: str, visit_day: date,
+                      field: str = "input.data.suppl_flag") -> date | None:
+    """Supplementary bookkeeping (补记账, seed 004 art. 16): a settlement that failed for a system fault is
+    made later under the rules of the visit day, within the treatment region's
+    `settings.supplementary_bookkeeping_days`. Returns the day whose rules apply, or None (a normal one)."""
+    if suppl_flag != "1":
+        return None
+    region = call.session.get(Region, call.institution.admdvs)
+    days = (region.settings or {}).get("supplementary_bookkeeping_days") if region else None
+    if not isinstance(days, int) or days <= 0:
+        raise refuse(field, f"region {call.institution.admdvs} has no supplementary bookkeeping "
+                            "(settings.supplementary_bookkeeping_days)")
+    late = (call.today - visit_day).days
+    if late > days:
+        raise refuse(field, f"the visit of {visit_day} is {late} days ago; supplementary bookkeeping in region "
+                            f"{call.institution.admdvs} is allowed within {days} days")
+    if late < 0:
+        raise refuse(field, f"the visit day {visit_day} is after today {call.today}")
+    return visit_day

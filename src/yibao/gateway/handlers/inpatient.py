@@ -18,6 +18,7 @@ from yibao.gateway.handlers.common import (
     check_claimed,
     line_in,
     one_visit_of_lines,
+    supplementary_day,
     visit_of,
 )
 from yibao.gateway.registry import Call, Node, interface, interface_with_a_form
@@ -259,6 +260,7 @@ class Data2303(Node):
     acct_used_flag: Flag = "0"
     invono: Text = ""
     mid_setl_flag: Flag = "0"
+    suppl_flag: Flag = "0"  # 1: supplementary bookkeeping (the stay's discharge day counts)
     fulamt_ownpay_amt: Amount | None = None
     overlmt_selfpay: Amount | None = None
     preselfpay_amt: Amount | None = None
@@ -295,6 +297,7 @@ def _computation(call: Call, d: Data2303, lock: bool) -> tuple[Visit, list[FeeDe
                               med_type=visit.med_type or "21", insutype=d.insutype,
                               splits=[fees.split_to_line(x) for x in lines], acct_used_flag=d.acct_used_flag,
                               today=call.today, lock=lock, visit_day=visit.begntime.date(),
+                              as_of=supplementary_day(call, d.suppl_flag, (visit.endtime or visit.begntime).date()),
                               dise_codg=visit.dise_codg if visit.med_type == "14" else None)
     check_claimed(comp.sums, d, "the unsettled lines of the stay", full=True)
     call.warnings.extend(comp.warnings)
@@ -318,7 +321,8 @@ def _settle(call: Call, data: Input2304, a_form: bool) -> dict:
     done = settlement.settle(call.session, comp, mdtrt_id=visit.mdtrt_id, institution=call.institution,
                              kind="inpatient", now=call.now, msgid=call.envelope.msgid, opter=call.envelope.opter,
                              opter_name=call.envelope.opter_name, lines=lines, mid_setl_flag=d.mid_setl_flag,
-                             invono=d.invono, dise_codg=visit.dise_codg, dise_name=visit.dise_name)
+                             invono=d.invono, dise_codg=visit.dise_codg, dise_name=visit.dise_name,
+                             suppl_flag=d.suppl_flag)
     return {"setlinfo": render.setlinfo_of_row(done.settlement, comp.person, mdtrt_cert_type=d.mdtrt_cert_type,
                                                a_form=a_form),
             "setldetail": render.setldetail(done.funds)}

@@ -17,6 +17,7 @@ from yibao.gateway.handlers.common import (
     check_claimed,
     line_in,
     one_visit_of_lines,
+    supplementary_day,
     visit_of,
 )
 from yibao.gateway.registry import Call, Node, interface, interface_with_a_form
@@ -188,6 +189,7 @@ class Data2206(Node):
     chrg_bchno: Text = ""
     acct_used_flag: Flag = "0"
     insutype: Text
+    suppl_flag: Flag = "0"  # 1: supplementary bookkeeping of a visit whose direct settlement failed
 
 
 class Data2207(Data2206):
@@ -217,7 +219,8 @@ def _outpatient_computation(call: Call, d: Data2206, lock: bool) -> tuple[Visit,
                               med_type=d.med_type, insutype=d.insutype,
                               splits=[fees.split_to_line(x) for x in lines], acct_used_flag=d.acct_used_flag,
                               today=call.today, lock=lock, dise_codg=_disease(visit, lines),
-                              visit_day=visit.begntime.date())
+                              visit_day=visit.begntime.date(),
+                              as_of=supplementary_day(call, d.suppl_flag, visit.begntime.date()))
     check_claimed(comp.sums, d, label, isinstance(d, Data2207))
     call.warnings.extend(comp.warnings)
     return visit, lines, comp
@@ -248,7 +251,8 @@ def _settle(call: Call, data: Input2207, a_form: bool) -> dict:
     done = settlement.settle(call.session, comp, mdtrt_id=visit.mdtrt_id, institution=call.institution,
                              kind="outpatient", now=call.now, msgid=call.envelope.msgid, opter=call.envelope.opter,
                              opter_name=call.envelope.opter_name, lines=lines, chrg_bchno=d.chrg_bchno or None,
-                             invono=d.invono, dise_codg=visit.dise_codg, dise_name=visit.dise_name)
+                             invono=d.invono, dise_codg=visit.dise_codg, dise_name=visit.dise_name,
+                             suppl_flag=d.suppl_flag)
     return {"setlinfo": render.setlinfo_of_row(done.settlement, comp.person, mdtrt_cert_type=d.mdtrt_cert_type,
                                                a_form=a_form),
             "setldetail": render.setldetail(done.funds)}

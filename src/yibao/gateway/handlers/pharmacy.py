@@ -8,7 +8,7 @@ from pydantic import Field
 from yibao.errors import refuse
 from yibao.gateway.fields import Amount, Flag, Number, Text, Time
 from yibao.gateway.handlers import render
-from yibao.gateway.handlers.common import cancel_output, check_claimed, line_in
+from yibao.gateway.handlers.common import cancel_output, check_claimed, line_in, supplementary_day
 from yibao.gateway.registry import Call, Node, interface, interface_with_a_form
 from yibao.platform import fees, settlement
 from yibao.platform.ids import new_id
@@ -28,6 +28,7 @@ class DrugInfo(Node):
     acct_used_flag: Flag = "0"
     med_type: Text = "41"
     psn_setlway: Text = "01"
+    suppl_flag: Flag = "0"  # 1: supplementary bookkeeping of a purchase whose direct settlement failed
     fulamt_ownpay_amt: Amount | None = None
     overlmt_selfpay: Amount | None = None
     preselfpay_amt: Amount | None = None
@@ -69,11 +70,12 @@ def _prepare(call: Call, data: Input2101, lock: bool):  # type: ignore[no-untype
             raise refuse(f"{line.path}.feedetl_sn", f"{line.feedetl_sn} appears twice")
         seen.add(line.feedetl_sn)
     splits = fees.split_lines(call.session, case.catalog_admdvs, info.insutype, lines)
+    visit_day = info.begntime.date() if info.begntime else call.today
     comp = settlement.compute(call.session, person=person, institution=call.institution, kind="pharmacy",
                               med_type=info.med_type, insutype=info.insutype, splits=splits,
                               acct_used_flag=info.acct_used_flag, today=call.today, lock=lock,
-                              dise_codg=info.dise_codg or None,
-                              visit_day=info.begntime.date() if info.begntime else call.today)
+                              dise_codg=info.dise_codg or None, visit_day=visit_day,
+                              as_of=supplementary_day(call, info.suppl_flag, visit_day, "input.druginfo.suppl_flag"))
     check_claimed(comp.sums, info, "the drugdetail lines", full=True, node="input.druginfo")
     call.warnings.extend(comp.warnings)
     return person, case, lines, splits, comp
@@ -108,7 +110,7 @@ def _settle(call: Call, data: Input2101, a_form: bool) -> dict:
     done = settlement.settle(call.session, comp, mdtrt_id=mdtrt_id, institution=call.institution, kind="pharmacy",
                              now=call.now, msgid=call.envelope.msgid, opter=call.envelope.opter,
                              opter_name=call.envelope.opter_name, lines=rows, invono=info.invono,
-                             dise_codg=visit.dise_codg, dise_name=visit.dise_name)
+                             dise_codg=visit.dise_codg, dise_name=visit.dise_name, suppl_flag=info.suppl_flag)
     return {"setlinfo": render.setlinfo_of_row(done.settlement, person, mdtrt_cert_type=info.mdtrt_cert_type,
                                                a_form=a_form),
             "setldetail": render.setldetail(done.funds), "detlcutinfo": _cut_info(lines, splits)}
