@@ -10,9 +10,17 @@ from sqlalchemy.orm import Session
 
 from yibao.codes import province
 from yibao.errors import Refusal, refuse
-from yibao.rules.filing import FilingTerms, covers, filing_needed
+from yibao.rules.filing import FilingTerms, agreement_open, covers, filing_needed
 from yibao.rules.selection import LOCAL, Case
-from yibao.store.models import Filing, Institution, Person, PersonDisease, Region, SettlementSuspension
+from yibao.store.models import (
+    Filing,
+    Institution,
+    InstitutionStatusChange,
+    Person,
+    PersonDisease,
+    Region,
+    SettlementSuspension,
+)
 
 CHRONIC_MED_TYPES = ("14",)
 
@@ -21,6 +29,7 @@ def check(session: Session, *, person: Person, institution: Institution, case: C
           dise_codg: str | None, visit_day: date, regions: dict[str, Region]) -> None:
     check_suspension(session, person, institution)
     if case.kind != LOCAL:
+        check_agreement(session, institution, visit_day)
         check_filing(session, person, institution, visit_day, regions)
     check_disease(session, person, institution, case, med_type, dise_codg, visit_day, regions)
 
@@ -33,6 +42,17 @@ def check_suspension(session: Session, person: Person, institution: Institution)
         raise Refusal(f"input.data.psn_no: direct settlement of this person in region {institution.admdvs} is "
                       f"suspended by its agency since {row.since:%Y-%m-%d} ({row.reason}); settle after it is "
                       f"lifted, or claim at the insured region")
+
+
+def check_agreement(session: Session, institution: Institution, day: date) -> None:
+    """An institution whose cross-region agreement is suspended or ended on the day settles local cases only."""
+    changes = [(c.effective, c.change) for c in session.scalars(
+        select(InstitutionStatusChange).where(InstitutionStatusChange.fixmedins_code == institution.code))]
+    if not agreement_open(changes, day):
+        last = max((c for c in changes if c[0] <= day), default=None)
+        raise refuse("fixmedins_code", f"the institution's cross-region agreement is {last[1] if last else 'closed'}"
+                                       f" since {last[0] if last else '-'}: it settles local cases only (seed 004 "
+                                       "art. 21)")
 
 
 def check_filing(session: Session, person: Person, institution: Institution, visit_day: date,

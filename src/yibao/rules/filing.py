@@ -63,3 +63,10 @@ def covers(f: FilingTerms, *, treatment_admdvs: str, fixmedins_code: str, visit_
 def filing_needed(same_province: bool, inprov_filing_required: bool) -> bool:
     """Cross-province always; in-province cross-region as the insured region decides (rules.md 6)."""
     return (not same_province) or inprov_filing_required
+
+
+def agreement_open(changes: list[tuple[date, str]], on: date) -> bool:
+    """Whether an institution's cross-region agreement is in force on a day: the last change effective on or
+    before it decides (opened / resumed: yes; suspended / ended: no); with no change, it is."""
+    current = [change for effective, change in sorted(changes) if effective <= on]
+    return not current or current[-1] in ("opened", "resumed")

@@ -504,3 +504,17 @@ class StoredFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     dld_endtime: Mapped[datetime] = mapped_column(DateTime)
+
+
+class InstitutionStatusChange(Base):
+    """The registry of cross-region agreements (seed 004 art. 21, annex 2): opened, suspended, resumed or
+    ended, each effective from a date, reported by the institution's region."""
+
+    __tablename__ = "institution_status_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    change: Mapped[str] = mapped_column(String(12))  # opened | suspended | resumed | ended
+    effective: Mapped[date] = mapped_column(Date)
+    reported_by: Mapped[str] = mapped_column(String(6))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    memo: Mapped[str | None] = mapped_column(String(500), nullable=True)
