@@ -32,7 +32,7 @@ demo: $(STAMP)
 	    $(BIN)/yibao serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy src/yibao/rules src/yibao/money.py
 
 test: $(STAMP) lint

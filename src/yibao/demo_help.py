@@ -16,6 +16,9 @@ Try, in another terminal (the demo hospital H44030000001 of Shenzhen, secret dem
   .venv/bin/yibao call 1101 --insuplc 440100 \\
       --input '{{"data": {{"mdtrt_cert_type": "01", "mdtrt_cert_no": "ECARD-44010000000000000001"}}}}'
 
+  # a whole outpatient visit, rules.md worked example A, then its cancellation:
+  .venv/bin/python examples/outpatient_visit.py --url {url}
+
   curl {url}/health        # the interfaces served;  {url}/docs  the OpenAPI page
 """
 
