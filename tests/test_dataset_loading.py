@@ -609,3 +609,17 @@ def test_the_conformance_dataset_loads(store: Store) -> None:
     assert counts["persons"] == len(raw["persons"])
     assert counts["accounts"] == sum(1 for p in raw["persons"] if p.get("account"))
     assert not load_file(store, CONFORMANCE).changed
+
+
+def test_a_reload_keeps_recognitions_made_since_by_institutions(store: Store) -> None:
+    """Only the document's own chronic diseases follow the document: a 2503 recognition stays."""
+    load_document(store, world_doc())
+    with store.unit_of_work() as s:
+        s.add(m.PersonDisease(psn_no=SZ_EMPLOYEE, code="M09999", since=date(2026, 3, 1),
+                              recognized_by="H44030000001", status="active"))
+    doc = world_doc()
+    doc["persons"][person_index(doc, SZ_EMPLOYEE)]["chronic"] = []
+    load_document(store, doc)
+    with store.unit_of_work() as s:
+        codes = {d.code for d in s.scalars(select(m.PersonDisease).where(m.PersonDisease.psn_no == SZ_EMPLOYEE))}
+    assert codes == {"M09999"}  # the document's M01600 went, the institution's recognition stayed

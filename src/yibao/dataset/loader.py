@@ -203,7 +203,8 @@ class _Writer:
             exclude={"psn_no", "account", "chronic", "used", "contributions"}))
         for c in p.chronic:
             self.upsert(m.PersonDisease, {"psn_no": p.psn_no, "code": c.code}, {"since": c.since})
-        self.remove(m.PersonDisease, m.PersonDisease.psn_no == p.psn_no,
+        # the document's own recognitions only: those made later by an institution (2503) or an agency stay
+        self.remove(m.PersonDisease, m.PersonDisease.psn_no == p.psn_no, m.PersonDisease.recognized_by.is_(None),
                     m.PersonDisease.code.not_in([c.code for c in p.chronic]))
         for c in p.contributions:
             self.upsert(m.Contribution, {"psn_no": p.psn_no, "ym": c.ym, "insutype": c.insutype or p.insutype},

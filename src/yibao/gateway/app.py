@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 import yibao.gateway.handlers  # noqa: F401  (registers the interfaces)
 from yibao import __version__
+from yibao.api import coordination as coordination_api
 from yibao.api import crossregion as crossregion_api
 from yibao.api import filing as filing_api
 from yibao.api import insurance as insurance_api
@@ -66,6 +67,7 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.include_router(filing_api.router)
     app.include_router(crossregion_api.router)
     app.include_router(registry_api.router)
+    app.include_router(coordination_api.router)
 
     @app.exception_handler(Refusal)
     async def refused(_request: Request, exc: Refusal) -> JSONResponse:

@@ -30,13 +30,34 @@ def pooling_region(session: Session, code: str) -> str:
     return city if session.get(Region, city) is not None else code
 
 
+XPROV_CERT_TYPES_DEFAULT = ("01", "02", "03")
+
+
+def searched_region(session: Session, institution: Institution, insuplc_admdvs: str) -> str:
+    """The insured region a message names (its pooling region), or the institution's own when it names none."""
+    return pooling_region(session, insuplc_admdvs) if insuplc_admdvs else institution.admdvs
+
+
+def xprov_cert_types(session: Session, treatment_admdvs: str) -> tuple[str, ...]:
+    """Credential types the treatment region accepts for persons insured in another province: its setting
+    `xprov_cert_types` (default 01, 02, 03). Seed 003 社保卡跨省读取: some regions take the card only."""
+    region = session.get(Region, treatment_admdvs)
+    value = (region.settings or {}).get("xprov_cert_types") if region is not None else None
+    if value is None:
+        return XPROV_CERT_TYPES_DEFAULT
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise refuse("input.data.mdtrt_cert_type", f"region {treatment_admdvs}'s setting xprov_cert_types must be "
+                                                   f"a list of credential types such as [\"03\"], not {value!r}")
+    return tuple(value)
+
+
 def find_person(session: Session, institution: Institution, insuplc_admdvs: str, cred: Credential) -> Person:
     """The person holding `cred`, searched in the insured region named by the message.
 
     Without insuplc_admdvs the search is local (the institution's region): a person insured elsewhere
     is found only when the desk names his insured region (seed 003 身份认证).
     """
-    region = pooling_region(session, insuplc_admdvs) if insuplc_admdvs else institution.admdvs
+    region = searched_region(session, institution, insuplc_admdvs)
     field = "input.data.mdtrt_cert_no"
     if not cred.number:
         raise refuse(field, "is required")

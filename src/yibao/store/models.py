@@ -518,3 +518,34 @@ class InstitutionStatusChange(Base):
     reported_by: Mapped[str] = mapped_column(String(6))
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
     memo: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class CoordinationRequest(Base):
+    """A sporadic reimbursement coordination request (零星报销协办, seed 004 art. 17-18): the insured region's
+    agency files it, the treatment region's agency dispatches it to the institution (3 working days), the
+    institution uploads the records (5 working days); the claim is computed as a settlement (`setl_id`)
+    and its fund part paid to the person's account or recorded for cash payment."""
+
+    __tablename__ = "coordination_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    psn_no: Mapped[str] = mapped_column(String(30), index=True)
+    insu_admdvs: Mapped[str] = mapped_column(String(6), index=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    treatment_admdvs: Mapped[str] = mapped_column(String(6), index=True)
+    begndate: Mapped[date] = mapped_column(Date)
+    enddate: Mapped[date] = mapped_column(Date)
+    memo: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    status: Mapped[str] = mapped_column(String(12))  # requested | dispatched | uploaded | paid
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    dispatch_deadline: Mapped[date] = mapped_column(Date)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    upload_deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
+    uploaded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: the visit made for the claim and its settlement (kind "coordination"; settlements.kind "outpatient")
+    mdtrt_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)
+    pay_method: Mapped[str | None] = mapped_column(String(8), nullable=True)  # account | cash
+    paid_amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: the account_journal entry of an "account" payment
+    journal_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -2,6 +2,7 @@
 
 from yibao.gateway.handlers import (  # noqa: F401
     chronic,
+    coordination,
     files,
     filing,
     inpatient,

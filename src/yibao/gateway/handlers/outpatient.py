@@ -251,7 +251,7 @@ def _settle(call: Call, data: Input2207, a_form: bool) -> dict:
     done = settlement.settle(call.session, comp, mdtrt_id=visit.mdtrt_id, institution=call.institution,
                              kind="outpatient", now=call.now, msgid=call.envelope.msgid, opter=call.envelope.opter,
                              opter_name=call.envelope.opter_name, lines=lines, chrg_bchno=d.chrg_bchno or None,
-                             invono=d.invono, dise_codg=visit.dise_codg, dise_name=visit.dise_name,
+                             invono=d.invono, dise_codg=_disease(visit, lines), dise_name=visit.dise_name,
                              suppl_flag=d.suppl_flag)
     return {"setlinfo": render.setlinfo_of_row(done.settlement, comp.person, mdtrt_cert_type=d.mdtrt_cert_type,
                                                a_form=a_form),

@@ -1,4 +1,4 @@
-"""1101 person lookup and 90100 contribution query."""
+"""1101 person lookup, 90991 card password check and 90100 contribution query."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import StrictStr
 
+from yibao.codes import province
 from yibao.errors import refuse
 from yibao.gateway.registry import Call, Node, interface
 from yibao.platform import persons
@@ -27,6 +28,17 @@ class Input1101(Node):
     data: Data1101
 
 
+class Data90991(Node):
+    mdtrt_cert_type: StrictStr = "03"
+    mdtrt_cert_no: StrictStr
+    card_sn: StrictStr = ""
+    pwd: StrictStr = ""
+
+
+class Input90991(Node):
+    data: Data90991
+
+
 class Data90100(Node):
     psn_no: StrictStr
 
@@ -42,6 +54,7 @@ def _insu_stas(person: Person) -> str:
 @interface("1101", "人员信息获取", Input1101)
 def person_info(call: Call, data: Input1101) -> dict:
     d = data.data
+    _check_xprov_cert_type(call, d.mdtrt_cert_type)
     cred = persons.Credential(d.mdtrt_cert_type, d.mdtrt_cert_no.strip(), d.card_sn.strip())
     person = persons.find_person(call.session, call.institution, call.envelope.insuplc_admdvs, cred)
     persons.check_claimed_identity(person, d.certno.strip() or None, d.psn_name.strip() or None)
@@ -61,6 +74,46 @@ def person_info(call: Call, data: Input1101) -> dict:
         }],
         "idetinfo": [],
     }
+
+
+def _check_xprov_cert_type(call: Call, cert_type: str) -> None:
+    """A person insured in another province presents only the credential types the treatment region's setting
+    `xprov_cert_types` lists (seed 003 社保卡跨省读取)."""
+    local = call.institution.admdvs
+    insured = persons.searched_region(call.session, call.institution, call.envelope.insuplc_admdvs)
+    if province(insured) == province(local):
+        return
+    allowed = persons.xprov_cert_types(call.session, local)
+    if cert_type not in allowed:
+        raise refuse("input.data.mdtrt_cert_type", f"credential type {cert_type} is not accepted in region {local} "
+                                                   f"for a person insured in another province ({insured}); region "
+                                                   f"setting xprov_cert_types allows {', '.join(allowed) or 'none'}")
+
+
+@interface("90991", "社保卡密码校验", Input90991)
+def card_password(call: Call, data: Input90991) -> dict:
+    """Seed 003 社保卡读取: a cross-region card user needs no password check; the platform answers that it was
+    not required. For a local card user, the card (number and card_sn) is checked; the dataset holds no PINs,
+    so `pwd` is required but not compared (docs/crossregion.md)."""
+    d = data.data
+    if d.mdtrt_cert_type != "03":
+        raise refuse("input.data.mdtrt_cert_type", "90991 checks a social-security card's password: must be 03")
+    local = call.institution.admdvs
+    insured = persons.searched_region(call.session, call.institution, call.envelope.insuplc_admdvs)
+    if insured != local:
+        return {"result": {"checked": "0", "reason": "not required of cross-region card users (seed 003)"}}
+    if not d.card_sn.strip():
+        raise refuse("input.data.card_sn", "is required to check a social-security card")
+    if not d.pwd:
+        raise refuse("input.data.pwd", "is required for a local card user")
+    person = persons.find_person(call.session, call.institution, call.envelope.insuplc_admdvs,
+                                 persons.Credential("03", d.mdtrt_cert_no.strip(), d.card_sn.strip()))
+    if not person.card_sn:
+        raise refuse("input.data.card_sn", "the card's identification code is not on record; the card cannot "
+                                           "be checked")
+    return {"result": {"checked": "1", "psn_no": person.psn_no,
+                       "reason": "card number and card_sn verified; PINs are not held by this platform, the "
+                                 "password itself is not compared"}}
 
 
 @interface("90100", "缴费信息查询", Input90100)

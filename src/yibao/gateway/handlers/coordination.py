@@ -1,0 +1,70 @@
+"""2560 零星报销协办资料上传 (upload of the records of a reimbursement coordination request, seed 004 art. 17).
+
+This interface is yibao's own: the national platform's code for it is not public. The institution named in
+a request, once the treatment region's agency has dispatched it, uploads the fee lines of the request's days;
+the claim is computed by the cross-region rules with the policy in force today (art. 18) and recorded as a
+settlement (kind "coordination", not cancellable by 2208). docs/crossregion.md describes the fields.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from yibao.errors import refuse
+from yibao.gateway.fields import Amount, Flag, Number, Text, Time
+from yibao.gateway.handlers import render
+from yibao.gateway.handlers.common import line_in
+from yibao.gateway.registry import Call, Node, interface
+from yibao.platform import coordination, fees, settlement
+
+
+class Data2560(Node):
+    coord_id: int = Field(description="the coordination request's id")
+    psn_no: Text = Field(min_length=1)
+    med_type: Text = Field(min_length=1)
+    dise_codg: Text = ""
+
+
+class CoordinationLine(Node):
+    """A 2204 fee line without mdtrt_id and chrg_bchno (the platform makes the visit)."""
+
+    feedetl_sn: Text = Field(min_length=1, max_length=30)
+    dise_codg: Text = ""
+    rxno: Text = ""
+    rx_circ_flag: Flag = "0"
+    fee_ocur_time: Time
+    med_list_codg: Text = Field(min_length=1)
+    medins_list_codg: Text = ""
+    det_item_fee_sumamt: Amount
+    cnt: Number
+    pric: Number
+    hosp_appr_flag: Text = "0"
+
+
+class Input2560(Node):
+    data: Data2560
+    feedetail: list[CoordinationLine] = Field(min_length=1)
+
+
+@interface("2560", "零星报销协办资料上传", Input2560)
+def upload_records(call: Call, data: Input2560) -> dict:
+    d = data.data
+    row = coordination.find(call.session, d.coord_id, lock=True)
+    if row is None or row.fixmedins_code != call.institution.code:
+        raise refuse("input.data.coord_id", f"no coordination request {d.coord_id} for this institution")
+    if d.psn_no != row.psn_no:
+        raise refuse("input.data.psn_no", f"request {row.id} is for another person")
+    person = settlement.person_for_message(call.session, d.psn_no, call.envelope.insuplc_admdvs, call.institution)
+    codes = {x.dise_codg for x in data.feedetail if x.dise_codg} | ({d.dise_codg} if d.dise_codg else set())
+    if len(codes) > 1:
+        raise refuse("input.data.dise_codg", f"the records carry {len(codes)} disease codes "
+                                             f"({', '.join(sorted(codes))}): one disease per claim")
+    lines = [line_in(f"input.feedetail[{i}]", x, None) for i, x in enumerate(data.feedetail)]
+    done = coordination.upload(call.session, row, institution=call.institution, person=person, med_type=d.med_type,
+                               dise_codg=next(iter(codes), None), lines=lines, today=call.today, now=call.now,
+                               msgid=call.envelope.msgid, opter=call.envelope.opter,
+                               opter_name=call.envelope.opter_name)
+    info = render.setlinfo_of_row(done.settlement, person, mdtrt_cert_type="", a_form=True)
+    info["coord_id"] = row.id
+    return {"setlinfo": info, "setldetail": render.setldetail(done.funds),
+            "result": [fees.result_row(r.feedetl_sn, r.cnt, r.pric, fees.split_to_line(r)) for r in done.lines]}
