@@ -323,3 +323,16 @@ def test_refused_requests(co):
     assert file(co).status_code == 201
     reply = file(co, "2025-09-19", "2025-09-22")
     assert reply.status_code == 422 and "already covers these days" in reply.json()["error"]
+
+
+def test_a_suspended_person_still_gets_the_claim_computed(co):
+    """A suspension stops direct settlement at the hospital and sends the person to claim at home: the claim
+    itself is computed (art. 17-18 and 29)."""
+    on(co, "2026-03-16")
+    assert co.http.post("/api/v1/agency/suspensions", headers=co.sz,
+                        json={"psn_no": GZ_PSN, "reason": "稽核中"}).status_code in (200, 201)
+    cid = file(co, "2026-03-02", "2026-03-03").json()["id"]
+    assert co.http.post(f"/api/v1/agency/coordination/{cid}/dispatch", headers=co.sz).status_code == 200
+    out = upload(co, cid, lines=[{**LINES[0], "fee_ocur_time": "2026-03-03 10:00:00"}])
+    assert out["infcode"] == 0, out["err_msg"]
+    assert out["output"]["setlinfo"]["fund_pay_sumamt"] == Decimal("37.50")

@@ -153,7 +153,7 @@ def upload(session: Session, row: CoordinationRequest, *, institution: Instituti
     comp = settlement.compute(session, person=person, institution=institution, kind="outpatient", med_type=med_type,
                               insutype=person.insutype, splits=[fees.split_to_line(x) for x in stored],
                               acct_used_flag="0", today=today, lock=True, dise_codg=dise_codg,
-                              visit_day=row.begndate, as_of=today)
+                              visit_day=row.begndate, as_of=today, direct=False)
     done = settlement.settle(session, comp, mdtrt_id=visit.mdtrt_id, institution=institution, kind="outpatient",
                              now=now, msgid=msgid, opter=opter, opter_name=opter_name, lines=stored,
                              dise_codg=dise_codg)

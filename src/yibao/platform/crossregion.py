@@ -26,9 +26,10 @@ CHRONIC_MED_TYPES = ("14",)
 
 
 def check(session: Session, *, person: Person, institution: Institution, case: Case, med_type: str,
-          dise_codg: str | None, visit_day: date, regions: dict[str, Region]) -> None:
-    check_suspension(session, person, institution)
-    if case.kind != LOCAL:
+          dise_codg: str | None, visit_day: date, regions: dict[str, Region], direct: bool = True) -> None:
+    if direct:
+        check_suspension(session, person, institution)
+    if direct and case.kind != LOCAL:
         check_agreement(session, institution, visit_day)
         check_filing(session, person, institution, visit_day, regions)
     check_disease(session, person, institution, case, med_type, dise_codg, visit_day, regions)

@@ -112,9 +112,11 @@ def case_for(person: Person, institution: Institution, kind: str) -> Case:
 
 def compute(session: Session, *, person: Person, institution: Institution, kind: str, med_type: str,
             insutype: str, splits: list[LineSplit], acct_used_flag: str, today: date, lock: bool,
-            dise_codg: str | None = None, visit_day: date | None = None, as_of: date | None = None) -> Computation:
+            dise_codg: str | None = None, visit_day: date | None = None, as_of: date | None = None,
+            direct: bool = True) -> Computation:
     """`as_of`: the day whose policy and accumulator year apply (the visit day for supplementary
-    bookkeeping); by default the business date."""
+    bookkeeping); by default the business date. `direct=False` is a claim computed for the insured region
+    (reimbursement coordination), not a direct settlement: suspension, agreement and filing do not apply."""
     if insutype != person.insutype:
         raise refuse("input.data.insutype", f"the person is insured under {person.insutype}, not {insutype}")
     case = case_for(person, institution, kind)
@@ -126,7 +128,7 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
     year = (as_of or today).year
     regions = {r.admdvs: r for r in session.scalars(select(Region))}
     crossregion.check(session, person=person, institution=institution, case=case, med_type=med_type,
-                      dise_codg=dise_codg, visit_day=visit_day or today, regions=regions)
+                      dise_codg=dise_codg, visit_day=visit_day or today, regions=regions, direct=direct)
     warnings: list[str] = []
 
     use_accounts = acct_used_flag == "1"
