@@ -652,3 +652,21 @@ def test_2505_files_for_the_patient_and_2506_cancels_it(world: World) -> None:
     assert (shown["status"], shown["in_force"]) == ("cancelled", False)
     assert shown["memo"] == (f"血液透析; tel 13800000000; addr 海口市龙华区; cancelled by institution:{HK_HOSP}: "
                              "转回参保地")
+
+
+def test_designated_institutions_chosen_at_the_treatment_place(unloaded: World) -> None:
+    """Guangzhou requires chosen institutions (seed 004 art. 8, 13): general outpatient in Shenzhen only at
+    the institution the person chose there (2505), once the filing itself is in place."""
+
+    def setting(doc: dict[str, Any]) -> None:
+        gz = next(r for r in doc["regions"] if r["admdvs"] == GZ)
+        gz["inprov_outpatient_filing_required"] = True
+        gz["settings"] = {"designated_institutions_required": True}
+
+    world = unloaded.load(setting)
+    world.on("2026-06-01")
+    world.filed(GZ_A, type="long_term_resident", dest_admdvs=SZ, start="2026-06-01", end="2026-11-30")
+    refused = world.turned_away(SZ_PROV, GZ_A)
+    assert "only at institutions the person chose (2505)" in refused and SZ_PROV in refused
+    world.filed(GZ_A, type="long_term_resident", dest_fixmedins=SZ_PROV, start="2026-06-01", end="2026-11-30")
+    world.seen(SZ_PROV, GZ_A)

@@ -32,6 +32,7 @@ def check(session: Session, *, person: Person, institution: Institution, case: C
     if direct and case.kind != LOCAL:
         check_agreement(session, institution, visit_day)
         check_filing(session, person, institution, visit_day, regions)
+        check_designated(session, person, institution, med_type, visit_day, regions)
     check_disease(session, person, institution, case, med_type, dise_codg, visit_day, regions)
 
 
@@ -77,6 +78,29 @@ def check_filing(session: Session, person: Person, institution: Institution, vis
     detail = "; ".join(reasons) if reasons else "the person has no active filing"
     raise Refusal(f"input.data.psn_no: a cross-region filing (异地备案) is needed for {case} settlement on "
                   f"{visit_day} at {institution.code}: {detail}")
+
+
+DESIGNATED_MED_TYPES = ("11", "14")
+
+
+def check_designated(session: Session, person: Person, institution: Institution, med_type: str, visit_day: date,
+                     regions: dict[str, Region]) -> None:
+    """Where the insured region requires it (`settings.designated_institutions_required`), general outpatient
+    and special-disease settlement at the treatment place only at an institution the person chose there
+    (2505; seed 004 art. 8, 13)."""
+    insured = regions.get(person.admdvs)
+    if med_type not in DESIGNATED_MED_TYPES or not (insured and (insured.settings or {}).get(
+            "designated_institutions_required")):
+        return
+    chosen = [f for f in session.scalars(select(Filing).where(
+        Filing.psn_no == person.psn_no, Filing.status == "active", Filing.dest_fixmedins == institution.code))
+        if covers(FilingTerms(f.id, f.type, f.dest_admdvs, f.dest_fixmedins, f.start, f.end),
+                  treatment_admdvs=institution.admdvs, fixmedins_code=institution.code, visit_day=visit_day,
+                  referral_max_days=insured.referral_filing_max_days) is None]
+    if not chosen:
+        raise refuse("fixmedins_code", f"region {person.admdvs} settles general outpatient and special-disease "
+                                       f"care at the treatment place only at institutions the person chose (2505); "
+                                       f"{institution.code} is not one of them on {visit_day}")
 
 
 def check_disease(session: Session, person: Person, institution: Institution, case: Case, med_type: str,
