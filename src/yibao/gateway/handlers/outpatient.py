@@ -21,7 +21,7 @@ from yibao.gateway.handlers.common import (
     visit_of,
 )
 from yibao.gateway.registry import Call, Node, interface, interface_with_a_form
-from yibao.platform import fees, settlement
+from yibao.platform import fees, prescriptions, settlement
 from yibao.platform.ids import new_id
 from yibao.store.models import FeeDetail, Visit
 
@@ -210,7 +210,7 @@ class Input2207(Node):
 
 def _outpatient_computation(call: Call, d: Data2206, lock: bool) -> tuple[Visit, list[FeeDetail], Any]:
     visit = visit_of(call, d.mdtrt_id, d.psn_no, "outpatient")
-    lines = fees.unsettled(call.session, visit.mdtrt_id, d.chrg_bchno or None)
+    lines = prescriptions.chargeable(fees.unsettled(call.session, visit.mdtrt_id, d.chrg_bchno or None))
     label = f"the unsettled lines of batch {d.chrg_bchno}" if d.chrg_bchno else "the unsettled lines of the visit"
     if not lines:
         raise refuse("input.data.chrg_bchno", f"no unsettled fee lines to settle ({label})")

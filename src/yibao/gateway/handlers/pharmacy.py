@@ -10,7 +10,7 @@ from yibao.gateway.fields import Amount, Flag, Number, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import cancel_output, check_claimed, line_in, supplementary_day
 from yibao.gateway.registry import Call, Node, interface, interface_with_a_form
-from yibao.platform import fees, settlement
+from yibao.platform import fees, prescriptions, settlement
 from yibao.platform.ids import new_id
 from yibao.store.models import Visit
 
@@ -69,6 +69,7 @@ def _prepare(call: Call, data: Input2101, lock: bool):  # type: ignore[no-untype
         if line.feedetl_sn in seen:
             raise refuse(f"{line.path}.feedetl_sn", f"{line.feedetl_sn} appears twice")
         seen.add(line.feedetl_sn)
+    prescriptions.check(call.session, person.psn_no, lines)
     splits = fees.split_lines(call.session, case.catalog_admdvs, info.insutype, lines)
     visit_day = info.begntime.date() if info.begntime else call.today
     comp = settlement.compute(call.session, person=person, institution=call.institution, kind="pharmacy",
