@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from yibao.errors import refuse
+from yibao.gateway.fields import Text
 from yibao.gateway.handlers import render
-from yibao.gateway.registry import Call
+from yibao.gateway.registry import Call, Node
 from yibao.platform import fees, settlement
 from yibao.store.models import Region, Settlement, Visit
 
@@ -64,7 +65,37 @@ def check_claimed(sums: Any, d: Any, lines_label: str, full: bool, node: str = "
             raise refuse(f"{node}.{name}", f"{sent} sent, but {lines_label} sum to {computed}")
 
 
-def cancel_output(call: Call, original: Settlement, kinds: tuple[str, ...]) -> dict:
+class SettlementRef(Node):
+    """The input `data` of 2208 / 2103 / 2305: which settlement to cancel."""
+
+    setl_id: Text
+    mdtrt_id: Text
+    psn_no: Text
+
+
+class CancelInput(Node):
+    data: SettlementRef
+
+
+def cancel_referenced(call: Call, data: CancelInput, kind: str) -> dict:
+    """2208 / 2103 / 2305: the institution's own settlement of that visit, person and kind, cancelled."""
+    d = data.data
+    original = settlement.find_settlement(call.session, call.institution, d.setl_id, d.mdtrt_id, d.psn_no, (kind,))
+    return cancel_output(call, original)
+
+
+def settled_output(call: Call, comp: Any, *, visit: Visit, lines: list[Any], kind: str, mdtrt_cert_type: str,
+                   a_form: bool, **details: Any) -> dict:
+    """Commit a computed settlement of a visit and answer setlinfo + setldetail (interface.md 3.1, 3.2)."""
+    done = settlement.settle(call.session, comp, mdtrt_id=visit.mdtrt_id, institution=call.institution, kind=kind,
+                             now=call.now, msgid=call.envelope.msgid, opter=call.envelope.opter,
+                             opter_name=call.envelope.opter_name, lines=lines, **details)
+    return {"setlinfo": render.setlinfo_of_row(done.settlement, comp.person, mdtrt_cert_type=mdtrt_cert_type,
+                                               a_form=a_form),
+            "setldetail": render.setldetail(done.funds)}
+
+
+def cancel_output(call: Call, original: Settlement) -> dict:
     person = settlement.person_for_message(call.session, original.psn_no, call.envelope.insuplc_admdvs,
                                            call.institution)
     reversal, _balc = settlement.cancel(call.session, original, now=call.now, msgid=call.envelope.msgid,

@@ -13,11 +13,13 @@ from yibao.errors import refuse
 from yibao.gateway.fields import Amount, Flag, Number, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import (
+    CancelInput,
     active_settlements,
-    cancel_output,
+    cancel_referenced,
     check_claimed,
     line_in,
     one_visit_of_lines,
+    settled_output,
     supplementary_day,
     visit_of,
 )
@@ -318,29 +320,11 @@ def _presettle(call: Call, data: Input2303, a_form: bool) -> dict:
 def _settle(call: Call, data: Input2304, a_form: bool) -> dict:
     d = data.data
     visit, lines, comp = _computation(call, d, lock=True)
-    done = settlement.settle(call.session, comp, mdtrt_id=visit.mdtrt_id, institution=call.institution,
-                             kind="inpatient", now=call.now, msgid=call.envelope.msgid, opter=call.envelope.opter,
-                             opter_name=call.envelope.opter_name, lines=lines, mid_setl_flag=d.mid_setl_flag,
-                             invono=d.invono, dise_codg=visit.dise_codg, dise_name=visit.dise_name,
-                             suppl_flag=d.suppl_flag)
-    return {"setlinfo": render.setlinfo_of_row(done.settlement, comp.person, mdtrt_cert_type=d.mdtrt_cert_type,
-                                               a_form=a_form),
-            "setldetail": render.setldetail(done.funds)}
+    return settled_output(call, comp, visit=visit, lines=lines, kind="inpatient", mdtrt_cert_type=d.mdtrt_cert_type,
+                          a_form=a_form, mid_setl_flag=d.mid_setl_flag, invono=d.invono, dise_codg=visit.dise_codg,
+                          dise_name=visit.dise_name, suppl_flag=d.suppl_flag)
 
 
-class Data2305(Node):
-    mdtrt_id: Text
-    setl_id: Text
-    psn_no: Text
-
-
-class Input2305(Node):
-    data: Data2305
-
-
-@interface("2305", "住院结算撤销", Input2305)
-def cancel(call: Call, data: Input2305) -> dict:
-    d = data.data
-    original = settlement.find_settlement(call.session, call.institution, d.setl_id, d.mdtrt_id, d.psn_no,
-                                          ("inpatient",))
-    return cancel_output(call, original, ("inpatient",))
+@interface("2305", "住院结算撤销", CancelInput)
+def cancel(call: Call, data: CancelInput) -> dict:
+    return cancel_referenced(call, data, "inpatient")

@@ -12,11 +12,13 @@ from yibao.errors import refuse
 from yibao.gateway.fields import Amount, Flag, Number, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import (
+    CancelInput,
     active_settlements,
-    cancel_output,
+    cancel_referenced,
     check_claimed,
     line_in,
     one_visit_of_lines,
+    settled_output,
     supplementary_day,
     visit_of,
 )
@@ -248,29 +250,12 @@ def _presettle(call: Call, data: Input2206, a_form: bool) -> dict:
 def _settle(call: Call, data: Input2207, a_form: bool) -> dict:
     d = data.data
     visit, lines, comp = _outpatient_computation(call, d, lock=True)
-    done = settlement.settle(call.session, comp, mdtrt_id=visit.mdtrt_id, institution=call.institution,
-                             kind="outpatient", now=call.now, msgid=call.envelope.msgid, opter=call.envelope.opter,
-                             opter_name=call.envelope.opter_name, lines=lines, chrg_bchno=d.chrg_bchno or None,
-                             invono=d.invono, dise_codg=_disease(visit, lines), dise_name=visit.dise_name,
-                             suppl_flag=d.suppl_flag)
-    return {"setlinfo": render.setlinfo_of_row(done.settlement, comp.person, mdtrt_cert_type=d.mdtrt_cert_type,
-                                               a_form=a_form),
-            "setldetail": render.setldetail(done.funds)}
+    return settled_output(call, comp, visit=visit, lines=lines, kind="outpatient",
+                          mdtrt_cert_type=d.mdtrt_cert_type, a_form=a_form, chrg_bchno=d.chrg_bchno or None,
+                          invono=d.invono, dise_codg=_disease(visit, lines), dise_name=visit.dise_name,
+                          suppl_flag=d.suppl_flag)
 
 
-class Data2208(Node):
-    setl_id: Text
-    mdtrt_id: Text
-    psn_no: Text
-
-
-class Input2208(Node):
-    data: Data2208
-
-
-@interface("2208", "门诊结算撤销", Input2208)
-def cancel_settlement(call: Call, data: Input2208) -> dict:
-    d = data.data
-    original = settlement.find_settlement(call.session, call.institution, d.setl_id, d.mdtrt_id, d.psn_no,
-                                          ("outpatient",))
-    return cancel_output(call, original, ("outpatient",))
+@interface("2208", "门诊结算撤销", CancelInput)
+def cancel_settlement(call: Call, data: CancelInput) -> dict:
+    return cancel_referenced(call, data, "outpatient")

@@ -8,7 +8,14 @@ from pydantic import Field
 from yibao.errors import refuse
 from yibao.gateway.fields import Amount, Flag, Number, Text, Time
 from yibao.gateway.handlers import render
-from yibao.gateway.handlers.common import cancel_output, check_claimed, line_in, supplementary_day
+from yibao.gateway.handlers.common import (
+    CancelInput,
+    cancel_referenced,
+    check_claimed,
+    line_in,
+    settled_output,
+    supplementary_day,
+)
 from yibao.gateway.registry import Call, Node, interface, interface_with_a_form
 from yibao.platform import fees, prescriptions, settlement
 from yibao.platform.ids import new_id
@@ -108,34 +115,18 @@ def _settle(call: Call, data: Input2101, a_form: bool) -> dict:
                   mdtrt_cert_type=info.mdtrt_cert_type, status="open", info={}, created_at=call.now)
     call.session.add(visit)
     rows = fees.store_lines(call.session, visit, case.catalog_admdvs, info.insutype, lines, allow_returns=False)
-    done = settlement.settle(call.session, comp, mdtrt_id=mdtrt_id, institution=call.institution, kind="pharmacy",
-                             now=call.now, msgid=call.envelope.msgid, opter=call.envelope.opter,
-                             opter_name=call.envelope.opter_name, lines=rows, invono=info.invono,
-                             dise_codg=visit.dise_codg, dise_name=visit.dise_name, suppl_flag=info.suppl_flag)
-    return {"setlinfo": render.setlinfo_of_row(done.settlement, person, mdtrt_cert_type=info.mdtrt_cert_type,
-                                               a_form=a_form),
-            "setldetail": render.setldetail(done.funds), "detlcutinfo": _cut_info(lines, splits)}
+    out = settled_output(call, comp, visit=visit, lines=rows, kind="pharmacy", mdtrt_cert_type=info.mdtrt_cert_type,
+                         a_form=a_form, invono=info.invono, dise_codg=visit.dise_codg, dise_name=visit.dise_name,
+                         suppl_flag=info.suppl_flag)
+    return {**out, "detlcutinfo": _cut_info(lines, splits)}
 
 
-class Data2103(Node):
-    setl_id: Text
-    mdtrt_id: Text
-    psn_no: Text
-
-
-class Input2103(Node):
-    data: Data2103
-
-
-@interface("2103", "药店结算撤销", Input2103)
-def cancel(call: Call, data: Input2103) -> dict:
-    d = data.data
-    original = settlement.find_settlement(call.session, call.institution, d.setl_id, d.mdtrt_id, d.psn_no,
-                                          ("pharmacy",))
-    out = cancel_output(call, original, ("pharmacy",))
+@interface("2103", "药店结算撤销", CancelInput)
+def cancel(call: Call, data: CancelInput) -> dict:
+    out = cancel_referenced(call, data, "pharmacy")
     out["setlinfo"]["psn_pay"] = out["setlinfo"]["psn_part_amt"]
     out["setlinfo"]["cash_payamt"] = out["setlinfo"]["psn_cash_pay"]
-    visit = call.session.get(Visit, original.mdtrt_id)
+    visit = call.session.get(Visit, data.data.mdtrt_id)
     if visit is not None:
         visit.status = "cancelled"  # a purchase has no second settlement: the returned drugs end the visit
     return out

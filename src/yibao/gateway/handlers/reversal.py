@@ -58,7 +58,7 @@ def reverse(call: Call, data: Input2601) -> dict:
             raise refuse("input.data.psn_no", f"message {d.omsgid} did not settle for person {d.psn_no}")
         if row.status == "cancelled":
             return {"data": {**answer, "setl_id": setl_id, "rvs_rslt": "already reversed"}}
-        common.cancel_output(call, row, (SETTLING[d.oinfno],))
+        common.cancel_output(call, row)
         return {"data": {**answer, "setl_id": setl_id, "rvs_rslt": "reversed"}}
     node = output.get("data") or output.get("result") or {}
     visit = call.session.get(Visit, str(node.get("mdtrt_id", "")))
