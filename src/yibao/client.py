@@ -83,7 +83,7 @@ class PlatformClient:
     def __init__(self, base_url: str, fixmedins_code: str, secret: str, mdtrtarea_admvs: str, *,
                  fixmedins_name: str = "", opter: str = "his01", opter_name: str = "HIS", opter_type: str = "1",
                  infno_in_url: bool = False, http: httpx.Client | None = None,
-                 sign_in_cache: SignInCache | None = None, timeout: float = 10.0,
+                 sign_in_cache: SignInCache | None = None, timeout: float = 10.0,  # float-ok: seconds
                  extra_envelope: Mapping[str, Any] | None = None):
         self.base_url = base_url.rstrip("/")
         self.code, self.secret, self.area = fixmedins_code, secret, mdtrtarea_admvs

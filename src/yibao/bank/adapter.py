@@ -121,7 +121,9 @@ class HttpBankAdapter(BankAdapter):
     """The simulated bank's HTTP interface (docs/bank.md). `http` may be any httpx.Client, e.g. Starlette's
     TestClient around the simulated bank's app."""
 
-    def __init__(self, base_url: str | None = None, timeout: float = 5.0, http: httpx.Client | None = None):
+    def __init__(self, base_url: str | None = None,
+                 timeout: float = 5.0,  # float-ok: seconds
+                 http: httpx.Client | None = None):
         self.base_url = (base_url or bank_url()).rstrip("/")
         self.timeout = timeout
         self._own_http = http is None

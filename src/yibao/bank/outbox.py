@@ -123,7 +123,8 @@ def _failed(store: Store, instruction_id: str, moment: datetime, error: str) -> 
                 row.attempts, row.next_attempt_at, error)
 
 
-def run_worker(store: Store, adapter: BankAdapter, stop_event: threading.Event, interval: float = 1.0,
+def run_worker(store: Store, adapter: BankAdapter, stop_event: threading.Event,
+               interval: float = 1.0,  # float-ok: seconds
                batch: int = 100) -> None:
     """Deliver what is due every `interval` seconds (at once again when a full batch went out) until
     `stop_event` is set. For a background thread; errors are logged, never end the loop."""
@@ -143,7 +144,9 @@ def run_worker(store: Store, adapter: BankAdapter, stop_event: threading.Event, 
 class DeliveryWorker:
     """`run_worker` in a daemon thread: start(), stop()."""
 
-    def __init__(self, store: Store, adapter: BankAdapter, interval: float = 1.0, batch: int = 100):
+    def __init__(self, store: Store, adapter: BankAdapter,
+                 interval: float = 1.0,  # float-ok: seconds
+                 batch: int = 100):
         self.store, self.adapter, self.interval, self.batch = store, adapter, interval, batch
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=run_worker, name="yibao-bank-delivery", daemon=True,
@@ -153,7 +156,7 @@ class DeliveryWorker:
         self.thread.start()
         return self
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float = 15.0) -> None:  # float-ok: seconds
         self.stop_event.set()
         self.thread.join(timeout)
         self.adapter.close()
