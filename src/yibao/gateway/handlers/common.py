@@ -36,6 +36,15 @@ def active_settlements(call: Call, mdtrt_id: str) -> list[Settlement]:
                                                               Settlement.status == "settled")))
 
 
+def cancel_visit(call: Call, visit: Visit, field: str, then: str) -> None:
+    """Undo a registration or an admission: refused while a settlement of it stands; its lines go."""
+    if active_settlements(call, visit.mdtrt_id):
+        raise refuse(field, f"visit {visit.mdtrt_id} has a settlement; {then} first")
+    for line in fees.unsettled(call.session, visit.mdtrt_id):
+        call.session.delete(line)
+    visit.status = "cancelled"
+
+
 def line_in(path: str, x: Any, chrg_bchno: str | None) -> fees.LineIn:
     return fees.LineIn(path=path, feedetl_sn=x.feedetl_sn, med_list_codg=x.med_list_codg,
                        medins_list_codg=x.medins_list_codg, pric=x.pric, cnt=x.cnt,

@@ -16,6 +16,7 @@ from yibao.gateway.handlers.common import (
     CancelInput,
     active_settlements,
     cancel_referenced,
+    cancel_visit,
     check_claimed,
     line_in,
     one_visit_of_lines,
@@ -133,12 +134,8 @@ class InputStay(Node):
 
 @interface("2404", "入院办理撤销", InputStay)
 def cancel_admission(call: Call, data: InputStay) -> dict:
-    visit = visit_of(call, data.data.mdtrt_id, data.data.psn_no, "inpatient")
-    if active_settlements(call, visit.mdtrt_id):
-        raise refuse("input.data.mdtrt_id", "the stay has settlements; cancel them (2305) first")
-    for line in fees.unsettled(call.session, visit.mdtrt_id):
-        call.session.delete(line)
-    visit.status = "cancelled"
+    cancel_visit(call, visit_of(call, data.data.mdtrt_id, data.data.psn_no, "inpatient"), "input.data.mdtrt_id",
+                 "cancel it (2305)")
     return {}
 
 

@@ -13,8 +13,8 @@ from yibao.gateway.fields import Amount, Flag, Number, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import (
     CancelInput,
-    active_settlements,
     cancel_referenced,
+    cancel_visit,
     check_claimed,
     line_in,
     one_visit_of_lines,
@@ -82,12 +82,8 @@ class Input2202(Node):
 
 @interface("2202", "门诊挂号撤销", Input2202)
 def cancel_registration(call: Call, data: Input2202) -> dict:
-    visit = visit_of(call, data.data.mdtrt_id, data.data.psn_no, "outpatient")
-    if active_settlements(call, visit.mdtrt_id):
-        raise refuse("input.data.mdtrt_id", "the visit has a settlement; cancel it (2208) first")
-    for line in fees.unsettled(call.session, visit.mdtrt_id):
-        call.session.delete(line)
-    visit.status = "cancelled"
+    cancel_visit(call, visit_of(call, data.data.mdtrt_id, data.data.psn_no, "outpatient"), "input.data.mdtrt_id",
+                 "cancel it (2208)")
     return {}
 
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from yibao.errors import refuse
 from yibao.gateway import wire
 from yibao.gateway.fields import Text
 from yibao.gateway.handlers import common
 from yibao.gateway.registry import Call, Node, interface
-from yibao.platform import fees
 from yibao.store.models import MessageReplay, Settlement, Visit
 
 SETTLING = {"2207": "outpatient", "2207A": "outpatient", "2102": "pharmacy", "2102A": "pharmacy",
@@ -66,10 +63,5 @@ def reverse(call: Call, data: Input2601) -> dict:
         raise refuse("input.data.psn_no", f"message {d.omsgid} did not open a visit for person {d.psn_no}")
     if visit.status == "cancelled":
         return {"data": {**answer, "mdtrt_id": visit.mdtrt_id, "rvs_rslt": "already reversed"}}
-    if call.session.scalar(select(Settlement.setl_id).where(Settlement.mdtrt_id == visit.mdtrt_id,
-                                                            Settlement.status == "settled")):
-        raise refuse("input.data.omsgid", f"visit {visit.mdtrt_id} has settlements; reverse those first")
-    for line in fees.unsettled(call.session, visit.mdtrt_id):
-        call.session.delete(line)
-    visit.status = "cancelled"
+    common.cancel_visit(call, visit, "input.data.omsgid", "reverse it")
     return {"data": {**answer, "mdtrt_id": visit.mdtrt_id, "rvs_rslt": "reversed"}}
