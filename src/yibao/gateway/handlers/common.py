@@ -6,10 +6,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import select
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Text
+from yibao.gateway.fields import Amount, Flag, Number, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.registry import Call, Node
 from yibao.platform import fees, settlement
@@ -72,6 +73,21 @@ def check_claimed(sums: Any, d: Any, lines_label: str, full: bool, node: str = "
         sent: Decimal | None = getattr(d, name, None)
         if sent is not None and sent != computed:
             raise refuse(f"{node}.{name}", f"{sent} sent, but {lines_label} sum to {computed}")
+
+
+class FeeLineBase(Node):
+    """The fields every fee line shares (2204 feedetail, 2301 feedetail, 2101 drugdetail, 2560)."""
+
+    feedetl_sn: Text = Field(min_length=1, max_length=30)
+    rxno: Text = ""
+    rx_circ_flag: Flag = "0"
+    fee_ocur_time: Time
+    med_list_codg: Text = Field(min_length=1)
+    medins_list_codg: Text = ""
+    det_item_fee_sumamt: Amount
+    cnt: Number
+    pric: Number
+    hosp_appr_flag: Text = "0"
 
 
 class SettlementRef(Node):

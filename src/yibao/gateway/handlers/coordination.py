@@ -11,9 +11,9 @@ from __future__ import annotations
 from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Flag, Number, Text, Time
+from yibao.gateway.fields import Text
 from yibao.gateway.handlers import render
-from yibao.gateway.handlers.common import line_in
+from yibao.gateway.handlers.common import FeeLineBase, line_in
 from yibao.gateway.registry import Call, Node, interface
 from yibao.platform import coordination, fees, settlement
 
@@ -25,20 +25,10 @@ class Data2560(Node):
     dise_codg: Text = ""
 
 
-class CoordinationLine(Node):
+class CoordinationLine(FeeLineBase):
     """A 2204 fee line without mdtrt_id and chrg_bchno (the platform makes the visit)."""
 
-    feedetl_sn: Text = Field(min_length=1, max_length=30)
     dise_codg: Text = ""
-    rxno: Text = ""
-    rx_circ_flag: Flag = "0"
-    fee_ocur_time: Time
-    med_list_codg: Text = Field(min_length=1)
-    medins_list_codg: Text = ""
-    det_item_fee_sumamt: Amount
-    cnt: Number
-    pric: Number
-    hosp_appr_flag: Text = "0"
 
 
 class Input2560(Node):

@@ -10,10 +10,11 @@ from pydantic import Field
 from sqlalchemy import select
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Flag, Number, Text, Time
+from yibao.gateway.fields import Amount, Flag, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import (
     CancelInput,
+    FeeLineBase,
     active_settlements,
     cancel_referenced,
     cancel_visit,
@@ -184,20 +185,12 @@ def cancel_discharge(call: Call, data: InputStay) -> dict:
 
 # -- fee lines ---------------------------------------------------------------------------------------
 
-class InpatientLine(Node):
-    feedetl_sn: Text = Field(min_length=1, max_length=30)
+class InpatientLine(FeeLineBase):
     init_feedetl_sn: Text = ""
     mdtrt_id: Text
     drord_no: Text = ""
     psn_no: Text
     med_type: Text = ""
-    fee_ocur_time: Time
-    med_list_codg: Text = Field(min_length=1)
-    medins_list_codg: Text = ""
-    det_item_fee_sumamt: Amount
-    cnt: Number
-    pric: Number
-    hosp_appr_flag: Text = "0"
 
 
 class Input2301(Node):

@@ -9,10 +9,11 @@ from pydantic import Field
 from sqlalchemy import select
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Flag, Number, Text, Time
+from yibao.gateway.fields import Amount, Flag, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import (
     CancelInput,
+    FeeLineBase,
     cancel_referenced,
     cancel_visit,
     check_claimed,
@@ -114,21 +115,11 @@ def visit_information(call: Call, data: Input2203) -> dict:
 
 # -- 2204 / 2205 ------------------------------------------------------------------------------------
 
-class FeeLine(Node):
-    feedetl_sn: Text = Field(min_length=1, max_length=30)
+class FeeLine(FeeLineBase):
     mdtrt_id: Text
     psn_no: Text
     chrg_bchno: Text = Field(min_length=1)
     dise_codg: Text = ""
-    rxno: Text = ""
-    rx_circ_flag: Flag = "0"
-    fee_ocur_time: Time
-    med_list_codg: Text = Field(min_length=1)
-    medins_list_codg: Text = ""
-    det_item_fee_sumamt: Amount
-    cnt: Number
-    pric: Number
-    hosp_appr_flag: Text = "0"
 
 
 class Input2204(Node):

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Flag, Number, Text, Time
+from yibao.gateway.fields import Amount, Flag, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import (
     CancelInput,
+    FeeLineBase,
     cancel_referenced,
     check_claimed,
     line_in,
@@ -42,22 +43,9 @@ class DrugInfo(Node):
     inscp_scp_amt: Amount | None = None
 
 
-class DrugLine(Node):
-    feedetl_sn: Text = Field(min_length=1, max_length=30)
-    rxno: Text = ""
-    rx_circ_flag: Flag = "0"
-    fee_ocur_time: Time
-    med_list_codg: Text = Field(min_length=1)
-    medins_list_codg: Text = ""
-    det_item_fee_sumamt: Amount
-    cnt: Number
-    pric: Number
-    hosp_appr_flag: Text = "0"
-
-
 class Input2101(Node):
     druginfo: DrugInfo
-    drugdetail: list[DrugLine] = Field(min_length=1)
+    drugdetail: list[FeeLineBase] = Field(min_length=1)
 
 
 def _prepare(call: Call, data: Input2101, lock: bool):  # type: ignore[no-untyped-def]
