@@ -46,6 +46,18 @@ def agency(p: Principal = Depends(principal)) -> str:
     return p.subject
 
 
+def institution(p: Principal = Depends(principal)) -> str:
+    if p.kind != "institution":
+        raise HTTPException(403, "this operation is an institution's own")
+    return p.subject
+
+
+def centre(p: Principal = Depends(principal)) -> str:
+    if p.kind != "centre":
+        raise HTTPException(403, "this operation is for the provincial centre")
+    return p.subject
+
+
 class Work:
     """A unit of work with the business clock, for one API request."""
 

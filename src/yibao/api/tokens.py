@@ -1,4 +1,5 @@
-"""Bearer tokens bound to a person (psn_no) or to an agency (its region): HMAC-SHA256 signed, expiring.
+"""Bearer tokens bound to a person (psn_no), an agency (its region), an institution (its code) or a provincial
+centre (the province's code, e.g. 440000): HMAC-SHA256 signed, expiring.
 
 The signing key lives in the database (settings `api_token_key`, made on first use), so every process
 serving the same database accepts the same tokens; YIBAO_TOKEN_KEY overrides it.
@@ -21,13 +22,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from yibao.store.db import Store
 from yibao.store.models import Setting
 
-KINDS = ("person", "agency")
+KINDS = ("person", "agency", "institution", "centre")
 
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str  # person | agency
-    subject: str  # psn_no, or the agency's region
+    kind: str  # person | agency | institution | centre
+    subject: str  # psn_no, the agency's region, the institution's code, the province
 
 
 class BadToken(Exception):
@@ -77,5 +78,5 @@ def verify(key: bytes, token: str) -> Principal:
     if int(claims.get("e", 0)) < time.time():
         raise BadToken("token expired")
     if claims.get("k") not in KINDS or not claims.get("s"):
-        raise BadToken("token names no person or agency")
+        raise BadToken("token names no person, agency, institution or centre")
     return Principal(claims["k"], str(claims["s"]))

@@ -1,5 +1,5 @@
-"""Bank bookkeeping (interface.md section 10): the platform's outbox of acct_021 / acct_023 instructions,
-delivered to the banks holding personal accounts, and reconciled against the bank's own record.
+"""Bank bookkeeping (interface.md section 10): the platform's outbox of acct_021 / acct_023 instructions and of
+the monthly cycle's fund_031 transfers, delivered to the banks and reconciled against the bank's own record.
 
     adapter.py    the BankAdapter interface and its HTTP implementation
     simulated.py  a simulated bank (its own small ledger), for the demo and the tests

@@ -1,5 +1,5 @@
-"""How the platform talks to a bank holding personal accounts: deliver one bookkeeping instruction, read
-the bank's record of the instructions it booked. `HttpBankAdapter` speaks to the simulated bank
+"""How the platform talks to a bank holding personal accounts and the funds' accounts: deliver one bookkeeping
+instruction, read the bank's record of the instructions it booked. `HttpBankAdapter` speaks to the simulated bank
 (`yibao.bank.simulated`) over HTTP; another bank gets another adapter with the same two methods."""
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from yibao.money import from_fen, to_decimal, to_fen
 
 DEFAULT_BANK_URL = "http://127.0.0.1:8010"
 DEBIT, CREDIT = "acct_021", "acct_023"
-CODES = (DEBIT, CREDIT)
+#: yibao's own code (the national spec names none): a transfer out of a fund account (the provincial centre's
+#: cross-region account, a region's fund) to `payee`, queued by the monthly allocation and clearing
+FUND_TRANSFER = "fund_031"
+#: the codes of a personal account's movements, each tied to an account_journal entry
+ACCOUNT_CODES = (DEBIT, CREDIT)
+CODES = (DEBIT, CREDIT, FUND_TRANSFER)
+#: the codes that take money out of the `psn_no` account
+DEBIT_CODES = (DEBIT, FUND_TRANSFER)
 
 
 def bank_url() -> str:
@@ -48,12 +55,13 @@ class Instruction:
     """One bookkeeping instruction (interface.md section 10), as sent to the bank."""
 
     instruction_id: str
-    code: str  # acct_021 debit | acct_023 credit
-    psn_no: str  # the account holder
+    code: str  # acct_021 debit | acct_023 credit | fund_031 fund transfer (a debit of psn_no)
+    psn_no: str  # the account holder; for fund_031 the paying fund account, e.g. CENTRE-440000, FUND-440300
     acct_admdvs: str  # the account's region
     amount: Decimal  # positive; the code says which way
-    setl_id: str
+    setl_id: str  # for fund_031: the business reference (a declaration id, a fund-posting transaction id)
     beneficiary_psn_no: str | None = None  # the insured person served, when it is a mutual-aid movement
+    payee: str | None = None  # fund_031 only: who receives the money (an institution code, a fund account)
 
     @classmethod
     def of(cls, row: Any) -> Instruction:
@@ -62,12 +70,12 @@ class Instruction:
             return row
         return cls(instruction_id=row.instruction_id, code=row.code, psn_no=row.psn_no,
                    acct_admdvs=row.acct_admdvs, amount=row.amount, setl_id=row.setl_id,
-                   beneficiary_psn_no=row.beneficiary_psn_no)
+                   beneficiary_psn_no=row.beneficiary_psn_no, payee=getattr(row, "payee", None) or None)
 
     @property
     def signed_amount(self) -> Decimal:
-        """The movement of the account: negative for a debit."""
-        return -self.amount if self.code == DEBIT else self.amount
+        """The movement of the `psn_no` account: negative for a debit (acct_021, fund_031)."""
+        return -self.amount if self.code in DEBIT_CODES else self.amount
 
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k in INSTRUCTION_FIELDS}
@@ -75,7 +83,8 @@ class Instruction:
         return out
 
 
-INSTRUCTION_FIELDS = ("instruction_id", "code", "psn_no", "acct_admdvs", "amount", "setl_id", "beneficiary_psn_no")
+INSTRUCTION_FIELDS = ("instruction_id", "code", "psn_no", "acct_admdvs", "amount", "setl_id", "beneficiary_psn_no",
+                      "payee")
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,7 @@ class BookedInstruction(Instruction):
         return cls(instruction_id=str(data["instruction_id"]), code=str(data["code"]), psn_no=str(data["psn_no"]),
                    acct_admdvs=str(data["acct_admdvs"]), amount=to_decimal(data["amount"]),
                    setl_id=str(data["setl_id"]), beneficiary_psn_no=data.get("beneficiary_psn_no") or None,
-                   booked_at=data.get("booked_at"))
+                   payee=data.get("payee") or None, booked_at=data.get("booked_at"))
 
 
 @dataclass(frozen=True)

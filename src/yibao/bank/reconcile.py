@@ -1,8 +1,9 @@
 """Reconciliation: the platform's account journal and bank outbox against the bank's ledger.
 
 The platform side is every account_journal entry with a `setl_id` (settlement, mutual-aid and refund
-movements) joined to the bank_outbox instruction it queued; the bank side is `BankAdapter.ledger()`.
-Every difference is listed (docs/bank.md); none means the books agree.
+movements) joined to the bank_outbox instruction it queued, and the outbox's fund_031 transfers (monthly
+allocation and clearing: no journal entry, compared with the bank by id alone); the bank side is
+`BankAdapter.ledger()`. Every difference is listed (docs/bank.md); none means the books agree.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from yibao.bank.adapter import CREDIT, DEBIT, BankAdapter, BookedInstruction, amount_text
+from yibao.bank.adapter import ACCOUNT_CODES, CREDIT, DEBIT, FUND_TRANSFER, BankAdapter, BookedInstruction, amount_text
 from yibao.money import ZERO
 from yibao.store.db import Store
 from yibao.store.models import AccountEntry, BankInstruction
@@ -24,12 +25,14 @@ MISSING_AT_BANK = "missing_at_bank"  # marked delivered, but the bank has no rec
 UNKNOWN_AT_PLATFORM = "unknown_at_platform"  # booked by the bank, never queued by the platform
 AMOUNT_MISMATCH = "amount_mismatch"
 ACCOUNT_MISMATCH = "account_mismatch"  # psn_no or acct_admdvs
-CODE_MISMATCH = "code_mismatch"  # acct_021 vs acct_023
-REFERENCE_MISMATCH = "reference_mismatch"  # setl_id or beneficiary_psn_no
+CODE_MISMATCH = "code_mismatch"  # acct_021 vs acct_023 vs fund_031
+REFERENCE_MISMATCH = "reference_mismatch"  # setl_id, beneficiary_psn_no or payee
 NO_INSTRUCTION = "no_instruction"  # a journal entry with no instruction queued
 JOURNAL_MISMATCH = "journal_mismatch"  # an instruction that does not say what its journal entry says
-NO_JOURNAL_ENTRY = "no_journal_entry"  # an instruction whose journal entry is gone
-ACCOUNT_TOTAL = "account_total"  # an account's net movement differs between the platform and the bank
+NO_JOURNAL_ENTRY = "no_journal_entry"  # an account instruction whose journal entry is gone (never fund_031)
+#: a personal account's net movement differs between the platform's journal and the bank (fund accounts,
+#: moved by fund_031 only, are not totalled: each of their instructions is compared by id)
+ACCOUNT_TOTAL = "account_total"
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ class Difference:
 
 def _describe(x: BankInstruction | BookedInstruction) -> str:
     text = f"{x.code} {amount_text(x.amount)} account {x.psn_no}/{x.acct_admdvs} setl {x.setl_id}"
-    return text + (f" for {x.beneficiary_psn_no}" if x.beneficiary_psn_no else "")
+    text += f" for {x.beneficiary_psn_no}" if x.beneficiary_psn_no else ""
+    return text + (f" to {x.payee}" if x.payee else "")
 
 
 def _compare(ours: BankInstruction, theirs: BookedInstruction) -> list[Difference]:
@@ -58,11 +62,19 @@ def _compare(ours: BankInstruction, theirs: BookedInstruction) -> list[Differenc
                                                      f"bank {theirs.psn_no}/{theirs.acct_admdvs}"))
     if ours.code != theirs.code:
         out.append(Difference(CODE_MISMATCH, iid, f"platform {ours.code}, bank {theirs.code}"))
-    if (ours.setl_id, ours.beneficiary_psn_no or None) != (theirs.setl_id, theirs.beneficiary_psn_no or None):
-        out.append(Difference(REFERENCE_MISMATCH, iid,
-                              f"platform setl {ours.setl_id} beneficiary {ours.beneficiary_psn_no or '-'}, "
-                              f"bank setl {theirs.setl_id} beneficiary {theirs.beneficiary_psn_no or '-'}"))
+    if _reference(ours) != _reference(theirs):
+        out.append(Difference(REFERENCE_MISMATCH, iid, f"platform {_reference_text(ours)}, "
+                                                       f"bank {_reference_text(theirs)}"))
     return out
+
+
+def _reference(x: BankInstruction | BookedInstruction) -> tuple[str, str | None, str | None]:
+    return x.setl_id, x.beneficiary_psn_no or None, x.payee or None
+
+
+def _reference_text(x: BankInstruction | BookedInstruction) -> str:
+    text = f"setl {x.setl_id} beneficiary {x.beneficiary_psn_no or '-'}"
+    return text + (f" payee {x.payee or '-'}" if x.code == FUND_TRANSFER or x.payee else "")
 
 
 def _journal_check(entry: AccountEntry, ins: BankInstruction) -> Difference | None:
@@ -101,7 +113,7 @@ def reconcile(store: Store, adapter: BankAdapter) -> list[Difference]:
             diffs.append(d)
 
     for o in outbox:
-        if o.journal_id not in entry_ids:
+        if o.code != FUND_TRANSFER and o.journal_id not in entry_ids:  # a fund transfer has no journal entry
             diffs.append(Difference(NO_JOURNAL_ENTRY, o.instruction_id,
                                     f"{_describe(o)}: journal#{o.journal_id} has no such entry with a setl_id"))
         theirs = at_bank.get(o.instruction_id)
@@ -130,8 +142,9 @@ def reconcile(store: Store, adapter: BankAdapter) -> list[Difference]:
     bank_net: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for e in entries:
         platform_net[e.psn_no] += e.amount
-    for b in booked:
-        bank_net[b.psn_no] += b.signed_amount
+    for b in booked:  # personal accounts only: the journal knows nothing of fund_031 (compared by id above)
+        if b.code in ACCOUNT_CODES:
+            bank_net[b.psn_no] += b.signed_amount
     for psn_no in sorted(set(platform_net) | set(bank_net)):
         p, b_ = platform_net[psn_no], bank_net[psn_no]
         if p != b_:

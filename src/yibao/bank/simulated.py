@@ -1,8 +1,9 @@
-"""A simulated bank holding personal accounts: it books each acct_021 / acct_023 instruction once, in a
-small ledger of its own (a separate system: its own SQLite file or database, its tables made here with
-metadata.create_all, never the platform's schema). An admin switch makes it fail (HTTP 503) or answer late.
+"""A simulated bank holding personal accounts and the funds' accounts: it books each acct_021 / acct_023 /
+fund_031 instruction once, in a small ledger of its own (a separate system: its own SQLite file or database,
+its tables made here with metadata.create_all, never the platform's schema; a column added since is added to
+an older ledger at startup). An admin switch makes it fail (HTTP 503) or answer late.
 
-    POST /instructions   {instruction_id, code, psn_no, acct_admdvs, amount, setl_id, beneficiary_psn_no}
+    POST /instructions   {instruction_id, code, psn_no, acct_admdvs, amount, setl_id, beneficiary_psn_no, payee}
                          -> {"ack": id, "status": "booked" | "duplicate"}
     GET  /ledger         -> {"instructions": [...booked, in booking order], "count": n}
     GET  /accounts/{psn_no} -> the account's movements with a running total, and its net movement
@@ -19,11 +20,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, select, update
+from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from yibao.bank.adapter import CREDIT, DEBIT, amount_text
+from yibao.bank.adapter import CREDIT, DEBIT, DEBIT_CODES, FUND_TRANSFER, amount_text
 from yibao.money import ZERO, to_decimal
 
 metadata = MetaData()
@@ -37,21 +38,25 @@ booked = Table(
     Column("amount", String(20), nullable=False),  # decimal text, two places: exact on any database
     Column("setl_id", String(30), nullable=False),
     Column("beneficiary_psn_no", String(30), nullable=True),
+    Column("payee", String(30), nullable=True),  # fund_031 only; added after the first ledgers were made
     Column("booked_at", String(26), nullable=False),
     Column("deliveries", Integer, nullable=False),  # times received: 1 + the duplicates acknowledged
 )
 
-CONTENT = ("code", "psn_no", "acct_admdvs", "amount", "setl_id", "beneficiary_psn_no")
+CONTENT = ("code", "psn_no", "acct_admdvs", "amount", "setl_id", "beneficiary_psn_no", "payee")
+#: columns added to booked_instructions since its first version: added to an older ledger at startup
+ADDED_COLUMNS = ("payee",)
 
 
 class InstructionIn(BaseModel):
     instruction_id: str = Field(min_length=1, max_length=40)
-    code: Literal["acct_021", "acct_023"]
+    code: Literal["acct_021", "acct_023", "fund_031"]
     psn_no: str = Field(min_length=1, max_length=30)
     acct_admdvs: str = Field(pattern=r"^\d{6}$")
     amount: str = Field(pattern=r"^\d{1,13}(\.\d{1,2})?$", description="decimal string, e.g. \"196.00\"")
     setl_id: str = Field(min_length=1, max_length=30)
     beneficiary_psn_no: str | None = Field(default=None, max_length=30)
+    payee: str | None = Field(default=None, max_length=30, description="fund_031 only: who receives the money")
 
     @field_validator("amount")
     @classmethod
@@ -60,10 +65,23 @@ class InstructionIn(BaseModel):
             raise ValueError("must be above 0")
         return amount_text(to_decimal(value))
 
-    @field_validator("beneficiary_psn_no")
+    @field_validator("beneficiary_psn_no", "payee")
     @classmethod
     def empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @model_validator(mode="after")
+    def payee_for_fund_transfers_only(self) -> InstructionIn:
+        if self.code == FUND_TRANSFER:
+            if self.payee is None:
+                raise ValueError("payee is required for fund_031 (a fund transfer names who receives the money)")
+            if self.beneficiary_psn_no is not None:
+                raise ValueError("beneficiary_psn_no is for personal-account codes, not fund_031")
+            if self.payee == self.psn_no:
+                raise ValueError("payee is the paying account itself")
+        elif self.payee is not None:
+            raise ValueError(f"payee is for fund_031 only, not {self.code}")
+        return self
 
 
 class ModeIn(BaseModel):
@@ -94,10 +112,23 @@ class SimulatedBank:
     def __init__(self, db: str = "bank.db"):
         self.engine = _engine(db)
         metadata.create_all(self.engine)
+        self._add_missing_columns()
         self.mode = "ok"
         self.delay_seconds = Decimal(0)
         self._lock = threading.Lock()  # one booking at a time in this process; the unique id guards the rest
         self.app = self._make_app()
+
+    def _add_missing_columns(self) -> None:
+        """create_all leaves an existing table alone: a ledger made before a column existed gets it here."""
+        have = {c["name"] for c in inspect(self.engine).get_columns(booked.name)}
+        missing = [name for name in ADDED_COLUMNS if name not in have]
+        if not missing:
+            return
+        with self.engine.begin() as conn:
+            for name in missing:
+                column = booked.c[name]
+                kind = column.type.compile(dialect=self.engine.dialect)
+                conn.execute(text(f"ALTER TABLE {booked.name} ADD COLUMN {name} {kind}"))
 
     # -- the ledger -------------------------------------------------------------------------------
     def book(self, ins: InstructionIn) -> str:
@@ -132,12 +163,13 @@ class SimulatedBank:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def account(self, psn_no: str) -> dict[str, Any]:
-        """The account's movements as this bank booked them, each with the running total since the first."""
+        """The account's movements as this bank booked them, each with the running total since the first. A fund
+        account's movements are its fund_031 transfers out: debits."""
         running = debits = credits = ZERO
         movements = []
         for row in self.instructions(psn_no):
             amount = to_decimal(row["amount"])
-            if row["code"] == DEBIT:
+            if row["code"] in DEBIT_CODES:
                 debits += amount
                 running -= amount
             else:
@@ -146,7 +178,8 @@ class SimulatedBank:
             movements.append({"instruction_id": row["instruction_id"], "code": row["code"],
                               "acct_admdvs": row["acct_admdvs"], "amount": amount_text(amount),
                               "running": amount_text(running), "setl_id": row["setl_id"],
-                              "beneficiary_psn_no": row["beneficiary_psn_no"], "booked_at": row["booked_at"]})
+                              "beneficiary_psn_no": row["beneficiary_psn_no"], "payee": row["payee"],
+                              "booked_at": row["booked_at"]})
         return {"psn_no": psn_no, "movements": movements, "debits": amount_text(debits),
                 "credits": amount_text(credits), "net": amount_text(running)}
 
@@ -164,8 +197,8 @@ class SimulatedBank:
 
     # -- HTTP ---------------------------------------------------------------------------------------
     def _make_app(self) -> FastAPI:
-        app = FastAPI(title="yibao simulated bank", description="Books acct_021 / acct_023 instructions once. "
-                                                                  "See docs/bank.md.")
+        app = FastAPI(title="yibao simulated bank",
+                      description="Books acct_021 / acct_023 / fund_031 instructions once. See docs/bank.md.")
 
         @app.post("/instructions", summary="Book one instruction (once per id)")
         def post_instruction(ins: InstructionIn) -> dict[str, str]:
@@ -228,4 +261,4 @@ def serve(host: str = "127.0.0.1", port: int = 8010, db: str = "bank.db") -> Non
     uvicorn.run(create_bank_app(db), host=host, port=port, log_level="info")
 
 
-__all__ = ["CREDIT", "DEBIT", "SimulatedBank", "create_bank_app", "serve"]
+__all__ = ["CREDIT", "DEBIT", "FUND_TRANSFER", "SimulatedBank", "create_bank_app", "serve"]

@@ -14,6 +14,7 @@ from yibao.api import coordination as coordination_api
 from yibao.api import crossregion as crossregion_api
 from yibao.api import filing as filing_api
 from yibao.api import insurance as insurance_api
+from yibao.api import monthly as monthly_api
 from yibao.api import mutual_aid as mutual_aid_api
 from yibao.api import registry as registry_api
 from yibao.errors import Refusal
@@ -68,6 +69,7 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.include_router(crossregion_api.router)
     app.include_router(registry_api.router)
     app.include_router(coordination_api.router)
+    app.include_router(monthly_api.router)
 
     @app.exception_handler(Refusal)
     async def refused(_request: Request, exc: Refusal) -> JSONResponse:

@@ -402,6 +402,8 @@ class Settlement(Base):
     """A settlement (结算) or the negative record of its cancellation (refd_setl_flag 1)."""
 
     __tablename__ = "settlements"
+    #: the monthly declaration reads one institution's settlements by time
+    __table_args__ = (Index("ix_settlements_medins_time", "fixmedins_code", "setl_time"),)
     setl_id: Mapped[str] = mapped_column(String(30), primary_key=True)
     mdtrt_id: Mapped[str] = mapped_column(String(30), index=True)
     psn_no: Mapped[str] = mapped_column(String(30), index=True)
@@ -474,7 +476,8 @@ class SettlementFund(Base):
 
 
 class BankInstruction(Base):
-    """The outbox of bookkeeping instructions to the banks holding personal accounts (acct_021 / acct_023)."""
+    """The outbox of instructions to the banks: personal-account bookkeeping (acct_021 / acct_023) and fund
+    transfers of the monthly allocation and clearing (fund_031, docs/bank.md)."""
 
     __tablename__ = "bank_outbox"
     __table_args__ = (Index("ix_bank_outbox_due", "status", "next_attempt_at"),)
@@ -485,6 +488,8 @@ class BankInstruction(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
     setl_id: Mapped[str] = mapped_column(String(30), index=True)
     beneficiary_psn_no: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    #: fund_031 (monthly allocation and clearing): who receives the transfer, e.g. an institution
+    payee: Mapped[str | None] = mapped_column(String(30), nullable=True)
     journal_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | delivered
@@ -549,3 +554,186 @@ class CoordinationRequest(Base):
     paid_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     #: the account_journal entry of an "account" payment
     journal_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+# -- the monthly cycle: declaration, review, allocation, clearing (rules.md section 7) ---------------------
+
+
+class Declaration(Base):
+    """An institution's monthly declaration (申报) of month `setl_ym`. It covers the institution's settlements
+    with `covers_from <= setl_time < covers_to`; the intervals of one institution follow each other without gap
+    or overlap, so a settlement is declared once, ever. A month not declared in its window rolls into the next
+    declaration (`rolled_months`)."""
+
+    __tablename__ = "declarations"
+    __table_args__ = (UniqueConstraint("fixmedins_code", "setl_ym", name="uq_declarations_month"),)
+    decl_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    #: the treatment region, whose agency reviews it
+    admdvs: Mapped[str] = mapped_column(String(6), index=True)
+    setl_ym: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    covers_from: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    covers_to: Mapped[datetime] = mapped_column(DateTime)
+    rolled_months: Mapped[list[str]] = mapped_column(JSON, default=list)
+    declared_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(12))  # declared | reviewed | allocated
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    allocated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    setl_cnt: Mapped[int] = mapped_column(Integer)
+    medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    fund_pay_sumamt: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_mulaid_pay: Mapped[Decimal] = mapped_column(Money)
+    psn_cash_pay: Mapped[Decimal] = mapped_column(Money)
+    #: what the platform owes the institution for the settlements: fund_pay_sumamt + acct_pay
+    payable: Mapped[Decimal] = mapped_column(Money)
+    #: earlier rejections agreed since and declared again with this declaration
+    redeclared: Mapped[Decimal] = mapped_column(Money)
+    rejected: Mapped[Decimal] = mapped_column(Money)
+    deducted: Mapped[Decimal] = mapped_column(Money)
+    approved: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+
+
+class DeclarationLine(Base):
+    """Level 2 of a declaration (seed 004 annexes 4 and 7): its settlements summed by insured region,
+    insurance type and clearing category."""
+
+    __tablename__ = "declaration_lines"
+    decl_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    insu_admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
+    insutype: Mapped[str] = mapped_column(String(6), primary_key=True)
+    clr_type: Mapped[str] = mapped_column(String(6), primary_key=True)
+    setl_cnt: Mapped[int] = mapped_column(Integer)
+    refd_cnt: Mapped[int] = mapped_column(Integer)
+    medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    hifp_pay: Mapped[Decimal] = mapped_column(Money)
+    fund_pay_sumamt: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_mulaid_pay: Mapped[Decimal] = mapped_column(Money)
+    psn_cash_pay: Mapped[Decimal] = mapped_column(Money)
+    payable: Mapped[Decimal] = mapped_column(Money)
+
+
+class DeclarationMutualAid(Base):
+    """The mutual-aid money of a declaration by the region of the account debited (seed 000 cases (1)-(3),
+    seed 001 四(二)(三)), from the account journal, so a settlement drawing on several regions splits exactly."""
+
+    __tablename__ = "declaration_mutual_aid"
+    decl_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    insu_admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
+    insutype: Mapped[str] = mapped_column(String(6), primary_key=True)
+    acct_admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class ReviewRejection(Base):
+    """A declared settlement the reviewing agency refused to pay, with its reason. After agreement with the
+    institution it is declared again in a later cycle (status agreed, then redeclared) or stays refused."""
+
+    __tablename__ = "review_rejections"
+    __table_args__ = (UniqueConstraint("decl_id", "setl_id", name="uq_review_rejections_setl"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decl_id: Mapped[str] = mapped_column(String(40), index=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    setl_id: Mapped[str] = mapped_column(String(30), index=True)
+    insu_admdvs: Mapped[str] = mapped_column(String(6))
+    insutype: Mapped[str] = mapped_column(String(6))
+    fund_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    #: fund_pay + acct_pay: what the institution is not paid
+    amount: Mapped[Decimal] = mapped_column(Money)
+    #: the part of acct_pay drawn on other people's accounts, by the account's region: {"140100": "12.00"}
+    mulaid: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(12))  # rejected | agreed | redeclared
+    rejected_at: Mapped[datetime] = mapped_column(DateTime)
+    agreed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    redeclared_in: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class ReviewDeduction(Base):
+    """An amount withheld from a declaration for a violation (seed 004 art. 30): it reduces what the insured
+    region is charged."""
+
+    __tablename__ = "review_deductions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decl_id: Mapped[str] = mapped_column(String(40), index=True)
+    setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    insu_admdvs: Mapped[str] = mapped_column(String(6))
+    insutype: Mapped[str] = mapped_column(String(6))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(500))
+    deducted_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AllocationItem(Base):
+    """One line of the allocation plan (拨付计划): what a payer owes an institution for a declaration, and
+    which region's money it is. payer: the treatment region's agency for its own insured (`agency`), the
+    provincial centre for everyone else (`centre`)."""
+
+    __tablename__ = "allocation_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decl_id: Mapped[str] = mapped_column(String(40), index=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    setl_ym: Mapped[str] = mapped_column(String(7), index=True)
+    payer: Mapped[str] = mapped_column(String(8))  # agency | centre
+    #: the region whose fund or accounts the money is (the insured region; the account's region for mutual aid)
+    charged_admdvs: Mapped[str] = mapped_column(String(6))
+    insu_admdvs: Mapped[str] = mapped_column(String(6))
+    insutype: Mapped[str] = mapped_column(String(6))
+    part: Mapped[str] = mapped_column(String(8))  # fund | acct | mulaid
+    amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(10))  # planned | paid
+    instruction_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class FundPosting(Base):
+    """The provincial centre's cross-region account, double entry: every transaction's postings sum to zero.
+    Accounts: `bank` (the centre's cross-region account, debit positive) and `advance:<admdvs>` (a region's
+    prepayment held by the centre, a temporary receipt; credit negative)."""
+
+    __tablename__ = "fund_postings"
+    __table_args__ = (Index("ix_fund_postings_account", "province", "account"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    txn_id: Mapped[str] = mapped_column(String(40), index=True)
+    province: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(12))  # prepayment | allocation | mutual_aid | clearing
+    setl_ym: Mapped[str] = mapped_column(String(7))
+    account: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    memo: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    posted_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MutualAidClearing(Base):
+    """Mutual-aid money between regions for a month (seed 000 case (1)): the beneficiary's insured region paid
+    the institution and declares it; the centre pays that region and charges the account's region."""
+
+    __tablename__ = "mutual_aid_clearing"
+    setl_ym: Mapped[str] = mapped_column(String(7), primary_key=True)
+    acct_admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
+    insu_admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
+    drawn: Mapped[Decimal] = mapped_column(Money)
+    cleared: Mapped[Decimal] = mapped_column(Money)
+    txn_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ClearingConfirmation(Base):
+    """An institution's 3261 confirmation of the month's cross-region clearing details; 3262 rolls it back."""
+
+    __tablename__ = "clearing_confirmations"
+    otransid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    trt_ym: Mapped[str] = mapped_column(String(7))
+    totalrow: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))  # confirmed | rolled_back
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime)
+    rolled_back_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ClearingConfirmItem(Base):
+    __tablename__ = "clearing_confirm_items"
+    otransid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    setl_id: Mapped[str] = mapped_column(String(30), primary_key=True)
+    cnfm_flag: Mapped[str] = mapped_column(String(1))

@@ -1,0 +1,1 @@
+"""Printed tables of the insurance agencies: JSON, XLSX and PDF renderings of one Report."""

@@ -1,0 +1,540 @@
+"""The tables of the monthly cycle (seed 004 annexes 3-20, seed 001 四(四)4), built from the cycle's own tables
+with set-based SQL; each is a `Report` that renders as JSON, xlsx and PDF (reports/render.py).
+
+Every figure is read from the declaration lines, the allocation plan or the settlements themselves, so the
+totals tie out to the settlements to the cent (tests/test_monthly_cycle.py checks it)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from yibao.money import ZERO
+from yibao.platform import allocation as al
+from yibao.platform import clearing
+from yibao.platform import declaration as dc
+from yibao.reports.render import Column, Report
+from yibao.rules.monthly import RESIDENT_INSUTYPES, insutype_class
+from yibao.store.models import (
+    AllocationItem,
+    Declaration,
+    DeclarationLine,
+    DeclarationMutualAid,
+    FundPosting,
+    Institution,
+    MutualAidClearing,
+    Region,
+    ReviewDeduction,
+    ReviewRejection,
+)
+
+CLASS_NAMES = {"employee": "职工医保", "resident": "居民医保"}
+GD = "广东省省内异地就医门诊医疗费用"
+
+
+def _money(key: str, title: str) -> Column:
+    return Column(key, title, "money")
+
+
+def _count(key: str, title: str) -> Column:
+    return Column(key, title, "count")
+
+
+def _names(session: Session) -> dict[str, str]:
+    return {r.admdvs: r.name for r in session.scalars(select(Region))}
+
+
+def _class_filter(column: Any, cls: str) -> Any:
+    return column.in_(RESIDENT_INSUTYPES) if cls == "resident" else column.not_in(RESIDENT_INSUTYPES)
+
+
+def _meta(decl: Declaration, inst: Institution | None, cls: str) -> list[tuple[str, str]]:
+    out = [
+        ("医药机构", f"{decl.fixmedins_code} {inst.name if inst else ''}".strip()),
+        ("结算年月", decl.setl_ym),
+        ("险种", CLASS_NAMES[cls]),
+        ("申报编号", decl.decl_id),
+        ("申报时间", f"{decl.declared_at:%Y-%m-%d %H:%M}"),
+    ]
+    if decl.rolled_months:
+        out.append(("顺延月份", "、".join(decl.rolled_months)))
+    return out
+
+
+DECL_AMOUNTS = [
+    _count("setl_cnt", "结算人次"),
+    _count("refd_cnt", "其中退费笔数"),
+    _money("medfee_sumamt", "医疗费总额"),
+    _money("fund_pay_sumamt", "基金支付"),
+    _money("hifp_pay", "其中统筹基金"),
+    _money("acct_pay", "个人账户支付"),
+    _money("acct_mulaid_pay", "其中共济支付"),
+    _money("psn_cash_pay", "个人现金支付"),
+    _money("payable", "申报金额(基金+个账)"),
+]
+
+
+def declaration(session: Session, decl: Declaration, cls: str, level: int) -> Report:
+    """Annexes 3-5 (employees) and 6-8 (residents): level 1 the institution's total, level 2 by insured region
+    and clearing category, level 3 one row per settlement (streamed)."""
+    inst = session.get(Institution, decl.fixmedins_code)
+    annex = {
+        ("employee", 1): 3,
+        ("employee", 2): 4,
+        ("employee", 3): 5,
+        ("resident", 1): 6,
+        ("resident", 2): 7,
+        ("resident", 3): 8,
+    }[(cls, level)]
+    title = f"{GD}结算申报表（{CLASS_NAMES[cls]}{'一二三'[level - 1]}级表）"
+    code = f"annex{annex:02d}_{decl.decl_id}"
+    L = DeclarationLine
+    sums = [func.sum(getattr(L, c.key)).label(c.key) for c in DECL_AMOUNTS]
+    base = select(*sums).where(L.decl_id == decl.decl_id, _class_filter(L.insutype, cls))
+    if level == 1:
+        row = dict(session.execute(base).one()._mapping)
+        rows = [
+            {
+                "fixmedins_code": decl.fixmedins_code,
+                "fixmedins_name": inst.name if inst else "",
+                **{k: (v if v is not None else (0 if k.endswith("cnt") else ZERO)) for k, v in row.items()},
+            }
+        ]
+        columns = [Column("fixmedins_code", "机构编码"), Column("fixmedins_name", "机构名称"), *DECL_AMOUNTS]
+        return Report(code, title, columns, rows, meta=_meta(decl, inst, cls))
+    if level == 2:
+        names = _names(session)
+        q = (
+            base.add_columns(L.insu_admdvs, L.clr_type)
+            .group_by(L.insu_admdvs, L.clr_type)
+            .order_by(L.insu_admdvs, L.clr_type)
+        )
+        rows = [{**r._mapping, "insu_name": names.get(r.insu_admdvs, "")} for r in session.execute(q)]
+        columns = [
+            Column("insu_admdvs", "参保地区划"),
+            Column("insu_name", "参保地"),
+            Column("clr_type", "清算类别"),
+            *DECL_AMOUNTS,
+        ]
+        return Report(code, title, columns, rows, meta=_meta(decl, inst, cls))
+
+    def settlements() -> Iterator[dict[str, Any]]:
+        for r in dc.detail_rows(session, decl):
+            if insutype_class(r["insutype"]) == cls:
+                yield {
+                    **r,
+                    "setl_time": f"{r['setl_time']:%Y-%m-%d %H:%M:%S}",
+                    "payable": r["fund_pay_sumamt"] + r["acct_pay"],
+                }
+
+    columns = [
+        Column("setl_id", "结算ID"),
+        Column("psn_no", "人员编号"),
+        Column("psn_name", "姓名"),
+        Column("insu_admdvs", "参保地"),
+        Column("insutype", "险种"),
+        Column("clr_type", "清算类别"),
+        Column("setl_time", "结算时间"),
+        Column("refd_setl_flag", "退费"),
+        _money("medfee_sumamt", "医疗费总额"),
+        _money("fund_pay_sumamt", "基金支付"),
+        _money("acct_pay", "个人账户"),
+        _money("acct_mulaid_pay", "共济支付"),
+        _money("psn_cash_pay", "现金"),
+        _money("payable", "申报金额"),
+    ]
+    return Report(code, title, columns, settlements, meta=_meta(decl, inst, cls))
+
+
+def review_notes(session: Session, decl: Declaration, cls: str) -> Report:
+    """Annexes 9 and 12: what was declared, rejected (with reasons), deducted and approved."""
+    annex = 9 if cls == "employee" else 12
+    rows: list[dict[str, Any]] = []
+    L = DeclarationLine
+    declared = session.execute(
+        select(func.coalesce(func.sum(L.setl_cnt), 0), func.sum(L.payable)).where(
+            L.decl_id == decl.decl_id, _class_filter(L.insutype, cls)
+        )
+    ).one()
+    rows.append({"item": "申报", "setl_id": "", "reason": "", "cnt": int(declared[0]), "amount": declared[1] or ZERO})
+    R = ReviewRejection
+    for r in session.scalars(select(R).where(R.redeclared_in == decl.decl_id, _class_filter(R.insutype, cls))):
+        rows.append(
+            {"item": "补报(前期拒付经协商)", "setl_id": r.setl_id, "reason": r.reason, "cnt": 1, "amount": r.amount}
+        )
+    for r in session.scalars(select(R).where(R.decl_id == decl.decl_id, _class_filter(R.insutype, cls))):
+        rows.append({"item": "拒付", "setl_id": r.setl_id, "reason": r.reason, "cnt": 1, "amount": -r.amount})
+    for d in session.scalars(
+        select(ReviewDeduction).where(
+            ReviewDeduction.decl_id == decl.decl_id, _class_filter(ReviewDeduction.insutype, cls)
+        )
+    ):
+        rows.append({"item": "违规扣款", "setl_id": d.setl_id or "", "reason": d.reason, "cnt": 0, "amount": -d.amount})
+    columns = [
+        Column("item", "项目"),
+        Column("setl_id", "结算ID"),
+        Column("reason", "原因"),
+        _count("cnt", "人次"),
+        _money("amount", "金额"),
+    ]
+    totals = {"cnt": int(declared[0]), "amount": sum((r["amount"] for r in rows), ZERO)}
+    inst = session.get(Institution, decl.fixmedins_code)
+    return Report(
+        f"annex{annex:02d}_{decl.decl_id}",
+        f"{GD}月结算审核说明（{CLASS_NAMES[cls]}）",
+        columns,
+        rows,
+        meta=_meta(decl, inst, cls) + [("审核状态", decl.status)],
+        totals=totals,
+        notes=["审核通过金额 = 申报 + 补报 - 拒付 - 违规扣款"],
+    )
+
+
+def _payment_rows(session: Session, ym: str, cls: str, agency: str | None, code: str | None) -> list[dict[str, Any]]:
+    """Per institution and insured region: declared, rejected, deducted, re-declared, approved."""
+    D, L, A = Declaration, DeclarationLine, AllocationItem
+    scope = [D.setl_ym == ym]
+    if agency:
+        scope.append(D.admdvs == agency)
+    if code:
+        scope.append(D.fixmedins_code == code)
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def row(fixmedins: str, insu: str) -> dict[str, Any]:
+        return out.setdefault(
+            (fixmedins, insu),
+            {
+                "fixmedins_code": fixmedins,
+                "insu_admdvs": insu,
+                "setl_cnt": 0,
+                "declared": ZERO,
+                "redeclared": ZERO,
+                "rejected": ZERO,
+                "deducted": ZERO,
+                "approved": ZERO,
+            },
+        )
+
+    for r in session.execute(
+        select(D.fixmedins_code, L.insu_admdvs, func.sum(L.setl_cnt), func.sum(L.payable))
+        .join(L, L.decl_id == D.decl_id)
+        .where(*scope, _class_filter(L.insutype, cls))
+        .group_by(D.fixmedins_code, L.insu_admdvs)
+    ):
+        x = row(r[0], r[1])
+        x["setl_cnt"], x["declared"] = int(r[2]), r[3]
+    R = ReviewRejection
+    for r in session.execute(
+        select(D.fixmedins_code, R.insu_admdvs, func.sum(R.amount))
+        .join(R, R.decl_id == D.decl_id)
+        .where(*scope, _class_filter(R.insutype, cls))
+        .group_by(D.fixmedins_code, R.insu_admdvs)
+    ):
+        row(r[0], r[1])["rejected"] = r[2]
+    for r in session.execute(
+        select(D.fixmedins_code, R.insu_admdvs, func.sum(R.amount))
+        .join(R, R.redeclared_in == D.decl_id)
+        .where(*scope, _class_filter(R.insutype, cls))
+        .group_by(D.fixmedins_code, R.insu_admdvs)
+    ):
+        row(r[0], r[1])["redeclared"] = r[2]
+    X = ReviewDeduction
+    for r in session.execute(
+        select(D.fixmedins_code, X.insu_admdvs, func.sum(X.amount))
+        .join(X, X.decl_id == D.decl_id)
+        .where(*scope, _class_filter(X.insutype, cls))
+        .group_by(D.fixmedins_code, X.insu_admdvs)
+    ):
+        row(r[0], r[1])["deducted"] = r[2]
+    for r in session.execute(
+        select(D.fixmedins_code, A.insu_admdvs, func.sum(A.amount))
+        .join(A, A.decl_id == D.decl_id)
+        .where(*scope, _class_filter(A.insutype, cls))
+        .group_by(D.fixmedins_code, A.insu_admdvs)
+    ):
+        row(r[0], r[1])["approved"] = r[2]
+    return [out[k] for k in sorted(out)]
+
+
+PAYMENT_COLUMNS = [
+    Column("fixmedins_code", "机构编码"),
+    Column("insu_admdvs", "参保地"),
+    _count("setl_cnt", "人次"),
+    _money("declared", "申报金额"),
+    _money("redeclared", "补报金额"),
+    _money("rejected", "拒付金额"),
+    _money("deducted", "扣款金额"),
+    _money("approved", "审核支付金额"),
+]
+
+
+def review_payment(session: Session, ym: str, cls: str, agency: str, fixmedins_code: str | None = None) -> Report:
+    """Annexes 10/13 (agency version: every institution of the region) and 11/14 (an institution's own)."""
+    own = fixmedins_code is not None
+    annex = {("employee", False): 10, ("employee", True): 11, ("resident", False): 13, ("resident", True): 14}[
+        (cls, own)
+    ]
+    version = "医药机构下载用表" if own else "经办机构用表"
+    rows = _payment_rows(session, ym, cls, agency, fixmedins_code)
+    return Report(
+        f"annex{annex:02d}_{fixmedins_code or agency}_{ym}",
+        f"{GD}月结算审核支付表（{CLASS_NAMES[cls]}-{version}）",
+        PAYMENT_COLUMNS,
+        rows,
+        meta=[("就医地经办机构", agency), ("结算年月", ym)] + ([("医药机构", fixmedins_code)] if own else []),
+    )
+
+
+def review_summary(session: Session, ym: str, cls: str, agency: str) -> Report:
+    """Annexes 15/16: the region's month summed by insured region."""
+    sums: defaultdict[str, dict[str, Any]] = defaultdict(dict)
+    for r in _payment_rows(session, ym, cls, agency, None):
+        x = sums[r["insu_admdvs"]]
+        for k, v in r.items():
+            if k not in ("fixmedins_code", "insu_admdvs"):
+                x[k] = x.get(k, 0 if k == "setl_cnt" else ZERO) + v
+    names = _names(session)
+    rows = [{"insu_admdvs": k, "insu_name": names.get(k, ""), **v} for k, v in sorted(sums.items())]
+    columns = [Column("insu_admdvs", "参保地区划"), Column("insu_name", "参保地"), *PAYMENT_COLUMNS[2:]]
+    return Report(
+        f"annex{15 if cls == 'employee' else 16}_{agency}_{ym}",
+        f"{GD}月结算审核支付汇总表（{CLASS_NAMES[cls]}）",
+        columns,
+        rows,
+        meta=[("就医地经办机构", agency), ("结算年月", ym)],
+    )
+
+
+def allocation_plan(session: Session, ym: str, cls: str, agency: str) -> Report:
+    """Annexes 17/18: who pays each institution what, and whose money it is."""
+    A, D = AllocationItem, Declaration
+    q = (
+        select(A.fixmedins_code, A.payer, A.charged_admdvs, A.part, A.status, func.sum(A.amount).label("amount"))
+        .join(D, D.decl_id == A.decl_id)
+        .where(D.setl_ym == ym, D.admdvs == agency, _class_filter(A.insutype, cls))
+        .group_by(A.fixmedins_code, A.payer, A.charged_admdvs, A.part, A.status)
+        .order_by(A.fixmedins_code, A.payer, A.charged_admdvs, A.part)
+    )
+    payer_names = {"agency": "就医地经办机构", "centre": "省医保中心"}
+    part_names = {"fund": "基金", "acct": "个人账户", "mulaid": "共济账户"}
+    rows = [{**r._mapping, "payer": payer_names[r.payer], "part": part_names[r.part]} for r in session.execute(q)]
+    columns = [
+        Column("fixmedins_code", "机构编码"),
+        Column("payer", "拨付方"),
+        Column("charged_admdvs", "资金所属地"),
+        Column("part", "资金类别"),
+        Column("status", "状态"),
+        _money("amount", "拨付金额"),
+    ]
+    return Report(
+        f"annex{17 if cls == 'employee' else 18}_{agency}_{ym}",
+        f"{GD}月结算拨付计划表（{CLASS_NAMES[cls]}）",
+        columns,
+        rows,
+        meta=[("就医地经办机构", agency), ("结算年月", ym)],
+    )
+
+
+def transfer_voucher(session: Session, province: str, ym: str) -> Report:
+    """Annex 19: the centre's cross-region account for the month, by region: paid in, drawn, held."""
+    P = FundPosting
+    names = _names(session)
+    flows: defaultdict[str, dict[str, Decimal]] = defaultdict(lambda: {"paid_in": ZERO, "drawn": ZERO})
+    for account, kind, amount in session.execute(
+        select(P.account, P.kind, func.sum(P.amount))
+        .where(P.province == province, P.setl_ym == ym, P.account.like("advance:%"))
+        .group_by(P.account, P.kind)
+    ):
+        x = flows[account.split(":", 1)[1]]
+        if kind in ("prepayment", "clearing"):
+            x["paid_in"] += -amount
+        else:
+            x["drawn"] += amount
+    view = al.centre_view(session, province)
+    rows = [
+        {"admdvs": k, "name": names.get(k, ""), **v, "held": view["advances"].get(k, ZERO)}
+        for k, v in sorted(flows.items())
+    ]
+    columns = [
+        Column("admdvs", "地区区划"),
+        Column("name", "地区"),
+        _money("paid_in", "收款(预付/清算)"),
+        _money("drawn", "付款(拨付/共济)"),
+        _money("held", "预付金结余"),
+    ]
+    return Report(
+        f"annex19_{province}_{ym}",
+        "广东省医疗保险异地就医结算专户划拨凭证（收/付款）",
+        columns,
+        rows,
+        meta=[
+            ("省医保中心", province),
+            ("结算年月", ym),
+            ("专户余额", str(view["bank"])),
+            ("收支平衡", "是" if view["balanced"] else "否"),
+        ],
+    )
+
+
+def insurance_breakdown(session: Session, province: str, ym: str) -> Report:
+    """Annex 20: the month's centre payments by region and insurance type."""
+    A, D = AllocationItem, Declaration
+    rows = [
+        dict(r._mapping)
+        for r in session.execute(
+            select(
+                A.charged_admdvs,
+                A.insutype,
+                A.part,
+                func.count(func.distinct(A.decl_id)).label("decl_cnt"),
+                func.sum(A.amount).label("amount"),
+            )
+            .join(D, D.decl_id == A.decl_id)
+            .where(A.setl_ym == ym, A.payer == "centre", A.status == "paid", D.admdvs.like(province[:2] + "%"))
+            .group_by(A.charged_admdvs, A.insutype, A.part)
+            .order_by(A.charged_admdvs, A.insutype, A.part)
+        )
+    ]
+    columns = [
+        Column("charged_admdvs", "参保地/账户地"),
+        Column("insutype", "险种"),
+        Column("part", "资金类别"),
+        _count("decl_cnt", "申报数"),
+        _money("amount", "金额"),
+    ]
+    return Report(
+        f"annex20_{province}_{ym}",
+        "广东省医疗保险省内异地就医门诊医疗费用险种分类表",
+        columns,
+        rows,
+        meta=[("省医保中心", province), ("结算年月", ym)],
+    )
+
+
+def mutual_aid_payment(session: Session, ym: str, agency: str, local: bool) -> Report:
+    """Seed 001 四(四)4: the local and the cross-region mutual-aid account payment tables, printed beside the
+    payment plan when mutual-aid amounts are present."""
+    M, D = DeclarationMutualAid, Declaration
+    cond = M.acct_admdvs == D.admdvs if local else M.acct_admdvs != D.admdvs
+    rows = [
+        dict(r._mapping)
+        for r in session.execute(
+            select(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs, func.sum(M.amount).label("amount"))
+            .join(D, D.decl_id == M.decl_id)
+            .where(D.setl_ym == ym, D.admdvs == agency, cond)
+            .group_by(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs)
+            .order_by(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs)
+        )
+    ]
+    title = "山西省医疗保险两定机构" + ("本地" if local else "异地") + "共济账户支付表"
+    columns = [
+        Column("fixmedins_code", "机构编码"),
+        Column("insu_admdvs", "参保地"),
+        Column("insutype", "险种"),
+        Column("acct_admdvs", "共济账户所在地"),
+        _money("amount", "共济账户支付金额"),
+    ]
+    return Report(
+        f"mutual_aid_{'local' if local else 'xregion'}_{agency}_{ym}",
+        title,
+        columns,
+        rows,
+        meta=[("经办机构", agency), ("结算年月", ym)],
+        notes=["支付表只用来区分本地、异地共济账户金额，正常支付"],
+    )
+
+
+def mutual_aid_clearing(session: Session, province: str, ym: str) -> Report:
+    """Mutual-aid money between regions (seed 000 case (1)): drawn from the accounts, cleared by the centre."""
+    C = MutualAidClearing
+    rows = [
+        {
+            "acct_admdvs": r.acct_admdvs,
+            "insu_admdvs": r.insu_admdvs,
+            "drawn": r.drawn,
+            "cleared": r.cleared,
+            "difference": r.drawn - r.cleared,
+        }
+        for r in session.scalars(
+            select(C)
+            .where(C.setl_ym == ym, C.acct_admdvs.like(province[:2] + "%"))
+            .order_by(C.acct_admdvs, C.insu_admdvs)
+        )
+    ]
+    columns = [
+        Column("acct_admdvs", "账户所在地"),
+        Column("insu_admdvs", "参保地(垫付方)"),
+        _money("drawn", "共济支出"),
+        _money("cleared", "省中心清算"),
+        _money("difference", "差额"),
+    ]
+    return Report(
+        f"mutual_aid_clearing_{province}_{ym}",
+        "个人账户家庭共济异地资金清算表",
+        columns,
+        rows,
+        meta=[("省医保中心", province), ("结算年月", ym)],
+    )
+
+
+def clearing_balances(session: Session, province: str, ym: str) -> Report:
+    """The month's cross-region clearing between each pair of regions, from the confirmed 3261 details."""
+    rows = clearing.pair_balances(session, province, ym)
+    columns = [
+        Column("region_a", "地区A"),
+        Column("region_b", "地区B"),
+        _count("a_treated_for_b_cnt", "A为B就医人次"),
+        _money("a_treated_for_b", "A为B垫付"),
+        _count("b_treated_for_a_cnt", "B为A就医人次"),
+        _money("b_treated_for_a", "B为A垫付"),
+        _money("net_b_owes_a", "B应付A净额"),
+    ]
+    return Report(
+        f"clearing_{province}_{ym}",
+        "省内异地清分结果（地区间）",
+        columns,
+        rows,
+        meta=[("省", province), ("清分年月", ym)],
+    )
+
+
+def month_reports(session: Session, ym: str, agency: str) -> list[Report]:
+    """Every table of a region's month: its institutions' declarations (levels 1-2; level 3 on request), the
+    review notes, payment tables, summary and plan, the mutual-aid tables when there is mutual aid, and the
+    province's voucher, breakdown, mutual-aid clearing and clearing balances."""
+    out: list[Report] = []
+    decls = list(
+        session.scalars(
+            select(Declaration)
+            .where(Declaration.setl_ym == ym, Declaration.admdvs == agency)
+            .order_by(Declaration.fixmedins_code)
+        )
+    )
+    for cls in ("employee", "resident"):
+        for decl in decls:
+            out += [
+                declaration(session, decl, cls, 1),
+                declaration(session, decl, cls, 2),
+                review_notes(session, decl, cls),
+                review_payment(session, ym, cls, agency, decl.fixmedins_code),
+            ]
+        out += [
+            review_payment(session, ym, cls, agency),
+            review_summary(session, ym, cls, agency),
+            allocation_plan(session, ym, cls, agency),
+        ]
+    if any(d.acct_mulaid_pay for d in decls):
+        out += [mutual_aid_payment(session, ym, agency, True), mutual_aid_payment(session, ym, agency, False)]
+    province = al.province_of(agency)
+    out += [
+        transfer_voucher(session, province, ym),
+        insurance_breakdown(session, province, ym),
+        mutual_aid_clearing(session, province, ym),
+        clearing_balances(session, province, ym),
+    ]
+    return out
