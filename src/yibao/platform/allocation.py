@@ -123,6 +123,7 @@ def allocate(session: Session, payer: str, scope: str, ym: str, today: date, now
             post(session, province, "allocation", ym, {**charges, BANK: -amount}, now, memo=decl.decl_id)
         for i in items:
             i.status, i.instruction_id = "paid", instruction
+        session.flush()  # the sessions do not autoflush: the count below must see these items paid
         if session.scalar(select(func.count()).where(AllocationItem.decl_id == decl.decl_id,
                                                      AllocationItem.status == "planned")) == 0:
             decl.status, decl.allocated_at = "allocated", now
@@ -209,7 +210,8 @@ def settle_advances(session: Session, province: str, ym: str, now: datetime) -> 
     target (prepayment_months × its average monthly spending of the last prepayment_basis_months months; with
     no spending yet, prepayment_initial), or gets the excess back. The first call is the initial prepayment."""
     session.execute(select(Region.admdvs).with_for_update())  # one clearing at a time
-    regions = {r.admdvs: r for r in session.scalars(select(Region))}
+    # the province's own regions only: another province's regions keep their advances with their own centre
+    regions = {r.admdvs: r for r in session.scalars(select(Region).where(Region.admdvs.like(province[:2] + "%")))}
     balances = held(session, province)
     charged = {a.split(":", 1)[1] for a in balances if a.startswith("advance:")}
     out = []

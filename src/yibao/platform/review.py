@@ -159,6 +159,8 @@ def finish(session: Session, agency: str, decl_id: str, today: date, now: dateti
     if total != expected:  # the plan must pay exactly what the review approved
         raise RuntimeError(f"allocation plan of {decl_id} sums to {total}, the review approved {expected}")
     decl.approved, decl.status, decl.reviewed_at = expected, "reviewed", now
+    if total == 0 and not any(isinstance(o, AllocationItem) for o in session.new):
+        decl.status, decl.allocated_at = "allocated", now  # nothing to pay: no plan line waits for allocation
     session.flush()
     return decl
 
