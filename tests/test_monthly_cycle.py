@@ -900,3 +900,27 @@ def test_a_declaration_with_nothing_to_pay_is_done_when_its_review_is_finished(m
     done = month.post(f"/agency/declarations/{decl['decl_id']}/finish", agency("440300"))
     assert (done["status"], m(done["approved"]), done["plan"]) == ("allocated", D("0.00"), [])
     check_invariants(month.store)
+
+
+def test_an_institution_whose_month_nets_below_nothing_repays_it(month: Month) -> None:
+    first = month.settle(SZ_H, SZ_EMP, EXAMPLE_A)                 # 250.00: fund 54.00 + account 196.00
+    month.on("2026-04-05")
+    march = month.post("/institution/declarations", institution(SZ_H), 201, setl_ym=MARCH)
+    month.on("2026-04-07")
+    month.cancel(first)                                            # April: -250.00 and nothing else
+    month.on("2026-04-15")
+    month.post(f"/agency/declarations/{march['decl_id']}/finish", agency("440300"))
+    month.on("2026-04-22")
+    assert m(month.post(f"/agency/allocations/{MARCH}", agency("440300"))["total"]) == D("250.00")
+    month.on("2026-05-05")
+    april = month.post("/institution/declarations", institution(SZ_H), 201, setl_ym=APRIL)
+    assert m(april["payable"]) == D("-250.00")
+    month.on("2026-05-15")
+    plan = month.post(f"/agency/declarations/{april['decl_id']}/finish", agency("440300"))["plan"]
+    assert sorted((p["part"], m(p["amount"])) for p in plan) == [("acct", D("-196.00")), ("fund", D("-54.00"))]
+    month.on("2026-05-22")
+    assert m(month.post(f"/agency/allocations/{APRIL}", agency("440300"))["total"]) == D("-250.00")
+    # March: the fund paid the hospital; April: the hospital pays it back
+    assert outbox(month.store) == [("FUND-440300", "440300", D("250.00"), SZ_H),
+                                   (SZ_H, "440300", D("250.00"), "FUND-440300")]
+    check_invariants(month.store)

@@ -70,6 +70,17 @@ def transfer(session: Session, payer: str, payer_admdvs: str, payee: str, amount
     return instruction_id
 
 
+def _pay(session: Session, payer: tuple[str, str], payee: tuple[str, str], amount: Decimal, reference: str,
+         now: datetime) -> str | None:
+    """Transfer `amount` from payer to payee (account, region); a negative amount flows back the other way,
+    e.g. an institution whose month nets to less than nothing (cancellations of earlier months) repays."""
+    if amount > 0:
+        return transfer(session, payer[0], payer[1], payee[0], amount, reference, now)
+    if amount < 0:
+        return transfer(session, payee[0], payee[1], payer[0], -amount, reference, now)
+    return None
+
+
 def post(session: Session, province: str, kind: str, ym: str, entries: dict[str, Decimal], now: datetime,
          memo: str | None = None) -> str:
     """One balanced transaction of the centre's account."""
@@ -114,8 +125,8 @@ def allocate(session: Session, payer: str, scope: str, ym: str, today: date, now
         amount = sum((i.amount for i in items), ZERO)
         source = centre_account(province) if payer == "centre" else fund_account(decl.admdvs)
         source_admdvs = province if payer == "centre" else decl.admdvs
-        instruction = transfer(session, source, source_admdvs, decl.fixmedins_code, amount, decl.decl_id, now) \
-            if amount > 0 else None
+        instruction = _pay(session, (source, source_admdvs), (decl.fixmedins_code, decl.admdvs), amount,
+                           decl.decl_id, now)
         if payer == "centre":
             charges: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
             for i in items:
@@ -155,14 +166,16 @@ def clear_mutual_aid(session: Session, province: str, ym: str, now: datetime) ->
         amount = fen
         row = session.get(MutualAidClearing, (ym, acct_admdvs, insu_admdvs), with_for_update=True)
         if row is None:
-            row = MutualAidClearing(setl_ym=ym, acct_admdvs=acct_admdvs, insu_admdvs=insu_admdvs,
-                                    drawn=drawn.get((acct_admdvs, insu_admdvs), ZERO), cleared=ZERO)
+            row = MutualAidClearing(setl_ym=ym, acct_admdvs=acct_admdvs, insu_admdvs=insu_admdvs, drawn=ZERO,
+                                    cleared=ZERO)
             session.add(row)
+        row.drawn = drawn.get((acct_admdvs, insu_admdvs), ZERO)
         due = amount - row.cleared
         if due:
             row.txn_id = post(session, province, "mutual_aid", ym, {advance(acct_admdvs): due, BANK: -due}, now,
                               memo=f"mutual aid {acct_admdvs}->{insu_admdvs}")
-            transfer(session, centre_account(province), province, fund_account(insu_admdvs), due, row.txn_id, now)
+            _pay(session, (centre_account(province), province), (fund_account(insu_admdvs), insu_admdvs), due,
+                 row.txn_id, now)
             row.cleared, row.cleared_at = amount, now
         out.append(row)
     session.flush()
@@ -231,10 +244,7 @@ def settle_advances(session: Session, province: str, ym: str, now: datetime) -> 
             continue
         txn = post(session, province, "prepayment" if holding == 0 and not any(history) else "clearing", ym,
                    {BANK: difference, advance(admdvs): -difference}, now, memo=f"advance of {admdvs} to {target}")
-        if difference > 0:
-            transfer(session, fund_account(admdvs), admdvs, centre_account(province), difference, txn, now)
-        else:
-            transfer(session, centre_account(province), province, fund_account(admdvs), -difference, txn, now)
+        _pay(session, (fund_account(admdvs), admdvs), (centre_account(province), province), difference, txn, now)
         out.append({"admdvs": admdvs, "held_before": holding, "drawn": sum(history[-1:], ZERO), "target": target,
                     "paid_in": difference, "txn_id": txn})
     session.flush()
