@@ -20,6 +20,7 @@ EXAMPLE_B medfee 230.00 / in scope 200.00 / self 30.00 everywhere; the policies 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -808,6 +809,9 @@ def test_a_settlement_is_declared_once_and_a_later_cancellation_in_the_month_it_
 # -- 2704 and 3260 paging, filters, and what another institution sees ---------------------------------------
 
 
+CLONES = itertools.count(1)
+
+
 def clone(store: Store, setl_id: str, count: int, **change: Any) -> list[str]:
     """Copies of a settlement a second apart (new ids): volume for the paging tests without 5 messages each."""
     with store.unit_of_work() as s:
@@ -816,7 +820,7 @@ def clone(store: Store, setl_id: str, count: int, **change: Any) -> list[str]:
         made = []
         for k in range(1, count + 1):
             copy = Settlement(**{c.name: getattr(original, c.name) for c in Settlement.__table__.columns})
-            copy.setl_id = f"{setl_id[:18]}C{setl_id[-4:]}{k:05d}"
+            copy.setl_id = f"{setl_id[:18]}C{next(CLONES):011d}"  # a counter: two clones never share an id
             copy.setl_time = original.setl_time.replace(microsecond=0) + timedelta(seconds=k)
             for key, value in change.items():
                 setattr(copy, key, value)

@@ -12,6 +12,7 @@ import yibao.gateway.handlers  # noqa: F401  (registers the interfaces)
 from yibao import __version__
 from yibao.api import coordination as coordination_api
 from yibao.api import crossregion as crossregion_api
+from yibao.api import ecredential as ecredential_api
 from yibao.api import filing as filing_api
 from yibao.api import insurance as insurance_api
 from yibao.api import monthly as monthly_api
@@ -21,6 +22,7 @@ from yibao.errors import Refusal
 from yibao.gateway import wire
 from yibao.gateway.registry import INTERFACES
 from yibao.gateway.service import Gateway
+from yibao.mobilepay import routes as mobilepay_routes
 from yibao.store.db import Store
 
 BASE = "/fsi/api/rsfComIfsService/callService"
@@ -70,6 +72,8 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.include_router(registry_api.router)
     app.include_router(coordination_api.router)
     app.include_router(monthly_api.router)
+    app.include_router(ecredential_api.router)
+    app.include_router(mobilepay_routes.router)
 
     @app.exception_handler(Refusal)
     async def refused(_request: Request, exc: Refusal) -> JSONResponse:

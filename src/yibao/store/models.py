@@ -737,3 +737,90 @@ class ClearingConfirmItem(Base):
     otransid: Mapped[str] = mapped_column(String(40), primary_key=True)
     setl_id: Mapped[str] = mapped_column(String(30), primary_key=True)
     cnfm_flag: Mapped[str] = mapped_column(String(1))
+
+
+# -- the mobile-payment centre (医保移动支付, 6201-6401; docs/mobilepay.md) ----------------------------------
+
+class MobilePayApp(Base):
+    """An institution's mobile-payment channel: the appId it seals with and its SM2 public key. Its appSecret
+    is the institution's `secret`."""
+
+    __tablename__ = "mobilepay_apps"
+    fixmedins_code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    app_id: Mapped[str] = mapped_column(String(64), unique=True)
+    public_key: Mapped[str] = mapped_column(String(200))  # base64 of 04||x||y
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PayAuth(Base):
+    """A simulated e-credential authorization (payAuthNo, with its ecToken): one person, one institution,
+    valid until `expires_at` on the business clock."""
+
+    __tablename__ = "pay_auths"
+    pay_auth_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ec_token: Mapped[str] = mapped_column(String(64), unique=True)
+    psn_no: Mapped[str] = mapped_column(String(30), index=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30))
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PayOrder(Base):
+    """A mobile-payment order: made by 6201 (visit and fee lines), settled by 6202, refunded by 6203,
+    revoked by 6401. `ord_stas`: 0 uploaded, 6 settled, 7 revoked, 8 refunded in full, 9 insurance refunded."""
+
+    __tablename__ = "pay_orders"
+    __table_args__ = (UniqueConstraint("fixmedins_code", "med_org_ord"),)
+    pay_ord_id: Mapped[str] = mapped_column(String(30), primary_key=True)
+    pay_token: Mapped[str] = mapped_column(String(64))
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    med_org_ord: Mapped[str] = mapped_column(String(64))
+    psn_no: Mapped[str] = mapped_column(String(30), index=True)
+    pay_auth_no: Mapped[str] = mapped_column(String(40))
+    mdtrt_id: Mapped[str] = mapped_column(String(30), index=True)
+    #: 1: the visit was registered by 6201 (6401 cancels it); 0: the HIS's own (6401 deletes the lines only)
+    registered: Mapped[bool] = mapped_column(Boolean)
+    chrg_bchno: Mapped[str] = mapped_column(String(30))
+    med_type: Mapped[str] = mapped_column(String(6))
+    acct_used_flag: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    ord_stas: Mapped[str] = mapped_column(String(2))
+    fee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    upload_sha256: Mapped[str] = mapped_column(String(64))
+    upload_answer: Mapped[str] = mapped_column(Text)
+    setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    own_pay_amt: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    psn_acct_pay: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    fund_pay: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    hosp_part_amt: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    acct_mulaid_pay: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    settle_answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    revs_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cash_refd_amt: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    acct_refd_amt: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    fund_refd_amt: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    refd_setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PayRefund(Base):
+    """One 6203 refund of a pay order, kept under the app's refund serial (appRefdSn) for idempotence."""
+
+    __tablename__ = "pay_refunds"
+    fixmedins_code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    app_refd_sn: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pay_ord_id: Mapped[str] = mapped_column(String(30), index=True)
+    refd_type: Mapped[str] = mapped_column(String(4))  # ALL | CASH | HI
+    app_refd_time: Mapped[str] = mapped_column(String(14))
+    totl_refd_amt: Mapped[Decimal] = mapped_column(Money)
+    cash_refd_amt: Mapped[Decimal] = mapped_column(Money)
+    psn_acct_refd_amt: Mapped[Decimal] = mapped_column(Money)
+    fund_refd_amt: Mapped[Decimal] = mapped_column(Money)
+    #: the cancellation record (refd_setl_flag 1) of an HI or ALL refund
+    refd_setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

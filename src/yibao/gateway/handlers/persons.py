@@ -10,6 +10,7 @@ from pydantic import StrictStr
 from yibao.codes import province
 from yibao.errors import refuse
 from yibao.gateway.registry import Call, Node, interface
+from yibao.mobilepay import ecredential
 from yibao.platform import persons
 from yibao.store.models import Person
 
@@ -56,14 +57,18 @@ def person_info(call: Call, data: Input1101) -> dict:
     d = data.data
     _check_xprov_cert_type(call, d.mdtrt_cert_type)
     cred = persons.Credential(d.mdtrt_cert_type, d.mdtrt_cert_no.strip(), d.card_sn.strip())
-    person = persons.find_person(call.session, call.institution, call.envelope.insuplc_admdvs, cred)
+    # 01 may carry a mobile-payment authorization (payAuthNo): it names its holder (docs/mobilepay.md)
+    authorized = ecredential.holder_for_lookup(call.session, cred.number, call.institution.code, call.now,
+                                               call.envelope.insuplc_admdvs) if cred.kind == "01" else None
+    person = authorized[0] if authorized else persons.find_person(call.session, call.institution,
+                                                                   call.envelope.insuplc_admdvs, cred)
     persons.check_claimed_identity(person, d.certno.strip() or None, d.psn_name.strip() or None)
     return {
         "baseinfo": {
             "psn_no": person.psn_no, "psn_cert_type": person.psn_cert_type, "certno": person.certno,
             "psn_name": person.name, "gend": person.gend, "naty": person.naty,
             "brdy": person.brdy.isoformat(), "age": Decimal(persons.age_on(person.brdy, call.today)).quantize(
-                Decimal("0.1")), "exp_content": {},
+                Decimal("0.1")), "exp_content": {"business_token": authorized[1].ec_token} if authorized else {},
         },
         "insuinfo": [{
             "balc": persons.account_balance(call.session, person.psn_no), "insutype": person.insutype,
