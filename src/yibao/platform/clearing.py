@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select, type_coerce
+from sqlalchemy import Select, func, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
@@ -59,8 +59,7 @@ def extract_all(session: Session, institution: Institution, ym: str, chunk: int 
     after: tuple[datetime, str] | None = None
     seqno = 0
     while True:
-        page = q if after is None else q.where((S.setl_time > after[0]) |
-                                               ((S.setl_time == after[0]) & (S.setl_id > after[1])))
+        page = q if after is None else q.where(tuple_(S.setl_time, S.setl_id) > tuple_(*after))
         rows = list(session.execute(page.limit(chunk)))
         for r in rows:
             seqno += 1

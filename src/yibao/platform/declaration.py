@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, literal, select
+from sqlalchemy import Select, and_, func, insert, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
@@ -128,7 +128,7 @@ def _insert_mutual_aid(session: Session, decl: Declaration) -> None:
     source = (select(literal(decl.decl_id), S.insu_admdvs, S.insutype, Account.admdvs, -func.sum(AccountEntry.amount))
               .select_from(S).join(AccountEntry, AccountEntry.setl_id == S.setl_id)
               .join(Account, Account.psn_no == AccountEntry.psn_no)
-              .where(covered(decl), AccountEntry.authorization_id.is_not(None))
+              .where(covered(decl), S.acct_mulaid_pay != 0, AccountEntry.authorization_id.is_not(None))
               .group_by(S.insu_admdvs, S.insutype, Account.admdvs))
     session.execute(insert(DeclarationMutualAid).from_select(
         ["decl_id", "insu_admdvs", "insutype", "acct_admdvs", "amount"], source))
@@ -203,8 +203,7 @@ def detail_rows(session: Session, decl: Declaration, f: DetailFilter | None = No
     q = _detail_query(decl, f or DetailFilter()).order_by(S.setl_time, S.setl_id)
     after: tuple[datetime, str] | None = None
     while True:
-        page = q if after is None else q.where((S.setl_time > after[0]) |
-                                               ((S.setl_time == after[0]) & (S.setl_id > after[1])))
+        page = q if after is None else q.where(tuple_(S.setl_time, S.setl_id) > tuple_(*after))
         rows = [dict(r._mapping) for r in session.execute(page.limit(chunk))]
         yield from rows
         if len(rows) < chunk:
