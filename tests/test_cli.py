@@ -22,6 +22,7 @@ from yibao.store.models import Base
 
 TESTS = Path(__file__).parent
 WORLD = TESTS / "data" / "world.yaml"
+DEMO = TESTS.parent / "examples" / "demo.yaml"
 YIBAO = Path(sys.executable).parent / "yibao"
 
 
@@ -175,3 +176,20 @@ def test_serve_and_call_end_to_end(world: Store, database_url: str, tmp_path: Pa
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+def test_mobilepay_register_prints_keys_that_seal_and_open(cli: CliRunner) -> None:
+    from yibao.mobilepay.envelope import open_sealed, public_key_of, seal
+
+    assert cli.invoke(app, ["load", str(DEMO)]).exit_code == 0
+    result = cli.invoke(app, ["mobilepay", "register", "H44030000001"])
+    assert result.exit_code == 0, result.output
+    keys = json.loads(result.output)
+    assert keys["app_id"].startswith("H44030000001")
+    platform_key = cli.invoke(app, ["mobilepay", "platform-key"]).output.strip()
+    assert platform_key == keys["platform_public_key"]
+    # what the institution seals with its private key opens with its public key and the shared secret
+    sealed = seal({"payOrdId": "P1"}, keys["app_id"], "demo-secret-sz-1", keys["private_key"])
+    assert open_sealed(sealed, "demo-secret-sz-1", public_key_of(keys["private_key"])) == {"payOrdId": "P1"}
+    unknown = cli.invoke(app, ["mobilepay", "register", "NOPE"])
+    assert unknown.exit_code == 1 and "fixmedins_code" in unknown.output
