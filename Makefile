@@ -7,6 +7,8 @@ DEMO_DB ?= sqlite:///$(CURDIR)/var/demo.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
 BANK_PORT ?= 8010
+HOSPITAL_PORT ?= 8020
+HOSPITAL_CONFIG ?= src/yibao/hospital/demo.yaml
 
 .PHONY: demo test check lint install clean bench
 
@@ -26,8 +28,20 @@ demo: $(STAMP)
 	@echo "simulated bank on http://$(HOST):$(BANK_PORT) (ledger var/bank.db); the platform delivers to it."
 	@echo "  YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) $(BIN)/yibao bank reconcile"
 	@echo
+	@echo "hospital middleware on http://$(HOST):$(HOSPITAL_PORT)/docs (H44030000001; docs/hospital.md), with simulated"
+	@echo "WeChat / Alipay / card providers on :8021 / :8022 / :8023"
+	@echo
+	YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) $(BIN)/yibao hospital init
 	$(BIN)/yibao bank serve --host $(HOST) --port $(BANK_PORT) --db var/bank.db & bank=$$!; \
-	trap 'kill $$bank 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python -m yibao.hospital.channels.simulated --kind wechat --key demo-wechat-key --port 8021 \
+	    --db var/wechat.db & wechat=$$!; \
+	$(BIN)/python -m yibao.hospital.channels.simulated --kind alipay --key demo-alipay-key --port 8022 \
+	    --db var/alipay.db & alipay=$$!; \
+	$(BIN)/python -m yibao.hospital.channels.simulated --kind card --key demo-card-key --port 8023 \
+	    --db var/card.db & card=$$!; \
+	YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) $(BIN)/yibao hospital serve --host $(HOST) --port $(HOSPITAL_PORT) \
+	    & hospital=$$!; \
+	trap 'kill $$bank $$wechat $$alipay $$card $$hospital 2>/dev/null' EXIT INT TERM; \
 	YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) \
 	    $(BIN)/yibao serve --host $(HOST) --port $(PORT)
 

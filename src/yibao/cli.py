@@ -414,6 +414,18 @@ def mobilepay_platform_key() -> None:
     typer.echo(platform_public_key(Store()))
 
 
+# -- the hospital middleware (docs/hospital.md) -------------------------------------------------------------
+
+
+def _add_hospital() -> None:
+    from yibao.hospital.cli import hospital_app
+
+    app.add_typer(hospital_app, name="hospital", help="The hospital middleware beside a HIS (docs/hospital.md)")
+
+
+_add_hospital()
+
+
 @ma_app.command("bind")
 def ma_bind(authorizer: str, beneficiary: str,
             relation: Annotated[str, typer.Option(help="spouse, father, mother, child (or self)")],

@@ -1,0 +1,1 @@
+"""The hospital middleware (yibao hospital)."""

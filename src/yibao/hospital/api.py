@@ -1,0 +1,344 @@
+"""The internet-hospital JSON API (seed 003's table): FastAPI, OpenAPI at /docs. Amounts are decimal strings
+("12.30"), never JSON floats, both ways."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from yibao import __version__
+from yibao.gateway.fields import Amount, Number
+from yibao.hospital import clearing, reconcile, slips
+from yibao.hospital.errors import HospitalError
+from yibao.hospital.service import Hospital
+
+log = logging.getLogger("yibao.hospital.api")
+
+
+def _sweep(hospital: Hospital, every: float, stop: threading.Event) -> None:  # float-ok: seconds
+    while not stop.wait(every):
+        try:
+            hospital.cashier.sweep()
+        except Exception:  # noqa: BLE001 - the sweeper keeps running
+            log.exception("sweep failed")
+
+
+def plain(obj: Any) -> Any:
+    """JSON-ready: decimals as their text, times as yyyy-MM-dd HH:mm:ss."""
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, datetime):
+        return obj.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [plain(v) for v in obj]
+    return obj
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LookupIn(Strict):
+    mdtrt_cert_type: Literal["01", "02", "03"] = Field(description="01 e-credential, 02 ID card, 03 SSC card")
+    mdtrt_cert_no: str = Field(min_length=1)
+    card_sn: str = ""
+    insuplc_admdvs: str = Field("", description="the insured region (参保地) for a person insured elsewhere")
+
+
+class PatientIn(Strict):
+    name: str = Field(min_length=1, max_length=50)
+    certno: str = Field(min_length=6, max_length=50)
+    phone: str = ""
+    mdtrt_cert_type: Literal["", "01", "02", "03"] = Field("", description="empty: a self-paying patient")
+    mdtrt_cert_no: str = ""
+    card_sn: str = ""
+    insuplc_admdvs: str = ""
+    ecard: str = Field("", description="医保电子凭证")
+    health_code: str = Field("", description="电子健康码")
+
+
+class CodesIn(Strict):
+    ecard: str = ""
+    health_code: str = ""
+
+
+class BookingIn(Strict):
+    patient_id: int
+    slot_id: int
+
+
+class RegistrationIn(Strict):
+    patient_id: int
+    slot_id: int | None = None
+    booking_id: int | None = None
+    use_insurance: bool = True
+
+
+class SlotIn(Strict):
+    doctor_code: str
+    day: date
+    period: Literal["am", "pm"]
+    capacity: int = Field(ge=1, le=1000)
+    fee: Amount
+    fee_code: str = "001101000020000"
+    fee_name: str = "普通门诊挂号费"
+
+
+class ReasonIn(Strict):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class LineIn(Strict):
+    med_list_codg: str = Field(min_length=1, description="national catalog code")
+    medins_list_codg: str = ""
+    name: str = ""
+    pric: Number
+    cnt: Number
+
+
+class BillIn(Strict):
+    registration_id: int
+    kind: Literal["clinic", "pharmacy", "registration"] = "clinic"
+    lines: list[LineIn] = Field(min_length=1)
+
+
+class PayIn(Strict):
+    patient_id: int
+    bill_nos: list[str] = Field(min_length=1)
+    channel: Literal["wechat", "alipay", "card"] | None = Field(None, description="default: card at the desk")
+    terminal: Literal["mobile", "desk", "clinic-room", "bedside"] = "mobile"
+    idempotency_key: str | None = Field(None, max_length=150, description="default: the bill set")
+    acct_used_flag: Literal["0", "1"] = "1"
+    payer_ref: str | None = None
+    use_insurance: bool = True
+
+
+class PeriodIn(Strict):
+    begin: date
+    end: date
+
+
+class ConfirmIn(Strict):
+    exclude: list[str] = Field(default_factory=list, description="setl_sn of rows answered cnfm_flag 0")
+
+
+class RollbackIn(Strict):
+    otransid: str = Field(min_length=1)
+
+
+def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
+    """The app over `hospital`, or over one made from the configuration (closed when the app stops)."""
+    owned = hospital is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """While serving, a thread sweeps the open payments every `sweep_every` seconds (cashier.sweep)."""
+        stop = threading.Event()
+        every = app.state.hospital.config.sweep_every
+        sweeper = threading.Thread(target=_sweep, args=(app.state.hospital, every, stop), daemon=True,
+                                   name="hospital-sweep")
+        if every > 0:
+            sweeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if sweeper.is_alive():
+                sweeper.join(timeout=30)
+            if owned:
+                app.state.hospital.close()
+
+    if hospital is None:
+        from yibao.hospital.config import load_config
+
+        hospital = Hospital(load_config())
+    h = hospital
+    app = FastAPI(title="yibao hospital", version=__version__, lifespan=lifespan,
+                  description="The internet-hospital API of seed 003 beside a HIS; it talks to the platform only "
+                              "through the wire protocol. See docs/hospital.md.")
+    app.state.hospital = h
+
+    @app.exception_handler(HospitalError)
+    async def refused(_request: Request, exc: HospitalError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    # -- hospital, patients ----------------------------------------------------------------------------
+    @app.get("/hospital", summary="医院基本信息", tags=["hospital"])
+    def info() -> Any:
+        return plain(h.config.info())
+
+    @app.post("/patients/lookup", summary="患者信息查询 (1101 through the platform)", tags=["patients"])
+    def lookup(body: LookupIn) -> Any:
+        return plain(h.lookup(body.mdtrt_cert_type, body.mdtrt_cert_no, body.card_sn, body.insuplc_admdvs))
+
+    @app.post("/patients", summary="首诊患者建档 (first-visit record)", tags=["patients"], status_code=201)
+    def create_patient(body: PatientIn) -> Any:
+        return plain(h.create_patient(**body.model_dump()))
+
+    @app.get("/patients/by-code/{code}", summary="Either code (e-credential or health code) finds the patient",
+             tags=["patients"])
+    def by_code(code: str) -> Any:
+        return plain(h.patient_by_code(code))
+
+    @app.get("/patients/{patient_id}", tags=["patients"])
+    def patient(patient_id: int) -> Any:
+        return plain(h.patient(patient_id))
+
+    @app.post("/patients/{patient_id}/codes", summary="两码融合: link the e-credential / health code",
+              tags=["patients"])
+    def codes(patient_id: int, body: CodesIn) -> Any:
+        return plain(h.link_codes(patient_id, body.ecard, body.health_code))
+
+    # -- directory, booking, registration --------------------------------------------------------------
+    @app.get("/departments", summary="可挂号科室", tags=["registration"])
+    def departments() -> Any:
+        return plain(h.departments())
+
+    @app.get("/departments/{dept_code}/doctors", summary="可挂号医生 and their slots", tags=["registration"])
+    def dept_doctors(dept_code: str, start: date | None = None, days: int = 7) -> Any:
+        return plain(h.doctors(dept_code, start, days))
+
+    @app.get("/doctors", summary="可挂号医生 and their slots", tags=["registration"])
+    def doctors(dept_code: str | None = None, start: date | None = None, days: int = 7) -> Any:
+        return plain(h.doctors(dept_code, start, days))
+
+    @app.post("/slots", summary="A doctor's slot (the HIS)", tags=["registration"], status_code=201)
+    def add_slot(body: SlotIn) -> Any:
+        return plain(h.add_slot(body.doctor_code, body.day, body.period, body.capacity, body.fee, body.fee_code,
+                                body.fee_name))
+
+    @app.post("/slots/{slot_id}/suspend", summary="医生停诊: bookings told, registrations refundable",
+              tags=["registration"])
+    def suspend(slot_id: int, body: ReasonIn) -> Any:
+        return plain(h.suspend(slot_id, body.reason))
+
+    @app.get("/suspensions", summary="医生停诊信息", tags=["registration"])
+    def suspensions(start: date | None = None) -> Any:
+        return plain(h.suspensions(start))
+
+    @app.get("/patients/{patient_id}/notices", tags=["registration"])
+    def notices(patient_id: int) -> Any:
+        return plain(h.notices(patient_id))
+
+    @app.post("/bookings", summary="预约挂号", tags=["registration"], status_code=201)
+    def book(body: BookingIn) -> Any:
+        return plain(h.book(body.patient_id, body.slot_id))
+
+    @app.post("/bookings/{booking_id}/cancel", tags=["registration"])
+    def cancel_booking(booking_id: int) -> Any:
+        return plain(h.cancel_booking(booking_id))
+
+    @app.get("/patients/{patient_id}/bookings", tags=["registration"])
+    def bookings(patient_id: int) -> Any:
+        return plain(h.bookings(patient_id))
+
+    @app.post("/registrations", summary="当天挂号 (2201 when insured)", tags=["registration"], status_code=201)
+    def register(body: RegistrationIn) -> Any:
+        return plain(h.register(body.patient_id, body.slot_id, body.booking_id, body.use_insurance))
+
+    @app.get("/patients/{patient_id}/registrations", summary="挂号记录", tags=["registration"])
+    def registrations(patient_id: int) -> Any:
+        return plain(h.registrations(patient_id))
+
+    @app.get("/registrations/{reg_id}", tags=["registration"])
+    def registration(reg_id: int) -> Any:
+        return plain(h.registration(reg_id))
+
+    @app.post("/registrations/{reg_id}/seen", summary="The doctor saw the patient (the HIS)",
+              tags=["registration"])
+    def seen(reg_id: int) -> Any:
+        return plain(h.seen(reg_id))
+
+    @app.post("/registrations/{reg_id}/refund", summary="线上已支付挂号费退费 (2208 + channel refund)",
+              tags=["payment"])
+    def refund(reg_id: int, body: ReasonIn) -> Any:
+        return plain(h.cashier.refund_registration(reg_id, body.reason))
+
+    # -- bills and payments ----------------------------------------------------------------------------
+    @app.post("/bills", summary="A bill on a registration (the HIS: items ordered in the clinic room)",
+              tags=["payment"], status_code=201)
+    def add_bill(body: BillIn) -> Any:
+        return plain(h.add_bill(body.registration_id, body.kind, [x.model_dump() for x in body.lines]))
+
+    @app.get("/patients/{patient_id}/bills", summary="待缴费 (status=pending) / 已缴费 (status=paid)",
+             tags=["payment"])
+    def bills(patient_id: int, status: str | None = None, lines: bool = False) -> Any:
+        return plain(h.bills(patient_id, status, lines))
+
+    @app.get("/bills/{bill_no}", summary="A bill and its lines (待缴费/已缴费明细)", tags=["payment"])
+    def bill(bill_no: str) -> Any:
+        return plain(h.bill(bill_no))
+
+    @app.post("/payments", summary="门诊缴费订单支付: bills merged into one settlement + the cash through a channel",
+              tags=["payment"])
+    def pay(body: PayIn, idempotency_key: str | None = Header(None)) -> Any:
+        return plain(h.cashier.pay(body.patient_id, body.bill_nos, body.channel, body.terminal,
+                                   body.idempotency_key or idempotency_key, body.acct_used_flag, body.payer_ref,
+                                   body.use_insurance))
+
+    @app.get("/payments/{payment_no}", summary="A payment; refresh=true resolves one still open", tags=["payment"])
+    def payment(payment_no: str, refresh: bool = False) -> Any:
+        return plain(h.cashier.refresh(payment_no) if refresh else h.cashier.view(payment_no))
+
+    @app.post("/payments/{payment_no}/cancel", summary="Give up an order not paid yet (closed, insurance undone)",
+              tags=["payment"])
+    def cancel_payment(payment_no: str) -> Any:
+        return plain(h.cashier.cancel(payment_no))
+
+    @app.get("/patients/{patient_id}/payments", tags=["payment"])
+    def payments(patient_id: int) -> Any:
+        return plain(h.cashier.payments(patient_id))
+
+    @app.post("/payments/sweep", summary="Query, resume or undo every open payment now", tags=["payment"])
+    def sweep() -> Any:
+        return plain(h.cashier.sweep())
+
+    @app.post("/callbacks/{channel}", summary="A payment provider's notification", tags=["payment"])
+    async def callback(channel: str, request: Request) -> Response:
+        body = await request.body()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        from starlette.concurrency import run_in_threadpool
+
+        status, answer, _outcome = await run_in_threadpool(h.cashier.callback, channel, headers, body)
+        return Response(answer, status_code=status)
+
+    # -- slips, reconciliation, clearing ---------------------------------------------------------------
+    @app.get("/slips/{setl_id}.html", summary="结算单 (HTML)", tags=["slips"], response_class=HTMLResponse)
+    def slip_html(setl_id: str) -> HTMLResponse:
+        return HTMLResponse(slips.render_html(slips.slip_data(h, setl_id)))
+
+    @app.get("/slips/{setl_id}.pdf", summary="结算单 (PDF)", tags=["slips"])
+    def slip_pdf(setl_id: str) -> Response:
+        return Response(slips.render_pdf(slips.slip_data(h, setl_id)), media_type="application/pdf")
+
+    @app.post("/reconciliation", summary="3201 + 3202 over the kept settlements of a period",
+              tags=["reconciliation"])
+    def reconciliation(body: PeriodIn) -> Any:
+        return plain(reconcile.reconcile(h, body.begin, body.end))
+
+    @app.get("/clearing/{month}", summary="3260, every page", tags=["clearing"])
+    def clearing_rows(month: str) -> Any:
+        return plain(clearing.fetch(h, month))
+
+    @app.post("/clearing/{month}/confirm", summary="3261: every row confirmed unless excluded", tags=["clearing"])
+    def clearing_confirm(month: str, body: ConfirmIn) -> Any:
+        return plain(clearing.confirm(h, month, set(body.exclude)))
+
+    @app.post("/clearing/{month}/rollback", summary="3262", tags=["clearing"])
+    def clearing_rollback(month: str, body: RollbackIn) -> Any:
+        return plain(clearing.roll_back(h, month, body.otransid))
+
+    return app

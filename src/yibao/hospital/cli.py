@@ -1,0 +1,113 @@
+"""`yibao hospital`: the hospital service beside a HIS (docs/hospital.md). Configured by YIBAO_HOSPITAL_CONFIG
+(a YAML or TOML file) and YIBAO_HOSPITAL_* variables.
+
+    yibao hospital init                          create the hospital's database (and load the file's `setup`)
+    yibao hospital serve --host H --port P       the internet-hospital API
+    yibao hospital confirm-clearing YYYY-MM [--exclude SETL_SN ...]      3260 every page, 3261 every row
+    yibao hospital rollback-clearing YYYY-MM OTRANSID                    3262
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+hospital_app = typer.Typer(no_args_is_help=True, add_completion=False,
+                           help="The hospital service: internet-hospital API, payments, slips, clearing")
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML/TOML file [YIBAO_HOSPITAL_CONFIG]",
+                                                   dir_okay=False)]
+
+
+def _hospital(config: Path | None) -> Any:
+    from yibao.hospital.config import ConfigError, load_config
+    from yibao.hospital.service import Hospital
+
+    try:
+        return Hospital(load_config(config))
+    except ConfigError as exc:
+        typer.echo(f"configuration: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _print(obj: Any) -> None:
+    from yibao.hospital.api import plain
+
+    typer.echo(json.dumps(plain(obj), ensure_ascii=False, indent=2))
+
+
+def _run(config: Path | None, fn: Any) -> None:
+    from yibao.hospital.errors import HospitalError
+
+    hospital = _hospital(config)
+    try:
+        _print(fn(hospital))
+    except HospitalError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        hospital.close()
+
+
+@hospital_app.command()
+def init(config: ConfigOption = None) -> None:
+    """Create the hospital's database (its own tables; nothing of the platform's) and load the `setup` of the
+    configuration file (departments, doctors, slots), keeping what exists."""
+    hospital = _hospital(config)
+    try:
+        added = hospital.load_setup(hospital.config.setup)
+        typer.echo(f"hospital database ready: {_safe(hospital.db.url)}; added " +
+                   ", ".join(f"{k}: {v}" for k, v in added.items()))
+    finally:
+        hospital.close()
+
+
+@hospital_app.command()
+def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="port to listen on")] = 8020,
+          config: ConfigOption = None) -> None:
+    """Serve the internet-hospital API (OpenAPI at /docs); the database is created first."""
+    import uvicorn
+
+    from yibao.hospital.api import create_hospital_app
+    from yibao.hospital.service import Hospital
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    hospital: Hospital = _hospital(config)
+    uvicorn.run(create_hospital_app(hospital), host=host, port=port, log_level="info")
+    hospital.close()
+
+
+@hospital_app.command("confirm-clearing")
+def confirm_clearing(month: Annotated[str, typer.Argument(help="YYYY-MM")],
+                     exclude: Annotated[list[str] | None, typer.Option(help="setl_sn to answer cnfm_flag 0")] = None,
+                     config: ConfigOption = None) -> None:
+    """3260 (every page), then 3261 confirming every row (cnfm_flag 1) but the excluded ones."""
+    from yibao.hospital import clearing
+
+    _run(config, lambda h: clearing.confirm(h, month, set(exclude or [])))
+
+
+@hospital_app.command("rollback-clearing")
+def rollback_clearing(month: Annotated[str, typer.Argument(help="YYYY-MM")],
+                      otransid: Annotated[str, typer.Argument(help="the confirmation to roll back")],
+                      config: ConfigOption = None) -> None:
+    """3262: roll a month's confirmation back."""
+    from yibao.hospital import clearing
+
+    _run(config, lambda h: clearing.roll_back(h, month, otransid))
+
+
+def _safe(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+if __name__ == "__main__":  # python -m yibao.hospital.cli ... until `yibao hospital` is registered
+    hospital_app()

@@ -1,0 +1,284 @@
+"""The hospital's own database (a separate system beside the platform: its own MetaData, made with
+create_all; SQLite by default). Money columns are integer fen, prices decimal text: exact on any database.
+
+The insurance leg of a payment keeps the platform's 2204 and 2207 outputs verbatim (seed 003: settlements of
+persons insured in another province cannot be queried later, so slips, invoices and reconciliation are made
+from what was kept)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from yibao.store.db import make_engine, normalise_url
+from yibao.store.types import ExactDecimal, Money
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData()
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    caty: Mapped[str] = mapped_column(String(6), default="")  # 科别, sent with 2201
+    location: Mapped[str] = mapped_column(String(200), default="")
+    intro: Mapped[str] = mapped_column(Text, default="")
+
+
+class Doctor(Base):
+    __tablename__ = "doctors"
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    dept_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    title: Mapped[str] = mapped_column(String(50), default="")
+    intro: Mapped[str] = mapped_column(Text, default="")
+
+
+class Slot(Base):
+    """A doctor's half day: capacity, the registration fee (a catalog item), suspended (停诊) or not."""
+
+    __tablename__ = "slots"
+    __table_args__ = (UniqueConstraint("doctor_code", "day", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    doctor_code: Mapped[str] = mapped_column(ForeignKey("doctors.code"), index=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    period: Mapped[str] = mapped_column(String(2))  # am | pm
+    capacity: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+    fee: Mapped[Decimal] = mapped_column(Money)
+    fee_code: Mapped[str] = mapped_column(String(50))  # national catalog code of the registration fee
+    fee_name: Mapped[str] = mapped_column(String(100))
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspend_reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Patient(Base):
+    """The first-visit record (首诊建档). `ecard` (医保电子凭证) and `health_code` (电子健康码) are fused: either
+    finds the patient. `psn_no`, `insutype` and `insuplc_admdvs` come from 1101; empty for a self-paying patient."""
+
+    __tablename__ = "patients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(50))
+    certno: Mapped[str] = mapped_column(String(50), unique=True)
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    gend: Mapped[str] = mapped_column(String(6), default="")
+    brdy: Mapped[str] = mapped_column(String(10), default="")
+    psn_no: Mapped[str | None] = mapped_column(String(30), index=True)
+    insutype: Mapped[str | None] = mapped_column(String(6))
+    insuplc_admdvs: Mapped[str | None] = mapped_column(String(6))
+    mdtrt_cert_type: Mapped[str | None] = mapped_column(String(3))  # the credential the person was found by
+    mdtrt_cert_no: Mapped[str | None] = mapped_column(String(50))
+    card_sn: Mapped[str | None] = mapped_column(String(32))
+    ecard: Mapped[str | None] = mapped_column(String(100), unique=True)
+    health_code: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12))  # booked | registered | cancelled | suspended
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Registration(Base):
+    """A same-day registration (当天挂号); `reg_no` is the ipt_otp_no of 2201, `mdtrt_id` its answer."""
+
+    __tablename__ = "registrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reg_no: Mapped[str] = mapped_column(String(30), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    insured: Mapped[bool] = mapped_column(Boolean)
+    mdtrt_id: Mapped[str | None] = mapped_column(String(30))
+    visit_info_sent: Mapped[bool] = mapped_column(Boolean, default=False)  # 2203 done
+    status: Mapped[str] = mapped_column(String(12))  # registered | refunded | cancelled
+    refundable: Mapped[bool] = mapped_column(Boolean, default=True)
+    refund_reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Notice(Base):
+    """What a patient is told (a doctor's suspension)."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Bill(Base):
+    """Fees to pay: the registration fee, items ordered in the clinic room (诊间开单), pharmacy."""
+
+    __tablename__ = "bills"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bill_no: Mapped[str] = mapped_column(String(30), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # registration | clinic | pharmacy
+    dept_code: Mapped[str] = mapped_column(String(30), default="")
+    doctor_code: Mapped[str] = mapped_column(String(30), default="")
+    amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending | paying | paid | refunded
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class BillLine(Base):
+    __tablename__ = "bill_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    med_list_codg: Mapped[str] = mapped_column(String(50))  # national catalog code
+    medins_list_codg: Mapped[str] = mapped_column(String(150))  # the hospital's own item code
+    name: Mapped[str] = mapped_column(String(200))
+    pric: Mapped[Decimal] = mapped_column(ExactDecimal)
+    cnt: Mapped[Decimal] = mapped_column(ExactDecimal)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class Payment(Base):
+    """One payment of several bills: ONE insurance settlement (2201 if needed, 2203, 2204, 2206, 2207) and the
+    self-pay remainder through a channel. `idem_key` makes a retried request return this payment."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    payment_no: Mapped[str] = mapped_column(String(30), unique=True)
+    idem_key: Mapped[str] = mapped_column(String(200), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"))
+    bill_nos: Mapped[list[str]] = mapped_column(JSON)
+    terminal: Mapped[str] = mapped_column(String(12))  # mobile | desk | clinic-room | bedside
+    kind: Mapped[str] = mapped_column(String(12))  # outpatient | pharmacy (the slip's title)
+    total: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    # new | settling | paying | paid | cancelling | failed | refunding | refunded
+    # -- insurance leg
+    insured: Mapped[bool] = mapped_column(Boolean)
+    acct_used_flag: Mapped[str] = mapped_column(String(1), default="1")
+    psn_no: Mapped[str | None] = mapped_column(String(30))
+    insuplc_admdvs: Mapped[str | None] = mapped_column(String(6))
+    mdtrt_id: Mapped[str | None] = mapped_column(String(30))
+    chrg_bchno: Mapped[str | None] = mapped_column(String(30))
+    insurance_status: Mapped[str] = mapped_column(String(12), default="none")
+    # none | settling | settled | unknown | cancelled
+    env_2207: Mapped[str | None] = mapped_column(Text)  # the 2207 message sent (resent as-is: msgid replay)
+    env_2208: Mapped[str | None] = mapped_column(Text)  # the 2208 message sent, likewise
+    setl_id: Mapped[str | None] = mapped_column(String(30), unique=True)
+    out_2204: Mapped[str | None] = mapped_column(Text)  # verbatim
+    out_2206: Mapped[str | None] = mapped_column(Text)
+    out_2207: Mapped[str | None] = mapped_column(Text)  # verbatim
+    out_2208: Mapped[str | None] = mapped_column(Text)
+    setl_time: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # -- cash leg
+    channel: Mapped[str] = mapped_column(String(10))
+    cash_amount: Mapped[Decimal | None] = mapped_column(Money)
+    out_trade_no: Mapped[str | None] = mapped_column(String(32), unique=True)
+    cash_status: Mapped[str] = mapped_column(String(20), default="none")
+    # none | PENDING | PAID | FAILED | CLOSED | REFUNDED | PARTIALLY_REFUNDED | NOT_FOUND | unknown
+    channel_trade_no: Mapped[str | None] = mapped_column(String(64))
+    pay_url: Mapped[str | None] = mapped_column(Text)
+    payer_ref: Mapped[str | None] = mapped_column(String(64))
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)  # highest callback sequence applied
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Refund(Base):
+    """An online refund (a registration fee): the insurance part by 2208 (its output kept on the payment), the
+    cash part by the channel's refund, idempotent per refund_no."""
+
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    refund_no: Mapped[str] = mapped_column(String(32), unique=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    insurance_amount: Mapped[Decimal] = mapped_column(Money)  # fund + account given back by 2208
+    cash_amount: Mapped[Decimal] = mapped_column(Money)
+    insurance_status: Mapped[str] = mapped_column(String(12))  # none | pending | done
+    cash_status: Mapped[str] = mapped_column(String(20))  # none | pending | REFUNDED | ...
+    status: Mapped[str] = mapped_column(String(12))  # refunding | refunded
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CallbackInbox(Base):
+    """Every callback taken, once per (channel, event_id): duplicates and stale events are kept, not applied."""
+
+    __tablename__ = "callback_inbox"
+    __table_args__ = (UniqueConstraint("channel", "event_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    event_id: Mapped[str] = mapped_column(String(64))
+    out_trade_no: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    channel_trade_no: Mapped[str | None] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20))  # applied | stale | unknown_order | amount_mismatch
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class HospitalDB:
+    """The engine of the hospital's database and its units of work."""
+
+    def __init__(self, url: str):
+        url = normalise_url(url)
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    def create_all(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction, committed whole or rolled back whole."""
+        session = self._sessions()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def as_dict(row: Any, *names: str) -> dict[str, Any]:
+    return {n: getattr(row, n) for n in names}
