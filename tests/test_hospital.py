@@ -6,6 +6,9 @@ their own module). A patient is walked through lookup, first visit, booking, reg
 insurance + self-pay payment, the slip, a doctor's suspension and the refund of the registration fee; then the
 rules of paying: a failed cash leg undoes the insurance leg, a duplicate request settles once, the 5-second time
 box, an unknown outcome resolved by query; reconciliation, monthly clearing and the command.
+
+The API wants a bearer token (test_hospital_auth.py tests who may do what): the desk here speaks as staff
+(`staff_headers`), the phone as the patient (`patient_headers`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typer.testing import CliRunner
 
 from yibao.dataset.loader import load_document
 from yibao.gateway.app import create_app
+from yibao.hospital import auth
 from yibao.hospital import cli as hospital_cli
 from yibao.hospital.api import create_hospital_app
 from yibao.hospital.channels.base import (
@@ -132,6 +136,26 @@ SETUP = {
     "slots": [{"doctor": "DR01", "days": 2, "periods": ["am", "pm"], "capacity": 5, "fee": "20.00"},
               {"doctor": "DR02", "days": 1, "periods": ["am", "pm"], "capacity": 5, "fee": "10.00"}],
 }
+
+
+# -- tokens: every hospital of this file signs with AUTH_KEY ------------------------------------------------------
+
+AUTH_KEY = "test-hospital-auth-key"
+
+
+def bearer(kind: str, subject: str | int, key: str = AUTH_KEY, days: float = 1.0) -> dict[str, str]:  # float-ok
+    return {"Authorization": f"Bearer {auth.issue(key.encode(), kind, subject, days)}"}
+
+
+def patient_headers(patient_id: int) -> dict[str, str]:
+    """What a patient's phone sends: his own token."""
+    return bearer("patient", patient_id)
+
+
+@pytest.fixture
+def staff_headers() -> dict[str, str]:
+    """What the HIS, the cashier desk and the terminals send."""
+    return bearer("staff", "desk01")
 
 
 # -- a small payment channel of this file ------------------------------------------------------------------------
@@ -241,7 +265,7 @@ class World:
         secret, admdvs, name = SECRETS[code]
         config = HospitalConfig(fixmedins_code=code, secret=secret, admdvs=admdvs, fixmedins_name=name,
                                 database_url=f"sqlite:///{self.tmp / f'hospital-{code}-{len(self.hospitals)}.db'}",
-                                platform_url="http://testserver", answer_within=answer_within)
+                                platform_url="http://testserver", answer_within=answer_within, auth_key=AUTH_KEY)
         chans = channels or {"card": FakeChannel("card"), "wechat": FakeChannel("wechat", "pending")}
         hospital = Hospital(config, platform_http=platform_http or self.platform_http, channels=dict(chans))
         hospital.load_setup(SETUP)
@@ -272,14 +296,14 @@ class World:
 
 
 class Desk:
-    """A hospital and its API, as the phone, the cashier and the HIS reach it."""
+    """A hospital and its API, as the cashier and the HIS reach it (a staff token on every request)."""
 
     def __init__(self, hospital: Hospital, channels: dict[str, FakeChannel]):
         self.hospital, self.channels = hospital, channels
-        self.http = TestClient(create_hospital_app(hospital))
+        self.http = TestClient(create_hospital_app(hospital), headers=bearer("staff", "desk01"))
 
-    def get(self, path: str, expect: int = 200, **params: Any) -> Any:
-        reply = self.http.get(path, params=params)
+    def get(self, path: str, expect: int = 200, headers: dict[str, str] | None = None, **params: Any) -> Any:
+        reply = self.http.get(path, params=params, headers=headers)
         assert reply.status_code == expect, (path, reply.status_code, reply.text)
         return reply.json()
 
@@ -315,9 +339,9 @@ class Desk:
         return str(self.post("/bills", body, 201)["bill_no"])
 
     def pay(self, patient_id: int, bill_nos: list[str], channel: str = "card", terminal: str = "desk",
-            **extra: Any) -> dict[str, Any]:
+            headers: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
         return self.post("/payments", {"patient_id": patient_id, "bill_nos": bill_nos, "channel": channel,
-                                       "terminal": terminal, **extra})
+                                       "terminal": terminal, **extra}, headers=headers)
 
 
 @pytest.fixture
@@ -374,17 +398,23 @@ def test_a_patient_from_lookup_to_refund(world: World) -> None:
     desk.get("/patients/by-code/EHC-9999", 404)
     assert desk.patient(EMPLOYEE) == pid  # the record again: the same patient
 
+    # the phone signs in: a linked code + the ID number's last 6 characters give the patient's token
+    login = desk.post("/auth/patient", {"code": "EHC-0001", "certno_tail": who["certno"][-6:]})
+    assert login["patient_id"] == pid and login["token_type"] == "bearer"
+    phone = {"Authorization": f"Bearer {login['token']}"}
+    assert desk.get(f"/patients/{pid}", headers=phone)["name"] == "例甲"
+
     # departments, doctors and their slots; booking; same-day registration from the booking (2201)
     assert [d["code"] for d in desk.get("/departments")] == ["D01", "D02"]
     [dr01] = desk.get("/departments/D01/doctors")
     assert len(dr01["slots"]) == 4 and dr01["slots"][0]["fee"] == "20.00"
     am = desk.slot("DR01", "am")
-    booking = desk.post("/bookings", {"patient_id": pid, "slot_id": am["slot_id"]}, 201)
+    booking = desk.post("/bookings", {"patient_id": pid, "slot_id": am["slot_id"]}, 201, headers=phone)
     assert booking["status"] == "booked" and booking["slot"]["left"] == 4
     desk.post("/bookings", {"patient_id": pid, "slot_id": am["slot_id"]}, 409)  # the same slot twice
     reg_a = desk.post("/registrations", {"patient_id": pid, "booking_id": booking["booking_id"]}, 201)
     assert reg_a["mdtrt_id"] and reg_a["insured"] and reg_a["fee_bill"]["status"] == "pending"
-    assert desk.get(f"/patients/{pid}/bookings")[0]["status"] == "registered"
+    assert desk.get(f"/patients/{pid}/bookings", headers=patient_headers(pid))[0]["status"] == "registered"
 
     # the registration fee alone at the desk by card: account 12.00 + cash 8.00
     fee_a = reg_a["fee_bill"]["bill_no"]
@@ -401,14 +431,14 @@ def test_a_patient_from_lookup_to_refund(world: World) -> None:
     reg_b = desk.register(pid, "DR01", "pm")
     clinic = desk.bill(reg_b["registration_id"], [("EX-DRUG-A", "50.00", "2"), ("EX-ITEM-C", "30.00", "1")])
     pharmacy = desk.bill(reg_b["registration_id"], [("EX-DRUG-B", "120.00", "1")], kind="pharmacy")
-    pending = desk.get(f"/patients/{pid}/bills", status="pending")
+    pending = desk.get(f"/patients/{pid}/bills", status="pending", headers=phone)
     assert sorted(b["bill_no"] for b in pending) == sorted([reg_b["fee_bill"]["bill_no"], clinic, pharmacy])
     assert [(x["med_list_codg"], x["amount"]) for x in desk.get(f"/bills/{clinic}")["lines"]] == [
         ("EX-DRUG-A", "100.00"), ("EX-ITEM-C", "30.00")]
 
     # pay all three from the phone: ONE settlement, the rest by WeChat (pending until the payer pays)
     bills_b = [reg_b["fee_bill"]["bill_no"], clinic, pharmacy]
-    paying = desk.pay(pid, bills_b, "wechat", "mobile", payer_ref="openid-1")
+    paying = desk.pay(pid, bills_b, "wechat", "mobile", payer_ref="openid-1", headers=phone)
     assert paying["status"] == "paying", paying
     assert paying["cash"]["pay_url"] == f"weixin://pay/{paying['payment_no']}"
     assert {b["status"] for b in desk.get(f"/patients/{pid}/bills", status="paying")} == {"paying"}
@@ -617,13 +647,14 @@ def test_an_unknown_outcome_is_resolved_by_query_never_guessed(world: World, mod
     assert world.settlements_of(reg["mdtrt_id"]) == settled
 
 
-def test_a_self_paying_patient_pays_everything_through_the_channel(world: World) -> None:
+def test_a_self_paying_patient_pays_everything_through_the_channel(world: World,
+                                                                   staff_headers: dict[str, str]) -> None:
     desk = world.hospital()
     pid = desk.patient(None, name="自费者", certno="440301199202021012")
-    assert desk.get(f"/patients/{pid}")["insured"] is False
+    assert desk.get(f"/patients/{pid}", headers=staff_headers)["insured"] is False
     reg = desk.register(pid, "DR02", "pm")
     assert reg["mdtrt_id"] is None
-    out = desk.pay(pid, [reg["fee_bill"]["bill_no"]])
+    out = desk.pay(pid, [reg["fee_bill"]["bill_no"]], headers=staff_headers)
     assert (out["status"], out["insurance"], out["cash"]["amount"], out["slip"]) == ("paid", None, "10.00", None)
     refund = desk.post(f"/registrations/{reg['registration_id']}/refund", {"reason": "不看了"})
     assert (refund["status"], refund["refund"]["insurance_status"], refund["refund"]["cash_status"]) == (

@@ -1,5 +1,10 @@
 """The internet-hospital JSON API (seed 003's table): FastAPI, OpenAPI at /docs. Amounts are decimal strings
-("12.30"), never JSON floats, both ways."""
+("12.30"), never JSON floats, both ways.
+
+Every request carries a bearer token (auth.py) but the public ones: GET /hospital, the timetable (departments,
+doctors and their slots), POST /auth/patient, the providers' callbacks (checked by their own signature) and the
+OpenAPI pages. A patient token reaches only its own patient's records (another's answer 404, as an unknown one);
+the HIS's operations, the sweep, reconciliation and clearing are for staff tokens only (403)."""
 
 from __future__ import annotations
 
@@ -9,16 +14,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from yibao import __version__
 from yibao.gateway.fields import Amount, Number
-from yibao.hospital import clearing, reconcile, slips
-from yibao.hospital.errors import HospitalError
+from yibao.hospital import auth, clearing, reconcile, slips
+from yibao.hospital.auth import BadToken, Principal
+from yibao.hospital.errors import HospitalError, not_found
 from yibao.hospital.service import Hospital
 
 log = logging.getLogger("yibao.hospital.api")
@@ -49,6 +56,11 @@ def plain(obj: Any) -> Any:
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class PatientLoginIn(Strict):
+    code: str = Field(min_length=1, max_length=100, description="医保电子凭证 or 电子健康码 linked to the record")
+    certno_tail: str = Field(min_length=6, max_length=6, description="the last 6 characters of the ID number")
 
 
 class LookupIn(Strict):
@@ -139,6 +151,38 @@ class RollbackIn(Strict):
     otransid: str = Field(min_length=1)
 
 
+bearer = HTTPBearer(auto_error=False, description="a hospital token: `yibao hospital token-staff OPERATOR`, "
+                                                 "`token-patient PATIENT_ID`, or POST /auth/patient")
+
+
+def token_key(app: FastAPI) -> bytes:
+    """The hospital's signing key, read once per app."""
+    if getattr(app.state, "token_key", None) is None:
+        app.state.token_key = auth.signing_key(app.state.hospital)
+    return app.state.token_key  # type: ignore[no-any-return]
+
+
+def who(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    """The caller named by the bearer token: 401 without one, or with a bad or expired one."""
+    if cred is None:
+        raise HospitalError(401, "authorization: a bearer token is required")
+    try:
+        return auth.verify(token_key(request.app), cred.credentials)
+    except BadToken as exc:
+        raise HospitalError(401, f"authorization: {exc}") from None
+
+
+def staff_only(p: Annotated[Principal, Depends(who)]) -> Principal:
+    """The HIS's operations, the sweep, reconciliation and clearing: 403 for a patient."""
+    if not p.staff:
+        raise HospitalError(403, "authorization: for staff only (the HIS, the cashier, the terminals)")
+    return p
+
+
+Who = Annotated[Principal, Depends(who)]
+Staff = Annotated[Principal, Depends(staff_only)]
+
+
 def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
     """The app over `hospital`, or over one made from the configuration (closed when the app stops)."""
     owned = hospital is None
@@ -173,7 +217,29 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
 
     @app.exception_handler(HospitalError)
     async def refused(_request: Request, exc: HospitalError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
+
+    # -- who is asking (auth.py) -----------------------------------------------------------------------
+    def key() -> bytes:
+        return token_key(app)
+
+    def own(p: Principal, owner: int | None, unknown: str) -> None:
+        """A patient reaches only his own things: another's is answered as an unknown one (404)."""
+        if not p.staff and (owner is None or owner != p.patient_id):
+            raise not_found(unknown)
+
+    def own_patient(p: Principal, patient_id: int) -> None:
+        own(p, patient_id, f"patient {patient_id} is not known")
+
+    @app.post("/auth/patient", summary="A patient's token: a linked code + the ID number's last 6 characters",
+              tags=["auth"])
+    def patient_token(body: PatientLoginIn) -> Any:
+        patient_id = auth.patient_login(h, body.code, body.certno_tail)
+        if patient_id is None:
+            raise HospitalError(401, "authorization: no patient holds this code with this ID number")
+        return {"token": auth.issue(key(), "patient", patient_id, auth.PATIENT_DAYS), "token_type": "bearer",
+                "patient_id": patient_id, "expires_in": int(auth.PATIENT_DAYS * 86400)}
 
     # -- hospital, patients ----------------------------------------------------------------------------
     @app.get("/hospital", summary="医院基本信息", tags=["hospital"])
@@ -181,25 +247,39 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
         return plain(h.config.info())
 
     @app.post("/patients/lookup", summary="患者信息查询 (1101 through the platform)", tags=["patients"])
-    def lookup(body: LookupIn) -> Any:
+    def lookup(body: LookupIn, p: Who) -> Any:
+        if not p.staff:
+            mine = auth.patient_record(h, p.patient_id or 0)
+            if mine is None or body.mdtrt_cert_no.strip().upper() not in {
+                    x.upper() for x in (mine.certno, mine.mdtrt_cert_no, mine.ecard) if x}:
+                raise HospitalError(403, "authorization: a patient looks up only his own credential")
         return plain(h.lookup(body.mdtrt_cert_type, body.mdtrt_cert_no, body.card_sn, body.insuplc_admdvs))
 
     @app.post("/patients", summary="首诊患者建档 (first-visit record)", tags=["patients"], status_code=201)
-    def create_patient(body: PatientIn) -> Any:
+    def create_patient(body: PatientIn, p: Who) -> Any:
+        if not p.staff:
+            mine = auth.patient_record(h, p.patient_id or 0)
+            if mine is None or mine.certno.upper() != body.certno.strip().upper():
+                raise HospitalError(403, "authorization: a patient updates only his own record; a first visit "
+                                         "is recorded by the staff (desk, HIS)")
         return plain(h.create_patient(**body.model_dump()))
 
     @app.get("/patients/by-code/{code}", summary="Either code (e-credential or health code) finds the patient",
              tags=["patients"])
-    def by_code(code: str) -> Any:
-        return plain(h.patient_by_code(code))
+    def by_code(code: str, p: Who) -> Any:
+        found = h.patient_by_code(code)
+        own(p, found["patient_id"], "no patient holds this code")
+        return plain(found)
 
     @app.get("/patients/{patient_id}", tags=["patients"])
-    def patient(patient_id: int) -> Any:
+    def patient(patient_id: int, p: Who) -> Any:
+        own_patient(p, patient_id)
         return plain(h.patient(patient_id))
 
     @app.post("/patients/{patient_id}/codes", summary="两码融合: link the e-credential / health code",
               tags=["patients"])
-    def codes(patient_id: int, body: CodesIn) -> Any:
+    def codes(patient_id: int, body: CodesIn, p: Who) -> Any:
+        own_patient(p, patient_id)
         return plain(h.link_codes(patient_id, body.ecard, body.health_code))
 
     # -- directory, booking, registration --------------------------------------------------------------
@@ -216,94 +296,118 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
         return plain(h.doctors(dept_code, start, days))
 
     @app.post("/slots", summary="A doctor's slot (the HIS)", tags=["registration"], status_code=201)
-    def add_slot(body: SlotIn) -> Any:
+    def add_slot(body: SlotIn, _p: Staff) -> Any:
         return plain(h.add_slot(body.doctor_code, body.day, body.period, body.capacity, body.fee, body.fee_code,
                                 body.fee_name))
 
     @app.post("/slots/{slot_id}/suspend", summary="医生停诊: bookings told, registrations refundable",
               tags=["registration"])
-    def suspend(slot_id: int, body: ReasonIn) -> Any:
+    def suspend(slot_id: int, body: ReasonIn, _p: Staff) -> Any:
         return plain(h.suspend(slot_id, body.reason))
 
     @app.get("/suspensions", summary="医生停诊信息", tags=["registration"])
-    def suspensions(start: date | None = None) -> Any:
+    def suspensions(_p: Who, start: date | None = None) -> Any:
         return plain(h.suspensions(start))
 
     @app.get("/patients/{patient_id}/notices", tags=["registration"])
-    def notices(patient_id: int) -> Any:
+    def notices(patient_id: int, p: Who) -> Any:
+        own_patient(p, patient_id)
         return plain(h.notices(patient_id))
 
     @app.post("/bookings", summary="预约挂号", tags=["registration"], status_code=201)
-    def book(body: BookingIn) -> Any:
+    def book(body: BookingIn, p: Who) -> Any:
+        own_patient(p, body.patient_id)
         return plain(h.book(body.patient_id, body.slot_id))
 
     @app.post("/bookings/{booking_id}/cancel", tags=["registration"])
-    def cancel_booking(booking_id: int) -> Any:
+    def cancel_booking(booking_id: int, p: Who) -> Any:
+        own(p, auth.owner_of_booking(h, booking_id), f"booking {booking_id} is not known")
         return plain(h.cancel_booking(booking_id))
 
     @app.get("/patients/{patient_id}/bookings", tags=["registration"])
-    def bookings(patient_id: int) -> Any:
+    def bookings(patient_id: int, p: Who) -> Any:
+        own_patient(p, patient_id)
         return plain(h.bookings(patient_id))
 
     @app.post("/registrations", summary="当天挂号 (2201 when insured)", tags=["registration"], status_code=201)
-    def register(body: RegistrationIn) -> Any:
+    def register(body: RegistrationIn, p: Who) -> Any:
+        own_patient(p, body.patient_id)
         return plain(h.register(body.patient_id, body.slot_id, body.booking_id, body.use_insurance))
 
     @app.get("/patients/{patient_id}/registrations", summary="挂号记录", tags=["registration"])
-    def registrations(patient_id: int) -> Any:
+    def registrations(patient_id: int, p: Who) -> Any:
+        own_patient(p, patient_id)
         return plain(h.registrations(patient_id))
 
     @app.get("/registrations/{reg_id}", tags=["registration"])
-    def registration(reg_id: int) -> Any:
+    def registration(reg_id: int, p: Who) -> Any:
+        own(p, auth.owner_of_registration(h, reg_id), f"registration {reg_id} is not known")
         return plain(h.registration(reg_id))
 
     @app.post("/registrations/{reg_id}/seen", summary="The doctor saw the patient (the HIS)",
               tags=["registration"])
-    def seen(reg_id: int) -> Any:
+    def seen(reg_id: int, _p: Staff) -> Any:
         return plain(h.seen(reg_id))
 
     @app.post("/registrations/{reg_id}/refund", summary="线上已支付挂号费退费 (2208 + channel refund)",
               tags=["payment"])
-    def refund(reg_id: int, body: ReasonIn) -> Any:
+    def refund(reg_id: int, body: ReasonIn, p: Who) -> Any:
+        own(p, auth.owner_of_registration(h, reg_id), f"registration {reg_id} is not known")
         return plain(h.cashier.refund_registration(reg_id, body.reason))
 
     # -- bills and payments ----------------------------------------------------------------------------
     @app.post("/bills", summary="A bill on a registration (the HIS: items ordered in the clinic room)",
               tags=["payment"], status_code=201)
-    def add_bill(body: BillIn) -> Any:
+    def add_bill(body: BillIn, _p: Staff) -> Any:
         return plain(h.add_bill(body.registration_id, body.kind, [x.model_dump() for x in body.lines]))
 
     @app.get("/patients/{patient_id}/bills", summary="待缴费 (status=pending) / 已缴费 (status=paid)",
              tags=["payment"])
-    def bills(patient_id: int, status: str | None = None, lines: bool = False) -> Any:
+    def bills(patient_id: int, p: Who, status: str | None = None, lines: bool = False) -> Any:
+        own_patient(p, patient_id)
         return plain(h.bills(patient_id, status, lines))
 
     @app.get("/bills/{bill_no}", summary="A bill and its lines (待缴费/已缴费明细)", tags=["payment"])
-    def bill(bill_no: str) -> Any:
+    def bill(bill_no: str, p: Who) -> Any:
+        own(p, auth.owners_of_bills(h, [bill_no])[bill_no], f"bill {bill_no} is not known")
         return plain(h.bill(bill_no))
 
     @app.post("/payments", summary="门诊缴费订单支付: bills merged into one settlement + the cash through a channel",
               tags=["payment"])
-    def pay(body: PayIn, idempotency_key: str | None = Header(None)) -> Any:
+    def pay(body: PayIn, p: Who, idempotency_key: str | None = Header(None)) -> Any:
+        key_given = body.idempotency_key or idempotency_key
+        if not p.staff:
+            own_patient(p, body.patient_id)
+            others = sorted(no for no, owner in auth.owners_of_bills(h, body.bill_nos).items()
+                            if owner != p.patient_id)
+            if others:
+                raise not_found(f"bill {', '.join(others)} is not known")
+            if key_given and auth.owner_of_idempotency_key(h, key_given) not in (None, p.patient_id):
+                raise HospitalError(409, "idempotency_key: already used for another payment")
+            if body.terminal != "mobile":
+                raise HospitalError(403, "authorization: a patient pays from the mobile terminal; the desk, "
+                                         "clinic-room and bedside terminals are staff's")
         return plain(h.cashier.pay(body.patient_id, body.bill_nos, body.channel, body.terminal,
-                                   body.idempotency_key or idempotency_key, body.acct_used_flag, body.payer_ref,
-                                   body.use_insurance))
+                                   key_given, body.acct_used_flag, body.payer_ref, body.use_insurance))
 
     @app.get("/payments/{payment_no}", summary="A payment; refresh=true resolves one still open", tags=["payment"])
-    def payment(payment_no: str, refresh: bool = False) -> Any:
+    def payment(payment_no: str, p: Who, refresh: bool = False) -> Any:
+        own(p, auth.owner_of_payment(h, payment_no), f"payment {payment_no} is not known")
         return plain(h.cashier.refresh(payment_no) if refresh else h.cashier.view(payment_no))
 
     @app.post("/payments/{payment_no}/cancel", summary="Give up an order not paid yet (closed, insurance undone)",
               tags=["payment"])
-    def cancel_payment(payment_no: str) -> Any:
+    def cancel_payment(payment_no: str, p: Who) -> Any:
+        own(p, auth.owner_of_payment(h, payment_no), f"payment {payment_no} is not known")
         return plain(h.cashier.cancel(payment_no))
 
     @app.get("/patients/{patient_id}/payments", tags=["payment"])
-    def payments(patient_id: int) -> Any:
+    def payments(patient_id: int, p: Who) -> Any:
+        own_patient(p, patient_id)
         return plain(h.cashier.payments(patient_id))
 
     @app.post("/payments/sweep", summary="Query, resume or undo every open payment now", tags=["payment"])
-    def sweep() -> Any:
+    def sweep(_p: Staff) -> Any:
         return plain(h.cashier.sweep())
 
     @app.post("/callbacks/{channel}", summary="A payment provider's notification", tags=["payment"])
@@ -317,28 +421,30 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
 
     # -- slips, reconciliation, clearing ---------------------------------------------------------------
     @app.get("/slips/{setl_id}.html", summary="结算单 (HTML)", tags=["slips"], response_class=HTMLResponse)
-    def slip_html(setl_id: str) -> HTMLResponse:
+    def slip_html(setl_id: str, p: Who) -> HTMLResponse:
+        own(p, auth.owner_of_settlement(h, setl_id), f"no settlement {setl_id} kept here")
         return HTMLResponse(slips.render_html(slips.slip_data(h, setl_id)))
 
     @app.get("/slips/{setl_id}.pdf", summary="结算单 (PDF)", tags=["slips"])
-    def slip_pdf(setl_id: str) -> Response:
+    def slip_pdf(setl_id: str, p: Who) -> Response:
+        own(p, auth.owner_of_settlement(h, setl_id), f"no settlement {setl_id} kept here")
         return Response(slips.render_pdf(slips.slip_data(h, setl_id)), media_type="application/pdf")
 
     @app.post("/reconciliation", summary="3201 + 3202 over the kept settlements of a period",
               tags=["reconciliation"])
-    def reconciliation(body: PeriodIn) -> Any:
+    def reconciliation(body: PeriodIn, _p: Staff) -> Any:
         return plain(reconcile.reconcile(h, body.begin, body.end))
 
     @app.get("/clearing/{month}", summary="3260, every page", tags=["clearing"])
-    def clearing_rows(month: str) -> Any:
+    def clearing_rows(month: str, _p: Staff) -> Any:
         return plain(clearing.fetch(h, month))
 
     @app.post("/clearing/{month}/confirm", summary="3261: every row confirmed unless excluded", tags=["clearing"])
-    def clearing_confirm(month: str, body: ConfirmIn) -> Any:
+    def clearing_confirm(month: str, body: ConfirmIn, _p: Staff) -> Any:
         return plain(clearing.confirm(h, month, set(body.exclude)))
 
     @app.post("/clearing/{month}/rollback", summary="3262", tags=["clearing"])
-    def clearing_rollback(month: str, body: RollbackIn) -> Any:
+    def clearing_rollback(month: str, body: RollbackIn, _p: Staff) -> Any:
         return plain(clearing.roll_back(h, month, body.otransid))
 
     return app

@@ -5,6 +5,8 @@
     yibao hospital serve --host H --port P       the internet-hospital API
     yibao hospital confirm-clearing YYYY-MM [--exclude SETL_SN ...]      3260 every page, 3261 every row
     yibao hospital rollback-clearing YYYY-MM OTRANSID                    3262
+    yibao hospital token-staff OPERATOR [--days N]       a staff token (HIS, cashier desk, terminals, admin)
+    yibao hospital token-patient PATIENT_ID [--days N]   a patient's token (his own records only)
 """
 
 from __future__ import annotations
@@ -100,6 +102,43 @@ def rollback_clearing(month: Annotated[str, typer.Argument(help="YYYY-MM")],
     from yibao.hospital import clearing
 
     _run(config, lambda h: clearing.roll_back(h, month, otransid))
+
+
+def _token(config: Path | None, kind: str, subject: str, days: float) -> None:  # float-ok: days
+    from yibao.hospital import auth
+
+    if days <= 0:
+        typer.echo("--days: must be above 0", err=True)
+        raise typer.Exit(2)
+    hospital = _hospital(config)
+    try:
+        if kind == "patient" and auth.patient_record(hospital, int(subject)) is None:
+            typer.echo(f"patient {subject} is not known", err=True)
+            raise typer.Exit(1)
+        typer.echo(auth.issue(auth.signing_key(hospital), kind, subject, days))
+    finally:
+        hospital.close()
+
+
+@hospital_app.command("token-staff")
+def token_staff(operator: Annotated[str, typer.Argument(help="the operator id (a person or a terminal)")],
+                days: Annotated[float, typer.Option(help="days the token lasts")] = 30.0,  # float-ok: days
+                config: ConfigOption = None) -> None:
+    """Print a staff bearer token: every operation of the API (the HIS, the cashier desk, clinic-room and
+    bedside terminals, reconciliation, clearing)."""
+    if not operator.strip():
+        typer.echo("OPERATOR: must not be empty", err=True)
+        raise typer.Exit(2)
+    _token(config, "staff", operator.strip(), days)
+
+
+@hospital_app.command("token-patient")
+def token_patient(patient_id: Annotated[int, typer.Argument(help="the hospital's patient_id")],
+                  days: Annotated[float, typer.Option(help="days the token lasts")] = 1.0,  # float-ok: days
+                  config: ConfigOption = None) -> None:
+    """Print a patient's bearer token: his own record, bookings, registrations, bills, payments, slips and
+    refunds only."""
+    _token(config, "patient", str(patient_id), days)
 
 
 def _safe(url: str) -> str:

@@ -9,6 +9,7 @@ the wire protocol, with its own institution code and secret.
     sweep_every: 60                                  # YIBAO_HOSPITAL_SWEEP_EVERY (seconds; 0: no sweeper)
     pending_expiry: 900                              # YIBAO_HOSPITAL_PENDING_EXPIRY (an unpaid order is closed)
     today: 2026-03-16                                # YIBAO_HOSPITAL_TODAY (YIBAO_TODAY wins; else the real date)
+    auth_key: ...                                    # YIBAO_HOSPITAL_AUTH_KEY (API tokens; absent: made, kept in DB)
     institution: {fixmedins_code: H44030000001, fixmedins_name: ..., secret: ..., admdvs: "440300",
                   address: ..., phone: ..., intro: ...}   # YIBAO_HOSPITAL_FIXMEDINS_CODE / _SECRET / _ADMDVS / _NAME
     operator: {opter: hosp01, opter_name: 互联网医院}   # YIBAO_HOSPITAL_OPTER
@@ -59,6 +60,7 @@ class HospitalConfig:
     sweep_every: float = 60.0  # float-ok: seconds between sweeps of open payments while serving (0: none)
     pending_expiry: float = 900.0  # float-ok: seconds an unpaid WeChat/Alipay order waits before it is closed
     today: date | None = None  # the business date (YIBAO_TODAY wins), as the platform's dataset `today`
+    auth_key: str = ""  # signs the API's bearer tokens; empty: one is made and kept in the hospital's database
     address: str = ""
     phone: str = ""
     intro: str = ""
@@ -149,6 +151,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         sweep_every=_seconds(pick("SWEEP_EVERY", raw.get("sweep_every"), "60"), "sweep_every", zero=True),
         pending_expiry=_seconds(pick("PENDING_EXPIRY", raw.get("pending_expiry"), "900"), "pending_expiry"),
         today=_day(pick("TODAY", raw.get("today")), "today"),
+        auth_key=pick("AUTH_KEY", raw.get("auth_key")),
         address=str(inst.get("address") or ""), phone=str(inst.get("phone") or ""),
         intro=str(inst.get("intro") or ""), channels=channels, setup=dict(raw.get("setup") or {}))
     missing = [n for n, v in (("institution.fixmedins_code", config.fixmedins_code),

@@ -252,6 +252,14 @@ class CallbackInbox(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
+class Setting(Base):
+    """The hospital's own settings kept in its database (`auth_key`: the token signing key made on first use)."""
+
+    __tablename__ = "hospital_settings"
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class HospitalDB:
     """The engine of the hospital's database and its units of work."""
 
