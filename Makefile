@@ -29,7 +29,8 @@ demo: $(STAMP)
 	@echo "  YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) $(BIN)/yibao bank reconcile"
 	@echo
 	@echo "hospital middleware on http://$(HOST):$(HOSPITAL_PORT)/docs (H44030000001; docs/hospital.md), with simulated"
-	@echo "WeChat / Alipay / card providers on :8021 / :8022 / :8023"
+	@echo "WeChat / Alipay / card providers on :8021 / :8022 / :8023; a staff token for its API:"
+	@echo "  YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) $(BIN)/yibao hospital token-staff desk01"
 	@echo
 	YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) $(BIN)/yibao hospital init
 	$(BIN)/yibao bank serve --host $(HOST) --port $(BANK_PORT) --db var/bank.db & bank=$$!; \
