@@ -299,14 +299,14 @@ def new_timestamp() -> str:
     return str(int(time.time() * 1000))
 
 
-def timestamp_epoch(value: Any) -> float:
+def timestamp_epoch(value: Any) -> float:  # float-ok: seconds
     """Seconds since the epoch of a timestamp: 13-digit epoch milliseconds, 10-digit epoch seconds, or
     yyyyMMddHHmmss (the platform's local time)."""
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
     if text.isdigit() and len(text) == 13:
         return int(text) / 1000
     if text.isdigit() and len(text) == 10:
-        return float(text)
+        return float(text)  # float-ok: seconds
     if text.isdigit() and len(text) == 14:
         try:
             return datetime.strptime(text, "%Y%m%d%H%M%S").timestamp()
@@ -357,7 +357,7 @@ def _unwrap(envelope: Any) -> Mapping[str, Any]:
 
 
 def open_sealed(envelope: Mapping[str, Any], app_secret: str, public_key: str | bytes, *,
-                max_age_seconds: float | None = None, now: float | None = None) -> dict[str, Any]:
+                max_age_seconds: float | None = None, now: float | None = None) -> dict[str, Any]:  # float-ok: seconds
     """The data of a sealed envelope, once its signature verifies against the sender's `public_key`.
 
     Raises EnvelopeError naming what failed: a missing field, encType/signType other than SM4/SM2, a

@@ -282,7 +282,7 @@ def _font() -> str:
     return _FONT
 
 
-def _layout(columns: Sequence[Column], width: float) -> tuple[list[float], float]:
+def _layout(columns: Sequence[Column], width: float) -> tuple[list[float], float]:  # float-ok: PDF points
     """Column widths over the page width, and the font size that lets money columns hold their amounts."""
     weights = [{"text": 2.0, "money": 1.5, "count": 1.0}[c.kind] for c in columns]
     widths = [width * w / sum(weights) for w in weights]
@@ -298,7 +298,7 @@ class _TableFeed(Flowable):
     header at the top of each page and nowhere else. Row heights are measured here and imposed on the Table.
     """
 
-    def __init__(self, report: Report, widths: list[float], size: float) -> None:
+    def __init__(self, report: Report, widths: list[float], size: float) -> None:  # float-ok: PDF points
         super().__init__()
         self.columns, self.widths = report.columns, widths
         self.reading = _Reading(report)
@@ -322,7 +322,7 @@ class _TableFeed(Flowable):
             *[("ALIGN", (i, 1), (i, -1), "RIGHT") for i, c in enumerate(self.columns) if c.kind != "text"],
         ]
 
-    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:  # float-ok: PDF points
         return 0, 0
 
     def draw(self) -> None:
@@ -347,7 +347,7 @@ class _TableFeed(Flowable):
             out.append(value)
         return out, height + 2 * _PAD_Y
 
-    def _number_style(self, size: float) -> ParagraphStyle:
+    def _number_style(self, size: float) -> ParagraphStyle:  # float-ok: PDF points
         size = math.floor(size * 10) / 10  # a tenth of a point below the exact fit, and few distinct styles
         if size not in self.number_styles:
             self.number_styles[size] = ParagraphStyle(
