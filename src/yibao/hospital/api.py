@@ -130,7 +130,8 @@ class BillIn(Strict):
 class PayIn(Strict):
     patient_id: int
     bill_nos: list[str] = Field(min_length=1)
-    channel: Literal["wechat", "alipay", "card"] | None = Field(None, description="default: card at the desk")
+    channel: Literal["wechat", "alipay", "card", "deposit"] | None = Field(
+        None, description="default: card at the desk")
     terminal: Literal["mobile", "desk", "clinic-room", "bedside"] = "mobile"
     idempotency_key: str | None = Field(None, max_length=150, description="default: the bill set")
     acct_used_flag: Literal["0", "1"] = "1"
@@ -214,11 +215,17 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
                   description="The internet-hospital API of seed 003 beside a HIS; it talks to the platform only "
                               "through the wire protocol. See docs/hospital.md.")
     app.state.hospital = h
+    from yibao.hospital.api_settlements import router as settlements  # inpatient stays, pharmacy sales
+
+    app.include_router(settlements)
 
     @app.exception_handler(HospitalError)
     async def refused(_request: Request, exc: HospitalError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
+
+    from yibao.hospital.api_deposit import deposit_router  # the deposit account (预交金): its own module
+    app.include_router(deposit_router(h))
 
     # -- who is asking (auth.py) -----------------------------------------------------------------------
     def key() -> bytes:

@@ -83,6 +83,10 @@ class Cashier:
         key, existing = self._key(idempotency_key, bill_nos)
         if existing is not None:
             return self.view(existing)
+        if channel == "deposit":  # the deposit must cover the bills before any insurance call (deposit.py)
+            from yibao.hospital.deposit import precheck
+
+            precheck(self.h, patient_id, bill_nos)
         try:
             payment_no = self._claim(patient_id, bill_nos, channel, terminal, key, acct_used_flag, payer_ref,
                                      use_insurance)
@@ -555,8 +559,10 @@ class Cashier:
             return status, answer, "duplicate"
         with self.db.session() as s:
             p = s.scalar(select(Payment).where(Payment.out_trade_no == event.out_trade_no, Payment.channel == kind))
-            if p is None:
-                outcome = "unknown_order"
+            if p is None:  # a deposit top-up order, else unknown (deposit.py)
+                from yibao.hospital.deposit import on_callback
+
+                outcome = on_callback(s, kind, event, now)
             elif event.sequence <= p.last_sequence:
                 outcome = "stale"
             elif _status(event.status) == Status.PAID and event.amount != p.cash_amount:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -290,3 +291,95 @@ class HospitalDB:
 
 def as_dict(row: Any, *names: str) -> dict[str, Any]:
     return {n: getattr(row, n) for n in names}
+
+
+class KindSettlement(Base):
+    """An inpatient stay (2401 .. 2304) or a retail pharmacy sale (2101/2102), settled apart from the outpatient
+    payments (inpatient.py, pharmacy.py). The platform's outputs are kept verbatim: every 2301 upload, the
+    pre-settlement (2303/2101), the settlement (2304/2102) and its cancellation (2305/2103). The cash remainder
+    is recorded as paid at the desk (`channel` desk)."""
+
+    __tablename__ = "kind_settlements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    no: Mapped[str] = mapped_column(String(30), unique=True)  # ipt_no of a stay, the sale number of a sale
+    kind: Mapped[str] = mapped_column(String(12))  # inpatient | retail
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    psn_no: Mapped[str | None] = mapped_column(String(30))
+    insutype: Mapped[str | None] = mapped_column(String(6))
+    insuplc_admdvs: Mapped[str | None] = mapped_column(String(6))
+    mdtrt_id: Mapped[str | None] = mapped_column(String(30), index=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    # inpatient: admitted | discharged | settled | cancelled; retail: settled | cancelled
+    acct_used_flag: Mapped[str] = mapped_column(String(1), default="1")
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # the fee lines sent
+    outs_2301: Mapped[list[str]] = mapped_column(JSON, default=list)  # each 2301 output, verbatim text
+    out_pre: Mapped[str | None] = mapped_column(Text)  # 2303 / 2101, verbatim
+    out_settle: Mapped[str | None] = mapped_column(Text)  # 2304 / 2102, verbatim
+    out_cancel: Mapped[str | None] = mapped_column(Text)  # 2305 / 2103, verbatim
+    setl_id: Mapped[str | None] = mapped_column(String(30), unique=True)
+    total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    cash_amount: Mapped[Decimal | None] = mapped_column(Money)
+    channel: Mapped[str] = mapped_column(String(10), default="desk")
+    setl_time: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- the patient's deposit account (预交金 / 充值, seed 003 其他 3): deposit.py -------------------------------------
+
+class DepositAccount(Base):
+    """A patient's deposit balance (never negative: debited by a guarded UPDATE, checked by the database)."""
+
+    __tablename__ = "deposit_accounts"
+    __table_args__ = (CheckConstraint("balance >= 0", name="deposit_balance_not_negative"),)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    balance: Mapped[Decimal] = mapped_column(Money)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DepositEntry(Base):
+    """Every movement of a deposit, one row, signed: top-up +, payment -, refund back +, withdrawal -.
+    `ref` is unique: the same movement can never be written twice."""
+
+    __tablename__ = "deposit_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # topup | payment | refund | withdraw | withdraw_undo
+    amount: Mapped[Decimal] = mapped_column(Money)
+    balance_after: Mapped[Decimal] = mapped_column(Money)
+    ref: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DepositTopUp(Base):
+    """An online top-up: a channel order; credited to the deposit on PAID only, once."""
+
+    __tablename__ = "deposit_topups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topup_no: Mapped[str] = mapped_column(String(32), unique=True)  # the channel's out_trade_no
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    code: Mapped[str] = mapped_column(String(100))  # the e-credential or health code it was asked with
+    channel: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # new | PENDING | PAID | FAILED | CLOSED | unknown
+    refunded: Mapped[Decimal] = mapped_column(Money)  # given back by withdrawals so far
+    channel_trade_no: Mapped[str | None] = mapped_column(String(64))
+    pay_url: Mapped[str | None] = mapped_column(Text)
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DepositWithdrawal(Base):
+    """Giving the unused deposit back through the channel(s) it came from: `legs` (one per top-up refunded)."""
+
+    __tablename__ = "deposit_withdrawals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    withdraw_no: Mapped[str] = mapped_column(String(32), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(12))  # withdrawing | done | partial
+    legs: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

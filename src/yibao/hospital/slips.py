@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from yibao.hospital.db import Bill, BillLine, Patient, Payment
+from yibao.hospital.db import Bill, BillLine, KindSettlement, Patient, Payment
 from yibao.hospital.errors import not_found
 from yibao.hospital.insurance import loads
 
 if TYPE_CHECKING:
     from yibao.hospital.service import Hospital
 
-TITLES = {"outpatient": "门诊医保结算单", "pharmacy": "药房医保结算单", "inpatient": "住院医保结算单"}
+TITLES = {"outpatient": "门诊医保结算单", "pharmacy": "药房医保结算单", "inpatient": "住院结算单",
+          "retail": "药店购药结算单"}
 CHANNELS = {"wechat": "微信支付", "alipay": "支付宝", "card": "银行卡"}
 INSUTYPES = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险"}
 FONT = "STSong-Light"
@@ -51,6 +52,10 @@ def mask(certno: str) -> str:
 def slip_data(hospital: Hospital, setl_id: str) -> dict[str, Any]:
     """Everything a slip shows, from the kept outputs of the payment that made the settlement."""
     with hospital.db.session() as s:
+        found = s.scalar(select(Payment.id).where(Payment.setl_id == setl_id))
+    if found is None:  # an inpatient stay or a retail pharmacy sale
+        return kind_slip_data(hospital, setl_id)
+    with hospital.db.session() as s:
         p = s.scalar(select(Payment).where(Payment.setl_id == setl_id))
         if p is None or not p.out_2207:
             raise not_found(f"no settlement {setl_id} kept here")
@@ -75,6 +80,35 @@ def slip_data(hospital: Hospital, setl_id: str) -> dict[str, Any]:
                    ("参保地", p.insuplc_admdvs or ""), ("就诊ID", info.get("mdtrt_id", "")),
                    ("结算ID", setl_id), ("结算时间", info.get("setl_time", "")), ("支付单号", p.payment_no),
                    ("现金支付方式", CHANNELS.get(p.channel, p.channel) if p.out_trade_no else "无")],
+        "lines": rows,
+        "figures": [(label, info.get(key, Decimal("0.00"))) for label, key in FIGURES],
+        "setlinfo": info,
+    }
+
+
+def kind_slip_data(hospital: Hospital, setl_id: str) -> dict[str, Any]:
+    """The slip of an inpatient stay (kept 2304 output, 2301 split) or a retail pharmacy sale (kept 2102 output
+    and its detlcutinfo): the same figures, mutual aid on its own line; the cash was paid at the desk."""
+    with hospital.db.session() as s:
+        k = s.scalar(select(KindSettlement).where(KindSettlement.setl_id == setl_id))
+        if k is None or not k.out_settle:
+            raise not_found(f"no settlement {setl_id} kept here")
+        patient = s.get_one(Patient, k.patient_id)
+    info = loads(k.out_settle)["setlinfo"]
+    rows = [[x.get("med_list_codg", ""), x.get("name", ""), Decimal(str(x["pric"])), Decimal(str(x["cnt"])),
+             Decimal(str(x["det_item_fee_sumamt"])),
+             *(x.get(c, "") for c in ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt"))]
+            for x in k.lines]
+    name = hospital.config.fixmedins_name or hospital.config.fixmedins_code
+    number = ("住院号", k.no) if k.kind == "inpatient" else ("销售单号", k.no)
+    return {
+        "title": f"{name} {TITLES.get(k.kind, TITLES['outpatient'])}",
+        "state": "已撤销" if k.status == "cancelled" else "",
+        "fields": [("姓名", patient.name), ("证件号码", mask(patient.certno)), ("人员编号", info.get("psn_no", "")),
+                   ("险种", INSUTYPES.get(str(info.get("insutype")), str(info.get("insutype", "")))),
+                   ("参保地", k.insuplc_admdvs or ""), ("就诊ID", info.get("mdtrt_id", "")),
+                   ("结算ID", setl_id), ("结算时间", info.get("setl_time", "")), number,
+                   ("现金支付方式", "窗口收取" if k.cash_amount else "无")],
         "lines": rows,
         "figures": [(label, info.get(key, Decimal("0.00"))) for label, key in FIGURES],
         "setlinfo": info,

@@ -1,0 +1,70 @@
+"""The deposit account's routes (预交金 / 充值, seed 003 其他 3): top-up by either linked code, the balance and its
+entries, withdrawal. A patient token reaches only his own deposit (another's is answered 404, as unknown)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from yibao.gateway.fields import Amount
+from yibao.hospital import deposit
+from yibao.hospital.api import Strict, Who, plain
+from yibao.hospital.auth import Principal
+from yibao.hospital.errors import not_found
+from yibao.hospital.service import Hospital
+
+
+class TopUpIn(Strict):
+    code: str = Field(min_length=1, max_length=100, description="医保电子凭证 or 电子健康码 linked to the patient")
+    amount: Amount
+    channel: Literal["wechat", "alipay", "card"]
+    payer_ref: str | None = None
+
+
+class WithdrawIn(Strict):
+    patient_id: int
+    amount: Amount | None = Field(None, description="default: the whole balance")
+
+
+def deposit_router(h: Hospital) -> APIRouter:
+    """The routes over `h`; the deposit becomes one of its channels (`channel: "deposit"` in POST /payments)."""
+    deposit.install(h)
+    router = APIRouter(tags=["deposit"])
+
+    def own(p: Principal, owner: int | None, unknown: str) -> None:
+        if not p.staff and (owner is None or owner != p.patient_id):
+            raise not_found(unknown)
+
+    @router.post("/deposits/top-up", summary="预交金充值 by the e-credential or the health code", status_code=201)
+    def top_up(body: TopUpIn, p: Who) -> Any:
+        if not p.staff:
+            try:
+                owner: int | None = deposit.patient_by_code(h, body.code)
+            except Exception:  # noqa: BLE001 - unknown and another's answer alike
+                owner = None
+            own(p, owner, "no patient holds this code")
+        return plain(deposit.top_up(h, body.code, body.amount, body.channel, body.payer_ref))
+
+    @router.get("/deposits/top-ups/{topup_no}", summary="A top-up; refresh=true queries the channel")
+    def topup(topup_no: str, p: Who, refresh: bool = False) -> Any:
+        own(p, deposit.owner_of_topup(h, topup_no), f"top-up {topup_no} is not known")
+        return plain(deposit.refresh(h, topup_no) if refresh else deposit.topup_view(h, topup_no))
+
+    @router.get("/patients/{patient_id}/deposit", summary="The deposit: balance and every entry")
+    def balance(patient_id: int, p: Who) -> Any:
+        own(p, patient_id, f"patient {patient_id} is not known")
+        return plain(deposit.view(h, patient_id))
+
+    @router.post("/deposits/withdraw", summary="Withdraw the unused deposit through the channel(s) it came from")
+    def withdraw(body: WithdrawIn, p: Who) -> Any:
+        own(p, body.patient_id, f"patient {body.patient_id} is not known")
+        return plain(deposit.withdraw(h, body.patient_id, body.amount))
+
+    @router.post("/deposits/withdrawals/{withdraw_no}", summary="Continue a withdrawal whose refund was lost")
+    def continue_withdrawal(withdraw_no: str, p: Who) -> Any:
+        own(p, deposit.owner_of_withdrawal(h, withdraw_no), f"withdrawal {withdraw_no} is not known")
+        return plain(deposit.continue_withdrawal(h, withdraw_no))
+
+    return router

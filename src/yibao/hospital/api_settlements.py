@@ -1,0 +1,109 @@
+"""Inpatient stays and retail pharmacy sales (inpatient.py, pharmacy.py): staff only. Their slips are served by
+the /slips routes of api.py (slips.py finds a stay's or a sale's kept settlement too)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import Field
+
+from yibao.gateway.fields import Number
+from yibao.hospital.api import Staff, Strict, plain
+from yibao.hospital.inpatient import Inpatient
+from yibao.hospital.pharmacy import Pharmacy
+
+router = APIRouter(tags=["inpatient", "pharmacy"])
+
+
+class AdmissionIn(Strict):
+    patient_id: int
+    begntime: datetime | None = None
+    adm_dept_codg: str = ""
+    adm_dept_name: str = ""
+    med_type: str = Field("21", description="21 普通住院 ...")
+    diag_name: str = ""
+
+
+class FeeLineIn(Strict):
+    med_list_codg: str = Field(min_length=1)
+    medins_list_codg: str = ""
+    name: str = ""
+    pric: Number
+    cnt: Number = Field(description="negative with init_feedetl_sn: a return")
+    init_feedetl_sn: str = ""
+    fee_ocur_time: datetime | None = None
+
+
+class FeesIn(Strict):
+    lines: list[FeeLineIn] = Field(min_length=1)
+
+
+class DischargeIn(Strict):
+    endtime: datetime | None = None
+    dscg_way: str = "1"
+    acct_used_flag: Literal["0", "1"] = "1"
+
+
+class SaleLineIn(Strict):
+    med_list_codg: str = Field(min_length=1)
+    medins_list_codg: str = ""
+    name: str = ""
+    pric: Number
+    cnt: Number
+    rxno: str = ""
+
+
+class SaleIn(Strict):
+    patient_id: int
+    lines: list[SaleLineIn] = Field(min_length=1)
+    acct_used_flag: Literal["0", "1"] = "1"
+
+
+def _inpatient(request: Request) -> Inpatient:
+    return Inpatient(request.app.state.hospital)
+
+
+def _pharmacy(request: Request) -> Pharmacy:
+    return Pharmacy(request.app.state.hospital)
+
+
+@router.post("/inpatient/stays", summary="入院办理 (2401)", status_code=201)
+def admit(body: AdmissionIn, request: Request, _p: Staff) -> Any:
+    return plain(_inpatient(request).admit(**body.model_dump()))
+
+
+@router.get("/inpatient/stays/{no}")
+def stay(no: str, request: Request, _p: Staff) -> Any:
+    return plain(_inpatient(request).get(no))
+
+
+@router.post("/inpatient/stays/{no}/fees", summary="住院费用明细上传 (2301, output kept)")
+def fees(no: str, body: FeesIn, request: Request, _p: Staff) -> Any:
+    return plain(_inpatient(request).upload(no, [x.model_dump() for x in body.lines]))
+
+
+@router.post("/inpatient/stays/{no}/settle", summary="出院 + 住院预结算 + 结算 (2402, 2303, 2304)")
+def settle(no: str, body: DischargeIn, request: Request, _p: Staff) -> Any:
+    return plain(_inpatient(request).settle(no, body.endtime, body.dscg_way, body.acct_used_flag))
+
+
+@router.post("/inpatient/stays/{no}/cancel", summary="住院结算撤销 (2305)")
+def cancel_stay(no: str, request: Request, _p: Staff) -> Any:
+    return plain(_inpatient(request).cancel(no))
+
+
+@router.post("/pharmacy/sales", summary="药店购药: 2101 预结算 + 2102 结算", status_code=201)
+def sell(body: SaleIn, request: Request, _p: Staff) -> Any:
+    return plain(_pharmacy(request).sell(body.patient_id, [x.model_dump() for x in body.lines], body.acct_used_flag))
+
+
+@router.get("/pharmacy/sales/{no}")
+def sale(no: str, request: Request, _p: Staff) -> Any:
+    return plain(_pharmacy(request).get(no))
+
+
+@router.post("/pharmacy/sales/{no}/cancel", summary="药店结算撤销 (2103)")
+def cancel_sale(no: str, request: Request, _p: Staff) -> Any:
+    return plain(_pharmacy(request).cancel(no))
