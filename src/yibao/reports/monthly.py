@@ -228,36 +228,18 @@ def _payment_rows(session: Session, ym: str, cls: str, agency: str | None, code:
     ):
         x = row(r[0], r[1])
         x["setl_cnt"], x["declared"] = int(r[2]), r[3]
-    R = ReviewRejection
-    for r in session.execute(
-        select(D.fixmedins_code, R.insu_admdvs, func.sum(R.amount))
-        .join(R, R.decl_id == D.decl_id)
-        .where(*scope, _class_filter(R.insutype, cls))
-        .group_by(D.fixmedins_code, R.insu_admdvs)
-    ):
-        row(r[0], r[1])["rejected"] = r[2]
-    for r in session.execute(
-        select(D.fixmedins_code, R.insu_admdvs, func.sum(R.amount))
-        .join(R, R.redeclared_in == D.decl_id)
-        .where(*scope, _class_filter(R.insutype, cls))
-        .group_by(D.fixmedins_code, R.insu_admdvs)
-    ):
-        row(r[0], r[1])["redeclared"] = r[2]
-    X = ReviewDeduction
-    for r in session.execute(
-        select(D.fixmedins_code, X.insu_admdvs, func.sum(X.amount))
-        .join(X, X.decl_id == D.decl_id)
-        .where(*scope, _class_filter(X.insutype, cls))
-        .group_by(D.fixmedins_code, X.insu_admdvs)
-    ):
-        row(r[0], r[1])["deducted"] = r[2]
-    for r in session.execute(
-        select(D.fixmedins_code, A.insu_admdvs, func.sum(A.amount))
-        .join(A, A.decl_id == D.decl_id)
-        .where(*scope, _class_filter(A.insutype, cls))
-        .group_by(D.fixmedins_code, A.insu_admdvs)
-    ):
-        row(r[0], r[1])["approved"] = r[2]
+    R, X = ReviewRejection, ReviewDeduction
+    # each column is one table's amounts, summed by institution and insured region
+    sources = [("rejected", R, R.decl_id), ("redeclared", R, R.redeclared_in), ("deducted", X, X.decl_id),
+               ("approved", A, A.decl_id)]
+    for column, table, link in sources:
+        for r in session.execute(
+            select(D.fixmedins_code, table.insu_admdvs, func.sum(table.amount))
+            .join(table, link == D.decl_id)
+            .where(*scope, _class_filter(table.insutype, cls))
+            .group_by(D.fixmedins_code, table.insu_admdvs)
+        ):
+            row(r[0], r[1])[column] = r[2]
     return [out[k] for k in sorted(out)]
 
 
