@@ -143,7 +143,7 @@ def finish(session: Session, agency: str, decl_id: str, today: date, now: dateti
     agency pays its own insured (fund and accounts; mutual aid from other regions is cleared through the
     centre afterwards); the provincial centre pays everything else and charges each part to its region."""
     decl = open_declaration(session, agency, decl_id, today)
-    total = ZERO
+    total, planned = ZERO, 0
     for (insu_admdvs, insutype), parts in sorted(_remaining(session, decl).items()):
         payer = "agency" if insu_admdvs == decl.admdvs else "centre"
         for part, amount in sorted(parts.items()):
@@ -155,11 +155,12 @@ def finish(session: Session, agency: str, decl_id: str, today: date, now: dateti
                                        insu_admdvs=insu_admdvs, insutype=insutype, part=part.split(":")[0],
                                        amount=amount, status="planned"))
             total += amount
+            planned += 1
     expected = decl.payable + decl.redeclared - decl.rejected - decl.deducted
     if total != expected:  # the plan must pay exactly what the review approved
         raise RuntimeError(f"allocation plan of {decl_id} sums to {total}, the review approved {expected}")
     decl.approved, decl.status, decl.reviewed_at = expected, "reviewed", now
-    if total == 0 and not any(isinstance(o, AllocationItem) for o in session.new):
+    if planned == 0:
         decl.status, decl.allocated_at = "allocated", now  # nothing to pay: no plan line waits for allocation
     session.flush()
     return decl
