@@ -1,21 +1,37 @@
 """The patient's deposit account (预交金 / 充值, seed 003 其他 3): top-up by the e-credential or the electronic
 health code (either finds the same deposit), credited on PAID only and once (a duplicate callback credits
 nothing more), a mixed bill paid by insurance with the cash remainder from the deposit, an insufficient deposit
-refused before any insurance call, and withdrawal through the channel(s) the money came from."""
+refused before any insurance call, and withdrawal through the channel(s) the money came from; a retried top-up
+(the same Idempotency-Key) makes no second order, a channel that does not answer leaves the top-up unknown within
+the time box, the sweep resolves open top-ups and withdrawals, and no withdrawal while a deposit payment is open."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
-from test_hospital import EMPLOYEE, PERSONS, TODAY, Desk, FakeChannel, World, patient_headers
+from test_hospital import (
+    EMPLOYEE,
+    PERSONS,
+    TODAY,
+    Desk,
+    FakeChannel,
+    LosingTransport,
+    World,
+    bearer,
+    patient_headers,
+)
 
-from yibao.hospital.channels.base import Status
-from yibao.hospital.db import DepositEntry, Payment
+from yibao.hospital import cashier, deposit
+from yibao.hospital.channels.base import ChannelResult, ChannelTimeout, Status
+from yibao.hospital.db import DepositEntry, DepositTopUp, Payment
 from yibao.store.db import Store
 from yibao.store.models import Settlement
 
@@ -165,3 +181,178 @@ def test_a_refused_withdrawal_leg_gives_the_money_back_to_the_deposit(world: Wor
     dep = _deposit(desk, pid)
     assert dep["balance"] == "30.00"
     assert [e["kind"] for e in dep["entries"]] == ["topup", "withdraw", "withdraw_undo"]
+
+
+def _pays(channel: FakeChannel) -> int:
+    return sum(1 for call, _ in channel.calls if call == "pay")
+
+
+def test_a_retried_top_up_with_the_same_key_is_the_same_top_up(world: World) -> None:
+    desk = world.hospital()
+    card, wechat = desk.channels["card"], desk.channels["wechat"]
+    pid, ecard = _patient(desk)
+    phone = patient_headers(pid)
+    body = {"code": HEALTH_CODE, "amount": "100.00", "channel": "card"}
+
+    first = desk.post("/deposits/top-up", body, 201, headers={**phone, "Idempotency-Key": "tu-1"})
+    again = desk.post("/deposits/top-up", body, 201, headers={**phone, "Idempotency-Key": "tu-1"})
+    assert first["status"] == again["status"] == "PAID" and again["topup_no"] == first["topup_no"]
+    assert _pays(card) == 1 and _deposit(desk, pid)["balance"] == "100.00"  # one order, credited once
+    # the same key with the other code of the same patient (by the desk): still the same top-up
+    assert desk.post("/deposits/top-up", {**body, "code": ecard}, 201,
+                     headers={"Idempotency-Key": "tu-1"})["topup_no"] == first["topup_no"]
+    # the same key for another amount is another request: refused, nothing made
+    desk.post("/deposits/top-up", {**body, "amount": "5.00"}, 409, headers={**phone, "Idempotency-Key": "tu-1"})
+
+    # a pending WeChat order retried: the same order, its pay_url again
+    w1 = desk.post("/deposits/top-up", {**body, "channel": "wechat"}, 201, headers={"Idempotency-Key": "tu-2"})
+    w2 = desk.post("/deposits/top-up", {**body, "channel": "wechat"}, 201, headers={"Idempotency-Key": "tu-2"})
+    assert (w2["topup_no"], w2["status"], w2["pay_url"]) == (w1["topup_no"], "PENDING", w1["pay_url"])
+    assert _pays(wechat) == 1
+
+    # another patient with the same key: refused, nothing of the other's top-up told
+    other = desk.patient(None, name="例乙", certno="440301199202021234", health_code="EHC-OTHER")
+    for headers in ({**patient_headers(other), "Idempotency-Key": "tu-1"}, {"Idempotency-Key": "tu-1"}):
+        refused = desk.post("/deposits/top-up", {**body, "code": "EHC-OTHER"}, 409, headers=headers)
+        assert first["topup_no"] not in str(refused) and "100.00" not in str(refused)
+    assert _deposit(desk, other)["balance"] == "0.00" and _pays(card) == 1
+
+    # without a key every request is a new top-up, as before
+    for _ in range(2):
+        desk.post("/deposits/top-up", {**body, "amount": "1.00"}, 201, headers=phone)
+    assert _pays(card) == 3 and _deposit(desk, pid)["balance"] == "102.00"
+
+
+def test_a_top_up_is_answered_within_the_time_box_and_the_late_answer_credits_it(world: World) -> None:
+    card = FakeChannel("card", "slow", delay=3.0)
+    desk = world.hospital(answer_within=1.5, card=card, wechat=FakeChannel("wechat", "pending"))
+    pid, _ = _patient(desk)
+    started = time.monotonic()
+    out = desk.post("/deposits/top-up", {"code": HEALTH_CODE, "amount": "80.00", "channel": "card"}, 201)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5, elapsed  # the time box (1.5 s), not the card's 3 s
+    assert out["status"] == "unknown" and "time box" in out["error"] and out["balance"] == "0.00"  # no guess
+    deadline = time.monotonic() + 10
+    while desk.get(f"/deposits/top-ups/{out['topup_no']}")["status"] == "unknown" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    done = desk.get(f"/deposits/top-ups/{out['topup_no']}")
+    assert (done["status"], done["balance"]) == ("PAID", "80.00")
+    assert _pays(card) == 1 and [e["kind"] for e in _deposit(desk, pid)["entries"]] == ["topup"]
+
+
+def test_a_top_up_whose_order_never_arrived_is_closed_never_guessed(world: World) -> None:
+    card = FakeChannel("card", "lost")
+    desk = world.hospital(card=card, wechat=FakeChannel("wechat", "pending"))
+    pid, _ = _patient(desk)
+    out = desk.post("/deposits/top-up", {"code": HEALTH_CODE, "amount": "20.00", "channel": "card"}, 201)
+    no = out["topup_no"]
+    assert (out["status"], out["balance"]) == ("CLOSED", "0.00")
+    assert ("query", no) in card.calls and ("close", no) in card.calls and card.orders[no]["status"] == Status.CLOSED
+
+
+class SlowRefunds(FakeChannel):
+    """Refund answers lost (ChannelTimeout, the refund not made) the first `lost` times."""
+
+    def __init__(self, name: str, lost: int):
+        super().__init__(name)
+        self.lost = lost
+
+    def refund(self, out_trade_no: str, refund_no: str, amount: Decimal) -> ChannelResult:
+        if self.lost > 0:
+            self.lost -= 1
+            raise ChannelTimeout("no answer")
+        return super().refund(out_trade_no, refund_no, amount)
+
+
+def test_the_sweep_resolves_open_top_ups_and_finishes_open_withdrawals(world: World) -> None:
+    card, wechat = SlowRefunds("card", lost=2), FakeChannel("wechat", "pending")
+    desk = world.hospital(card=card, wechat=wechat)
+    pid, ecard = _patient(desk)
+    body = {"code": ecard, "amount": "30.00", "channel": "wechat"}
+    desk.post("/deposits/sweep", expect=403, headers=patient_headers(pid))  # the staff's
+    assert desk.post("/deposits/sweep") == {"topups": 0, "topups_paid": 0, "topups_closed": 0, "withdrawals": 0,
+                                            "withdrawals_finished": 0}
+
+    # paid in the app, the callback lost: the sweep's query credits it
+    lost_callback = desk.post("/deposits/top-up", body, 201)["topup_no"]
+    wechat.event(lost_callback, Status.PAID)
+    # never paid: waits until pending_expiry, then closed at the channel
+    unpaid = desk.post("/deposits/top-up", body, 201)["topup_no"]
+    assert desk.post("/deposits/sweep") == {"topups": 2, "topups_paid": 1, "topups_closed": 0, "withdrawals": 0,
+                                            "withdrawals_finished": 0}
+    assert _deposit(desk, pid)["balance"] == "30.00"
+    assert desk.get(f"/deposits/top-ups/{unpaid}")["status"] == "PENDING"  # not expired yet: still waiting
+    with desk.hospital.db.session() as s:  # an hour later
+        row = s.scalars(select(DepositTopUp).where(DepositTopUp.topup_no == unpaid)).one()
+        row.created_at -= timedelta(hours=1)
+    assert desk.post("/deposits/sweep")["topups_closed"] == 1
+    assert desk.get(f"/deposits/top-ups/{unpaid}")["status"] == "CLOSED"
+    assert ("close", unpaid) in wechat.calls and wechat.orders[unpaid]["status"] == Status.CLOSED
+
+    # a top-up left "new" by a process that stopped before the channel was asked: the channel does not know it,
+    # so it is closed there (it can never be paid later); one "new" for under a minute is left to its request
+    now = desk.hospital.now()
+    with desk.hospital.db.session() as s:
+        for no, age in (("TU-STOPPED", timedelta(minutes=5)), ("TU-RUNNING", timedelta(0))):
+            s.add(DepositTopUp(topup_no=no, patient_id=pid, code=ecard, channel="wechat", amount=D("9.00"),
+                               status="new", refunded=D("0.00"), last_sequence=0, error="", created_at=now - age,
+                               updated_at=now - age))
+    swept = desk.post("/deposits/sweep")
+    assert (swept["topups"], swept["topups_closed"]) == (2, 1)
+    assert desk.get("/deposits/top-ups/TU-STOPPED")["status"] == "CLOSED" and ("close", "TU-STOPPED") in wechat.calls
+    assert desk.get("/deposits/top-ups/TU-RUNNING")["status"] == "new" and ("query", "TU-RUNNING") not in wechat.calls
+
+    # a withdrawal whose refund answers were lost stays withdrawing; the sweep finishes it (the same refund_no)
+    desk.post("/deposits/top-up", {**body, "channel": "card", "amount": "10.00"}, 201)
+    out = desk.post("/deposits/withdraw", {"patient_id": pid, "amount": "10.00"})
+    assert out["status"] == "withdrawing" and out["legs"][0]["status"] == "pending"
+    swept = desk.post("/deposits/sweep")
+    assert (swept["withdrawals"], swept["withdrawals_finished"]) == (1, 1)
+    assert desk.post(f"/deposits/withdrawals/{out['withdraw_no']}")["status"] == "done"
+    assert list(card.refunds.values()) == [D("10.00")] and _deposit(desk, pid)["balance"] == "30.00"
+
+
+def test_no_withdrawal_while_a_payment_from_the_deposit_is_open(world: World,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    losing = LosingTransport(world.platform_http, "2207", 3)  # every try of the request is lost
+    desk = world.hospital(platform_http=httpx.Client(transport=losing))
+    pid, _ = _patient(desk)
+    desk.post("/deposits/top-up", {"code": HEALTH_CODE, "amount": "200.00", "channel": "card"}, 201)
+    reg = desk.register(pid, "DR01", "pm")
+    clinic = desk.bill(reg["registration_id"], [("EX-DRUG-A", "50.00", "2"), ("EX-ITEM-C", "30.00", "1")])
+    paying = desk.pay(pid, [clinic], "deposit", "mobile")
+    assert paying["status"] == "settling", paying  # the 2207 outcome unknown: it may still debit the deposit
+
+    for headers in (patient_headers(pid), bearer("staff", "desk01")):
+        refused = desk.post("/deposits/withdraw", {"patient_id": pid}, 409, headers=headers)
+        assert paying["payment_no"] in refused["detail"]
+    dep = _deposit(desk, pid)
+    assert dep["balance"] == "200.00" and [e["kind"] for e in dep["entries"]] == ["topup"]
+    assert desk.channels["card"].refunds == {}
+
+    monkeypatch.setattr(cashier, "SETTLING_GRACE", timedelta(0))
+    ended = desk.get(f"/payments/{paying['payment_no']}", refresh="true")
+    assert ended["status"] == "failed", ended  # the insurance leg undone, nothing taken from the deposit
+    out = desk.post("/deposits/withdraw", {"patient_id": pid})
+    assert (out["status"], out["amount"], out["balance"]) == ("done", "200.00", "0.00")
+
+
+def test_the_same_key_sent_twice_at_once_makes_one_order(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = world.hospital()
+    card = desk.channels["card"]
+    pid, _ = _patient(desk)
+    body = {"code": HEALTH_CODE, "amount": "40.00", "channel": "card"}
+    first = desk.post("/deposits/top-up", body, 201, headers={"Idempotency-Key": "at-once"})
+    # the second request looked before the first had written its top-up: the unique key stops its insert, and
+    # the first's top-up answers
+    looked, asked = deposit._by_key, []
+
+    def late_look(*args: Any) -> str | None:
+        asked.append(args[1])
+        return None if len(asked) == 1 else looked(*args)
+
+    monkeypatch.setattr(deposit, "_by_key", late_look)
+    second = desk.post("/deposits/top-up", body, 201, headers={"Idempotency-Key": "at-once"})
+    assert second["topup_no"] == first["topup_no"]
+    assert asked == ["at-once", "at-once"]
+    assert _pays(card) == 1 and _deposit(desk, pid)["balance"] == "40.00"

@@ -1,5 +1,8 @@
 """Inpatient stays (2401, 2301, 2402, 2303, 2304, 2305) and retail pharmacy sales (2101, 2102, 2103) through the
-hospital's API, staff only, and their slips (住院结算单 / 药店购药结算单) with mutual aid on its own line.
+hospital's API, staff only, paid like bills: the cash part through any channel at the desk, the bedside or the
+counter (a card at the terminal that read it), a failed cash leg undone by 2305 / 2103, a lost answer resent or
+reversed, never guessed. Their slips (住院结算单 / 药店购药结算单) show mutual aid on its own line; the
+reconciliation (3201/3202) counts them.
 
 The platform and the hospital run in-process as in test_hospital.py; its dataset is reused and given inpatient
 and pharmacy policies and a pharmacy institution here."""
@@ -8,24 +11,41 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_hospital import AUTH_KEY, CHILD, EMPLOYEE, PARENT, PERSONS, SECRETS, SZ_HOSP, TODAY, TY_HOSP, bearer, dataset
+from test_hospital import (
+    AUTH_KEY,
+    CHILD,
+    EMPLOYEE,
+    PARENT,
+    PERSONS,
+    SECRETS,
+    SZ_HOSP,
+    TODAY,
+    TY_HOSP,
+    FakeChannel,
+    LosingTransport,
+    bearer,
+    dataset,
+)
 
 from yibao.dataset.loader import load_document
 from yibao.gateway.app import create_app
 from yibao.hospital.api import create_hospital_app
+from yibao.hospital.channels.base import CashOrder, ChannelResult
 from yibao.hospital.config import HospitalConfig
-from yibao.hospital.db import KindSettlement
+from yibao.hospital.db import KindSettlement, Payment
 from yibao.hospital.insurance import loads
 from yibao.hospital.service import Hospital
 from yibao.store.db import Store
-from yibao.store.models import Account, Settlement
+from yibao.store.models import Account, FeeDetail, Settlement, Visit
 
 D = Decimal
 PHARMACY = "P44030000201"
@@ -48,10 +68,37 @@ def kinds_dataset() -> dict[str, Any]:
     return doc
 
 
+class CardAt(FakeChannel):
+    """A card acquirer that records the terminal each request comes from (`at` is CardChannel's)."""
+
+    def __init__(self, mode: str = "paid"):
+        super().__init__("card", mode)
+        self.terminal: str | None = None
+        self.seen: list[tuple[str, str, str | None]] = []
+
+    def at(self, terminal_id: str) -> CardAt:
+        other = copy.copy(self)  # the same orders and records, another terminal
+        other.terminal = terminal_id
+        return other
+
+    def pay(self, order: CashOrder) -> ChannelResult:
+        self.seen.append(("pay", order.out_trade_no, self.terminal))
+        return super().pay(order)
+
+    def refund(self, out_trade_no: str, refund_no: str, amount: Decimal) -> ChannelResult:
+        self.seen.append(("refund", out_trade_no, self.terminal))
+        return super().refund(out_trade_no, refund_no, amount)
+
+
 class Desk:
-    def __init__(self, hospital: Hospital):
-        self.hospital = hospital
+    def __init__(self, hospital: Hospital, channels: dict[str, Any]):
+        self.hospital, self.channels = hospital, channels
         self.http = TestClient(create_hospital_app(hospital), headers=bearer("staff", "desk01"))
+
+    def get(self, path: str, expect: int = 200, **kw: Any) -> Any:
+        reply = self.http.get(path, **kw)
+        assert reply.status_code == expect, (path, reply.status_code, reply.text)
+        return reply.json()
 
     def post(self, path: str, body: dict[str, Any] | None = None, expect: int = 200, **kw: Any) -> Any:
         reply = self.http.post(path, json=body or {}, **kw)
@@ -63,9 +110,21 @@ class Desk:
         body = {"name": p["name"], "certno": p["certno"], "mdtrt_cert_type": "02", "mdtrt_cert_no": p["certno"]}
         return int(self.post("/patients", body, 201)["patient_id"])
 
+    def stay(self, pid: int, lines: list[tuple[str, str, str]]) -> str:
+        no = str(self.post("/inpatient/stays", {"patient_id": pid, "begntime": "2026-03-10T08:00:00"}, 201)["no"])
+        self.post(f"/inpatient/stays/{no}/fees", {"lines": [
+            {"med_list_codg": code, "pric": pric, "cnt": cnt} for code, pric, cnt in lines]})
+        return no
+
     def kept(self, no: str) -> KindSettlement:
         with self.hospital.db.session() as s:
             row = s.scalar(select(KindSettlement).where(KindSettlement.no == no))
+            assert row is not None
+            return row
+
+    def payment(self, payment_no: str) -> Payment:
+        with self.hospital.db.session() as s:
+            row = s.scalar(select(Payment).where(Payment.payment_no == payment_no))
             assert row is not None
             return row
 
@@ -77,20 +136,27 @@ class World:
         self.platform_http = TestClient(create_app(store))
         self.hospitals: list[Hospital] = []
 
-    def desk(self, code: str = SZ_HOSP) -> Desk:
+    def desk(self, code: str = SZ_HOSP, platform_http: httpx.Client | None = None, **channels: Any) -> Desk:
         secret, admdvs, name = SECRETS[code] if code in SECRETS else ("pharmacy-secret", "440300", "深圳示例药店")
         config = HospitalConfig(fixmedins_code=code, secret=secret, admdvs=admdvs, fixmedins_name=name,
                                 database_url=f"sqlite:///{self.tmp / f'kinds-{code}-{len(self.hospitals)}.db'}",
-                                platform_url="http://testserver", auth_key=AUTH_KEY)
-        hospital = Hospital(config, platform_http=self.platform_http, channels={})
+                                platform_url="http://testserver", auth_key=AUTH_KEY,
+                                card_devices=frozenset({"BED-12A"}))
+        chans = channels or {"card": CardAt(), "wechat": FakeChannel("wechat", "pending")}
+        hospital = Hospital(config, platform_http=platform_http or self.platform_http, channels=dict(chans))
         self.hospitals.append(hospital)
-        return Desk(hospital)
+        return Desk(hospital, chans)
 
     def settlement(self, setl_id: str) -> Settlement:
         with self.store.unit_of_work() as s:
             row = s.get(Settlement, setl_id)
             assert row is not None
             return row
+
+    def settlements_of(self, mdtrt_id: str, status: str = "settled") -> int:
+        with self.store.unit_of_work() as s:
+            return len(list(s.scalars(select(Settlement.setl_id).where(Settlement.mdtrt_id == mdtrt_id,
+                                                                       Settlement.status == status))))
 
     def balance(self, psn_no: str) -> Decimal:
         with self.store.unit_of_work() as s:
@@ -110,30 +176,34 @@ def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 def same_as_platform(world: World, desk: Desk, done: dict[str, Any]) -> dict[str, Any]:
     """The answer's figures, the kept settlement output and the platform's settlement agree."""
-    row = desk.kept(done["no"])
-    info = loads(row.out_settle)["setlinfo"]
+    paid = done["payment"]
+    info = loads(desk.payment(paid["payment_no"]).out_settle)["setlinfo"]
     platform = world.settlement(done["setl_id"])
     for key in FIGURES:
-        assert D(done["insurance"][key]) == info[key] == getattr(platform, key), key
-    assert D(done["total"]) == platform.medfee_sumamt
-    assert D(done["cash"]["amount"]) == platform.psn_cash_pay and done["cash"]["status"] == "paid at the desk"
+        assert D(paid["insurance"][key]) == info[key] == getattr(platform, key), key
+    assert D(done["total"]) == D(paid["total"]) == platform.medfee_sumamt
+    if platform.psn_cash_pay:
+        assert D(paid["cash"]["amount"]) == platform.psn_cash_pay and paid["cash"]["status"] == "PAID"
+    else:
+        assert paid["cash"]["out_trade_no"] is None
     return dict(info)
 
 
-def slip_shows(desk: Desk, setl_id: str, info: dict[str, Any], title: str) -> str:
-    html = desk.http.get(f"/slips/{setl_id}.html").text
+def slip_shows(desk: Desk, setl_id: str, info: dict[str, Any], title: str, **kw: Any) -> str:
+    html = desk.http.get(f"/slips/{setl_id}.html", **kw).text
     assert title in html
     for label, key in (("医疗费总额", "medfee_sumamt"), ("基金支付总额", "fund_pay_sumamt"),
                        ("个人账户支付", "acct_pay"), ("其中：个人账户共济支付", "acct_mulaid_pay"),
                        ("个人现金支付", "psn_cash_pay")):
         assert f"<th>{label}</th><td class=\"amount\">{info[key]:.2f}</td>" in html, label
-    pdf = desk.http.get(f"/slips/{setl_id}.pdf")
+    pdf = desk.http.get(f"/slips/{setl_id}.pdf", **kw)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and b"STSong-Light" in pdf.content
     return html
 
 
-def test_an_inpatient_stay_settled_slipped_and_cancelled(world: World) -> None:
+def test_a_stay_paid_at_the_bedside_slipped_cancelled_and_paid_again(world: World) -> None:
     desk = world.desk()
+    card = desk.channels["card"]
     pid = desk.patient(EMPLOYEE)
     stay = desk.post("/inpatient/stays", {"patient_id": pid, "begntime": "2026-03-10T08:00:00",
                                           "adm_dept_codg": "W1"}, 201)
@@ -148,45 +218,64 @@ def test_an_inpatient_stay_settled_slipped_and_cancelled(world: World) -> None:
     assert up["total"] == "1900.00" and len(up["lines"]) == 3
     row = desk.kept(no)
     assert len(row.outs_2301) == 2 and loads(row.outs_2301[0])["result"][1]["fulamt_ownpay_amt"] == D("100.00")
+    desk.post(f"/inpatient/stays/{no}/settle", {"device": "NOT-OURS"}, 422)  # an unknown card terminal
 
-    done = desk.post(f"/inpatient/stays/{no}/settle", {"endtime": "2026-03-15T10:00:00"})
-    assert done["status"] == "settled", done
+    done = desk.post(f"/inpatient/stays/{no}/settle", {"endtime": "2026-03-15T10:00:00", "terminal": "bedside",
+                                                       "device": "BED-12A"})
+    assert done["status"] == "settled" and done["payment"]["status"] == "paid", done
     info = same_as_platform(world, desk, done)
-    # deductible 300, ratio 0.90: hifp 1350.00; the account (12.00) within the policy scope, cash the rest
+    # deductible 300, ratio 0.90: hifp 1350.00; the account (12.00) within the policy scope, cash the rest by card
     assert (info["hifp_pay"], info["acct_pay"], info["acct_mulaid_pay"], info["psn_cash_pay"]) == (
         D("1350.00"), D("12.00"), D("0.00"), D("538.00"))
+    paid = done["payment"]
+    assert (paid["kind"], paid["stay_no"], paid["terminal"], paid["device"]) == ("inpatient", no, "bedside", "BED-12A")
+    assert card.seen == [("pay", paid["payment_no"], "BED-12A")]
     assert loads(desk.kept(no).out_pre)["setlinfo"]["hifp_pay"] == D("1350.00")  # 2303 kept too
     assert world.balance(EMPLOYEE) == D("0.00")
     html = slip_shows(desk, done["setl_id"], info, "住院结算单")
-    assert "药品甲退" in html and "门诊医保结算单" not in html
-    desk.post(f"/inpatient/stays/{no}/settle", {}, 409)  # settled once
+    assert "药品甲退" in html and "门诊医保结算单" not in html and "银行卡 (BED-12A)" in html and no in html
+    # the patient opens his own slip from the phone; another patient cannot see it
+    slip_shows(desk, done["setl_id"], info, "住院结算单", headers=bearer("patient", pid))
+    other = desk.post("/patients", {"name": "自费者", "certno": "440301199202021012"}, 201)["patient_id"]
+    assert desk.http.get(f"/slips/{done['setl_id']}.html", headers=bearer("patient", other)).status_code == 404
+    assert desk.post(f"/inpatient/stays/{no}/settle", {}) == done  # asked again: the same payment answers
 
-    back = desk.post(f"/inpatient/stays/{no}/cancel")
-    assert back["status"] == "cancelled" and loads(desk.kept(no).out_cancel)["setlinfo"]
+    back = desk.post(f"/inpatient/stays/{no}/cancel", {"reason": "费用录入有误"})
+    assert back["status"] == "discharged" and back["payment"]["status"] == "refunded", back
+    assert card.seen[-1] == ("refund", paid["payment_no"], "BED-12A")  # refunded by the terminal that read it
+    assert loads(desk.payment(paid["payment_no"]).out_cancel)["setlinfo"]["refd_setl_id"]
     assert world.settlement(done["setl_id"]).status == "cancelled"
     assert world.balance(EMPLOYEE) == D("12.00")
     assert "已撤销" in desk.http.get(f"/slips/{done['setl_id']}.html").text
     desk.post(f"/inpatient/stays/{no}/cancel", {}, 409)
 
+    # the stay is settled again (the platform's lines are unsettled again), this time at the desk's terminal
+    again = desk.post(f"/inpatient/stays/{no}/settle", {})
+    assert again["status"] == "settled" and again["setl_id"] != done["setl_id"], again
+    assert again["payment"]["device"] == "CASHIER-01" and card.seen[-1][2] == "CASHIER-01"
+    same_as_platform(world, desk, again)
+    assert world.settlements_of(stay["mdtrt_id"]) == 1
 
-def test_an_inpatient_stay_paid_by_family_mutual_aid(world: World) -> None:
+    # the reconciliation counts the stay's settlements and its cancellation, from the kept outputs
+    rec = desk.post("/reconciliation", {"begin": TODAY, "end": TODAY})
+    assert (rec["records"], rec["balanced"]) == (3, True), rec
+
+
+def test_a_stay_paid_by_family_mutual_aid_takes_no_cash(world: World) -> None:
     desk = world.desk(TY_HOSP)
     child = desk.patient(CHILD)
-    no = desk.post("/inpatient/stays", {"patient_id": child}, 201)["no"]
-    desk.post(f"/inpatient/stays/{no}/fees", {"lines": [{"med_list_codg": "EX-DRUG-A", "pric": "100.00",
-                                                         "cnt": "2"}]})
+    no = desk.stay(child, [("EX-DRUG-A", "100.00", "2")])
     done = desk.post(f"/inpatient/stays/{no}/settle", {"acct_used_flag": "1"})
     info = same_as_platform(world, desk, done)
-    assert info["acct_mulaid_pay"] > 0
     assert (info["medfee_sumamt"], info["hifp_pay"], info["acct_pay"], info["acct_mulaid_pay"],
             info["psn_cash_pay"]) == (D("200.00"), D("100.00"), D("100.00"), D("100.00"), D("0.00"))
-    assert world.balance(PARENT) == D("2900.00")
+    assert world.balance(PARENT) == D("2900.00") and desk.channels["card"].seen == []
     slip_shows(desk, done["setl_id"], info, "住院结算单")
     desk.post(f"/inpatient/stays/{no}/cancel")
     assert world.balance(PARENT) == D("3000.00")
 
 
-def test_a_pharmacy_sale_settled_slipped_and_cancelled(world: World) -> None:
+def test_a_pharmacy_sale_paid_slipped_and_cancelled(world: World) -> None:
     desk = world.desk(PHARMACY)
     pid = desk.patient(EMPLOYEE)
     sale = desk.post("/pharmacy/sales", {"patient_id": pid, "lines": [
@@ -197,15 +286,117 @@ def test_a_pharmacy_sale_settled_slipped_and_cancelled(world: World) -> None:
     assert (info["medfee_sumamt"], info["fund_pay_sumamt"], info["acct_pay"], info["psn_cash_pay"]) == (
         D("180.00"), D("0.00"), D("12.00"), D("168.00"))
     row = desk.kept(sale["no"])
-    assert loads(row.out_pre)["setlinfo"]["mdtrt_id"] == "" and loads(row.out_settle)["detlcutinfo"]
+    assert loads(row.out_pre)["setlinfo"]["mdtrt_id"] == ""
+    assert loads(desk.payment(sale["payment"]["payment_no"]).out_settle)["detlcutinfo"]
+    assert row.mdtrt_id == sale["payment"]["insurance"]["mdtrt_id"] and row.lines[0]["inscp_scp_amt"]
     html = slip_shows(desk, sale["setl_id"], info, "药店购药结算单")
-    assert "药品乙" in html
+    assert "药品乙" in html and sale["no"] in html
     back = desk.post(f"/pharmacy/sales/{sale['no']}/cancel")
-    assert back["status"] == "cancelled" and loads(desk.kept(sale["no"]).out_cancel)["setlinfo"]
+    assert back["status"] == "cancelled" and back["payment"]["cash"]["status"] == "REFUNDED", back
     assert world.settlement(sale["setl_id"]).status == "cancelled"
     assert world.balance(EMPLOYEE) == D("12.00")
     assert "已撤销" in desk.http.get(f"/slips/{sale['setl_id']}.html").text
     desk.post(f"/pharmacy/sales/{sale['no']}/cancel", {}, 409)
+    desk.post(f"/pharmacy/sales/{sale['no']}/pay", {}, 409)  # a cancelled sale is not paid again
+
+
+@pytest.mark.parametrize("mode", ["failed", "rejected"])
+def test_a_failed_cash_leg_undoes_the_stay_and_the_sale(world: World, mode: str) -> None:
+    desk = world.desk(card=CardAt(mode), alipay=FakeChannel("alipay"))
+    pid = desk.patient(EMPLOYEE)
+    no = desk.stay(pid, [("EX-DRUG-A", "10.00", "50")])
+    mdtrt_id = desk.kept(no).mdtrt_id
+    out = desk.post(f"/inpatient/stays/{no}/settle", {})
+    assert out["status"] == "discharged" and out["payment"]["status"] == "failed", out  # payable again
+    assert out["payment"]["insurance"]["status"] == "cancelled"
+    assert world.settlements_of(mdtrt_id) == 0 and world.settlements_of(mdtrt_id, "cancelled") == 1
+    assert world.balance(EMPLOYEE) == D("12.00")
+    paid = desk.post(f"/inpatient/stays/{no}/settle", {"channel": "alipay"})
+    assert paid["status"] == "settled" and world.settlements_of(mdtrt_id) == 1
+
+    shop = world.desk(PHARMACY, card=CardAt(mode), alipay=FakeChannel("alipay"))
+    pid = shop.patient(EMPLOYEE)
+    sale = shop.post("/pharmacy/sales", {"patient_id": pid, "lines": [
+        {"med_list_codg": "EX-DRUG-B", "pric": "120.00", "cnt": "1"}]}, 201)
+    assert sale["status"] == "open" and sale["payment"]["status"] == "failed", sale
+    assert world.settlement(sale["payment"]["insurance"]["setl_id"]).status == "cancelled"  # 2103
+    again = shop.post(f"/pharmacy/sales/{sale['no']}/pay", {"channel": "alipay"})
+    assert again["status"] == "settled" and again["payment"]["cash"]["status"] == "PAID", again
+
+
+def test_a_stay_is_paid_from_the_inpatient_deposit_by_the_health_code(world: World) -> None:
+    desk = world.desk()
+    pid = desk.patient(EMPLOYEE)
+    desk.post(f"/patients/{pid}/codes", {"health_code": "EHC-WARD-7"})
+    desk.post("/deposits/top-up", {"code": "EHC-WARD-7", "amount": "300.00", "channel": "card"}, 201)
+    no = desk.stay(pid, [("EX-DRUG-A", "10.00", "50")])
+    short = desk.post(f"/inpatient/stays/{no}/settle", {"channel": "deposit", "terminal": "bedside"})
+    # the cash part (deductible 300 + 10% of 200 - the account 12) is 308.00: the deposit refuses, 2305 undoes
+    assert (short["status"], short["payment"]["status"]) == ("discharged", "failed"), short["payment"]
+    assert "below 308.00" in short["payment"]["error"] and world.settlements_of(short["mdtrt_id"]) == 0
+    assert D(desk.get(f"/patients/{pid}/deposit")["balance"]) == D("300.00")
+    desk.post("/deposits/top-up", {"code": "EHC-WARD-7", "amount": "200.00", "channel": "card"}, 201)
+    done = desk.post(f"/inpatient/stays/{no}/settle", {"channel": "deposit", "terminal": "bedside"})
+    assert done["status"] == "settled", done["payment"]
+    assert D(same_as_platform(world, desk, done)["psn_cash_pay"]) == D("308.00")
+    assert D(desk.get(f"/patients/{pid}/deposit")["balance"]) == D("192.00")
+    desk.post(f"/inpatient/stays/{no}/cancel")  # the cash part goes back to the deposit
+    assert D(desk.get(f"/patients/{pid}/deposit")["balance"]) == D("500.00")
+
+
+def test_a_stay_payment_retried_with_its_key_settles_once(world: World) -> None:
+    desk = world.desk()
+    pid = desk.patient(EMPLOYEE)
+    no = desk.stay(pid, [("EX-DRUG-A", "10.00", "50")])
+    key = {"Idempotency-Key": "bed-7-settle"}
+    first = desk.post(f"/inpatient/stays/{no}/settle", {}, headers=key)
+    again = desk.post(f"/inpatient/stays/{no}/settle", {}, headers=key)
+    assert first == again and first["status"] == "settled"
+    assert [op for op, *_ in desk.channels["card"].seen] == ["pay"]
+    assert world.settlements_of(first["mdtrt_id"]) == 1
+
+
+def test_lost_answers_are_resent_or_reversed_never_guessed(world: World,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from yibao.hospital import cashier
+
+    # 2401 never answered (three tries): reversed by 2601, nothing stands
+    losing = LosingTransport(world.platform_http, "2401", 3)
+    desk = world.desk(platform_http=httpx.Client(transport=losing))
+    pid = desk.patient(EMPLOYEE)
+    assert "reversed by 2601" in desk.post("/inpatient/stays", {"patient_id": pid}, 503)["detail"]
+    with world.store.unit_of_work() as s:
+        visits = list(s.scalars(select(Visit.status).where(Visit.psn_no == EMPLOYEE)))
+    assert visits == ["cancelled"]
+
+    # 2301 never answered: kept, and sent again (the same msgid) before the next upload; no line twice
+    no = str(desk.post("/inpatient/stays", {"patient_id": pid}, 201)["no"])
+    losing.infno, losing.times = "2301", 3
+    lines = {"lines": [{"med_list_codg": "EX-DRUG-A", "pric": "10.00", "cnt": "50"}]}
+    assert "sent again" in desk.post(f"/inpatient/stays/{no}/fees", lines, 504)["detail"]
+    assert desk.get(f"/inpatient/stays/{no}")["pending"] == "2301"
+    up = desk.post(f"/inpatient/stays/{no}/fees", {"lines": [{"med_list_codg": "EX-ITEM-C", "pric": "50.00",
+                                                              "cnt": "1"}]})
+    assert (up["pending"], len(up["lines"]), up["total"]) == (None, 2, "550.00")
+    mdtrt_id = up["mdtrt_id"]
+    with world.store.unit_of_work() as s:
+        assert len(list(s.scalars(select(FeeDetail.feedetl_sn).where(FeeDetail.mdtrt_id == mdtrt_id)))) == 2
+
+    # 2304 answered only on the second try: the same message again, one settlement
+    losing.infno, losing.times = "2304", 1
+    done = desk.post(f"/inpatient/stays/{no}/settle", {})
+    assert done["status"] == "settled" and world.settlements_of(mdtrt_id) == 1
+    desk.post(f"/inpatient/stays/{no}/cancel")
+
+    # 2304 never answered: the payment stays settling; later it is learned (it did commit) and undone
+    losing.times = 3
+    out = desk.post(f"/inpatient/stays/{no}/settle", {})
+    assert out["status"] == "paying" and out["payment"]["status"] == "settling", out
+    assert "outcome unknown" in out["payment"]["error"] and world.settlements_of(mdtrt_id) == 1
+    monkeypatch.setattr(cashier, "SETTLING_GRACE", timedelta(0))
+    left = desk.get(f"/payments/{out['payment']['payment_no']}", params={"refresh": "true"})
+    assert (left["status"], left["insurance"]["status"]) == ("failed", "cancelled"), left
+    assert world.settlements_of(mdtrt_id) == 0 and desk.get(f"/inpatient/stays/{no}")["status"] == "discharged"
 
 
 def test_the_new_kinds_are_for_staff_only(world: World) -> None:

@@ -34,7 +34,7 @@ log = logging.getLogger("yibao.hospital.api")
 def _sweep(hospital: Hospital, every: float, stop: threading.Event) -> None:  # float-ok: seconds
     while not stop.wait(every):
         try:
-            hospital.cashier.sweep()
+            hospital.sweep()
         except Exception:  # noqa: BLE001 - the sweeper keeps running
             log.exception("sweep failed")
 
@@ -137,6 +137,7 @@ class PayIn(Strict):
     acct_used_flag: Literal["0", "1"] = "1"
     payer_ref: str | None = None
     use_insurance: bool = True
+    device: str | None = Field(None, max_length=32, description="the card terminal (default: the place's own)")
 
 
 class PeriodIn(Strict):
@@ -395,7 +396,8 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
                 raise HospitalError(403, "authorization: a patient pays from the mobile terminal; the desk, "
                                          "clinic-room and bedside terminals are staff's")
         return plain(h.cashier.pay(body.patient_id, body.bill_nos, body.channel, body.terminal,
-                                   key_given, body.acct_used_flag, body.payer_ref, body.use_insurance))
+                                   key_given, body.acct_used_flag, body.payer_ref, body.use_insurance,
+                                   body.device))
 
     @app.get("/payments/{payment_no}", summary="A payment; refresh=true resolves one still open", tags=["payment"])
     def payment(payment_no: str, p: Who, refresh: bool = False) -> Any:
@@ -413,9 +415,10 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
         own_patient(p, patient_id)
         return plain(h.cashier.payments(patient_id))
 
-    @app.post("/payments/sweep", summary="Query, resume or undo every open payment now", tags=["payment"])
+    @app.post("/payments/sweep", summary="Query, resume or undo every open payment and deposit order now",
+              tags=["payment"])
     def sweep(_p: Staff) -> Any:
-        return plain(h.cashier.sweep())
+        return plain(h.sweep())
 
     @app.post("/callbacks/{channel}", summary="A payment provider's notification", tags=["payment"])
     async def callback(channel: str, request: Request) -> Response:

@@ -1,18 +1,20 @@
-"""The deposit account's routes (预交金 / 充值, seed 003 其他 3): top-up by either linked code, the balance and its
-entries, withdrawal. A patient token reaches only his own deposit (another's is answered 404, as unknown)."""
+"""The deposit account's routes (预交金 / 充值, seed 003 其他 3): top-up by either linked code (an `Idempotency-Key`
+header makes a retried request return the same top-up), the balance and its entries, withdrawal, and the staff's
+sweep of open top-ups and withdrawals. A patient token reaches only his own deposit (another's is answered 404, as
+unknown)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from pydantic import Field
 
 from yibao.gateway.fields import Amount
 from yibao.hospital import deposit
-from yibao.hospital.api import Strict, Who, plain
+from yibao.hospital.api import Staff, Strict, Who, plain
 from yibao.hospital.auth import Principal
-from yibao.hospital.errors import not_found
+from yibao.hospital.errors import HospitalError, not_found
 from yibao.hospital.service import Hospital
 
 
@@ -38,14 +40,18 @@ def deposit_router(h: Hospital) -> APIRouter:
             raise not_found(unknown)
 
     @router.post("/deposits/top-up", summary="预交金充值 by the e-credential or the health code", status_code=201)
-    def top_up(body: TopUpIn, p: Who) -> Any:
+    def top_up(body: TopUpIn, p: Who,
+               idempotency_key: str | None = Header(None, max_length=150,
+                                                    description="the same key again: the same top-up")) -> Any:
         if not p.staff:
             try:
                 owner: int | None = deposit.patient_by_code(h, body.code)
             except Exception:  # noqa: BLE001 - unknown and another's answer alike
                 owner = None
             own(p, owner, "no patient holds this code")
-        return plain(deposit.top_up(h, body.code, body.amount, body.channel, body.payer_ref))
+            if idempotency_key and deposit.owner_of_topup_key(h, idempotency_key) not in (None, p.patient_id):
+                raise HospitalError(409, "idempotency_key: already used for another top-up")
+        return plain(deposit.top_up(h, body.code, body.amount, body.channel, body.payer_ref, idempotency_key))
 
     @router.get("/deposits/top-ups/{topup_no}", summary="A top-up; refresh=true queries the channel")
     def topup(topup_no: str, p: Who, refresh: bool = False) -> Any:
@@ -66,5 +72,9 @@ def deposit_router(h: Hospital) -> APIRouter:
     def continue_withdrawal(withdraw_no: str, p: Who) -> Any:
         own(p, deposit.owner_of_withdrawal(h, withdraw_no), f"withdrawal {withdraw_no} is not known")
         return plain(deposit.continue_withdrawal(h, withdraw_no))
+
+    @router.post("/deposits/sweep", summary="Resolve every open top-up and continue every open withdrawal now")
+    def sweep(_p: Staff) -> Any:
+        return plain(deposit.sweep(h))
 
     return router

@@ -1,12 +1,13 @@
-"""Inpatient stays and retail pharmacy sales (inpatient.py, pharmacy.py): staff only. Their slips are served by
-the /slips routes of api.py (slips.py finds a stay's or a sale's kept settlement too)."""
+"""Inpatient stays and retail pharmacy sales (inpatient.py, pharmacy.py): staff only (the desk, the bedside, the
+counter). A stay or a sale is paid like bills: its answer is the stay with its payment (insurance figures, the
+cash order, the slip's address); the slip is served by the /slips routes of api.py to staff and to the patient."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from pydantic import Field
 
 from yibao.gateway.fields import Number
@@ -40,10 +41,29 @@ class FeesIn(Strict):
     lines: list[FeeLineIn] = Field(min_length=1)
 
 
+class PayWith(Strict):
+    """How the cash part is paid: any channel, at the desk, the bedside or the counter."""
+
+    acct_used_flag: Literal["0", "1"] = "1"
+    channel: Literal["wechat", "alipay", "card", "deposit"] | None = Field(
+        None, description="default: card at the desk or the bedside")
+    terminal: Literal["desk", "clinic-room", "bedside"] = "desk"
+    device: str | None = Field(None, max_length=32, description="the card terminal (default: the place's own)")
+    payer_ref: str | None = None
+
+
 class DischargeIn(Strict):
     endtime: datetime | None = None
     dscg_way: str = "1"
-    acct_used_flag: Literal["0", "1"] = "1"
+
+
+class SettleIn(PayWith):
+    endtime: datetime | None = None
+    dscg_way: str = "1"
+
+
+class CancelIn(Strict):
+    reason: str = Field("", max_length=200)
 
 
 class SaleLineIn(Strict):
@@ -55,10 +75,14 @@ class SaleLineIn(Strict):
     rxno: str = ""
 
 
-class SaleIn(Strict):
+class SaleIn(PayWith):
     patient_id: int
     lines: list[SaleLineIn] = Field(min_length=1)
-    acct_used_flag: Literal["0", "1"] = "1"
+
+
+def _pay(body: PayWith) -> dict[str, Any]:
+    return {"acct_used_flag": body.acct_used_flag, "channel": body.channel, "terminal": body.terminal,
+            "device": body.device, "payer_ref": body.payer_ref}
 
 
 def _inpatient(request: Request) -> Inpatient:
@@ -84,19 +108,34 @@ def fees(no: str, body: FeesIn, request: Request, _p: Staff) -> Any:
     return plain(_inpatient(request).upload(no, [x.model_dump() for x in body.lines]))
 
 
-@router.post("/inpatient/stays/{no}/settle", summary="出院 + 住院预结算 + 结算 (2402, 2303, 2304)")
-def settle(no: str, body: DischargeIn, request: Request, _p: Staff) -> Any:
-    return plain(_inpatient(request).settle(no, body.endtime, body.dscg_way, body.acct_used_flag))
+@router.post("/inpatient/stays/{no}/discharge", summary="出院办理 (2402)")
+def discharge(no: str, body: DischargeIn, request: Request, _p: Staff) -> Any:
+    return plain(_inpatient(request).discharge(no, body.endtime, body.dscg_way))
 
 
-@router.post("/inpatient/stays/{no}/cancel", summary="住院结算撤销 (2305)")
-def cancel_stay(no: str, request: Request, _p: Staff) -> Any:
-    return plain(_inpatient(request).cancel(no))
+@router.post("/inpatient/stays/{no}/settle",
+             summary="出院 + 住院预结算 + 结算 + 自付部分收款 (2402, 2303, 2304, channel)")
+def settle(no: str, body: SettleIn, request: Request, _p: Staff,
+           idempotency_key: str | None = Header(None)) -> Any:
+    return plain(_inpatient(request).settle(no, body.endtime, body.dscg_way, idempotency_key=idempotency_key,
+                                            **_pay(body)))
 
 
-@router.post("/pharmacy/sales", summary="药店购药: 2101 预结算 + 2102 结算", status_code=201)
-def sell(body: SaleIn, request: Request, _p: Staff) -> Any:
-    return plain(_pharmacy(request).sell(body.patient_id, [x.model_dump() for x in body.lines], body.acct_used_flag))
+@router.post("/inpatient/stays/{no}/cancel", summary="住院结算撤销 (2305) and the cash refunded")
+def cancel_stay(no: str, request: Request, _p: Staff, body: CancelIn | None = None) -> Any:
+    return plain(_inpatient(request).cancel(no, body.reason if body else ""))
+
+
+@router.post("/pharmacy/sales", summary="药店购药: 2101 预结算 + 2102 结算 + 自付部分收款", status_code=201)
+def sell(body: SaleIn, request: Request, _p: Staff, idempotency_key: str | None = Header(None)) -> Any:
+    return plain(_pharmacy(request).sell(body.patient_id, [x.model_dump() for x in body.lines],
+                                         idempotency_key=idempotency_key, **_pay(body)))
+
+
+@router.post("/pharmacy/sales/{no}/pay", summary="Pay an open sale again (its last payment failed)")
+def pay_sale(no: str, body: PayWith, request: Request, _p: Staff,
+             idempotency_key: str | None = Header(None)) -> Any:
+    return plain(_pharmacy(request).pay(no, idempotency_key=idempotency_key, **_pay(body)))
 
 
 @router.get("/pharmacy/sales/{no}")
@@ -104,6 +143,6 @@ def sale(no: str, request: Request, _p: Staff) -> Any:
     return plain(_pharmacy(request).get(no))
 
 
-@router.post("/pharmacy/sales/{no}/cancel", summary="药店结算撤销 (2103)")
-def cancel_sale(no: str, request: Request, _p: Staff) -> Any:
-    return plain(_pharmacy(request).cancel(no))
+@router.post("/pharmacy/sales/{no}/cancel", summary="药店结算撤销 (2103) and the cash refunded")
+def cancel_sale(no: str, request: Request, _p: Staff, body: CancelIn | None = None) -> Any:
+    return plain(_pharmacy(request).cancel(no, body.reason if body else ""))

@@ -1,20 +1,24 @@
-"""Paying bills and refunding a registration fee.
+"""Paying: bills of a registration, an inpatient stay, a pharmacy sale; refunding a payment.
 
-Paying several bills of one registration is ONE insurance settlement (2201 if the visit has none yet, 2203,
-2204, 2206, 2207 with acct_used_flag, so the personal account and family mutual aid apply) and the self-pay
-remainder (psn_cash_pay) through a channel, answered within `answer_within` seconds (seed 003: 5):
+A payment is ONE insurance settlement with acct_used_flag (so the personal account and family mutual aid
+apply) and the self-pay remainder (psn_cash_pay) through a channel, answered within `answer_within` seconds
+(seed 003: 5). The insurance leg of bills is 2201 if the visit has none yet, 2203, 2204, 2206, 2207; of a stay
+(discharged by 2402 first) 2303 then 2304; of a sale 2101 then 2102. Undoing it is 2208 / 2305 / 2103. The same
+operation serves every terminal: the phone, the cashier desk, the doctor's room, the bedside (a card payment
+names the card terminal it is read at, `device`).
 
     new --insurance--> settling --cash needed--> paying --PAID--> paid
                           |  \\--nothing left to pay-------------> paid
                           \\--refused------------------------------> failed (nothing charged)
     paying --FAILED / CLOSED--> cancelling --2208--> failed (the insurance leg undone)
-    paid --online refund (registration fee)--> refunding --2208 + channel refund--> refunded
+    paid --refund (a registration fee online, a stay or sale at the desk)--> refunding
+         --2208/2305/2103 + channel refund--> refunded
 
 Rules kept here:
-- insurance is never charged for an unpaid bill: a cash leg that fails or is closed cancels the settlement (2208);
+- insurance is never charged for an unpaid bill: a cash leg that fails or is closed cancels the settlement;
 - insurance is never charged twice: one payment per idempotency key (a retried request returns it), the bills
-  are claimed by the payment in SQL, and a 2207 / 2208 whose answer was lost is resent byte for byte (the platform
-  answers a committed msgid with its stored answer);
+  are claimed by the payment in SQL (a stay or sale likewise), and a settling or cancelling message whose answer
+  was lost is resent byte for byte (the platform answers a committed msgid with its stored answer);
 - a cash order whose outcome is unknown is resolved by querying the channel (and closing an order the channel
   does not know, so that it can no longer be paid), never guessed;
 - a channel that has not answered when the time box ends leaves the payment "paying": the late answer, a
@@ -38,7 +42,17 @@ from sqlalchemy.orm import Session
 
 from yibao.client import PlatformError
 from yibao.hospital.channels.base import BadCallback, CashOrder, ChannelRejected, ChannelResult, ChannelTimeout, Status
-from yibao.hospital.db import Bill, BillLine, CallbackInbox, Patient, Payment, Refund, Registration, Slot
+from yibao.hospital.db import (
+    Bill,
+    BillLine,
+    CallbackInbox,
+    KindSettlement,
+    Patient,
+    Payment,
+    Refund,
+    Registration,
+    Slot,
+)
 from yibao.hospital.errors import HospitalError, conflict, invalid, not_found
 from yibao.hospital.insurance import OutcomeUnknown, dumps, loads
 from yibao.money import ZERO
@@ -52,6 +66,11 @@ MARGIN = 0.5  # float-ok: seconds kept for writing the answer after the channel'
 SETTLING_GRACE = timedelta(seconds=60)  # a payment settling for less than this may still have its request running
 REFUNDED = (Status.REFUNDED, Status.PARTIALLY_REFUNDED)
 TIME = "%Y-%m-%d %H:%M:%S"
+#: the message that settles and the one that undoes a payment's insurance leg, by the payment's kind
+SETTLE = {"outpatient": "2207", "pharmacy": "2207", "inpatient": "2304", "retail": "2102"}
+CANCEL = {"outpatient": "2208", "pharmacy": "2208", "inpatient": "2305", "retail": "2103"}
+#: the state a stay or sale goes back to when its payment fails or is refunded: it can be paid again
+PAYABLE_AGAIN = {"inpatient": "discharged", "retail": "open"}
 
 
 def _status(value: Any) -> Status:
@@ -66,30 +85,59 @@ class Cashier:
     # == paying =========================================================================================
     def pay(self, patient_id: int, bill_nos: list[str], channel: str | None = None, terminal: str = "mobile",
             idempotency_key: str | None = None, acct_used_flag: str = "1", payer_ref: str | None = None,
-            use_insurance: bool = True) -> dict[str, Any]:
+            use_insurance: bool = True, device: str | None = None) -> dict[str, Any]:
         """Pay bills of one registration together; the answer within the time box (see the module)."""
         deadline = time.monotonic() + self.h.config.answer_within - MARGIN
-        if terminal not in TERMINALS:
-            raise invalid(f"terminal: must be one of {', '.join(TERMINALS)}")
-        channel = channel or ("card" if terminal == "desk" else None)
-        if not channel:
-            raise invalid("channel: is required (wechat, alipay or card)")
-        if acct_used_flag not in ("0", "1"):
-            raise invalid("acct_used_flag: must be \"0\" or \"1\"")
+        channel, device = self._check(channel, terminal, acct_used_flag, device)
         bill_nos = sorted(set(bill_nos))
         if not bill_nos:
             raise invalid("bill_nos: at least one bill is needed")
-        self.h.channel(channel)
-        key, existing = self._key(idempotency_key, bill_nos)
+        key, existing = self._key(idempotency_key, "bills:" + ",".join(bill_nos))
         if existing is not None:
             return self.view(existing)
         if channel == "deposit":  # the deposit must cover the bills before any insurance call (deposit.py)
             from yibao.hospital.deposit import precheck
 
             precheck(self.h, patient_id, bill_nos)
+        return self._start(key, deadline, partial(self._claim, patient_id, bill_nos, channel, terminal, key,
+                                                  acct_used_flag, payer_ref, use_insurance, device))
+
+    def pay_stay(self, stay_no: str, channel: str | None = None, terminal: str = "desk",
+                 idempotency_key: str | None = None, acct_used_flag: str = "1", payer_ref: str | None = None,
+                 device: str | None = None) -> dict[str, Any]:
+        """Settle an inpatient stay (discharged) or a pharmacy sale and take its cash part, like bills."""
+        deadline = time.monotonic() + self.h.config.answer_within - MARGIN
+        channel, device = self._check(channel, terminal, acct_used_flag, device)
+        key, existing = self._key(idempotency_key, f"stay:{stay_no}")
+        if existing is not None:
+            return self.view(existing)
+        return self._start(key, deadline, partial(self._claim_stay, stay_no, channel, terminal, key,
+                                                  acct_used_flag, payer_ref, device))
+
+    def _check(self, channel: str | None, terminal: str, acct_used_flag: str,
+               device: str | None) -> tuple[str, str | None]:
+        """The channel and card terminal of a payment, checked: (channel, device)."""
+        if terminal not in TERMINALS:
+            raise invalid(f"terminal: must be one of {', '.join(TERMINALS)}")
+        channel = channel or ("card" if terminal in ("desk", "bedside") else None)
+        if not channel:
+            raise invalid("channel: is required (wechat, alipay or card)")
+        if acct_used_flag not in ("0", "1"):
+            raise invalid("acct_used_flag: must be \"0\" or \"1\"")
+        self.h.channel(channel)
+        if channel != "card":
+            if device:
+                raise invalid(f"device: only a card payment is read at a terminal, not {channel}")
+            return channel, None
+        terminals = self.h.config.card_terminals
+        if device and device not in terminals.values() and device not in self.h.config.card_devices:
+            raise invalid(f"device: {device} is not one of this hospital's card terminals")
+        # a place's own terminal unless one is named; a card online (mobile) goes by the channel's default
+        return channel, device or terminals.get(terminal)
+
+    def _start(self, key: str, deadline: float, claim: Any) -> dict[str, Any]:  # float-ok: monotonic seconds
         try:
-            payment_no = self._claim(patient_id, bill_nos, channel, terminal, key, acct_used_flag, payer_ref,
-                                     use_insurance)
+            payment_no = claim()
         except (IntegrityError, HospitalError):
             # the same key claimed meanwhile by a concurrent request (its bills are no longer pending, or its
             # key is taken): that payment answers
@@ -101,24 +149,24 @@ class Cashier:
         self._proceed(payment_no, deadline)
         return self.view(payment_no)
 
-    def _key(self, given: str | None, bill_nos: list[str]) -> tuple[str, str | None]:
+    def _key(self, given: str | None, base: str) -> tuple[str, str | None]:
         """The idempotency key and the payment it already names. Without a key of the caller's the key is the
-        bill set's; after a failed attempt (nothing charged) the same bills may be paid again as a new attempt."""
+        bill set's (the stay's); after a failed attempt (nothing charged) they may be paid again as a new
+        attempt."""
         with self.db.session() as s:
             if given:
                 return given, s.scalar(select(Payment.payment_no).where(Payment.idem_key == given))
-            base = "bills:" + ",".join(bill_nos)
             attempts = list(s.execute(select(Payment.payment_no, Payment.status).where(
                 (Payment.idem_key == base) | Payment.idem_key.like(base + "#%")).order_by(Payment.id)))
         if not attempts:
             return base, None
         last_no, last_status = attempts[-1]
-        if last_status != "failed":
+        if last_status not in ("failed", "refunded"):  # a refunded stay may be settled again
             return base, last_no
         return f"{base}#{len(attempts) + 1}", None
 
     def _claim(self, patient_id: int, bill_nos: list[str], channel: str, terminal: str, key: str,
-               acct_used_flag: str, payer_ref: str | None, use_insurance: bool) -> str:
+               acct_used_flag: str, payer_ref: str | None, use_insurance: bool, device: str | None) -> str:
         from yibao.hospital.service import new_no
 
         now = self.h.now()
@@ -143,7 +191,8 @@ class Cashier:
             no = new_no("P", now)
             payment = Payment(
                 payment_no=no, idem_key=key, patient_id=patient_id, registration_id=reg.id, bill_nos=bill_nos,
-                terminal=terminal, kind="pharmacy" if all(b.kind == "pharmacy" for b in bills) else "outpatient",
+                terminal=terminal, device=device,
+                kind="pharmacy" if all(b.kind == "pharmacy" for b in bills) else "outpatient",
                 total=sum((b.amount for b in bills), ZERO), status="new",
                 insured=use_insurance and patient.psn_no is not None, acct_used_flag=acct_used_flag,
                 psn_no=patient.psn_no, insuplc_admdvs=patient.insuplc_admdvs, mdtrt_id=reg.mdtrt_id,
@@ -155,6 +204,35 @@ class Cashier:
                                 .values(status="paying", payment_id=payment.id))
             if claimed.rowcount != len(bills):  # type: ignore[attr-defined]
                 raise conflict("bill_nos: a bill was claimed by another payment meanwhile")
+            return no
+
+    def _claim_stay(self, stay_no: str, channel: str, terminal: str, key: str, acct_used_flag: str,
+                    payer_ref: str | None, device: str | None) -> str:
+        from yibao.hospital.service import new_no
+
+        now = self.h.now()
+        with self.db.session() as s:
+            stay = s.scalar(select(KindSettlement).where(KindSettlement.no == stay_no))
+            if stay is None:
+                raise not_found(f"stay or sale {stay_no} is not known")
+            if stay.status != PAYABLE_AGAIN[stay.kind]:
+                raise conflict(f"{stay.kind} {stay_no} is {stay.status}" + (
+                    ": discharge it first (2402)" if stay.status == "admitted" else
+                    f" (payment {stay.payment_no})" if stay.payment_no else ""))
+            no = new_no("P", now)
+            moved = s.execute(update(KindSettlement).where(KindSettlement.id == stay.id,
+                                                           KindSettlement.status == stay.status)
+                              .values(status="paying", payment_no=no, acct_used_flag=acct_used_flag,
+                                      updated_at=now))
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                raise conflict(f"{stay.kind} {stay_no}: being paid by another request meanwhile")
+            s.add(Payment(
+                payment_no=no, idem_key=key, patient_id=stay.patient_id, registration_id=None, stay_no=stay_no,
+                bill_nos=[], terminal=terminal, device=device, kind=stay.kind, total=stay.total, status="new",
+                insured=True, acct_used_flag=acct_used_flag, psn_no=stay.psn_no,
+                insuplc_admdvs=stay.insuplc_admdvs, mdtrt_id=stay.mdtrt_id, chrg_bchno=None,
+                insurance_status="none", channel=channel, cash_status="none", payer_ref=payer_ref,
+                last_sequence=0, error="", created_at=now, updated_at=now))
             return no
 
     def _proceed(self, no: str, deadline: float) -> None:  # float-ok: monotonic seconds
@@ -184,10 +262,15 @@ class Cashier:
                 return
             p = s.scalar(select(Payment).where(Payment.payment_no == no))
             assert p is not None
-            reg = s.get_one(Registration, p.registration_id)
-            patient = s.get_one(Patient, p.patient_id)
-            lines = list(s.execute(select(BillLine, Bill).join(Bill, Bill.id == BillLine.bill_id)
-                                   .where(Bill.payment_id == p.id).order_by(Bill.id, BillLine.seq)))
+            stay = s.scalar(select(KindSettlement).where(KindSettlement.no == p.stay_no)) if p.stay_no else None
+            if stay is None:
+                reg = s.get_one(Registration, p.registration_id)
+                patient = s.get_one(Patient, p.patient_id)
+                lines = list(s.execute(select(BillLine, Bill).join(Bill, Bill.id == BillLine.bill_id)
+                                       .where(Bill.payment_id == p.id).order_by(Bill.id, BillLine.seq)))
+        if stay is not None:
+            self._record_settlement(no, self._settle_stay(p, stay))
+            return
         insuplc = p.insuplc_admdvs or ""
         cert = {"mdtrt_cert_type": patient.mdtrt_cert_type or "02",
                 "mdtrt_cert_no": patient.mdtrt_cert_no or patient.certno}
@@ -218,11 +301,22 @@ class Cashier:
             data.update(invono="", fulamt_ownpay_amt=str(sums["fulamt_ownpay_amt"]),
                         overlmt_selfpay=str(sums["overlmt_amt"]), preselfpay_amt=str(sums["preselfpay_amt"]),
                         inscp_scp_amt=str(sums["inscp_scp_amt"]))
-            out_2207 = self._committed(no, "2207", {"data": data}, "env_2207")
+            out_settle = self._committed(no, "2207", {"data": data}, "env_settle")
         except PlatformError:
             self._delete_batch(no)
             raise
-        self._record_settlement(no, out_2207)
+        self._record_settlement(no, out_settle)
+
+    def _settle_stay(self, p: Payment, stay: KindSettlement) -> dict[str, Any]:
+        """The pre-settlement (2303 / 2101, kept on the stay), then the settling message, kept and resent."""
+        from yibao.hospital.inpatient import settlement_messages
+
+        pre_infno, infno, input_ = settlement_messages(self.h, stay, p.acct_used_flag)
+        insuplc = p.insuplc_admdvs or ""
+        pre = self.h.insurance.ok(pre_infno, input_, insuplc)
+        with self.db.session() as s:
+            s.execute(update(KindSettlement).where(KindSettlement.id == stay.id).values(out_pre=dumps(pre)))
+        return self._committed(p.payment_no, infno, input_, "env_settle")
 
     def _register_visit(self, p: Payment, reg: Registration, patient: Patient, cert: dict[str, str]) -> str:
         """2201 at payment time: the registration was made without insurance (or before the platform answered)."""
@@ -237,11 +331,16 @@ class Cashier:
             s.execute(update(Registration).where(Registration.id == reg.id).values(mdtrt_id=mdtrt_id, insured=True))
         return mdtrt_id
 
-    def _record_settlement(self, no: str, out_2207: dict[str, Any]) -> None:
-        info = out_2207["setlinfo"]
-        self._save(no, out_2207=dumps(out_2207), setl_id=str(info["setl_id"]), insurance_status="settled",
-                   setl_time=datetime.strptime(str(info["setl_time"]), TIME),
+    def _record_settlement(self, no: str, out_settle: dict[str, Any]) -> None:
+        info = out_settle["setlinfo"]
+        self._save(no, out_settle=dumps(out_settle), setl_id=str(info["setl_id"]), insurance_status="settled",
+                   setl_time=datetime.strptime(str(info["setl_time"]), TIME), mdtrt_id=str(info["mdtrt_id"]),
                    cash_amount=Decimal(str(info["psn_cash_pay"])))
+        p = self._load(no)
+        if p.stay_no:
+            from yibao.hospital.inpatient import record_split
+
+            record_split(self.h, p.stay_no, out_settle)
 
     def _committed(self, no: str, infno: str, input_: dict[str, Any], column: str) -> dict[str, Any]:
         """A committing message of this payment: its envelope is kept before it is sent, and sent again as-is
@@ -274,37 +373,38 @@ class Cashier:
             log.warning("payment %s: 2205 of batch %s refused: %s", no, p.chrg_bchno, exc.err_msg)
 
     def _cancel_insurance(self, no: str) -> bool:
-        """Undo the insurance leg (2208, then 2205); True when nothing of it stands any more."""
+        """Undo the insurance leg (2208 then 2205, or 2305 / 2103); True when nothing of it stands any more."""
         p = self._load(no)
         if not p.insured or p.insurance_status in ("none", "cancelled"):
             return True
         if p.insurance_status in ("settling", "unknown"):
-            if not p.env_2207:  # 2207 never left: only lines may have been uploaded
+            if not p.env_settle:  # the settling message never left: only lines may have been uploaded
                 self._delete_batch(no)
                 self._save(no, insurance_status="none")
                 return True
             try:  # learn the outcome: the platform answers a committed msgid with its stored answer
-                self._record_settlement(no, self.h.insurance.send_kept(loads(p.env_2207)))
+                self._record_settlement(no, self.h.insurance.send_kept(loads(p.env_settle)))
             except PlatformError:
                 self._delete_batch(no)
                 self._save(no, insurance_status="none")
                 return True
             except OutcomeUnknown as exc:
-                self._note(no, f"2207 outcome still unknown: {exc}")
+                self._note(no, f"{SETTLE[p.kind]} outcome still unknown: {exc}")
                 return False
             p = self._load(no)
+        infno = CANCEL[p.kind]
         try:
-            out = self._committed(no, "2208", {"data": {"setl_id": p.setl_id, "mdtrt_id": p.mdtrt_id,
-                                                        "psn_no": p.psn_no}}, "env_2208")
+            out = self._committed(no, infno, {"data": {"setl_id": p.setl_id, "mdtrt_id": p.mdtrt_id,
+                                                       "psn_no": p.psn_no}}, "env_cancel")
         except PlatformError as exc:
             if "already cancelled" not in exc.err_msg:
-                self._note(no, f"2208 refused: {exc.err_msg}")
+                self._note(no, f"{infno} refused: {exc.err_msg}")
                 return False
             out = None
         except OutcomeUnknown as exc:
-            self._note(no, f"2208 outcome unknown: {exc}")
+            self._note(no, f"{infno} outcome unknown: {exc}")
             return False
-        self._save(no, insurance_status="cancelled", **({"out_2208": dumps(out)} if out is not None else {}))
+        self._save(no, insurance_status="cancelled", **({"out_cancel": dumps(out)} if out is not None else {}))
         self._delete_batch(no)
         return True
 
@@ -323,7 +423,7 @@ class Cashier:
         order = CashOrder(out_trade_no=no, amount=amount, description=self._description(p),
                           payer_ref=p.payer_ref, notify_url=f"{self.h.config.public_url.rstrip('/')}/callbacks/"
                                                             f"{p.channel}")
-        future = self.h.executor.submit(self._ask_channel, p.channel, order)
+        future = self.h.executor.submit(self._ask_channel, p.channel, p.device, order)
         try:
             result = future.result(timeout=max(deadline - time.monotonic(), 0.0))
         except FutureTimeout:
@@ -339,12 +439,13 @@ class Cashier:
         self.apply(no, result)
 
     def _description(self, p: Payment) -> str:
-        return f"{self.h.config.fixmedins_name or self.h.config.fixmedins_code} {p.kind} {', '.join(p.bill_nos)}"[:120]
+        name = self.h.config.fixmedins_name or self.h.config.fixmedins_code
+        return f"{name} {p.kind} {', '.join(p.bill_nos) or p.stay_no}"[:120]
 
-    def _ask_channel(self, kind: str, order: CashOrder) -> ChannelResult:
+    def _ask_channel(self, kind: str, device: str | None, order: CashOrder) -> ChannelResult:
         """pay(); when its answer is lost, the order's state by query(); an order the channel does not know is
         closed, so that it can never be paid later (runs in the executor)."""
-        ch = self.h.channel(kind)
+        ch = self.h.channel(kind, device)
         try:
             return ch.pay(order)
         except ChannelTimeout:
@@ -408,6 +509,7 @@ class Cashier:
                                       channel_trade_no=channel_trade_no, paid_at=paid_at or now, updated_at=now))
             if moved.rowcount == 1:  # type: ignore[attr-defined]
                 s.execute(update(Bill).where(Bill.payment_id == p.id).values(status="paid", paid_at=now))
+                self._stay_to(s, p, "settled")
                 return
             stray = p.status == "failed" and p.cash_status != "PAID"
         if stray:  # paid after the payment was given up: give the money back
@@ -416,7 +518,7 @@ class Cashier:
     def _refund_stray(self, no: str) -> None:
         p = self._load(no)
         try:
-            result = self.h.channel(p.channel).refund(p.out_trade_no, f"{no}X", p.cash_amount)
+            result = self.h.channel(p.channel, p.device).refund(p.out_trade_no, f"{no}X", p.cash_amount)
             self._save(no, cash_status=_status(result.status).value,
                        error=f"{p.error}; paid after the payment failed: refunded".lstrip("; "))
         except (ChannelTimeout, ChannelRejected) as exc:
@@ -451,6 +553,14 @@ class Cashier:
             if moved.rowcount == 1:  # type: ignore[attr-defined]
                 s.execute(update(Bill).where(Bill.payment_id == p.id, Bill.status == "paying")
                           .values(status="pending", payment_id=None))
+                self._stay_to(s, p, None)
+
+    def _stay_to(self, s: Session, p: Payment, status: str | None) -> None:
+        """The stay or sale of a payment follows it (None: payable again)."""
+        if p.stay_no:
+            s.execute(update(KindSettlement).where(KindSettlement.no == p.stay_no,
+                                                   KindSettlement.payment_no == p.payment_no)
+                      .values(status=status or PAYABLE_AGAIN[p.kind], updated_at=self.h.now()))
 
     # -- completing a payment later ----------------------------------------------------------------------
     def refresh(self, no: str) -> dict[str, Any]:
@@ -458,7 +568,7 @@ class Cashier:
         2207 / 2208) within the time box."""
         p = self._load(no)
         if p.status == "paying":
-            future = self.h.executor.submit(self._known, self.h.channel(p.channel), no)
+            future = self.h.executor.submit(self._known, self.h.channel(p.channel, p.device), no)
             try:
                 self.apply(no, future.result(timeout=self.h.config.answer_within - MARGIN))
             except FutureTimeout:
@@ -499,9 +609,9 @@ class Cashier:
         """A payment left settling (its request died): learn the 2207 outcome; nothing left to pay makes it
         paid, otherwise the insurance leg is undone (the patient pays again)."""
         p = self._load(no)
-        if p.env_2207 and p.insurance_status != "settled":
+        if p.env_settle and p.insurance_status != "settled":
             try:
-                self._record_settlement(no, self.h.insurance.send_kept(loads(p.env_2207)))
+                self._record_settlement(no, self.h.insurance.send_kept(loads(p.env_settle)))
             except PlatformError:
                 self._save(no, insurance_status="none")
             except OutcomeUnknown as exc:
@@ -523,7 +633,7 @@ class Cashier:
         p = self._load(no)
         if p.status != "paying":
             raise conflict(f"payment {no} is {p.status}")
-        ch = self.h.channel(p.channel)
+        ch = self.h.channel(p.channel, p.device)
         try:
             result = ch.close(no)
         except ChannelRejected:  # paid meanwhile
@@ -581,9 +691,6 @@ class Cashier:
     def refund_registration(self, reg_id: int, reason: str) -> dict[str, Any]:
         """Online refund of a registration fee paid on its own: the insurance part by 2208, the cash part by
         the channel; both recorded. A fee not paid yet just cancels the registration. Again: continues it."""
-        from yibao.hospital.service import new_no
-
-        now = self.h.now()
         unpaid: Registration | None = None
         with self.db.session() as s:
             reg = s.get(Registration, reg_id)
@@ -615,21 +722,50 @@ class Cashier:
                 if p.bill_nos != [fee.bill_no]:
                     raise conflict(f"the registration fee was paid together with other bills in payment "
                                    f"{p.payment_no}; refund at the desk")
-                insured = p.insurance_status == "settled"
-                info = (loads(p.out_2207) or {}).get("setlinfo", {}) if insured else {}
-                cash = p.cash_amount if p.out_trade_no and p.cash_status == "PAID" else ZERO
-                refund_no = new_no("F", now)
-                s.add(Refund(refund_no=refund_no, payment_id=p.id, registration_id=reg.id, reason=reason,
-                             insurance_amount=(Decimal(str(info["medfee_sumamt"])) -
-                                               Decimal(str(info["psn_cash_pay"]))) if insured else ZERO,
-                             cash_amount=cash or ZERO, insurance_status="pending" if insured else "none",
-                             cash_status="pending" if cash else "none", status="refunding", error="",
-                             created_at=now, updated_at=now))
-                p.status, p.updated_at = "refunding", now
+                refund_no = self._open_refund(s, p, reason)
         if unpaid is not None:
             if unpaid.mdtrt_id:
                 self._cancel_visit(unpaid)
             return {"registration_id": unpaid.id, "status": "cancelled", "refund": None}
+        return self._continue_refund(refund_no)
+
+    def _open_refund(self, s: Session, p: Payment, reason: str) -> str:
+        """The refund row of a paid payment (in the caller's transaction), which moves to refunding."""
+        from yibao.hospital.service import new_no
+
+        now = self.h.now()
+        insured = p.insurance_status == "settled"
+        info = (loads(p.out_settle) or {}).get("setlinfo", {}) if insured else {}
+        cash = p.cash_amount if p.out_trade_no and p.cash_status == "PAID" else ZERO
+        refund_no = new_no("F", now)
+        s.add(Refund(refund_no=refund_no, payment_id=p.id, registration_id=p.registration_id, reason=reason,
+                     insurance_amount=(Decimal(str(info["medfee_sumamt"])) -
+                                       Decimal(str(info["psn_cash_pay"]))) if insured else ZERO,
+                     cash_amount=cash or ZERO, insurance_status="pending" if insured else "none",
+                     cash_status="pending" if cash else "none", status="refunding", error="",
+                     created_at=now, updated_at=now))
+        moved = s.execute(update(Payment).where(Payment.id == p.id, Payment.status == "paid")
+                          .values(status="refunding", updated_at=now))
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise conflict(f"payment {p.payment_no} is being refunded by another request")
+        return refund_no
+
+    def refund_payment(self, no: str, reason: str) -> dict[str, Any]:
+        """Undo a paid stay or sale at the desk: the settlement by 2305 / 2103, the cash back through the channel
+        it came by (the card at the terminal that read it). Again: continues it."""
+        with self.db.session() as s:
+            p = s.scalar(select(Payment).where(Payment.payment_no == no))
+            if p is None:
+                raise not_found(f"payment {no} is not known")
+            existing = self._refund_of(p.id, s)
+            if existing is not None:
+                refund_no = existing.refund_no
+            else:
+                if not p.stay_no:
+                    raise conflict(f"payment {no} pays bills: a registration fee is refunded with its registration")
+                if p.status != "paid":
+                    raise conflict(f"payment {no} is {p.status}: only a paid payment is refunded")
+                refund_no = self._open_refund(s, p, reason)
         return self._continue_refund(refund_no)
 
     def _cancel_visit(self, reg: Registration) -> None:
@@ -661,7 +797,7 @@ class Cashier:
             else:
                 self._save_refund(refund_no, error=self._load(p.payment_no).error)
         if refund.cash_status not in ("none", *REFUNDED):
-            ch = self.h.channel(p.channel)
+            ch = self.h.channel(p.channel, p.device)
             try:
                 try:
                     result = ch.refund(p.out_trade_no, refund_no, refund.cash_amount)
@@ -701,10 +837,12 @@ class Cashier:
             if refund.cash_status != "none":
                 p.cash_status = refund.cash_status
             s.execute(update(Bill).where(Bill.payment_id == p.id).values(status="refunded"))
-            reg = s.get_one(Registration, refund.registration_id)
-            reg.status = "refunded"
-            s.execute(update(Slot).where(Slot.id == reg.slot_id, Slot.taken > 0).values(taken=Slot.taken - 1))
-        if reg.mdtrt_id:
+            self._stay_to(s, p, "cancelled" if p.kind == "retail" else None)
+            reg = s.get(Registration, refund.registration_id) if refund.registration_id else None
+            if reg is not None:
+                reg.status = "refunded"
+                s.execute(update(Slot).where(Slot.id == reg.slot_id, Slot.taken > 0).values(taken=Slot.taken - 1))
+        if reg is not None and reg.mdtrt_id:
             self._cancel_visit(reg)
 
     def refund_view(self, refund_no: str) -> dict[str, Any]:
@@ -713,16 +851,16 @@ class Cashier:
             if r is None:
                 raise not_found(f"refund {refund_no} is not known")
             p = s.get_one(Payment, r.payment_id)
-            return {"registration_id": r.registration_id, "status": r.status, "refund": {
+            return {"registration_id": r.registration_id, "stay_no": p.stay_no, "status": r.status, "refund": {
                 "refund_no": r.refund_no, "payment_no": p.payment_no, "setl_id": p.setl_id, "reason": r.reason,
                 "insurance_amount": r.insurance_amount, "insurance_status": r.insurance_status,
                 "cash_amount": r.cash_amount, "cash_status": r.cash_status, "status": r.status, "error": r.error,
-                "out_2208": loads(p.out_2208)}}
+                "out_cancel": loads(p.out_cancel)}}
 
     # == reading ========================================================================================
     def view(self, no: str) -> dict[str, Any]:
         p = self._load(no)
-        info = (loads(p.out_2207) or {}).get("setlinfo") if p.out_2207 else None
+        info = (loads(p.out_settle) or {}).get("setlinfo") if p.out_settle else None
         insurance = None
         if p.insured:
             insurance = {"status": p.insurance_status, "mdtrt_id": p.mdtrt_id, "setl_id": p.setl_id}
@@ -731,7 +869,8 @@ class Cashier:
                     "medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay",
                     "balc")})
         return {"payment_no": p.payment_no, "status": p.status, "patient_id": p.patient_id, "terminal": p.terminal,
-                "kind": p.kind, "bill_nos": p.bill_nos, "total": p.total, "insurance": insurance,
+                "device": p.device, "kind": p.kind, "bill_nos": p.bill_nos, "stay_no": p.stay_no, "total": p.total,
+                "insurance": insurance,
                 "cash": {"channel": p.channel, "amount": p.cash_amount if p.out_trade_no else
                          (ZERO if p.insured and p.cash_amount is not None else None),
                          "status": p.cash_status, "out_trade_no": p.out_trade_no,

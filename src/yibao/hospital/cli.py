@@ -1,7 +1,9 @@
 """`yibao hospital`: the hospital service beside a HIS (docs/hospital.md). Configured by YIBAO_HOSPITAL_CONFIG
 (a YAML or TOML file) and YIBAO_HOSPITAL_* variables.
 
-    yibao hospital init                          create the hospital's database (and load the file's `setup`)
+    yibao hospital init                          create or migrate the hospital's database, load the file's `setup`
+    yibao hospital db upgrade                    create or migrate the hospital's database (Alembic), nothing else
+    yibao hospital db current                    the database's migration revision and the newest one
     yibao hospital serve --host H --port P       the internet-hospital API
     yibao hospital confirm-clearing YYYY-MM [--exclude SETL_SN ...]      3260 every page, 3261 every row
     yibao hospital rollback-clearing YYYY-MM OTRANSID                    3262
@@ -21,19 +23,50 @@ import typer
 hospital_app = typer.Typer(no_args_is_help=True, add_completion=False,
                            help="The hospital service: internet-hospital API, payments, slips, clearing")
 
+db_app = typer.Typer(no_args_is_help=True, add_completion=False,
+                     help="The hospital's database schema (its own Alembic migrations)")
+hospital_app.add_typer(db_app, name="db")
+
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML/TOML file [YIBAO_HOSPITAL_CONFIG]",
                                                    dir_okay=False)]
 
 
-def _hospital(config: Path | None) -> Any:
+def _config(config: Path | None) -> Any:
     from yibao.hospital.config import ConfigError, load_config
-    from yibao.hospital.service import Hospital
 
     try:
-        return Hospital(load_config(config))
+        return load_config(config)
     except ConfigError as exc:
         typer.echo(f"configuration: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _hospital(config: Any, db: Any = None) -> Any:
+    """The hospital of the configuration (its database migrated first); `config` a path or a loaded one."""
+    from yibao.hospital.config import ConfigError, HospitalConfig
+    from yibao.hospital.db import HospitalDB
+    from yibao.hospital.service import Hospital
+
+    try:
+        return Hospital(config if isinstance(config, HospitalConfig) else _config(config), db)
+    except ConfigError as exc:
+        typer.echo(f"configuration: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except HospitalDB.SchemaError as exc:
+        typer.echo(f"database: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _upgrade(db: Any) -> str:
+    """Migrate the hospital's database to the newest revision; what was done."""
+    from yibao.hospital.db import HospitalDB
+
+    try:
+        return db.upgrade()
+    except HospitalDB.SchemaError as exc:
+        db.dispose()
+        typer.echo(f"database: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _print(obj: Any) -> None:
@@ -57,15 +90,49 @@ def _run(config: Path | None, fn: Any) -> None:
 
 @hospital_app.command()
 def init(config: ConfigOption = None) -> None:
-    """Create the hospital's database (its own tables; nothing of the platform's) and load the `setup` of the
-    configuration file (departments, doctors, slots), keeping what exists."""
-    hospital = _hospital(config)
+    """Create or migrate the hospital's database (its own tables and Alembic migrations; nothing of the
+    platform's; tables made before migrations existed are stamped, keeping their rows) and load the `setup` of
+    the configuration file (departments, doctors, slots), keeping what exists."""
+    from yibao.hospital.db import HospitalDB
+
+    settings = _config(config)
+    db = HospitalDB(settings.database_url)
+    schema = _upgrade(db)
+    hospital = _hospital(settings, db)
     try:
         added = hospital.load_setup(hospital.config.setup)
-        typer.echo(f"hospital database ready: {_safe(hospital.db.url)}; added " +
+        typer.echo(f"hospital database ready: {_safe(hospital.db.url)} (schema {schema}); added " +
                    ", ".join(f"{k}: {v}" for k, v in added.items()))
     finally:
         hospital.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create or migrate the hospital's database to the newest revision (a database whose tables were made
+    before migrations existed is stamped at 0001 after checking them, keeping every row); nothing else."""
+    from yibao.hospital.db import HospitalDB
+
+    db = HospitalDB(_config(config).database_url)
+    try:
+        typer.echo(f"hospital database {_safe(db.url)}: {_upgrade(db)}")
+    finally:
+        db.dispose()
+
+
+@db_app.command("current")
+def db_current(config: ConfigOption = None) -> None:
+    """Print the revision the hospital's database is at and the newest one (changes nothing)."""
+    from yibao.hospital.db import HospitalDB
+
+    db = HospitalDB(_config(config).database_url)
+    try:
+        current, heads = db.current(), db.heads()
+        state = "up to date" if set(current) == set(heads) else "needs `yibao hospital db upgrade`"
+        typer.echo(f"hospital database {_safe(db.url)}: at {', '.join(current) or 'no revision'}; "
+                   f"newest {', '.join(heads)} ({state})")
+    finally:
+        db.dispose()
 
 
 @hospital_app.command()

@@ -15,6 +15,9 @@ the wire protocol, with its own institution code and secret.
     operator: {opter: hosp01, opter_name: 互联网医院}   # YIBAO_HOSPITAL_OPTER
     channels:                                        # YIBAO_HOSPITAL_WECHAT_URL / _KEY, ..._ALIPAY_..., ..._CARD_...
       wechat: {base_url: http://127.0.0.1:8031, key: ..., timeout: 3}
+      card: {base_url: ..., key: ...,
+             terminals: {desk: CASHIER-01, clinic-room: CLINIC-01, bedside: BED-01},  # each place's default
+             devices: [CASHIER-02, CLINIC-305, BED-12A]}   # every other card terminal a payment may name
     setup: {departments: [...], doctors: [...], slots: [...]}   # loaded by `yibao hospital init`
 """
 
@@ -31,6 +34,8 @@ import yaml
 
 DEFAULT_DATABASE_URL = "sqlite:///var/hospital.db"
 CHANNEL_KINDS = ("wechat", "alipay", "card")
+PLACES = ("desk", "clinic-room", "bedside")
+CARD_TERMINALS = {"desk": "CASHIER-01", "clinic-room": "CLINIC-01", "bedside": "BED-01"}
 ENV = "YIBAO_HOSPITAL_"
 
 
@@ -65,6 +70,9 @@ class HospitalConfig:
     phone: str = ""
     intro: str = ""
     channels: dict[str, ChannelSettings] = field(default_factory=dict)
+    #: the card terminal read at each place unless a payment names its own (`device`), and the others known
+    card_terminals: dict[str, str] = field(default_factory=lambda: dict(CARD_TERMINALS))
+    card_devices: frozenset[str] = frozenset()
     setup: dict[str, Any] = field(default_factory=dict)
 
     def info(self) -> dict[str, Any]:
@@ -133,6 +141,14 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
             raise ConfigError(f"channels.{kind}: both base_url and key are needed")
         timeout = pick(f"{kind.upper()}_TIMEOUT", spec.get("timeout"), pick("CHANNEL_TIMEOUT", None, "3"))
         channels[kind] = ChannelSettings(url, key, _seconds(timeout, f"channels.{kind}.timeout"))
+    card_spec = dict(file_channels.get("card") or {})
+    terminals = {**CARD_TERMINALS, **{str(k): str(v) for k, v in dict(card_spec.get("terminals") or {}).items()}}
+    if set(terminals) - set(PLACES):
+        raise ConfigError(f"channels.card.terminals: places are {', '.join(PLACES)}, not "
+                          f"{', '.join(sorted(set(terminals) - set(PLACES)))}")
+    devices = card_spec.get("devices") or []
+    if not isinstance(devices, list):
+        raise ConfigError("channels.card.devices: a list of terminal ids")
     unknown = set(file_channels) - set(CHANNEL_KINDS)
     if unknown:
         raise ConfigError(f"channels: unknown kind(s) {', '.join(sorted(unknown))}; known: {', '.join(CHANNEL_KINDS)}")
@@ -153,7 +169,8 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         today=_day(pick("TODAY", raw.get("today")), "today"),
         auth_key=pick("AUTH_KEY", raw.get("auth_key")),
         address=str(inst.get("address") or ""), phone=str(inst.get("phone") or ""),
-        intro=str(inst.get("intro") or ""), channels=channels, setup=dict(raw.get("setup") or {}))
+        intro=str(inst.get("intro") or ""), channels=channels, card_terminals=terminals,
+        card_devices=frozenset(str(d) for d in devices), setup=dict(raw.get("setup") or {}))
     missing = [n for n, v in (("institution.fixmedins_code", config.fixmedins_code),
                               ("institution.secret", config.secret), ("institution.admdvs", config.admdvs)) if not v]
     if missing:

@@ -1,8 +1,10 @@
-"""The hospital's own database (a separate system beside the platform: its own MetaData, made with
-create_all; SQLite by default). Money columns are integer fen, prices decimal text: exact on any database.
+"""The hospital's own database (a separate system beside the platform: its own MetaData and its own Alembic
+history in migrations/, version table hospital_alembic_version; SQLite by default). Money columns are integer
+fen, prices decimal text: exact on any database.
 
-The insurance leg of a payment keeps the platform's 2204 and 2207 outputs verbatim (seed 003: settlements of
-persons insured in another province cannot be queried later, so slips, invoices and reconciliation are made
+Every settlement the hospital makes is a Payment: outpatient bills (2207), a pharmacy sale (2102), an inpatient
+stay (2304); each keeps the platform's settlement output and its cancellation's verbatim (seed 003: settlements
+of persons insured in another province cannot be queried later, so slips, invoices and reconciliation are made
 from what was kept)."""
 
 from __future__ import annotations
@@ -167,18 +169,21 @@ class BillLine(Base):
 
 
 class Payment(Base):
-    """One payment of several bills: ONE insurance settlement (2201 if needed, 2203, 2204, 2206, 2207) and the
-    self-pay remainder through a channel. `idem_key` makes a retried request return this payment."""
+    """One payment: ONE insurance settlement and the self-pay remainder through a channel. Of several bills of a
+    registration (2201 if needed, 2203, 2204, 2206, 2207), or of an inpatient stay (2402 if needed, 2303, 2304)
+    or a pharmacy sale (2101, 2102) named by `stay_no`. `idem_key` makes a retried request return this payment."""
 
     __tablename__ = "payments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     payment_no: Mapped[str] = mapped_column(String(30), unique=True)
     idem_key: Mapped[str] = mapped_column(String(200), unique=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"))
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"))  # bills' registration
+    stay_no: Mapped[str | None] = mapped_column(String(30), index=True)  # KindSettlement.no: a stay or a sale
     bill_nos: Mapped[list[str]] = mapped_column(JSON)
     terminal: Mapped[str] = mapped_column(String(12))  # mobile | desk | clinic-room | bedside
-    kind: Mapped[str] = mapped_column(String(12))  # outpatient | pharmacy (the slip's title)
+    device: Mapped[str | None] = mapped_column(String(32))  # the card terminal's id (CASHIER-01, BED-12A ...)
+    kind: Mapped[str] = mapped_column(String(12))  # outpatient | pharmacy | inpatient | retail (slip's title)
     total: Mapped[Decimal] = mapped_column(Money)
     status: Mapped[str] = mapped_column(String(12), index=True)
     # new | settling | paying | paid | cancelling | failed | refunding | refunded
@@ -191,13 +196,15 @@ class Payment(Base):
     chrg_bchno: Mapped[str | None] = mapped_column(String(30))
     insurance_status: Mapped[str] = mapped_column(String(12), default="none")
     # none | settling | settled | unknown | cancelled
-    env_2207: Mapped[str | None] = mapped_column(Text)  # the 2207 message sent (resent as-is: msgid replay)
-    env_2208: Mapped[str | None] = mapped_column(Text)  # the 2208 message sent, likewise
+    # the settling message (2207 / 2304 / 2102) and the cancelling one (2208 / 2305 / 2103) as sent: resent
+    # as-is when the answer is lost (the platform answers a committed msgid with its stored answer)
+    env_settle: Mapped[str | None] = mapped_column(Text)
+    env_cancel: Mapped[str | None] = mapped_column(Text)
     setl_id: Mapped[str | None] = mapped_column(String(30), unique=True)
-    out_2204: Mapped[str | None] = mapped_column(Text)  # verbatim
-    out_2206: Mapped[str | None] = mapped_column(Text)
-    out_2207: Mapped[str | None] = mapped_column(Text)  # verbatim
-    out_2208: Mapped[str | None] = mapped_column(Text)
+    out_2204: Mapped[str | None] = mapped_column(Text)  # outpatient fee upload, verbatim
+    out_2206: Mapped[str | None] = mapped_column(Text)  # outpatient pre-settlement
+    out_settle: Mapped[str | None] = mapped_column(Text)  # 2207 / 2304 / 2102 output, verbatim
+    out_cancel: Mapped[str | None] = mapped_column(Text)  # 2208 / 2305 / 2103 output, verbatim
     setl_time: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     # -- cash leg
     channel: Mapped[str] = mapped_column(String(10))
@@ -216,14 +223,15 @@ class Payment(Base):
 
 
 class Refund(Base):
-    """An online refund (a registration fee): the insurance part by 2208 (its output kept on the payment), the
-    cash part by the channel's refund, idempotent per refund_no."""
+    """A refund of a payment (a registration fee online; a stay's or a sale's settlement cancelled at the desk):
+    the insurance part by 2208 / 2305 / 2103 (its output kept on the payment), the cash part by the channel's
+    refund, idempotent per refund_no."""
 
     __tablename__ = "refunds"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     refund_no: Mapped[str] = mapped_column(String(32), unique=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"))
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"))
     reason: Mapped[str] = mapped_column(String(200))
     insurance_amount: Mapped[Decimal] = mapped_column(Money)  # fund + account given back by 2208
     cash_amount: Mapped[Decimal] = mapped_column(Money)
@@ -262,7 +270,16 @@ class Setting(Base):
 
 
 class HospitalDB:
-    """The engine of the hospital's database and its units of work."""
+    """The engine of the hospital's database and its units of work. The schema is made and migrated by Alembic
+    (yibao/hospital/migrations, shipped in the package) with a version table of its own,
+    `hospital_alembic_version`, so a hospital and the platform could even share one database: `upgrade()`."""
+
+    MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+    VERSION_TABLE = "hospital_alembic_version"
+    BASELINE = "0001"  # every table as the old `create_all` made them
+
+    class SchemaError(RuntimeError):
+        """A database that holds hospital tables without a version row, unlike the baseline: not stamped."""
 
     def __init__(self, url: str):
         url = normalise_url(url)
@@ -272,8 +289,102 @@ class HospitalDB:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
-    def create_all(self) -> None:
-        Base.metadata.create_all(self.engine)
+    def alembic_config(self, connection: Any = None) -> Any:
+        """The Alembic Config of this database; with `connection`, migrations run on it (env.py)."""
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(self.MIGRATIONS))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        if connection is not None:
+            cfg.attributes["connection"] = connection
+        return cfg
+
+    def heads(self) -> tuple[str, ...]:
+        """The newest revision(s) of the hospital's migrations."""
+        from alembic.script import ScriptDirectory
+
+        return tuple(ScriptDirectory(str(self.MIGRATIONS)).get_heads())
+
+    def current(self, connection: Any = None) -> tuple[str, ...]:
+        """The revision(s) the database is at: () for a database never migrated (or made by `create_all`)."""
+        from alembic.runtime.migration import MigrationContext
+
+        if connection is None:
+            with self.engine.connect() as conn:
+                return self.current(conn)
+        context = MigrationContext.configure(connection, opts={"version_table": self.VERSION_TABLE})
+        return tuple(context.get_current_heads())
+
+    def upgrade(self) -> str:
+        """Bring the schema to the newest migration, in one transaction (the only way the schema is made);
+        says what was done. A database at the newest revision is left alone (no Alembic run at all).
+
+        A database made before migrations existed (by `create_all`: the hospital's tables, no
+        `hospital_alembic_version` row) is stamped at the baseline 0001, then upgraded, keeping every row, but
+        only after checking that every table of 0001 exists with exactly 0001's columns: anything else (some
+        tables missing, a column renamed since the database was made) raises HospitalDB.SchemaError and changes
+        nothing, since no migration can know what such a database holds. Tables that are not the hospital's
+        (the platform's, in a shared database) are ignored."""
+        from alembic import command
+        from sqlalchemy import text
+
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # two processes starting at once: one migrates, one waits
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('yibao.hospital:' || "
+                                  "coalesce(current_schema(), '')))"))
+            heads = self.heads()
+            before = self.current(conn)
+            if set(before) == set(heads):
+                return f"at {', '.join(heads)} already"
+            cfg = self.alembic_config(conn)
+            stamped = not before and self._legacy_tables(conn)
+            if stamped:
+                command.stamp(cfg, self.BASELINE)
+            command.upgrade(cfg, "head")
+            after = ", ".join(self.current(conn))
+        if stamped:
+            return f"tables made before migrations, stamped at {self.BASELINE}; now at {after}"
+        return f"upgraded from {', '.join(before) or 'nothing'} to {after}"
+
+    def _legacy_tables(self, conn: Any) -> bool:
+        """True if the unversioned database holds the baseline's tables as 0001 makes them (to be stamped);
+        False if it holds none of them; HospitalDB.SchemaError otherwise."""
+        from sqlalchemy import inspect
+
+        baseline = self._baseline_columns()
+        inspector = inspect(conn)
+        present = set(inspector.get_table_names()) & set(baseline)
+        if not present:
+            return False
+        problems = []
+        for table in sorted(baseline):
+            if table not in present:
+                problems.append(f"table {table} missing")
+                continue
+            columns = {c["name"] for c in inspector.get_columns(table)}
+            problems += [f"{table}.{c} missing" for c in sorted(baseline[table] - columns)]
+            problems += [f"{table}.{c} unknown to {self.BASELINE}" for c in sorted(columns - baseline[table])]
+        if problems:
+            raise HospitalDB.SchemaError(
+                f"the hospital's tables exist without a {self.VERSION_TABLE} row but differ from migration "
+                f"{self.BASELINE}, so the database is not stamped (nothing was changed): " + "; ".join(problems))
+        return True
+
+    def _baseline_columns(self) -> dict[str, set[str]]:
+        """Each table of migration 0001 and its column names, found by running 0001 on a scratch database."""
+        from alembic import command
+        from sqlalchemy import create_engine, inspect
+
+        scratch = create_engine("sqlite://")
+        try:
+            with scratch.begin() as conn:
+                command.upgrade(self.alembic_config(conn), self.BASELINE)
+                inspector = inspect(conn)
+                return {t: {c["name"] for c in inspector.get_columns(t)}
+                        for t in inspector.get_table_names() if t != self.VERSION_TABLE}
+        finally:
+            scratch.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -294,10 +405,9 @@ def as_dict(row: Any, *names: str) -> dict[str, Any]:
 
 
 class KindSettlement(Base):
-    """An inpatient stay (2401 .. 2304) or a retail pharmacy sale (2101/2102), settled apart from the outpatient
-    payments (inpatient.py, pharmacy.py). The platform's outputs are kept verbatim: every 2301 upload, the
-    pre-settlement (2303/2101), the settlement (2304/2102) and its cancellation (2305/2103). The cash remainder
-    is recorded as paid at the desk (`channel` desk)."""
+    """An inpatient stay (2401, 2301 ..., 2402) or a retail pharmacy sale (inpatient.py, pharmacy.py), paid by a
+    Payment (`payment_no`, the latest attempt) like outpatient bills: the settlement (2304 / 2102) and its
+    cancellation are kept on the payment, every 2301 upload and the pre-settlement (2303 / 2101) here."""
 
     __tablename__ = "kind_settlements"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -309,18 +419,15 @@ class KindSettlement(Base):
     insuplc_admdvs: Mapped[str | None] = mapped_column(String(6))
     mdtrt_id: Mapped[str | None] = mapped_column(String(30), index=True)
     status: Mapped[str] = mapped_column(String(12), index=True)
-    # inpatient: admitted | discharged | settled | cancelled; retail: settled | cancelled
+    # inpatient: admitted | discharged | paying | settled | cancelled; retail: open | paying | settled | cancelled
     acct_used_flag: Mapped[str] = mapped_column(String(1), default="1")
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # the fee lines sent
     outs_2301: Mapped[list[str]] = mapped_column(JSON, default=list)  # each 2301 output, verbatim text
     out_pre: Mapped[str | None] = mapped_column(Text)  # 2303 / 2101, verbatim
-    out_settle: Mapped[str | None] = mapped_column(Text)  # 2304 / 2102, verbatim
-    out_cancel: Mapped[str | None] = mapped_column(Text)  # 2305 / 2103, verbatim
-    setl_id: Mapped[str | None] = mapped_column(String(30), unique=True)
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
-    cash_amount: Mapped[Decimal | None] = mapped_column(Money)
-    channel: Mapped[str] = mapped_column(String(10), default="desk")
-    setl_time: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    payment_no: Mapped[str | None] = mapped_column(String(30))  # the payment settling it (the latest attempt)
+    # a 2301 / 2402 whose answer was lost, {"infno", "envelope", "lines"}: sent again as-is before anything else
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -352,11 +459,13 @@ class DepositEntry(Base):
 
 
 class DepositTopUp(Base):
-    """An online top-up: a channel order; credited to the deposit on PAID only, once."""
+    """An online top-up: a channel order; credited to the deposit on PAID only, once. `idem_key` makes a retried
+    request return this top-up."""
 
     __tablename__ = "deposit_topups"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     topup_no: Mapped[str] = mapped_column(String(32), unique=True)  # the channel's out_trade_no
+    idem_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     code: Mapped[str] = mapped_column(String(100))  # the e-credential or health code it was asked with
     channel: Mapped[str] = mapped_column(String(10))

@@ -16,9 +16,13 @@ Rules kept here:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
-from datetime import datetime
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -46,7 +50,7 @@ from yibao.hospital.db import (
     Patient,
     Payment,
 )
-from yibao.hospital.errors import conflict, invalid, not_found
+from yibao.hospital.errors import HospitalError, conflict, invalid, not_found
 from yibao.money import ZERO, money
 
 if TYPE_CHECKING:
@@ -55,6 +59,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("yibao.hospital.deposit")
 DEPOSIT = "deposit"
 TOPUP_CHANNELS = ("wechat", "alipay", "card")
+OPEN_TOPUP = ("new", "PENDING", "unknown")  # a top-up the channel has not settled yet
+OPEN_PAYMENT = ("new", "settling", "paying", "cancelling")  # a deposit-paid payment that may still debit
+MARGIN = 0.5  # float-ok: seconds kept for writing the answer after the channel's time box
+NEW_GRACE = timedelta(seconds=60)  # a top-up "new" for less than this may still have its request running
 
 
 def _status(value: Any) -> Status:
@@ -89,6 +97,14 @@ def move(s: Session, patient_id: int, amount: Decimal, kind: str, ref: str, now:
     s.add(entry)
     s.flush()
     return entry
+
+
+def _lock_account(s: Session, patient_id: int, now: datetime) -> None:
+    """The account row, locked until the transaction ends by an UPDATE of it (PostgreSQL: the row's lock;
+    SQLite: the database's write lock): a debit by another transaction waits for this one."""
+    _account(s, patient_id, now)
+    s.execute(update(DepositAccount).where(DepositAccount.patient_id == patient_id)
+              .values(updated_at=now))
 
 
 def balance_of(s: Session, patient_id: int) -> Decimal:
@@ -142,37 +158,104 @@ def owner_of_topup(hospital: Hospital, topup_no: str) -> int | None:
         return s.scalar(select(DepositTopUp.patient_id).where(DepositTopUp.topup_no == topup_no))
 
 
-def top_up(hospital: Hospital, code: str, amount: Decimal, channel: str,
-           payer_ref: str | None = None) -> dict[str, Any]:
+def top_up(hospital: Hospital, code: str, amount: Decimal, channel: str, payer_ref: str | None = None,
+           idempotency_key: str | None = None) -> dict[str, Any]:
     """A channel order for `amount`; the card answers at once, WeChat / Alipay stay PENDING until the payer
-    pays (the callback or a query completes it). Credited on PAID only."""
+    pays (the callback or a query completes it). Credited on PAID only. Answered within `answer_within`
+    seconds: a channel that has not answered by then leaves the top-up `unknown` and its late answer (or the
+    callback, a query, the sweep) completes it. The same `idempotency_key` again returns the same top-up (no
+    second channel order); a key already used for another patient's or another amount's top-up is refused
+    (409), nothing of that top-up told."""
     from yibao.hospital.service import new_no
 
+    deadline = time.monotonic() + hospital.config.answer_within - MARGIN
     if channel not in TOPUP_CHANNELS:
         raise invalid(f"channel: a top-up is paid by {', '.join(TOPUP_CHANNELS)}")
     if money(amount) != amount or amount <= ZERO:
         raise invalid("amount: a positive amount of two places")
+    if idempotency_key is not None and not idempotency_key.strip():
+        raise invalid("idempotency_key: empty")
     ch = hospital.channel(channel)
     patient_id = patient_by_code(hospital, code)
+    if idempotency_key:
+        same = _by_key(hospital, idempotency_key, patient_id, amount, channel)
+        if same is not None:
+            return topup_view(hospital, same)
     now = hospital.now()
     no = new_no("TU", now)
-    with hospital.db.session() as s:
-        s.add(DepositTopUp(topup_no=no, patient_id=patient_id, code=code.strip(), channel=channel, amount=amount,
-                           status="new", refunded=ZERO, last_sequence=0, error="", created_at=now, updated_at=now))
+    try:
+        with hospital.db.session() as s:
+            s.add(DepositTopUp(topup_no=no, idem_key=idempotency_key or None, patient_id=patient_id,
+                               code=code.strip(), channel=channel, amount=amount, status="new", refunded=ZERO,
+                               last_sequence=0, error="", created_at=now, updated_at=now))
+    except IntegrityError:  # the same key taken meanwhile by a concurrent request: that top-up answers
+        if not idempotency_key:
+            raise
+        same = _by_key(hospital, idempotency_key, patient_id, amount, channel)
+        if same is None:
+            raise
+        return topup_view(hospital, same)
     order = CashOrder(out_trade_no=no, amount=amount, description=f"预交金充值 patient {patient_id}",
                       payer_ref=payer_ref,
                       notify_url=f"{hospital.config.public_url.rstrip('/')}/callbacks/{channel}")
+    future = hospital.executor.submit(_ask_channel, ch, order)
     try:
-        try:
-            result = ch.pay(order)
-        except ChannelTimeout:
-            result = _known(ch, no)
-        apply(hospital, no, result)
+        apply(hospital, no, future.result(timeout=max(deadline - time.monotonic(), 0.0)))
+    except FutureTimeout:
+        _set(hospital, no, ("new",), status="unknown",
+             error=f"{channel}: no answer within the time box; the late answer, the callback or a query "
+                   "completes it")
+        future.add_done_callback(partial(_late_answer, hospital, no))
     except ChannelRejected as exc:
-        _set(hospital, no, status="FAILED", error=f"{channel} refused the order: {exc}")
+        _set(hospital, no, ("new", "unknown"), status="FAILED", error=f"{channel} refused the order: {exc}")
     except ChannelTimeout as exc:
-        _set(hospital, no, status="unknown", error=f"{channel}: outcome unknown ({exc}); a refresh resolves it")
+        _set(hospital, no, ("new",), status="unknown",
+             error=f"{channel}: outcome unknown ({exc}); a refresh resolves it")
     return topup_view(hospital, no)
+
+
+def _by_key(hospital: Hospital, key: str, patient_id: int, amount: Decimal, channel: str) -> str | None:
+    """The top-up this key already names (None: the key is new); the key of another request is refused."""
+    with hospital.db.session() as s:
+        t = s.scalar(select(DepositTopUp).where(DepositTopUp.idem_key == key))
+        if t is None:
+            return None
+        if (t.patient_id, t.amount, t.channel) != (patient_id, amount, channel):
+            raise conflict("idempotency_key: already used for another top-up")
+        return t.topup_no
+
+
+def owner_of_topup_key(hospital: Hospital, key: str) -> int | None:
+    with hospital.db.session() as s:
+        return s.scalar(select(DepositTopUp.patient_id).where(DepositTopUp.idem_key == key))
+
+
+def _ask_channel(ch: Any, order: CashOrder) -> ChannelResult:
+    """pay(); when its answer is lost, the order's state by query (an order the channel does not know is
+    closed, so it can never be paid later). Runs in the hospital's executor."""
+    try:
+        return ch.pay(order)
+    except ChannelTimeout:
+        return _known(ch, order.out_trade_no)
+
+
+def _late_answer(hospital: Hospital, no: str, future: Future[ChannelResult]) -> None:
+    """The channel answered after the time box: its answer is applied (a background thread)."""
+    try:
+        result = future.result()
+    except ChannelRejected as exc:
+        _set(hospital, no, ("new", "unknown"), status="FAILED", error=f"refused the order: {exc}")
+        return
+    except ChannelTimeout as exc:
+        _set(hospital, no, (), error=f"outcome unknown ({exc}); a refresh resolves it")
+        return
+    except Exception:  # noqa: BLE001 - a background thread: log it, the top-up stays to be resolved
+        log.exception("top-up %s: the channel's late answer could not be read", no)
+        return
+    try:
+        apply(hospital, no, result)
+    except Exception:  # noqa: BLE001
+        log.exception("top-up %s: the channel's late answer could not be applied", no)
 
 
 def _known(ch: Any, no: str) -> ChannelResult:
@@ -182,20 +265,92 @@ def _known(ch: Any, no: str) -> ChannelResult:
 
 
 def refresh(hospital: Hospital, topup_no: str) -> dict[str, Any]:
-    """A top-up still open: the channel is queried (an order it does not know is closed), never guessed."""
+    """A top-up still open: the channel is queried (an order it does not know is closed), never guessed;
+    within the time box (a query that has not answered by then is applied when it does)."""
     t = topup_view(hospital, topup_no)
-    if t["status"] in ("new", "PENDING", "unknown"):
+    if t["status"] in OPEN_TOPUP:
+        future = hospital.executor.submit(_known, hospital.channel(t["channel"]), topup_no)
         try:
-            apply(hospital, topup_no, _known(hospital.channel(t["channel"]), topup_no))
-        except ChannelTimeout as exc:
-            _set(hospital, topup_no, error=f"query: {exc}")
+            apply(hospital, topup_no, future.result(timeout=max(hospital.config.answer_within - MARGIN, 0.0)))
+        except FutureTimeout:
+            future.add_done_callback(partial(_late_answer, hospital, topup_no))
+        except (ChannelRejected, ChannelTimeout) as exc:
+            _set(hospital, topup_no, (), error=f"query: {exc}")
     return topup_view(hospital, topup_no)
 
 
-def _set(hospital: Hospital, no: str, **values: Any) -> None:
+def _close(hospital: Hospital, topup_no: str) -> dict[str, Any]:
+    """An order still unpaid after `pending_expiry`: closed at the channel, so it can no longer be paid (one
+    paid meanwhile cannot be closed: its state is applied instead)."""
+    t = topup_view(hospital, topup_no)
+    ch = hospital.channel(t["channel"])
+
+    def close() -> ChannelResult:
+        try:
+            return ch.close(topup_no)
+        except ChannelRejected:  # paid meanwhile
+            return ch.query(topup_no)
+
+    future = hospital.executor.submit(close)
+    try:
+        apply(hospital, topup_no, future.result(timeout=max(hospital.config.answer_within - MARGIN, 0.0)))
+    except FutureTimeout:
+        future.add_done_callback(partial(_late_answer, hospital, topup_no))
+    except (ChannelRejected, ChannelTimeout) as exc:
+        _set(hospital, topup_no, (), error=f"close: {exc}")
+    return topup_view(hospital, topup_no)
+
+
+def sweep(hospital: Hospital) -> dict[str, int]:
+    """Every top-up still open is resolved by the channel (a lost callback, a lost answer, a process that stopped
+    midway): queried, an order the channel does not know closed; one still unpaid after `pending_expiry` seconds
+    is closed at the channel, so it can never be paid later. A top-up `new` for less than a minute is left alone
+    (its request may still be running). Every withdrawal still `withdrawing` is continued (the same refund_no:
+    once). For the hospital's periodic sweep and the staff's sweep route."""
+    now = hospital.now()
+    expiry = timedelta(seconds=hospital.config.pending_expiry)
     with hospital.db.session() as s:
-        s.execute(update(DepositTopUp).where(DepositTopUp.topup_no == no)
-                  .values(**values, updated_at=hospital.now()))
+        topups = list(s.execute(select(DepositTopUp.topup_no, DepositTopUp.status, DepositTopUp.created_at,
+                                       DepositTopUp.updated_at)
+                                .where(DepositTopUp.status.in_(OPEN_TOPUP)).order_by(DepositTopUp.id)))
+        withdrawals = list(s.scalars(select(DepositWithdrawal.withdraw_no)
+                                     .where(DepositWithdrawal.status == "withdrawing").order_by(DepositWithdrawal.id)))
+    seen = {"topups": len(topups), "topups_paid": 0, "topups_closed": 0, "withdrawals": len(withdrawals),
+            "withdrawals_finished": 0}
+    for no, status, created_at, updated_at in topups:
+        try:
+            if status == "new" and now - updated_at < NEW_GRACE:
+                continue
+            after = refresh(hospital, no)["status"]
+            if after in ("PENDING", "unknown") and now - created_at > expiry:
+                after = _close(hospital, no)["status"]
+            if after == "PAID":
+                seen["topups_paid"] += 1
+            elif after in ("CLOSED", "FAILED"):
+                seen["topups_closed"] += 1
+        except HospitalError as exc:
+            log.warning("sweep: top-up %s (%s): %s", no, status, exc.message)
+        except Exception:  # noqa: BLE001 - one top-up's trouble must not stop the sweep
+            log.exception("sweep: top-up %s (%s)", no, status)
+    for no in withdrawals:
+        try:
+            if continue_withdrawal(hospital, no)["status"] != "withdrawing":
+                seen["withdrawals_finished"] += 1
+        except HospitalError as exc:
+            log.warning("sweep: withdrawal %s: %s", no, exc.message)
+        except Exception:  # noqa: BLE001
+            log.exception("sweep: withdrawal %s", no)
+    return seen
+
+
+def _set(hospital: Hospital, no: str, when: tuple[str, ...], **values: Any) -> None:
+    """Write `values` on a top-up; `when` (if any) the statuses it may be in (a late answer written meanwhile
+    is never overwritten)."""
+    guard = [DepositTopUp.topup_no == no]
+    if when:
+        guard.append(DepositTopUp.status.in_(when))
+    with hospital.db.session() as s:
+        s.execute(update(DepositTopUp).where(*guard).values(**values, updated_at=hospital.now()))
 
 
 def apply(hospital: Hospital, no: str, result: Any) -> None:
@@ -338,8 +493,9 @@ def install(hospital: Hospital) -> None:
 def withdraw(hospital: Hospital, patient_id: int, amount: Decimal | None = None) -> dict[str, Any]:
     """Give back `amount` (default: the whole balance) through the channel(s) it came from: the newest top-ups
     first, each refunded with a fixed refund_no. The deposit is debited first (one entry); a leg the channel
-    refuses is credited back (`withdraw_undo`); a leg whose answer was lost stays pending (asking again
-    continues it)."""
+    refuses is credited back (`withdraw_undo`); a leg whose answer was lost stays pending (asking again, or the
+    sweep, continues it). Refused (409) while a payment from the deposit is open (new, settling, paying,
+    cancelling): it counted on this money."""
     from yibao.hospital.service import new_no
 
     now = hospital.now()
@@ -347,6 +503,15 @@ def withdraw(hospital: Hospital, patient_id: int, amount: Decimal | None = None)
     with hospital.db.session() as s:
         if s.get(Patient, patient_id) is None:
             raise not_found(f"patient {patient_id} is not known")
+        # the check and the debit in one transaction, the account row locked first: a payment from the deposit
+        # still open counted on this money (its debit may not be made yet), so nothing is withdrawn meanwhile
+        _lock_account(s, patient_id, now)
+        open_payment = s.scalar(select(Payment.payment_no).where(
+            Payment.patient_id == patient_id, Payment.channel == DEPOSIT, Payment.status.in_(OPEN_PAYMENT))
+            .order_by(Payment.id))
+        if open_payment is not None:
+            raise conflict(f"deposit: payment {open_payment} from the deposit is still open; withdraw when it "
+                           "has ended")
         balance = balance_of(s, patient_id)
         amount = balance if amount is None else amount
         if money(amount) != amount or amount <= ZERO:

@@ -1,21 +1,25 @@
-"""Inpatient stays through the platform: admission (2401), fee lines (2301), discharge (2402), pre-settlement
-(2303) and settlement (2304, acct_used_flag so the account and family mutual aid apply), cancellation (2305).
+"""Inpatient stays through the platform: admission (2401), fee lines (2301), discharge (2402); the stay is then
+paid like bills (cashier.pay_stay: 2303 pre-settlement, 2304 settlement with acct_used_flag so the account and
+family mutual aid apply, the cash part through any channel at the desk or the bedside, a failed cash leg undone
+by 2305). Cancelling a paid stay refunds it: 2305 and the cash back through its channel.
 
-The 2301 and 2304 outputs are kept verbatim on the stay (db.KindSettlement) like the outpatient 2204/2207: the
-slip is made from them. The cash remainder (psn_cash_pay) is recorded as paid at the desk; no channel order."""
+Every 2301 output is kept verbatim on the stay, the settlement and its cancellation on the payment: the slip and
+the reconciliation are made from them. A lost answer is never guessed: a 2401 is reversed by 2601 (nothing
+stands, admit again); a 2301 or 2402 is kept (`pending`) and sent again, the same bytes, before the stay's next
+step (the platform answers a committed msgid with its stored answer)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import select
 
 from yibao.client import PlatformError
 from yibao.hospital.db import KindSettlement, Patient
 from yibao.hospital.errors import HospitalError, conflict, invalid, not_found, upstream
-from yibao.hospital.insurance import OutcomeUnknown, dumps, loads
+from yibao.hospital.insurance import OutcomeUnknown, dumps
 from yibao.money import ZERO, round2, to_decimal
 
 if TYPE_CHECKING:
@@ -23,18 +27,31 @@ if TYPE_CHECKING:
 
 TIME = "%Y-%m-%d %H:%M:%S"
 SPLIT = ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt")
+NOUN = {"inpatient": "stay", "retail": "sale"}
 
 
-def call(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str, commits: bool = True) -> dict[str, Any]:
-    """One message to the platform: a refusal is 502 with its err_msg, a lost answer of a committing one 504."""
+def call(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -> dict[str, Any]:
+    """A message that commits nothing (or nothing that cannot be asked again): a refusal is 502."""
     try:
-        if commits:
-            return h.insurance.committed(infno, input_, insuplc)
         return h.insurance.ok(infno, input_, insuplc)
     except PlatformError as exc:
         raise upstream(f"{infno}: {exc.err_msg}") from None
-    except OutcomeUnknown as exc:
-        raise HospitalError(504, f"{infno}: outcome unknown, reverse it by 2601 or ask again ({exc})") from None
+
+
+def envelope_of(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -> dict[str, Any]:
+    """A committing message, signed in for (9001 when needed), to be sent and kept."""
+    try:
+        return h.insurance.envelope(infno, input_, insuplc)
+    except PlatformError as exc:
+        raise upstream(f"{exc.infno}: {exc.err_msg}") from None
+
+
+def send(h: Hospital, envelope: dict[str, Any]) -> dict[str, Any]:
+    """A kept committing message: a refusal is 502; a lost answer raises OutcomeUnknown (to keep it)."""
+    try:
+        return h.insurance.send_kept(envelope)
+    except PlatformError as exc:
+        raise upstream(f"{envelope['infno']}: {exc.err_msg}") from None
 
 
 def insured_patient(h: Hospital, patient_id: int) -> Patient:
@@ -56,7 +73,7 @@ def load(h: Hospital, kind: str, no: str) -> KindSettlement:
     with h.db.session() as s:
         row = s.scalar(select(KindSettlement).where(KindSettlement.no == no, KindSettlement.kind == kind))
     if row is None:
-        raise not_found(f"{'stay' if kind == 'inpatient' else 'sale'} {no} is not known")
+        raise not_found(f"{NOUN[kind]} {no} is not known")
     return row
 
 
@@ -75,20 +92,44 @@ def line_amount(pric: Any, cnt: Any) -> Decimal:
     return round2(to_decimal(pric) * to_decimal(cnt))
 
 
-def view(row: KindSettlement) -> dict[str, Any]:
-    """A stay or a sale: its state, lines and, once settled, the platform's figures (from the kept output)."""
-    settle = loads(row.out_settle) if row.out_settle else None
-    info = (settle or {}).get("setlinfo") or {}
+def view(h: Hospital, row: KindSettlement) -> dict[str, Any]:
+    """A stay or a sale: its state, lines and the payment that settles it (insurance figures, cash, slip)."""
+    payment = h.cashier.view(row.payment_no) if row.payment_no else None
+    insurance = (payment or {}).get("insurance") or {}
     return {"no": row.no, "kind": row.kind, "patient_id": row.patient_id, "psn_no": row.psn_no,
             "mdtrt_id": row.mdtrt_id, "status": row.status, "total": row.total, "lines": row.lines,
-            "setl_id": row.setl_id, "acct_used_flag": row.acct_used_flag,
-            "insurance": {k: info.get(k) for k in ("setl_id", "medfee_sumamt", "fund_pay_sumamt", "hifp_pay",
-                                                   "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "balc")}
-            if info else None,
-            "cash": {"amount": row.cash_amount, "channel": row.channel,
-                     "status": "paid at the desk" if row.cash_amount is not None else "none"},
-            "slip": {"html": f"/slips/{row.setl_id}.html", "pdf": f"/slips/{row.setl_id}.pdf"}
-            if row.setl_id else None}
+            "acct_used_flag": row.acct_used_flag, "pending": (row.pending or {}).get("infno"),
+            "setl_id": insurance.get("setl_id") if row.status == "settled" else None, "payment": payment}
+
+
+# -- the cashier's side: what settles a stay or a sale, and the split it answers ------------------------------
+
+def settlement_messages(h: Hospital, stay: KindSettlement, acct_used_flag: str) -> tuple[str, str, dict[str, Any]]:
+    """(pre-settlement infno, settlement infno, their input) of a stay (2303/2304) or a sale (2101/2102)."""
+    patient = insured_patient(h, stay.patient_id)
+    if stay.kind == "retail":
+        from yibao.hospital.pharmacy import sale_input
+
+        return "2101", "2102", sale_input(stay, patient, acct_used_flag)
+    sums = {k: sum((Decimal(x[k]) for x in stay.lines if x.get(k) not in (None, "")), ZERO) for k in SPLIT}
+    return "2303", "2304", {"data": {
+        "psn_no": stay.psn_no, **cert_of(patient), "medfee_sumamt": str(stay.total), "psn_setlway": "01",
+        "mdtrt_id": stay.mdtrt_id, "insutype": stay.insutype, "acct_used_flag": acct_used_flag,
+        "invono": "", "mid_setl_flag": "0", "fulamt_ownpay_amt": str(sums["fulamt_ownpay_amt"]),
+        "overlmt_selfpay": str(sums["overlmt_amt"]), "preselfpay_amt": str(sums["preselfpay_amt"]),
+        "inscp_scp_amt": str(sums["inscp_scp_amt"])}}
+
+
+def record_split(h: Hospital, stay_no: str, out: dict[str, Any]) -> None:
+    """A sale's lines take the 2102 split (detlcutinfo) and its mdtrt_id; a stay's split came with 2301."""
+    with h.db.session() as s:
+        row = s.scalar(select(KindSettlement).where(KindSettlement.no == stay_no))
+        assert row is not None
+        row.mdtrt_id = str(out["setlinfo"]["mdtrt_id"])
+        if row.kind == "retail":
+            split = {str(r["feedetl_sn"]): r for r in out.get("detlcutinfo") or []}
+            row.lines = [{**x, **{k: str(split.get(x["feedetl_sn"], {}).get(k, "")) for k in SPLIT}}
+                         for x in row.lines]
 
 
 class Inpatient:
@@ -97,17 +138,23 @@ class Inpatient:
 
     def admit(self, patient_id: int, begntime: datetime | None = None, adm_dept_codg: str = "",
               adm_dept_name: str = "", med_type: str = "21", diag_name: str = "") -> dict[str, Any]:
-        """2401: the stay's ipt_no is made here; the platform answers its mdtrt_id."""
+        """2401: the stay's ipt_no is made here; the platform answers its mdtrt_id. An answer lost is reversed
+        by 2601, so that no admission the hospital does not know of stands."""
         from yibao.hospital.service import new_no
 
         patient = insured_patient(self.h, patient_id)
         now = self.h.now()
         no = new_no("ZY", now)
         begin = begntime or now
-        out = call(self.h, "2401", {"mdtrtinfo": {
+        insuplc = patient.insuplc_admdvs or ""
+        envelope = envelope_of(self.h, "2401", {"mdtrtinfo": {
             "psn_no": patient.psn_no, "insutype": patient.insutype, "begntime": f"{begin:{TIME}}", **cert_of(patient),
             "med_type": med_type, "ipt_no": no, "adm_dept_codg": adm_dept_codg, "adm_dept_name": adm_dept_name,
-            "adm_diag_dscr": diag_name}, "diseinfo": []}, patient.insuplc_admdvs or "")
+            "adm_diag_dscr": diag_name}, "diseinfo": []}, insuplc)
+        try:
+            out = send(self.h, envelope)
+        except OutcomeUnknown:
+            self._reverse_admission(patient, envelope)
         mdtrt_id = str(out["result"]["mdtrt_id"])
         with self.h.db.session() as s:
             row = KindSettlement(no=no, kind="inpatient", patient_id=patient_id, psn_no=patient.psn_no,
@@ -116,11 +163,49 @@ class Inpatient:
                                  created_at=now, updated_at=now)
             s.add(row)
             s.flush()
-            return view(row)
+        return view(self.h, row)
+
+    def _reverse_admission(self, patient: Patient, envelope: dict[str, Any]) -> NoReturn:
+        msgid = str(envelope["msgid"])
+        try:
+            out = self.h.insurance.ok("2601", {"data": {"psn_no": patient.psn_no, "omsgid": msgid,
+                                                        "oinfno": "2401"}}, patient.insuplc_admdvs or "")
+        except PlatformError as exc:
+            raise HospitalError(504, f"2401: no answer from the platform (msgid {msgid}), and its reversal 2601 "
+                                     f"failed too ({exc.err_msg}): reverse it by 2601 later") from None
+        raise HospitalError(503, f"2401: no answer from the platform; reversed by 2601 ({out['data']['rvs_rslt']}),"
+                                 " nothing stands: admit again")
+
+    def _committing(self, row: KindSettlement, infno: str, input_: dict[str, Any],
+                    lines: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """A 2301 / 2402 of the stay: kept as `pending` when its answer is lost, and sent again first."""
+        envelope = envelope_of(self.h, infno, input_, row.insuplc_admdvs or "")
+        try:
+            return send(self.h, envelope)
+        except OutcomeUnknown as exc:
+            save(self.h, row.no, pending={"infno": infno, "envelope": envelope, "lines": lines})
+            raise HospitalError(504, f"{infno}: no answer from the platform ({exc}); it is kept and sent again, "
+                                     "the same message, before the stay's next step") from None
+
+    def _resume(self, no: str) -> KindSettlement:
+        """The stay, after its pending message (if any) was answered and applied."""
+        row = load(self.h, "inpatient", no)
+        pending = row.pending
+        if not pending:
+            return row
+        try:
+            out = send(self.h, pending["envelope"])
+        except OutcomeUnknown as exc:
+            raise HospitalError(504, f"{pending['infno']} of stay {no}: still no answer ({exc}); try again") from None
+        except HospitalError:  # refused: nothing of it was committed
+            return save(self.h, no, pending=None)
+        if pending["infno"] == "2301":
+            return self._apply_2301(row, pending["envelope"]["input"]["feedetail"], pending["lines"], out)
+        return save(self.h, no, pending=None, status="discharged")
 
     def upload(self, no: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
         """2301: fee lines of the stay (a negative cnt with init_feedetl_sn returns a line); output kept."""
-        row = load(self.h, "inpatient", no)
+        row = self._resume(no)
         if row.status != "admitted":
             raise conflict(f"stay {no} is {row.status}: fee lines are uploaded while admitted")
         now = self.h.now()
@@ -134,52 +219,51 @@ class Inpatient:
                 "med_list_codg": x["med_list_codg"], "medins_list_codg": x.get("medins_list_codg") or "",
                 "det_item_fee_sumamt": str(line_amount(x["pric"], x["cnt"])), "cnt": str(x["cnt"]),
                 "pric": str(x["pric"])})
-        out = call(self.h, "2301", {"feedetail": feedetail}, row.insuplc_admdvs or "")
+        names = [{"name": x.get("name") or ""} for x in lines]
+        out = self._committing(row, "2301", {"feedetail": feedetail}, names)
+        return view(self.h, self._apply_2301(row, feedetail, names, out))
+
+    def _apply_2301(self, row: KindSettlement, feedetail: list[dict[str, Any]], names: list[dict[str, Any]],
+                    out: dict[str, Any]) -> KindSettlement:
         split = {str(r["feedetl_sn"]): r for r in out.get("result") or []}
         kept = [{**f, "name": x.get("name") or "", **{k: str(split.get(f["feedetl_sn"], {}).get(k, "")) for k in SPLIT}}
-                for f, x in zip(feedetail, lines, strict=True)]
-        total = row.total + sum((Decimal(f["det_item_fee_sumamt"]) for f in feedetail), ZERO)
-        return view(save(self.h, no, lines=[*row.lines, *kept], outs_2301=[*row.outs_2301, dumps(out)],
-                         total=total))
+                for f, x in zip(feedetail, names, strict=True)]
+        total = row.total + sum((Decimal(str(f["det_item_fee_sumamt"])) for f in feedetail), ZERO)
+        return save(self.h, row.no, lines=[*row.lines, *kept], outs_2301=[*row.outs_2301, dumps(out)],
+                    total=total, pending=None)
 
-    def settle(self, no: str, endtime: datetime | None = None, dscg_way: str = "1",
-               acct_used_flag: str = "1") -> dict[str, Any]:
-        """2402 (when still admitted), 2303 then 2304 with the sums of the kept 2301 split; cash at the desk."""
-        row = load(self.h, "inpatient", no)
-        if row.status in ("settled", "cancelled"):
-            raise conflict(f"stay {no} is {row.status}")
-        if not row.lines:
-            raise conflict(f"stay {no}: no fee lines uploaded")
-        insuplc = row.insuplc_admdvs or ""
+    def discharge(self, no: str, endtime: datetime | None = None, dscg_way: str = "1") -> dict[str, Any]:
+        """2402: the stay ends; it can then be paid."""
+        row = self._resume(no)
+        if row.status != "admitted":
+            raise conflict(f"stay {no} is {row.status}: only an admitted stay is discharged")
+        self._committing(row, "2402", {"dscginfo": {
+            "mdtrt_id": row.mdtrt_id, "psn_no": row.psn_no, "insutype": row.insutype,
+            "endtime": f"{endtime or self.h.now():{TIME}}", "dscg_way": dscg_way}, "diseinfo": []})
+        return view(self.h, save(self.h, no, status="discharged"))
+
+    def settle(self, no: str, endtime: datetime | None = None, dscg_way: str = "1", acct_used_flag: str = "1",
+               channel: str | None = None, terminal: str = "desk", device: str | None = None,
+               idempotency_key: str | None = None, payer_ref: str | None = None) -> dict[str, Any]:
+        """Discharge (when still admitted), then pay: 2303, 2304 and the cash part through `channel`."""
+        row = self._resume(no)
         if row.status == "admitted":
-            call(self.h, "2402", {"dscginfo": {"mdtrt_id": row.mdtrt_id, "psn_no": row.psn_no,
-                                               "insutype": row.insutype,
-                                               "endtime": f"{endtime or self.h.now():{TIME}}", "dscg_way": dscg_way},
-                                  "diseinfo": []}, insuplc)
-            row = save(self.h, no, status="discharged")
-        patient = insured_patient(self.h, row.patient_id)
-        sums = {k: sum((Decimal(x[k]) for x in row.lines if x.get(k) not in (None, "")), ZERO) for k in SPLIT}
-        data = {"psn_no": row.psn_no, **cert_of(patient), "medfee_sumamt": str(row.total), "psn_setlway": "01",
-                "mdtrt_id": row.mdtrt_id, "insutype": row.insutype, "acct_used_flag": acct_used_flag,
-                "invono": "", "mid_setl_flag": "0", "fulamt_ownpay_amt": str(sums["fulamt_ownpay_amt"]),
-                "overlmt_selfpay": str(sums["overlmt_amt"]), "preselfpay_amt": str(sums["preselfpay_amt"]),
-                "inscp_scp_amt": str(sums["inscp_scp_amt"])}
-        pre = call(self.h, "2303", {"data": data}, insuplc, commits=False)
-        save(self.h, no, out_pre=dumps(pre), acct_used_flag=acct_used_flag)
-        out = call(self.h, "2304", {"data": data}, insuplc)
-        info = out["setlinfo"]
-        return view(save(self.h, no, out_settle=dumps(out), setl_id=str(info["setl_id"]), status="settled",
-                         setl_time=datetime.strptime(str(info["setl_time"]), TIME),
-                         cash_amount=Decimal(str(info["psn_cash_pay"])), channel="desk"))
+            if not row.lines:
+                raise conflict(f"stay {no}: no fee lines uploaded")
+            self.discharge(no, endtime, dscg_way)
+        elif row.status == "discharged" and not row.lines:
+            raise conflict(f"stay {no}: no fee lines uploaded")
+        self.h.cashier.pay_stay(no, channel, terminal, idempotency_key, acct_used_flag, payer_ref, device)
+        return self.get(no)
 
-    def cancel(self, no: str) -> dict[str, Any]:
-        """2305: the settlement undone (the account and mutual aid given back); the cash is the desk's to return."""
+    def cancel(self, no: str, reason: str = "") -> dict[str, Any]:
+        """2305 and the cash back through its channel; the stay is discharged again (it may be settled again)."""
         row = load(self.h, "inpatient", no)
-        if row.status != "settled":
+        if row.status != "settled" or not row.payment_no:
             raise conflict(f"stay {no} is {row.status}: only a settled stay is cancelled")
-        out = call(self.h, "2305", {"data": {"mdtrt_id": row.mdtrt_id, "setl_id": row.setl_id,
-                                             "psn_no": row.psn_no}}, row.insuplc_admdvs or "")
-        return view(save(self.h, no, out_cancel=dumps(out), status="cancelled"))
+        self.h.cashier.refund_payment(row.payment_no, reason or "cancelled at the desk")
+        return self.get(no)
 
     def get(self, no: str) -> dict[str, Any]:
-        return view(load(self.h, "inpatient", no))
+        return view(self.h, load(self.h, "inpatient", no))
+

@@ -1,29 +1,41 @@
-"""Retail pharmacy sales (定点药店购药, med_type 41) through the platform: 2101 pre-settlement, 2102 settlement
-(both outputs kept verbatim, the 2102 detlcutinfo is the lines' split), 2103 cancellation. Meant for an
-institution the platform knows as a pharmacy; the platform refuses 2102 from another kind. The cash remainder is
-recorded as paid at the desk."""
+"""Retail pharmacy sales (定点药店购药, med_type 41) through the platform, paid like bills (cashier.pay_stay):
+2101 pre-settlement (kept on the sale), 2102 settlement (kept on the payment; its detlcutinfo is the lines'
+split), the cash part through any channel at the counter, a failed cash leg undone by 2103. Cancelling a paid
+sale refunds it: 2103 and the cash back through its channel. Meant for an institution the platform knows as a
+pharmacy; the platform refuses 2102 from another kind, and the sale stays open (nothing charged)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from yibao.hospital.db import KindSettlement
+from yibao.hospital.db import KindSettlement, Patient
 from yibao.hospital.errors import conflict
-from yibao.hospital.inpatient import TIME, call, cert_of, insured_patient, line_amount, load, save, view
-from yibao.hospital.insurance import dumps
+from yibao.hospital.inpatient import TIME, cert_of, insured_patient, line_amount, load, view
 from yibao.money import ZERO
 
 if TYPE_CHECKING:
     from yibao.hospital.service import Hospital
 
 
+def sale_input(sale: KindSettlement, patient: Patient, acct_used_flag: str) -> dict[str, Any]:
+    """The 2101 / 2102 input of a sale (the same for both)."""
+    drugs = [{k: x[k] for k in ("feedetl_sn", "rxno", "rx_circ_flag", "fee_ocur_time", "med_list_codg",
+                                "medins_list_codg", "det_item_fee_sumamt", "cnt", "pric")} for x in sale.lines]
+    return {"druginfo": {"psn_no": patient.psn_no, **cert_of(patient), "begntime": f"{sale.created_at:{TIME}}",
+                         "medfee_sumamt": str(sale.total), "invono": "", "insutype": patient.insutype,
+                         "acct_used_flag": acct_used_flag, "med_type": "41"},
+            "drugdetail": drugs}
+
+
 class Pharmacy:
     def __init__(self, hospital: Hospital):
         self.h = hospital
 
-    def sell(self, patient_id: int, lines: list[dict[str, Any]], acct_used_flag: str = "1") -> dict[str, Any]:
+    def sell(self, patient_id: int, lines: list[dict[str, Any]], acct_used_flag: str = "1",
+             channel: str | None = None, terminal: str = "desk", device: str | None = None,
+             idempotency_key: str | None = None, payer_ref: str | None = None) -> dict[str, Any]:
+        """Open a sale of these lines and pay it at once. A payment that fails leaves the sale open (pay())."""
         from yibao.hospital.service import new_no
 
         patient = insured_patient(self.h, patient_id)
@@ -33,43 +45,28 @@ class Pharmacy:
                   "fee_ocur_time": f"{now:{TIME}}", "med_list_codg": x["med_list_codg"],
                   "medins_list_codg": x.get("medins_list_codg") or "",
                   "det_item_fee_sumamt": str(line_amount(x["pric"], x["cnt"])), "cnt": str(x["cnt"]),
-                  "pric": str(x["pric"])} for i, x in enumerate(lines, 1)]
-        total = sum((Decimal(d["det_item_fee_sumamt"]) for d in drugs), ZERO)
-        druginfo = {"psn_no": patient.psn_no, **cert_of(patient), "begntime": f"{now:{TIME}}",
-                    "medfee_sumamt": str(total), "invono": "", "insutype": patient.insutype,
-                    "acct_used_flag": acct_used_flag, "med_type": "41"}
+                  "pric": str(x["pric"]), "name": x.get("name") or ""} for i, x in enumerate(lines, 1)]
         with self.h.db.session() as s:
             s.add(KindSettlement(no=no, kind="retail", patient_id=patient_id, psn_no=patient.psn_no,
-                                 insutype=patient.insutype, insuplc_admdvs=patient.insuplc_admdvs,
-                                 status="settling", acct_used_flag=acct_used_flag,
-                                 lines=[{**d, "name": x.get("name") or ""} for d, x in zip(drugs, lines, strict=True)],
-                                 outs_2301=[], total=total, created_at=now, updated_at=now))
-        insuplc = patient.insuplc_admdvs or ""
-        body = {"druginfo": druginfo, "drugdetail": drugs}
-        try:
-            pre = call(self.h, "2101", body, insuplc, commits=False)
-            save(self.h, no, out_pre=dumps(pre))
-            out = call(self.h, "2102", body, insuplc)
-        except Exception:
-            save(self.h, no, status="failed")
-            raise
-        info = out["setlinfo"]
-        split = {str(r["feedetl_sn"]): r for r in out.get("detlcutinfo") or []}
-        row = load(self.h, "retail", no)
-        kept = [{**x, **{k: str(split.get(x["feedetl_sn"], {}).get(k, "")) for k in
-                         ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt")}} for x in row.lines]
-        return view(save(self.h, no, out_settle=dumps(out), setl_id=str(info["setl_id"]),
-                         mdtrt_id=str(info["mdtrt_id"]), status="settled", lines=kept,
-                         setl_time=datetime.strptime(str(info["setl_time"]), TIME),
-                         cash_amount=Decimal(str(info["psn_cash_pay"])), channel="desk"))
+                                 insutype=patient.insutype, insuplc_admdvs=patient.insuplc_admdvs, status="open",
+                                 acct_used_flag=acct_used_flag, lines=drugs, outs_2301=[],
+                                 total=sum((Decimal(d["det_item_fee_sumamt"]) for d in drugs), ZERO),
+                                 created_at=now, updated_at=now))
+        return self.pay(no, acct_used_flag, channel, terminal, device, idempotency_key, payer_ref)
 
-    def cancel(self, no: str) -> dict[str, Any]:
+    def pay(self, no: str, acct_used_flag: str = "1", channel: str | None = None, terminal: str = "desk",
+            device: str | None = None, idempotency_key: str | None = None,
+            payer_ref: str | None = None) -> dict[str, Any]:
+        load(self.h, "retail", no)
+        self.h.cashier.pay_stay(no, channel, terminal, idempotency_key, acct_used_flag, payer_ref, device)
+        return self.get(no)
+
+    def cancel(self, no: str, reason: str = "") -> dict[str, Any]:
         row = load(self.h, "retail", no)
-        if row.status != "settled":
+        if row.status != "settled" or not row.payment_no:
             raise conflict(f"sale {no} is {row.status}: only a settled sale is cancelled")
-        out = call(self.h, "2103", {"data": {"setl_id": row.setl_id, "mdtrt_id": row.mdtrt_id,
-                                             "psn_no": row.psn_no}}, row.insuplc_admdvs or "")
-        return view(save(self.h, no, out_cancel=dumps(out), status="cancelled"))
+        self.h.cashier.refund_payment(row.payment_no, reason or "cancelled at the counter")
+        return self.get(no)
 
     def get(self, no: str) -> dict[str, Any]:
-        return view(load(self.h, "retail", no))
+        return view(self.h, load(self.h, "retail", no))

@@ -1,6 +1,7 @@
 """Reconciliation from the kept outputs (seed 003): the hospital's own record of its settlements, not the
-platform's, is what it declares. Each kept 2207 output is a settlement record; each kept 2208 output a
-cancellation record (its own setl_id `refd_setl_id`, the amounts negative, refd_setl_flag 1).
+platform's, is what it declares. Each kept settlement output of a payment (2207 of bills, 2304 of a stay, 2102
+of a sale) is a settlement record; each kept cancellation output (2208 / 2305 / 2103) a cancellation record
+(its own setl_id `refd_setl_id`, the amounts negative, refd_setl_flag 1).
 
 - 3201: totals per insutype x clr_type x clr_optins (interface.md 3201);
 - 3202: per clr_optins, the 7-column tab-separated detail file, zipped, uploaded by 9101, then 3202; the
@@ -64,14 +65,14 @@ def kept_records(hospital: Hospital, begin: date, end: date) -> list[Record]:
     """The settlement and cancellation records the hospital kept, settled within [begin, end]."""
     start, stop = datetime.combine(begin, time.min), datetime.combine(end + timedelta(days=1), time.min)
     with hospital.db.session() as s:
-        rows = list(s.execute(select(Payment.out_2207, Payment.out_2208).where(Payment.out_2207.is_not(None))
+        rows = list(s.execute(select(Payment.out_settle, Payment.out_cancel).where(Payment.out_settle.is_not(None))
                               .order_by(Payment.id)))
     out = []
-    for out_2207, out_2208 in rows:
-        info = loads(out_2207)["setlinfo"]
+    for out_settle, out_cancel in rows:
+        info = loads(out_settle)["setlinfo"]
         out.append(_record(info, str(info["setl_id"]), 1, "0"))
-        if out_2208:
-            back = loads(out_2208)["setlinfo"]
+        if out_cancel:
+            back = loads(out_cancel)["setlinfo"]
             out.append(_record(back, str(back["refd_setl_id"]), -1, "1"))
     return [r for r in out if start <= r.setl_time < stop]
 

@@ -56,7 +56,7 @@ class Hospital:
 
         self.config = config
         self.db = db or HospitalDB(config.database_url)
-        self.db.create_all()
+        self.db.upgrade()  # Alembic: made, migrated or stamped (HospitalDB.upgrade)
         self.insurance = Insurance(client or client_for(config, platform_http))
         self._channels = channels
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hospital-channel")
@@ -79,12 +79,21 @@ class Hospital:
                               for kind, s in self.config.channels.items()}
         return self._channels
 
-    def channel(self, kind: str) -> Any:
+    def channel(self, kind: str, device: str | None = None) -> Any:
+        """The channel of `kind`; a card channel at the terminal `device` when one is named."""
         found = self.channels.get(kind)
         if found is None:
             raise invalid(f"channel: {kind!r} is not configured here; configured: "
                           f"{', '.join(sorted(self.channels)) or 'none'}")
+        if device and hasattr(found, "at"):
+            return found.at(device)
         return found
+
+    def sweep(self) -> dict[str, int]:
+        """Everything left open, resolved: payments (the cashier's) and deposit top-ups and withdrawals."""
+        from yibao.hospital.deposit import sweep as sweep_deposits
+
+        return {**self.cashier.sweep(), **sweep_deposits(self)}
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)

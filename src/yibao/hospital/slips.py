@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 TITLES = {"outpatient": "门诊医保结算单", "pharmacy": "药房医保结算单", "inpatient": "住院结算单",
           "retail": "药店购药结算单"}
-CHANNELS = {"wechat": "微信支付", "alipay": "支付宝", "card": "银行卡"}
+CHANNELS = {"wechat": "微信支付", "alipay": "支付宝", "card": "银行卡", "deposit": "预交金"}
+SPLIT = ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt")
 INSUTYPES = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险"}
 FONT = "STSong-Light"
 
@@ -50,65 +51,41 @@ def mask(certno: str) -> str:
 
 
 def slip_data(hospital: Hospital, setl_id: str) -> dict[str, Any]:
-    """Everything a slip shows, from the kept outputs of the payment that made the settlement."""
-    with hospital.db.session() as s:
-        found = s.scalar(select(Payment.id).where(Payment.setl_id == setl_id))
-    if found is None:  # an inpatient stay or a retail pharmacy sale
-        return kind_slip_data(hospital, setl_id)
+    """Everything a slip shows, from the kept outputs of the payment that made the settlement: the lines of its
+    bills with the 2204 split, or of its stay (the 2301 split) or sale (the 2102 detlcutinfo)."""
     with hospital.db.session() as s:
         p = s.scalar(select(Payment).where(Payment.setl_id == setl_id))
-        if p is None or not p.out_2207:
+        if p is None or not p.out_settle:
             raise not_found(f"no settlement {setl_id} kept here")
         patient = s.get_one(Patient, p.patient_id)
-        lines = list(s.execute(select(BillLine, Bill.bill_no).join(Bill, Bill.id == BillLine.bill_id)
-                               .where(Bill.bill_no.in_(p.bill_nos)).order_by(Bill.id, BillLine.seq)))
-    info = loads(p.out_2207)["setlinfo"]
-    split = {str(r["feedetl_sn"]): r for r in (loads(p.out_2204) or {}).get("result", [])}
-    rows = []
-    for i, (line, _bill_no) in enumerate(lines, 1):
-        r = split.get(f"{p.payment_no}-{i:03d}", {})
-        rows.append([line.med_list_codg, line.name, line.pric, line.cnt, line.amount,
-                     *(r.get(k, "") for k in ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt"))])
+        stay = s.scalar(select(KindSettlement).where(KindSettlement.no == p.stay_no)) if p.stay_no else None
+        lines = [] if stay else list(s.execute(select(BillLine, Bill.bill_no).join(Bill, Bill.id == BillLine.bill_id)
+                                               .where(Bill.bill_no.in_(p.bill_nos)).order_by(Bill.id, BillLine.seq)))
+    info = loads(p.out_settle)["setlinfo"]
+    if stay is not None:
+        rows = [[x.get("med_list_codg", ""), x.get("name", ""), Decimal(str(x["pric"])), Decimal(str(x["cnt"])),
+                 Decimal(str(x["det_item_fee_sumamt"])), *(x.get(c, "") for c in SPLIT)] for x in stay.lines]
+        number = [("住院号" if stay.kind == "inpatient" else "销售单号", stay.no)]
+    else:
+        split = {str(r["feedetl_sn"]): r for r in (loads(p.out_2204) or {}).get("result", [])}
+        rows = []
+        for i, (line, _bill_no) in enumerate(lines, 1):
+            r = split.get(f"{p.payment_no}-{i:03d}", {})
+            rows.append([line.med_list_codg, line.name, line.pric, line.cnt, line.amount,
+                         *(r.get(k, "") for k in SPLIT)])
+        number = []
     state = {"cancelled": "已撤销", "refunded": "已退费"}.get(p.insurance_status if p.insurance_status == "cancelled"
                                                           else p.status, "")
     name = hospital.config.fixmedins_name or hospital.config.fixmedins_code
+    cash = CHANNELS.get(p.channel, p.channel) + (f" ({p.device})" if p.device else "") if p.out_trade_no else "无"
     return {
         "title": f"{name} {TITLES.get(p.kind, TITLES['outpatient'])}",
         "state": state,
         "fields": [("姓名", patient.name), ("证件号码", mask(patient.certno)), ("人员编号", info.get("psn_no", "")),
                    ("险种", INSUTYPES.get(str(info.get("insutype")), str(info.get("insutype", "")))),
                    ("参保地", p.insuplc_admdvs or ""), ("就诊ID", info.get("mdtrt_id", "")),
-                   ("结算ID", setl_id), ("结算时间", info.get("setl_time", "")), ("支付单号", p.payment_no),
-                   ("现金支付方式", CHANNELS.get(p.channel, p.channel) if p.out_trade_no else "无")],
-        "lines": rows,
-        "figures": [(label, info.get(key, Decimal("0.00"))) for label, key in FIGURES],
-        "setlinfo": info,
-    }
-
-
-def kind_slip_data(hospital: Hospital, setl_id: str) -> dict[str, Any]:
-    """The slip of an inpatient stay (kept 2304 output, 2301 split) or a retail pharmacy sale (kept 2102 output
-    and its detlcutinfo): the same figures, mutual aid on its own line; the cash was paid at the desk."""
-    with hospital.db.session() as s:
-        k = s.scalar(select(KindSettlement).where(KindSettlement.setl_id == setl_id))
-        if k is None or not k.out_settle:
-            raise not_found(f"no settlement {setl_id} kept here")
-        patient = s.get_one(Patient, k.patient_id)
-    info = loads(k.out_settle)["setlinfo"]
-    rows = [[x.get("med_list_codg", ""), x.get("name", ""), Decimal(str(x["pric"])), Decimal(str(x["cnt"])),
-             Decimal(str(x["det_item_fee_sumamt"])),
-             *(x.get(c, "") for c in ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt"))]
-            for x in k.lines]
-    name = hospital.config.fixmedins_name or hospital.config.fixmedins_code
-    number = ("住院号", k.no) if k.kind == "inpatient" else ("销售单号", k.no)
-    return {
-        "title": f"{name} {TITLES.get(k.kind, TITLES['outpatient'])}",
-        "state": "已撤销" if k.status == "cancelled" else "",
-        "fields": [("姓名", patient.name), ("证件号码", mask(patient.certno)), ("人员编号", info.get("psn_no", "")),
-                   ("险种", INSUTYPES.get(str(info.get("insutype")), str(info.get("insutype", "")))),
-                   ("参保地", k.insuplc_admdvs or ""), ("就诊ID", info.get("mdtrt_id", "")),
-                   ("结算ID", setl_id), ("结算时间", info.get("setl_time", "")), number,
-                   ("现金支付方式", "窗口收取" if k.cash_amount else "无")],
+                   ("结算ID", setl_id), ("结算时间", info.get("setl_time", "")), *number, ("支付单号", p.payment_no),
+                   ("现金支付方式", cash)],
         "lines": rows,
         "figures": [(label, info.get(key, Decimal("0.00"))) for label, key in FIGURES],
         "setlinfo": info,

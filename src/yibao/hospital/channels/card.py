@@ -17,6 +17,7 @@ acquirer answers each request synchronously, in JSON carrying a MAC, amounts as 
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from decimal import Decimal
@@ -88,6 +89,13 @@ class CardChannel(HttpChannel):
                  http: httpx.Client | None = None, terminal_id: str = DEFAULT_TERMINAL):
         super().__init__(base_url, key, timeout, http)
         self.terminal_id = terminal_id
+
+    def at(self, terminal_id: str) -> CardChannel:
+        """The same acquirer reached from another terminal (its connection shared): a sale is queried, refunded
+        or closed from the terminal that made it."""
+        other = copy.copy(self)
+        other.terminal_id = terminal_id
+        return other
 
     def pay(self, order: CashOrder) -> ChannelResult:
         fields = {"trace_no": order.out_trade_no, "amount": amount12(order.amount), "description": order.description,
