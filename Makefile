@@ -24,6 +24,7 @@ demo: $(STAMP)
 	mkdir -p var
 	YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao db upgrade
 	YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao load examples/demo.yaml
+	YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao mobilepay register H44030000001 > var/mobilepay.json
 	@$(BIN)/python -m yibao.demo_help --url http://$(HOST):$(PORT)
 	@echo "simulated bank on http://$(HOST):$(BANK_PORT) (ledger var/bank.db); the platform delivers to it."
 	@echo "  YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) $(BIN)/yibao bank reconcile"

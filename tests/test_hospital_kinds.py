@@ -10,6 +10,7 @@ and pharmacy policies and a pharmacy institution here."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -39,9 +40,9 @@ from test_hospital import (
 from yibao.dataset.loader import load_document
 from yibao.gateway.app import create_app
 from yibao.hospital.api import create_hospital_app
-from yibao.hospital.channels.base import CashOrder, ChannelResult
+from yibao.hospital.channels.base import CashOrder, ChannelRejected, ChannelResult
 from yibao.hospital.config import HospitalConfig
-from yibao.hospital.db import KindSettlement, Payment
+from yibao.hospital.db import KindSettlement, Payment, Refund
 from yibao.hospital.insurance import loads
 from yibao.hospital.service import Hospital
 from yibao.store.db import Store
@@ -69,12 +70,14 @@ def kinds_dataset() -> dict[str, Any]:
 
 
 class CardAt(FakeChannel):
-    """A card acquirer that records the terminal each request comes from (`at` is CardChannel's)."""
+    """A card acquirer that records the terminal each request comes from (`at` is CardChannel's); with
+    `refuse_refunds` it refuses every refund."""
 
-    def __init__(self, mode: str = "paid"):
+    def __init__(self, mode: str = "paid", refuse_refunds: bool = False):
         super().__init__("card", mode)
         self.terminal: str | None = None
         self.seen: list[tuple[str, str, str | None]] = []
+        self.refuse_refunds = refuse_refunds
 
     def at(self, terminal_id: str) -> CardAt:
         other = copy.copy(self)  # the same orders and records, another terminal
@@ -87,6 +90,8 @@ class CardAt(FakeChannel):
 
     def refund(self, out_trade_no: str, refund_no: str, amount: Decimal) -> ChannelResult:
         self.seen.append(("refund", out_trade_no, self.terminal))
+        if self.refuse_refunds:
+            raise ChannelRejected("the card's account is closed")
         return super().refund(out_trade_no, refund_no, amount)
 
 
@@ -218,7 +223,8 @@ def test_a_stay_paid_at_the_bedside_slipped_cancelled_and_paid_again(world: Worl
     assert up["total"] == "1900.00" and len(up["lines"]) == 3
     row = desk.kept(no)
     assert len(row.outs_2301) == 2 and loads(row.outs_2301[0])["result"][1]["fulamt_ownpay_amt"] == D("100.00")
-    desk.post(f"/inpatient/stays/{no}/settle", {"device": "NOT-OURS"}, 422)  # an unknown card terminal
+    desk.post(f"/inpatient/stays/{no}/settle", {"device": "NOT-OURS"}, 422)  # an unknown card terminal:
+    assert desk.get(f"/inpatient/stays/{no}")["status"] == "admitted"  # refused before the discharge
 
     done = desk.post(f"/inpatient/stays/{no}/settle", {"endtime": "2026-03-15T10:00:00", "terminal": "bedside",
                                                        "device": "BED-12A"})
@@ -407,3 +413,87 @@ def test_the_new_kinds_are_for_staff_only(world: World) -> None:
     assert desk.http.post("/pharmacy/sales", json={"patient_id": pid, "lines": [
         {"med_list_codg": "EX-DRUG-A", "pric": "1", "cnt": "1"}]}, headers=phone).status_code == 403
     desk.post("/inpatient/stays/NOSUCH/settle", {}, 404)
+
+
+class Losing(LosingTransport):
+    """LosingTransport for several messages at once: {infno: how many answers to lose}."""
+
+    def __init__(self, platform: TestClient, losses: dict[str, int]):
+        super().__init__(platform, "", 0)
+        self.losses = losses
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        reply = self.platform.post(str(request.url), content=body, headers=dict(request.headers))
+        infno = json.loads(body).get("infno")
+        if self.losses.get(infno, 0) > 0:
+            self.losses[infno] -= 1
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return httpx.Response(reply.status_code, content=reply.content, headers=reply.headers)
+
+
+def test_no_cash_goes_back_before_the_settlement_is_undone(world: World) -> None:
+    losing = Losing(world.platform_http, {})
+    desk = world.desk(platform_http=httpx.Client(transport=losing), card=CardAt(refuse_refunds=True))
+    pid = desk.patient(EMPLOYEE)
+    no = desk.stay(pid, [("EX-DRUG-A", "10.00", "50")])
+    done = desk.post(f"/inpatient/stays/{no}/settle", {})
+    assert done["status"] == "settled"
+    # 2305 unanswered: the refund waits, the card is not refunded while the settlement stands
+    losing.losses["2305"] = 3
+    waiting = desk.post(f"/inpatient/stays/{no}/cancel", {"reason": "出院带药退回"})
+    assert waiting["payment"]["status"] == "refunding" and desk.channels["card"].seen[-1][0] == "pay", waiting
+    assert "2305 outcome unknown" in waiting["payment"]["error"]  # (the platform did it; the answer was lost)
+    # asked again: 2305 done; the card refuses the refund: not asked again, the desk gives the cash back
+    again = desk.post(f"/inpatient/stays/{no}/cancel", {})
+    assert world.settlement(done["setl_id"]).status == "cancelled"
+    assert again["payment"]["status"] == "refunding" and desk.channels["card"].seen[-1][0] == "refund"
+    refund = desk.get(f"/payments/{done['payment']['payment_no']}", params={"refresh": "true"})
+    assert refund["status"] == "refunding" and [op for op, *_ in desk.channels["card"].seen].count("refund") == 1
+    with desk.hospital.db.session() as s:
+        refund_no = s.scalar(select(Refund.refund_no))
+    given = desk.post(f"/refunds/{refund_no}/cash-given", {"reason": "现金退还 538.00, 收据 0012"})
+    assert (given["status"], given["refund"]["cash_status"]) == ("refunded", "GIVEN_AT_DESK"), given
+    assert "desk01" in given["refund"]["error"]
+    assert desk.get(f"/inpatient/stays/{no}")["status"] == "discharged"
+    assert desk.http.post(f"/refunds/{refund_no}/cash-given", json={"reason": "x"},
+                          headers=bearer("patient", pid)).status_code == 403
+
+
+def test_an_admission_whose_answer_and_reversal_were_lost_is_reversed_before_the_next(world: World) -> None:
+    losing = Losing(world.platform_http, {"2401": 3, "2601": 1})
+    desk = world.desk(platform_http=httpx.Client(transport=losing))
+    pid = desk.patient(EMPLOYEE)
+    assert "reversed before the next admission" in desk.post("/inpatient/stays", {"patient_id": pid}, 504)["detail"]
+    stay = desk.post("/inpatient/stays", {"patient_id": pid}, 201)  # 2601 first (answered now), then 2401
+    with world.store.unit_of_work() as s:
+        visits = sorted(s.scalars(select(Visit.status).where(Visit.psn_no == EMPLOYEE)))
+    assert visits == ["cancelled", "open"] and stay["status"] == "admitted", visits
+    with desk.hospital.db.session() as s:
+        kept = {row.status: row.pending for row in s.scalars(select(KindSettlement))}
+    assert kept == {"reversed": None, "admitted": None}
+
+
+def test_idempotency_keys_name_one_payment_of_one_thing(world: World) -> None:
+    desk = world.desk()
+    pid = desk.patient(EMPLOYEE)
+    first = desk.stay(pid, [("EX-DRUG-A", "10.00", "5")])
+    paid = desk.post(f"/inpatient/stays/{first}/settle", {}, headers={"Idempotency-Key": "K-1"})
+    second = desk.stay(pid, [("EX-DRUG-A", "10.00", "6")])
+    assert "other bills" in desk.post(f"/inpatient/stays/{second}/settle", {}, 409,
+                                      headers={"Idempotency-Key": "K-1"})["detail"]
+    assert desk.get(f"/inpatient/stays/{second}")["status"] == "admitted"  # refused before the discharge
+    assert desk.post(f"/inpatient/stays/{first}/settle", {}, headers={"Idempotency-Key": "K-1"}) == paid
+
+    shop = world.desk(PHARMACY)
+    pid = shop.patient(EMPLOYEE)
+    body = {"patient_id": pid, "lines": [{"med_list_codg": "EX-DRUG-B", "pric": "120.00", "cnt": "1"}]}
+    sale = shop.post("/pharmacy/sales", body, 201, headers={"Idempotency-Key": "counter-3-0042"})
+    again = shop.post("/pharmacy/sales", body, 201, headers={"Idempotency-Key": "counter-3-0042"})
+    assert again["no"] == sale["no"] and again["status"] == "settled"
+    with shop.hospital.db.session() as s:
+        assert len(list(s.scalars(select(KindSettlement.no)))) == 1
+    shop.post("/pharmacy/sales", {**body, "device": "NOT-OURS"}, 422)
+    with shop.hospital.db.session() as s:
+        assert len(list(s.scalars(select(KindSettlement.no)))) == 1  # nothing written for a refused sale
+

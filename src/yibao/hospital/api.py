@@ -138,6 +138,8 @@ class PayIn(Strict):
     payer_ref: str | None = None
     use_insurance: bool = True
     device: str | None = Field(None, max_length=32, description="the card terminal (default: the place's own)")
+    pay_auth_no: str | None = Field(None, max_length=64, description="the patient's authorization from his "
+                                    "e-credential app: the insurance part by the mobile-payment centre (6201/6202)")
 
 
 class PeriodIn(Strict):
@@ -363,6 +365,11 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
         own(p, auth.owner_of_registration(h, reg_id), f"registration {reg_id} is not known")
         return plain(h.cashier.refund_registration(reg_id, body.reason))
 
+    @app.post("/refunds/{refund_no}/cash-given", summary="The desk gave a refund's cash back itself (the "
+              "channel refused the refund); the reason says how", tags=["payment"])
+    def cash_given(refund_no: str, body: ReasonIn, p: Staff) -> Any:
+        return plain(h.cashier.give_cash_back(refund_no, p.subject, body.reason))
+
     # -- bills and payments ----------------------------------------------------------------------------
     @app.post("/bills", summary="A bill on a registration (the HIS: items ordered in the clinic room)",
               tags=["payment"], status_code=201)
@@ -397,7 +404,7 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
                                          "clinic-room and bedside terminals are staff's")
         return plain(h.cashier.pay(body.patient_id, body.bill_nos, body.channel, body.terminal,
                                    key_given, body.acct_used_flag, body.payer_ref, body.use_insurance,
-                                   body.device))
+                                   body.device, body.pay_auth_no))
 
     @app.get("/payments/{payment_no}", summary="A payment; refresh=true resolves one still open", tags=["payment"])
     def payment(payment_no: str, p: Who, refresh: bool = False) -> Any:

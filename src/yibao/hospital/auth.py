@@ -144,7 +144,7 @@ def owner_of_payment(hospital: Hospital, payment_no: str) -> int | None:
 
 def owner_of_idempotency_key(hospital: Hospital, key: str) -> int | None:
     with hospital.db.session() as s:
-        return s.scalar(select(Payment.patient_id).where(Payment.idem_key == key))
+        return s.scalar(select(Payment.patient_id).where(Payment.idem_key == f"key:{key}"))
 
 
 def owner_of_settlement(hospital: Hospital, setl_id: str) -> int | None:

@@ -65,6 +65,7 @@ TERMINALS = ("mobile", "desk", "clinic-room", "bedside")
 MARGIN = 0.5  # float-ok: seconds kept for writing the answer after the channel's time box
 SETTLING_GRACE = timedelta(seconds=60)  # a payment settling for less than this may still have its request running
 REFUNDED = (Status.REFUNDED, Status.PARTIALLY_REFUNDED)
+CASH_REFUSED, CASH_AT_DESK = "REFUSED", "GIVEN_AT_DESK"  # a refund's cash: the channel refused; the desk gave it
 TIME = "%Y-%m-%d %H:%M:%S"
 #: the message that settles and the one that undoes a payment's insurance leg, by the payment's kind
 SETTLE = {"outpatient": "2207", "pharmacy": "2207", "inpatient": "2304", "retail": "2102"}
@@ -85,14 +86,23 @@ class Cashier:
     # == paying =========================================================================================
     def pay(self, patient_id: int, bill_nos: list[str], channel: str | None = None, terminal: str = "mobile",
             idempotency_key: str | None = None, acct_used_flag: str = "1", payer_ref: str | None = None,
-            use_insurance: bool = True, device: str | None = None) -> dict[str, Any]:
-        """Pay bills of one registration together; the answer within the time box (see the module)."""
+            use_insurance: bool = True, device: str | None = None, pay_auth_no: str | None = None) -> dict[str, Any]:
+        """Pay bills of one registration together; the answer within the time box (see the module). With the
+        patient's `pay_auth_no` the insurance leg goes through the mobile-payment centre (6201, 6202)."""
         deadline = time.monotonic() + self.h.config.answer_within - MARGIN
-        channel, device = self._check(channel, terminal, acct_used_flag, device)
+        channel, device = self.check(channel, terminal, acct_used_flag, device)
+        if pay_auth_no:
+            from yibao.hospital.mobilepay import configured
+
+            if not configured(self.h):
+                raise invalid("pay_auth_no: this hospital has no mobile-payment channel (mobilepay in its "
+                              "configuration); pay with the insurance card or code")
+            if not use_insurance:
+                raise invalid("pay_auth_no: an authorization to pay by insurance, but use_insurance is false")
         bill_nos = sorted(set(bill_nos))
         if not bill_nos:
             raise invalid("bill_nos: at least one bill is needed")
-        key, existing = self._key(idempotency_key, "bills:" + ",".join(bill_nos))
+        key, existing = self.key_of(idempotency_key, "bills:" + ",".join(bill_nos))
         if existing is not None:
             return self.view(existing)
         if channel == "deposit":  # the deposit must cover the bills before any insurance call (deposit.py)
@@ -100,22 +110,22 @@ class Cashier:
 
             precheck(self.h, patient_id, bill_nos)
         return self._start(key, deadline, partial(self._claim, patient_id, bill_nos, channel, terminal, key,
-                                                  acct_used_flag, payer_ref, use_insurance, device))
+                                                  acct_used_flag, payer_ref, use_insurance, device, pay_auth_no))
 
     def pay_stay(self, stay_no: str, channel: str | None = None, terminal: str = "desk",
                  idempotency_key: str | None = None, acct_used_flag: str = "1", payer_ref: str | None = None,
                  device: str | None = None) -> dict[str, Any]:
         """Settle an inpatient stay (discharged) or a pharmacy sale and take its cash part, like bills."""
         deadline = time.monotonic() + self.h.config.answer_within - MARGIN
-        channel, device = self._check(channel, terminal, acct_used_flag, device)
-        key, existing = self._key(idempotency_key, f"stay:{stay_no}")
+        channel, device = self.check(channel, terminal, acct_used_flag, device)
+        key, existing = self.key_of(idempotency_key, f"stay:{stay_no}")
         if existing is not None:
             return self.view(existing)
         return self._start(key, deadline, partial(self._claim_stay, stay_no, channel, terminal, key,
                                                   acct_used_flag, payer_ref, device))
 
-    def _check(self, channel: str | None, terminal: str, acct_used_flag: str,
-               device: str | None) -> tuple[str, str | None]:
+    def check(self, channel: str | None, terminal: str, acct_used_flag: str,
+              device: str | None) -> tuple[str, str | None]:
         """The channel and card terminal of a payment, checked: (channel, device)."""
         if terminal not in TERMINALS:
             raise invalid(f"terminal: must be one of {', '.join(TERMINALS)}")
@@ -149,13 +159,23 @@ class Cashier:
         self._proceed(payment_no, deadline)
         return self.view(payment_no)
 
-    def _key(self, given: str | None, base: str) -> tuple[str, str | None]:
-        """The idempotency key and the payment it already names. Without a key of the caller's the key is the
-        bill set's (the stay's); after a failed attempt (nothing charged) they may be paid again as a new
-        attempt."""
+    def payment_of_key(self, given: str) -> Payment | None:
+        """The payment a caller's idempotency key named, if any."""
         with self.db.session() as s:
-            if given:
-                return given, s.scalar(select(Payment.payment_no).where(Payment.idem_key == given))
+            return s.scalar(select(Payment).where(Payment.idem_key == f"key:{given}"))
+
+    def key_of(self, given: str | None, base: str) -> tuple[str, str | None]:
+        """The idempotency key and the payment it already names. A caller's key is kept as `key:...` (apart from
+        the built ones) and names only a payment of the same bills or stay. Without one the key is the bill
+        set's (the stay's); after a failed attempt (nothing charged) they may be paid again as a new attempt."""
+        if given:
+            found = self.payment_of_key(given)
+            if found is None:
+                return f"key:{given}", None
+            if (f"stay:{found.stay_no}" if found.stay_no else "bills:" + ",".join(found.bill_nos)) != base:
+                raise conflict(f"idempotency_key: already used for payment {found.payment_no} of other bills")
+            return f"key:{given}", found.payment_no
+        with self.db.session() as s:
             attempts = list(s.execute(select(Payment.payment_no, Payment.status).where(
                 (Payment.idem_key == base) | Payment.idem_key.like(base + "#%")).order_by(Payment.id)))
         if not attempts:
@@ -166,7 +186,8 @@ class Cashier:
         return f"{base}#{len(attempts) + 1}", None
 
     def _claim(self, patient_id: int, bill_nos: list[str], channel: str, terminal: str, key: str,
-               acct_used_flag: str, payer_ref: str | None, use_insurance: bool, device: str | None) -> str:
+               acct_used_flag: str, payer_ref: str | None, use_insurance: bool, device: str | None,
+               pay_auth_no: str | None = None) -> str:
         from yibao.hospital.service import new_no
 
         now = self.h.now()
@@ -188,6 +209,8 @@ class Cashier:
             if reg.status != "registered":
                 raise conflict(f"registration {reg.id} is {reg.status}")
             patient = s.get_one(Patient, patient_id)
+            if pay_auth_no and not patient.psn_no:
+                raise invalid(f"pay_auth_no: patient {patient_id} is not insured here (no psn_no from 1101)")
             no = new_no("P", now)
             payment = Payment(
                 payment_no=no, idem_key=key, patient_id=patient_id, registration_id=reg.id, bill_nos=bill_nos,
@@ -197,7 +220,7 @@ class Cashier:
                 insured=use_insurance and patient.psn_no is not None, acct_used_flag=acct_used_flag,
                 psn_no=patient.psn_no, insuplc_admdvs=patient.insuplc_admdvs, mdtrt_id=reg.mdtrt_id,
                 chrg_bchno=no, insurance_status="none", channel=channel, cash_status="none", payer_ref=payer_ref,
-                last_sequence=0, error="", created_at=now, updated_at=now)
+                pay_auth_no=pay_auth_no, last_sequence=0, error="", created_at=now, updated_at=now)
             s.add(payment)
             s.flush()
             claimed = s.execute(update(Bill).where(Bill.id.in_([b.id for b in bills]), Bill.status == "pending")
@@ -243,6 +266,9 @@ class Cashier:
             except PlatformError as exc:
                 self._fail(no, f"{exc.infno}: {exc.err_msg}")
                 return
+            except HospitalError as exc:  # refused before any message left (a patient no longer insured)
+                self._fail(no, exc.message)
+                return
             except OutcomeUnknown as exc:
                 self._note(no, f"insurance outcome unknown: {exc}")
                 return
@@ -270,6 +296,14 @@ class Cashier:
                                        .where(Bill.payment_id == p.id).order_by(Bill.id, BillLine.seq)))
         if stay is not None:
             self._record_settlement(no, self._settle_stay(p, stay))
+            return
+        if p.pay_auth_no:
+            try:
+                out = self._settle_mobile(p, reg, patient, lines)
+            except PlatformError:
+                self._delete_batch(no)
+                raise
+            self._record_settlement(no, out)
             return
         insuplc = p.insuplc_admdvs or ""
         cert = {"mdtrt_cert_type": patient.mdtrt_cert_type or "02",
@@ -306,6 +340,76 @@ class Cashier:
             self._delete_batch(no)
             raise
         self._record_settlement(no, out_settle)
+
+    def _settle_mobile(self, p: Payment, reg: Registration, patient: Patient,
+                       lines: list[Any]) -> dict[str, Any]:
+        """6201 (the pay order: its id, token, the visit and the lines' split kept) then 6202."""
+        from yibao.hospital.mobilepay import MobilePay, snake
+
+        mp = MobilePay(self.h)
+        order = mp.upload(p, reg, patient, self.h.db_get_slot(reg.slot_id), [tuple(x) for x in lines])
+        split = {"result": [snake(r) for r in (order.get("extData") or {}).get("result") or []]}
+        self._save(p.payment_no, pay_ord_id=str(order["payOrdId"]), pay_token=str(order["payToken"]),
+                   mdtrt_id=str(order["mdtrtId"]), out_2204=dumps(split))
+        return mp.pay(self._load(p.payment_no))
+
+    def _learn_mobile(self, no: str) -> bool | None:
+        """Where a mobile payment's order stands when its answer was lost: True settled (recorded), False
+        nothing stands (an order never paid is revoked), None still unknown."""
+        from yibao.hospital.mobilepay import SETTLED, UPLOADED, MobilePay
+
+        mp = MobilePay(self.h)
+        p = self._load(no)
+        try:
+            if not p.pay_ord_id:  # 6201's answer lost: asked again (the same medOrgOrd answers the same order)
+                with self.db.session() as s:
+                    reg = s.get_one(Registration, p.registration_id)
+                    patient = s.get_one(Patient, p.patient_id)
+                    lines = list(s.execute(select(BillLine, Bill).join(Bill, Bill.id == BillLine.bill_id)
+                                           .where(Bill.payment_id == p.id).order_by(Bill.id, BillLine.seq)))
+                order = mp.upload(p, reg, patient, self.h.db_get_slot(reg.slot_id), [tuple(x) for x in lines])
+                self._save(no, pay_ord_id=str(order["payOrdId"]), pay_token=str(order["payToken"]),
+                           mdtrt_id=str(order["mdtrtId"]))
+                p = self._load(no)
+            state = str(mp.query(p).get("ordStas"))
+            if state == SETTLED:
+                self._record_settlement(no, mp.pay(p))  # a settled order answers its settlement again
+                return True
+            if state == UPLOADED:
+                mp.revoke(p)
+        except PlatformError as exc:
+            if p.pay_ord_id:
+                self._note(no, f"{exc.infno} refused: {exc.err_msg}")
+                return None
+            # 6201 refused: no order was ever made
+        except OutcomeUnknown as exc:
+            self._note(no, f"mobile payment outcome still unknown: {exc}")
+            return None
+        self._save(no, insurance_status="none")
+        return False
+
+    def _cancel_mobile(self, no: str) -> bool:
+        """6203 HI: the settlement of a mobile payment undone (6301 first: its revsToken, and whether it was
+        refunded already)."""
+        from yibao.hospital.mobilepay import REFUNDED, MobilePay
+
+        mp = MobilePay(self.h)
+        p = self._load(no)
+        try:
+            order = mp.query(p)
+            if str(order.get("ordStas")) in REFUNDED:
+                out = None
+            else:
+                out = mp.refund_insurance(p, loads(p.out_settle)["setlinfo"], str(order.get("revsToken") or ""),
+                                          cash_taken=p.cash_status in ("PAID", *REFUNDED))
+        except PlatformError as exc:
+            self._note(no, f"{exc.infno} refused: {exc.err_msg}")
+            return False
+        except OutcomeUnknown as exc:
+            self._note(no, f"6203 outcome unknown: {exc}")
+            return False
+        self._save(no, insurance_status="cancelled", **({"out_cancel": dumps(out)} if out is not None else {}))
+        return True
 
     def _settle_stay(self, p: Payment, stay: KindSettlement) -> dict[str, Any]:
         """The pre-settlement (2303 / 2101, kept on the stay), then the settling message, kept and resent."""
@@ -362,8 +466,17 @@ class Cashier:
         return self.h.insurance.send_kept(envelope)
 
     def _delete_batch(self, no: str) -> None:
-        """2205: the lines of this payment's batch leave the visit (best effort; they are never settled)."""
+        """2205: the lines of this payment's batch leave the visit (best effort; they are never settled); the pay
+        order of a mobile payment is revoked (6401) instead."""
         p = self._load(no)
+        if p.pay_ord_id:
+            from yibao.hospital.mobilepay import MobilePay
+
+            try:
+                MobilePay(self.h).revoke(p)
+            except (PlatformError, OutcomeUnknown) as exc:
+                log.warning("payment %s: 6401 of order %s: %s", no, p.pay_ord_id, exc)
+            return
         if not (p.mdtrt_id and p.out_2204):
             return
         try:
@@ -377,6 +490,13 @@ class Cashier:
         p = self._load(no)
         if not p.insured or p.insurance_status in ("none", "cancelled"):
             return True
+        if p.insurance_status in ("settling", "unknown") and p.pay_auth_no:
+            known = self._learn_mobile(no)
+            if not known:
+                return known is False
+            p = self._load(no)
+        if p.pay_ord_id:
+            return self._cancel_mobile(no)
         if p.insurance_status in ("settling", "unknown"):
             if not p.env_settle:  # the settling message never left: only lines may have been uploaded
                 self._delete_batch(no)
@@ -609,13 +729,17 @@ class Cashier:
         """A payment left settling (its request died): learn the 2207 outcome; nothing left to pay makes it
         paid, otherwise the insurance leg is undone (the patient pays again)."""
         p = self._load(no)
-        if p.env_settle and p.insurance_status != "settled":
+        if p.pay_auth_no and p.insurance_status != "settled":
+            if self._learn_mobile(no) is None:
+                return
+            p = self._load(no)
+        elif p.env_settle and p.insurance_status != "settled":
             try:
                 self._record_settlement(no, self.h.insurance.send_kept(loads(p.env_settle)))
             except PlatformError:
                 self._save(no, insurance_status="none")
             except OutcomeUnknown as exc:
-                self._note(no, f"2207 outcome still unknown: {exc}")
+                self._note(no, f"{SETTLE[p.kind]} outcome still unknown: {exc}")
                 return
             p = self._load(no)
         if p.insurance_status == "settled" and p.cash_amount == ZERO:
@@ -792,11 +916,12 @@ class Cashier:
             assert refund is not None
             p = s.get_one(Payment, refund.payment_id)
         if refund.insurance_status == "pending":
-            if self._cancel_insurance(p.payment_no):
-                self._save_refund(refund_no, insurance_status="done")
-            else:
+            if not self._cancel_insurance(p.payment_no):
+                # the settlement still stands: no cash goes back for it until it is undone (asked again later)
                 self._save_refund(refund_no, error=self._load(p.payment_no).error)
-        if refund.cash_status not in ("none", *REFUNDED):
+                return self.refund_view(refund_no)
+            self._save_refund(refund_no, insurance_status="done")
+        if refund.cash_status not in ("none", CASH_REFUSED, CASH_AT_DESK, *REFUNDED):
             ch = self.h.channel(p.channel, p.device)
             try:
                 try:
@@ -804,8 +929,11 @@ class Cashier:
                 except ChannelTimeout:
                     result = ch.query(p.out_trade_no)
                 self._refund_confirmed(p.payment_no, result)
-            except (ChannelTimeout, ChannelRejected) as exc:
+            except ChannelTimeout as exc:  # asked again by the next request or the sweep
                 self._save_refund(refund_no, error=f"{p.channel} refund: {exc}")
+            except ChannelRejected as exc:  # not asked again: the desk gives the cash back (give_cash_back)
+                self._save_refund(refund_no, cash_status=CASH_REFUSED,
+                                  error=f"{p.channel} refused the refund: {exc}; give the cash back at the desk")
         self._finish_refund(refund_no)
         return self.refund_view(refund_no)
 
@@ -829,7 +957,7 @@ class Cashier:
             refund = s.scalar(select(Refund).where(Refund.refund_no == refund_no))
             assert refund is not None
             if refund.status == "refunded" or refund.insurance_status == "pending" or \
-                    refund.cash_status not in ("none", *REFUNDED):
+                    refund.cash_status not in ("none", CASH_AT_DESK, *REFUNDED):
                 return
             refund.status, refund.updated_at = "refunded", now
             p = s.get_one(Payment, refund.payment_id)
@@ -844,6 +972,38 @@ class Cashier:
                 s.execute(update(Slot).where(Slot.id == reg.slot_id, Slot.taken > 0).values(taken=Slot.taken - 1))
         if reg is not None and reg.mdtrt_id:
             self._cancel_visit(reg)
+        if p.pay_ord_id and refund.cash_amount > ZERO:
+            self._tell_cash_refund(p.payment_no, refund.cash_amount)
+
+    def _tell_cash_refund(self, no: str, amount: Decimal) -> None:
+        """6203 CASH: the centre's order records the cash the channel gave back (best effort: the money moved
+        already; a failure is logged and the order stays 'insurance refunded')."""
+        from yibao.hospital.mobilepay import MobilePay
+
+        mp = MobilePay(self.h)
+        p = self._load(no)
+        try:
+            order = mp.query(p)
+            if str(order.get("ordStas")) != "8":  # refunded whole (ALL) already: nothing left to record
+                mp.refund_cash(p, amount, str(order.get("revsToken") or ""))
+        except (PlatformError, OutcomeUnknown) as exc:
+            log.warning("payment %s: 6203 CASH of order %s: %s", no, p.pay_ord_id, exc)
+
+    def give_cash_back(self, refund_no: str, operator: str, note: str) -> dict[str, Any]:
+        """The desk gives a refund's cash back itself (cash, a transfer) when the channel refused the refund:
+        recorded with who did it, and the refund finishes."""
+        with self.db.session() as s:
+            refund = s.scalar(select(Refund).where(Refund.refund_no == refund_no))
+            if refund is None:
+                raise not_found(f"refund {refund_no} is not known")
+            if refund.cash_status != CASH_REFUSED:
+                raise conflict(f"refund {refund_no}: its cash is {refund.cash_status}; only a refund the channel "
+                               "refused is given back at the desk")
+            refund.cash_status = CASH_AT_DESK
+            refund.error = f"{refund.error}; given back at the desk by {operator}: {note}".lstrip("; ")
+            refund.updated_at = self.h.now()
+        self._finish_refund(refund_no)
+        return self.refund_view(refund_no)
 
     def refund_view(self, refund_no: str) -> dict[str, Any]:
         with self.db.session() as s:
@@ -870,6 +1030,7 @@ class Cashier:
                     "balc")})
         return {"payment_no": p.payment_no, "status": p.status, "patient_id": p.patient_id, "terminal": p.terminal,
                 "device": p.device, "kind": p.kind, "bill_nos": p.bill_nos, "stay_no": p.stay_no, "total": p.total,
+                "via": "mobilepay" if p.pay_auth_no else "two-designated", "pay_ord_id": p.pay_ord_id,
                 "insurance": insurance,
                 "cash": {"channel": p.channel, "amount": p.cash_amount if p.out_trade_no else
                          (ZERO if p.insured and p.cash_amount is not None else None),

@@ -18,6 +18,9 @@ the wire protocol, with its own institution code and secret.
       card: {base_url: ..., key: ...,
              terminals: {desk: CASHIER-01, clinic-room: CLINIC-01, bedside: BED-01},  # each place's default
              devices: [CASHIER-02, CLINIC-305, BED-12A]}   # every other card terminal a payment may name
+    mobilepay: {app_id: ..., private_key: ..., platform_key: ...}  # YIBAO_HOSPITAL_MOBILEPAY_APP_ID / _PRIVATE_KEY /
+                                                     # _PLATFORM_KEY / _URL (`yibao mobilepay register` prints them)
+    mobilepay: {credentials: var/mobilepay.json}     # or the file that command wrote (absent: no mobile payment)
     setup: {departments: [...], doctors: [...], slots: [...]}   # loaded by `yibao hospital init`
 """
 
@@ -73,13 +76,20 @@ class HospitalConfig:
     #: the card terminal read at each place unless a payment names its own (`device`), and the others known
     card_terminals: dict[str, str] = field(default_factory=lambda: dict(CARD_TERMINALS))
     card_devices: frozenset[str] = frozenset()
+    #: the mobile-payment centre channel (6201-6401): the appId, this hospital's SM2 private key, the platform's
+    #: public key and the centre's URL (default: platform_url); empty: payments with a payAuthNo are refused
+    mobilepay_app_id: str = ""
+    mobilepay_private_key: str = ""
+    mobilepay_platform_key: str = ""
+    mobilepay_url: str = ""
     setup: dict[str, Any] = field(default_factory=dict)
 
     def info(self) -> dict[str, Any]:
         """What the internet-hospital API shows as the hospital's basic information."""
         return {"fixmedins_code": self.fixmedins_code, "fixmedins_name": self.fixmedins_name,
                 "admdvs": self.admdvs, "address": self.address, "phone": self.phone, "intro": self.intro,
-                "channels": sorted(self.channels), "terminals": ["mobile", "desk", "clinic-room", "bedside"]}
+                "channels": sorted(self.channels), "terminals": ["mobile", "desk", "clinic-room", "bedside"],
+                "mobile_payment": bool(self.mobilepay_app_id)}
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -153,6 +163,15 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     if unknown:
         raise ConfigError(f"channels: unknown kind(s) {', '.join(sorted(unknown))}; known: {', '.join(CHANNEL_KINDS)}")
 
+    mobile = dict(raw.get("mobilepay") or {})
+    credentials = pick("MOBILEPAY_CREDENTIALS", mobile.get("credentials"))
+    if credentials and Path(credentials).is_file():  # as `yibao mobilepay register` printed it
+        printed = _read_file(Path(credentials))
+        mobile = {"app_id": printed.get("app_id"), "private_key": printed.get("private_key"),
+                  "platform_key": printed.get("platform_public_key"), **{k: v for k, v in mobile.items() if v}}
+    mobilepay = {k: pick(f"MOBILEPAY_{k.upper()}", mobile.get(k)) for k in ("app_id", "private_key", "platform_key")}
+    if any(mobilepay.values()) and not all(mobilepay.values()):
+        raise ConfigError("mobilepay: app_id, private_key and platform_key go together (yibao mobilepay register)")
     config = HospitalConfig(
         fixmedins_code=pick("FIXMEDINS_CODE", inst.get("fixmedins_code")),
         secret=pick("SECRET", inst.get("secret")),
@@ -170,7 +189,9 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         auth_key=pick("AUTH_KEY", raw.get("auth_key")),
         address=str(inst.get("address") or ""), phone=str(inst.get("phone") or ""),
         intro=str(inst.get("intro") or ""), channels=channels, card_terminals=terminals,
-        card_devices=frozenset(str(d) for d in devices), setup=dict(raw.get("setup") or {}))
+        card_devices=frozenset(str(d) for d in devices), mobilepay_app_id=mobilepay["app_id"],
+        mobilepay_private_key=mobilepay["private_key"], mobilepay_platform_key=mobilepay["platform_key"],
+        mobilepay_url=pick("MOBILEPAY_URL", mobile.get("base_url")), setup=dict(raw.get("setup") or {}))
     missing = [n for n, v in (("institution.fixmedins_code", config.fixmedins_code),
                               ("institution.secret", config.secret), ("institution.admdvs", config.admdvs)) if not v]
     if missing:

@@ -196,6 +196,11 @@ class Payment(Base):
     chrg_bchno: Mapped[str | None] = mapped_column(String(30))
     insurance_status: Mapped[str] = mapped_column(String(12), default="none")
     # none | settling | settled | unknown | cancelled
+    # the mobile-payment centre instead of 2201-2207 (the patient's payAuthNo from his e-credential app): 6201
+    # made the pay order, 6202 settles it, 6203 (HI) undoes it; the settlement kept as 6202's extData
+    pay_auth_no: Mapped[str | None] = mapped_column(String(64))
+    pay_ord_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pay_token: Mapped[str | None] = mapped_column(String(128))
     # the settling message (2207 / 2304 / 2102) and the cancelling one (2208 / 2305 / 2103) as sent: resent
     # as-is when the answer is lost (the platform answers a committed msgid with its stored answer)
     env_settle: Mapped[str | None] = mapped_column(Text)
@@ -276,7 +281,7 @@ class HospitalDB:
 
     MIGRATIONS = Path(__file__).resolve().parent / "migrations"
     VERSION_TABLE = "hospital_alembic_version"
-    BASELINE = "0001"  # every table as the old `create_all` made them
+    BASELINE = "0001"  # every table as the last release without migrations (git 3a51ce2) made them
 
     class SchemaError(RuntimeError):
         """A database that holds hospital tables without a version row, unlike the baseline: not stamped."""
@@ -320,29 +325,51 @@ class HospitalDB:
         """Bring the schema to the newest migration, in one transaction (the only way the schema is made);
         says what was done. A database at the newest revision is left alone (no Alembic run at all).
 
-        A database made before migrations existed (by `create_all`: the hospital's tables, no
-        `hospital_alembic_version` row) is stamped at the baseline 0001, then upgraded, keeping every row, but
-        only after checking that every table of 0001 exists with exactly 0001's columns: anything else (some
-        tables missing, a column renamed since the database was made) raises HospitalDB.SchemaError and changes
-        nothing, since no migration can know what such a database holds. Tables that are not the hospital's
-        (the platform's, in a shared database) are ignored."""
+        A database made before migrations existed, by the last release without them (git 3a51ce2's
+        `create_all`: the hospital's tables, no `hospital_alembic_version` row), is stamped at the baseline 0001
+        (exactly that release's tables) and upgraded to the newest revision keeping every row: 0002 renames its
+        payments' 2207 / 2208 columns and moves each settled or cancelled stay's and sale's settlement onto a
+        payment of its own. It is stamped only after checking that every table of 0001 exists with exactly
+        0001's columns: anything else (some tables missing, a column renamed since the database was made)
+        raises HospitalDB.SchemaError and changes nothing, since no migration can know what such a database
+        holds. Tables that are not the hospital's (the platform's, in a shared database) are ignored.
+
+        On SQLite foreign keys are not enforced while migrating (batch mode rebuilds tables other tables refer
+        to, which SQLite cannot do with them on inside a transaction); every reference is checked before the
+        transaction commits instead (PRAGMA foreign_key_check): a dangling one rolls the whole upgrade back."""
+        with self.engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # outside any transaction, where SQLite obeys it (make_engine turned them on)
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            try:
+                with conn.begin():
+                    return self._upgrade(conn)
+            finally:
+                if sqlite:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+    def _upgrade(self, conn: Any) -> str:
         from alembic import command
         from sqlalchemy import text
 
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":  # two processes starting at once: one migrates, one waits
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('yibao.hospital:' || "
-                                  "coalesce(current_schema(), '')))"))
-            heads = self.heads()
-            before = self.current(conn)
-            if set(before) == set(heads):
-                return f"at {', '.join(heads)} already"
-            cfg = self.alembic_config(conn)
-            stamped = not before and self._legacy_tables(conn)
-            if stamped:
-                command.stamp(cfg, self.BASELINE)
-            command.upgrade(cfg, "head")
-            after = ", ".join(self.current(conn))
+        if conn.dialect.name == "postgresql":  # two processes starting at once: one migrates, one waits
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('yibao.hospital:' || "
+                              "coalesce(current_schema(), '')))"))
+        heads = self.heads()
+        before = self.current(conn)
+        if set(before) == set(heads):
+            return f"at {', '.join(heads)} already"
+        cfg = self.alembic_config(conn)
+        stamped = not before and self._legacy_tables(conn)
+        if stamped:
+            command.stamp(cfg, self.BASELINE)
+        command.upgrade(cfg, "head")
+        if conn.dialect.name == "sqlite":
+            dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if dangling:
+                raise HospitalDB.SchemaError(f"the upgrade left {len(dangling)} dangling reference(s), e.g. "
+                                             f"{tuple(dangling[0])}: rolled back, nothing was changed")
+        after = ", ".join(self.current(conn))
         if stamped:
             return f"tables made before migrations, stamped at {self.BASELINE}; now at {after}"
         return f"upgraded from {', '.join(before) or 'nothing'} to {after}"
@@ -419,7 +446,8 @@ class KindSettlement(Base):
     insuplc_admdvs: Mapped[str | None] = mapped_column(String(6))
     mdtrt_id: Mapped[str | None] = mapped_column(String(30), index=True)
     status: Mapped[str] = mapped_column(String(12), index=True)
-    # inpatient: admitted | discharged | paying | settled | cancelled; retail: open | paying | settled | cancelled
+    # inpatient: admitted | discharged | paying | settled | cancelled, or reversing | reversed (a 2401 whose
+    # answer was lost, reversed by 2601); retail: open | paying | settled | cancelled
     acct_used_flag: Mapped[str] = mapped_column(String(1), default="1")
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # the fee lines sent
     outs_2301: Mapped[list[str]] = mapped_column(JSON, default=list)  # each 2301 output, verbatim text

@@ -46,10 +46,18 @@ def envelope_of(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -
         raise upstream(f"{exc.infno}: {exc.err_msg}") from None
 
 
-def send(h: Hospital, envelope: dict[str, Any]) -> dict[str, Any]:
-    """A kept committing message: a refusal is 502; a lost answer raises OutcomeUnknown (to keep it)."""
+def send(h: Hospital, envelope: dict[str, Any], insuplc: str) -> dict[str, Any]:
+    """A committing message (resent as-is on a lost answer: OutcomeUnknown when it never came). A refusal for
+    a stale sign-in (the message never committed) is made again with a fresh one; another refusal is 502."""
     try:
         return h.insurance.send_kept(envelope)
+    except PlatformError as exc:
+        if not exc.err_msg.startswith("sign_no:"):
+            raise upstream(f"{envelope['infno']}: {exc.err_msg}") from None
+    h.insurance.client.sign_no(renew=True)
+    fresh = envelope_of(h, str(envelope["infno"]), envelope["input"], insuplc)
+    try:
+        return h.insurance.send_kept(fresh)
     except PlatformError as exc:
         raise upstream(f"{envelope['infno']}: {exc.err_msg}") from None
 
@@ -143,6 +151,7 @@ class Inpatient:
         from yibao.hospital.service import new_no
 
         patient = insured_patient(self.h, patient_id)
+        self._reverse_orphans(patient)
         now = self.h.now()
         no = new_no("ZY", now)
         begin = begntime or now
@@ -152,9 +161,9 @@ class Inpatient:
             "med_type": med_type, "ipt_no": no, "adm_dept_codg": adm_dept_codg, "adm_dept_name": adm_dept_name,
             "adm_diag_dscr": diag_name}, "diseinfo": []}, insuplc)
         try:
-            out = send(self.h, envelope)
+            out = send(self.h, envelope, insuplc)
         except OutcomeUnknown:
-            self._reverse_admission(patient, envelope)
+            self._reverse_admission(patient, no, envelope)
         mdtrt_id = str(out["result"]["mdtrt_id"])
         with self.h.db.session() as s:
             row = KindSettlement(no=no, kind="inpatient", patient_id=patient_id, psn_no=patient.psn_no,
@@ -165,23 +174,54 @@ class Inpatient:
             s.flush()
         return view(self.h, row)
 
-    def _reverse_admission(self, patient: Patient, envelope: dict[str, Any]) -> NoReturn:
+    def _reverse(self, patient: Patient, envelope: dict[str, Any]) -> str:
+        """2601 of a 2401 whose answer was lost (idempotent: a repeated one changes nothing): its rvs_rslt."""
+        out = self.h.insurance.ok("2601", {"data": {"psn_no": patient.psn_no, "omsgid": str(envelope["msgid"]),
+                                                    "oinfno": "2401"}}, patient.insuplc_admdvs or "")
+        return str(out["data"]["rvs_rslt"])
+
+    def _reverse_admission(self, patient: Patient, no: str, envelope: dict[str, Any]) -> NoReturn:
         msgid = str(envelope["msgid"])
         try:
-            out = self.h.insurance.ok("2601", {"data": {"psn_no": patient.psn_no, "omsgid": msgid,
-                                                        "oinfno": "2401"}}, patient.insuplc_admdvs or "")
+            result = self._reverse(patient, envelope)
         except PlatformError as exc:
+            # kept, and reversed again before this patient's next admission
+            now = self.h.now()
+            with self.h.db.session() as s:
+                s.add(KindSettlement(no=no, kind="inpatient", patient_id=patient.id, psn_no=patient.psn_no,
+                                     insutype=patient.insutype, insuplc_admdvs=patient.insuplc_admdvs,
+                                     status="reversing", lines=[], outs_2301=[], total=ZERO,
+                                     pending={"infno": "2401", "envelope": envelope, "lines": None},
+                                     created_at=now, updated_at=now))
             raise HospitalError(504, f"2401: no answer from the platform (msgid {msgid}), and its reversal 2601 "
-                                     f"failed too ({exc.err_msg}): reverse it by 2601 later") from None
-        raise HospitalError(503, f"2401: no answer from the platform; reversed by 2601 ({out['data']['rvs_rslt']}),"
-                                 " nothing stands: admit again")
+                                     f"failed too ({exc.err_msg}): it is reversed before the next admission") from None
+        raise HospitalError(503, f"2401: no answer from the platform; reversed by 2601 ({result}), nothing stands: "
+                                 "admit again")
+
+    def _reverse_orphans(self, patient: Patient) -> None:
+        """An earlier admission of this patient whose answer and reversal were both lost: reversed first."""
+        with self.h.db.session() as s:
+            orphans = list(s.scalars(select(KindSettlement).where(KindSettlement.patient_id == patient.id,
+                                                                  KindSettlement.status == "reversing")))
+        for row in orphans:
+            assert row.pending is not None
+            try:
+                self._reverse(patient, row.pending["envelope"])
+            except PlatformError as exc:
+                raise HospitalError(504, f"an earlier admission {row.no} of patient {patient.id} is still being "
+                                         f"reversed (2601: {exc.err_msg}); try again later") from None
+            save(self.h, row.no, status="reversed", pending=None)
 
     def _committing(self, row: KindSettlement, infno: str, input_: dict[str, Any],
                     lines: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """A 2301 / 2402 of the stay: kept as `pending` when its answer is lost, and sent again first."""
-        envelope = envelope_of(self.h, infno, input_, row.insuplc_admdvs or "")
+        return self._send_or_keep(row, envelope_of(self.h, infno, input_, row.insuplc_admdvs or ""), lines)
+
+    def _send_or_keep(self, row: KindSettlement, envelope: dict[str, Any],
+                      lines: list[dict[str, Any]] | None) -> dict[str, Any]:
+        infno = str(envelope["infno"])
         try:
-            return send(self.h, envelope)
+            return send(self.h, envelope, row.insuplc_admdvs or "")
         except OutcomeUnknown as exc:
             save(self.h, row.no, pending={"infno": infno, "envelope": envelope, "lines": lines})
             raise HospitalError(504, f"{infno}: no answer from the platform ({exc}); it is kept and sent again, "
@@ -194,11 +234,16 @@ class Inpatient:
         if not pending:
             return row
         try:
-            out = send(self.h, pending["envelope"])
-        except OutcomeUnknown as exc:
-            raise HospitalError(504, f"{pending['infno']} of stay {no}: still no answer ({exc}); try again") from None
-        except HospitalError:  # refused: nothing of it was committed
-            return save(self.h, no, pending=None)
+            out = self._send_or_keep(row, pending["envelope"], pending["lines"])
+        except HospitalError as exc:
+            if exc.status != 502:
+                raise
+            # refused: nothing of it was committed, and the stay's record says so
+            save(self.h, no, pending=None)
+            what = (f"its {len(pending['lines'] or [])} fee line(s) were not recorded: upload them again"
+                    if pending["infno"] == "2301" else "the stay was not discharged: discharge it again")
+            raise upstream(f"{pending['infno']} of stay {no}, kept when its answer was lost, was refused when sent "
+                           f"again ({exc.message}); {what}") from None
         if pending["infno"] == "2301":
             return self._apply_2301(row, pending["envelope"]["input"]["feedetail"], pending["lines"], out)
         return save(self.h, no, pending=None, status="discharged")
@@ -234,7 +279,10 @@ class Inpatient:
 
     def discharge(self, no: str, endtime: datetime | None = None, dscg_way: str = "1") -> dict[str, Any]:
         """2402: the stay ends; it can then be paid."""
+        kept = load(self.h, "inpatient", no).pending
         row = self._resume(no)
+        if kept and kept["infno"] == "2402" and row.status == "discharged":  # the lost 2402 was this discharge
+            return view(self.h, row)
         if row.status != "admitted":
             raise conflict(f"stay {no} is {row.status}: only an admitted stay is discharged")
         self._committing(row, "2402", {"dscginfo": {
@@ -246,6 +294,10 @@ class Inpatient:
                channel: str | None = None, terminal: str = "desk", device: str | None = None,
                idempotency_key: str | None = None, payer_ref: str | None = None) -> dict[str, Any]:
         """Discharge (when still admitted), then pay: 2303, 2304 and the cash part through `channel`."""
+        # the payment's fields and key are checked before the discharge commits anything
+        self.h.cashier.check(channel, terminal, acct_used_flag, device)
+        if idempotency_key:
+            self.h.cashier.key_of(idempotency_key, f"stay:{no}")
         row = self._resume(no)
         if row.status == "admitted":
             if not row.lines:

@@ -38,6 +38,13 @@ class Pharmacy:
         """Open a sale of these lines and pay it at once. A payment that fails leaves the sale open (pay())."""
         from yibao.hospital.service import new_no
 
+        if idempotency_key:  # a retried request: the sale its key already paid
+            found = self.h.cashier.payment_of_key(idempotency_key)
+            if found is not None:
+                if not found.stay_no or found.patient_id != patient_id:
+                    raise conflict(f"idempotency_key: already used for payment {found.payment_no}")
+                return self.get(found.stay_no)
+        self.h.cashier.check(channel, terminal, acct_used_flag, device)  # before the sale is written
         patient = insured_patient(self.h, patient_id)
         now = self.h.now()
         no = new_no("YD", now)

@@ -1,5 +1,6 @@
-"""Hospital baseline: every table of yibao.hospital.db as `HospitalDB.create_all` made them, so a database made
-that way is stamped at this revision (HospitalDB.upgrade) and one made from nothing is the same.
+"""Hospital baseline: every table of yibao.hospital.db exactly as the last release without migrations (git
+3a51ce2) made them by `HospitalDB.create_all`, so a database made that way is stamped at this revision
+(HospitalDB.upgrade) and then migrated like one made from nothing. Never edit it: 0002 on brings it to today.
 
 Money columns are BigInteger (integer fen, yibao.store.types.Money), exact decimals String(32)
 (yibao.store.types.ExactDecimal): the columns' storage types, so this file never changes with those classes.
@@ -94,7 +95,6 @@ def upgrade() -> None:
     op.create_table('deposit_topups',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('topup_no', sa.String(length=32), nullable=False),
-    sa.Column('idem_key', sa.String(length=200), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=100), nullable=False),
     sa.Column('channel', sa.String(length=10), nullable=False),
@@ -109,7 +109,6 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('idem_key'),
     sa.UniqueConstraint('topup_no')
     )
     op.create_index(op.f('ix_deposit_topups_patient_id'), 'deposit_topups', ['patient_id'], unique=False)
@@ -151,17 +150,23 @@ def upgrade() -> None:
     sa.Column('lines', sa.JSON(), nullable=False),
     sa.Column('outs_2301', sa.JSON(), nullable=False),
     sa.Column('out_pre', sa.Text(), nullable=True),
+    sa.Column('out_settle', sa.Text(), nullable=True),
+    sa.Column('out_cancel', sa.Text(), nullable=True),
+    sa.Column('setl_id', sa.String(length=30), nullable=True),
     sa.Column('total', sa.BigInteger(), nullable=False),
-    sa.Column('payment_no', sa.String(length=30), nullable=True),
-    sa.Column('pending', sa.JSON(), nullable=True),
+    sa.Column('cash_amount', sa.BigInteger(), nullable=True),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('setl_time', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('no')
+    sa.UniqueConstraint('no'),
+    sa.UniqueConstraint('setl_id')
     )
     op.create_index(op.f('ix_kind_settlements_mdtrt_id'), 'kind_settlements', ['mdtrt_id'], unique=False)
     op.create_index(op.f('ix_kind_settlements_patient_id'), 'kind_settlements', ['patient_id'], unique=False)
+    op.create_index(op.f('ix_kind_settlements_setl_time'), 'kind_settlements', ['setl_time'], unique=False)
     op.create_index(op.f('ix_kind_settlements_status'), 'kind_settlements', ['status'], unique=False)
     op.create_table('slots',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -231,11 +236,9 @@ def upgrade() -> None:
     sa.Column('payment_no', sa.String(length=30), nullable=False),
     sa.Column('idem_key', sa.String(length=200), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
-    sa.Column('registration_id', sa.Integer(), nullable=True),
-    sa.Column('stay_no', sa.String(length=30), nullable=True),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
     sa.Column('bill_nos', sa.JSON(), nullable=False),
     sa.Column('terminal', sa.String(length=12), nullable=False),
-    sa.Column('device', sa.String(length=32), nullable=True),
     sa.Column('kind', sa.String(length=12), nullable=False),
     sa.Column('total', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
@@ -246,13 +249,13 @@ def upgrade() -> None:
     sa.Column('mdtrt_id', sa.String(length=30), nullable=True),
     sa.Column('chrg_bchno', sa.String(length=30), nullable=True),
     sa.Column('insurance_status', sa.String(length=12), nullable=False),
-    sa.Column('env_settle', sa.Text(), nullable=True),
-    sa.Column('env_cancel', sa.Text(), nullable=True),
+    sa.Column('env_2207', sa.Text(), nullable=True),
+    sa.Column('env_2208', sa.Text(), nullable=True),
     sa.Column('setl_id', sa.String(length=30), nullable=True),
     sa.Column('out_2204', sa.Text(), nullable=True),
     sa.Column('out_2206', sa.Text(), nullable=True),
-    sa.Column('out_settle', sa.Text(), nullable=True),
-    sa.Column('out_cancel', sa.Text(), nullable=True),
+    sa.Column('out_2207', sa.Text(), nullable=True),
+    sa.Column('out_2208', sa.Text(), nullable=True),
     sa.Column('setl_time', sa.DateTime(), nullable=True),
     sa.Column('channel', sa.String(length=10), nullable=False),
     sa.Column('cash_amount', sa.BigInteger(), nullable=True),
@@ -277,7 +280,6 @@ def upgrade() -> None:
     op.create_index(op.f('ix_payments_patient_id'), 'payments', ['patient_id'], unique=False)
     op.create_index(op.f('ix_payments_setl_time'), 'payments', ['setl_time'], unique=False)
     op.create_index(op.f('ix_payments_status'), 'payments', ['status'], unique=False)
-    op.create_index(op.f('ix_payments_stay_no'), 'payments', ['stay_no'], unique=False)
     op.create_table('bills',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('bill_no', sa.String(length=30), nullable=False),
@@ -304,7 +306,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('refund_no', sa.String(length=32), nullable=False),
     sa.Column('payment_id', sa.Integer(), nullable=False),
-    sa.Column('registration_id', sa.Integer(), nullable=True),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('insurance_amount', sa.BigInteger(), nullable=False),
     sa.Column('cash_amount', sa.BigInteger(), nullable=False),
