@@ -159,6 +159,9 @@ def test_a_failed_cash_leg_and_a_refund_undo_the_order_by_6203(world: World) -> 
     assert back["refund"]["out_cancel"]["setlinfo"]["refd_setl_id"]
     assert order_state(world, paid["pay_ord_id"]) == "8"  # HI, then CASH once WeChat gave the cash back
     assert world.settlements_of(reg["mdtrt_id"]) == 0
+    # the reconciliation counts the settlement and its cancellation (kept from 6202 and 6203) as the platform does
+    rec = desk.post("/reconciliation", {"begin": TODAY, "end": TODAY})
+    assert (rec["records"], rec["balanced"]) == (4, True), rec
 
 
 def test_lost_answers_are_asked_again(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
