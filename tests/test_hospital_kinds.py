@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -496,4 +497,57 @@ def test_idempotency_keys_name_one_payment_of_one_thing(world: World) -> None:
     shop.post("/pharmacy/sales", {**body, "device": "NOT-OURS"}, 422)
     with shop.hospital.db.session() as s:
         assert len(list(s.scalars(select(KindSettlement.no)))) == 1  # nothing written for a refused sale
+
+
+class Unsent(httpx.BaseTransport):
+    """The first `times` messages of `infno` never reach the platform (the connection fails before it)."""
+
+    def __init__(self, platform: TestClient, infno: str, times: int):
+        self.platform, self.infno, self.times = platform, infno, times
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        if json.loads(body).get("infno") == self.infno and self.times > 0:
+            self.times -= 1
+            raise httpx.ConnectError("connection reset", request=request)
+        reply = self.platform.post(str(request.url), content=body, headers=dict(request.headers))
+        return httpx.Response(reply.status_code, content=reply.content, headers=reply.headers)
+
+
+def test_a_kept_upload_whose_sign_in_went_stale_is_signed_in_again(world: World) -> None:
+    unsent = Unsent(world.platform_http, "2301", 3)
+    desk = world.desk(platform_http=httpx.Client(transport=unsent))
+    pid = desk.patient(EMPLOYEE)
+    no = str(desk.post("/inpatient/stays", {"patient_id": pid}, 201)["no"])
+    lines = {"lines": [{"med_list_codg": "EX-DRUG-A", "pric": "10.00", "cnt": "50"}]}
+    desk.post(f"/inpatient/stays/{no}/fees", lines, 504)
+    desk.hospital.insurance.client.sign_out()  # the kept message's sign_no is no longer valid (9002)
+    up = desk.post(f"/inpatient/stays/{no}/fees", {"lines": [{"med_list_codg": "EX-ITEM-C", "pric": "50.00",
+                                                              "cnt": "1"}]})
+    assert (up["pending"], len(up["lines"]), up["total"]) == (None, 2, "550.00"), up
+    with world.store.unit_of_work() as s:
+        assert len(list(s.scalars(select(FeeDetail.feedetl_sn).where(FeeDetail.mdtrt_id == up["mdtrt_id"])))) == 2
+
+
+def test_concurrent_uploads_to_one_stay_keep_every_line(world: World) -> None:
+    desk = world.desk()
+    pid = desk.patient(EMPLOYEE)
+    no = str(desk.post("/inpatient/stays", {"patient_id": pid}, 201)["no"])
+    answers: list[int] = []
+
+    def upload(i: int) -> None:
+        reply = desk.http.post(f"/inpatient/stays/{no}/fees", json={"lines": [
+            {"med_list_codg": "EX-DRUG-A", "pric": "1.00", "cnt": str(i)}]})
+        answers.append(reply.status_code)
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(1, 7)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stay = desk.get(f"/inpatient/stays/{no}")
+    assert answers == [200] * 6 and len(stay["lines"]) == 6 and stay["total"] == "21.00", (answers, stay)
+    assert len({x["feedetl_sn"] for x in stay["lines"]}) == 6
+    with world.store.unit_of_work() as s:
+        assert len(list(s.scalars(select(FeeDetail.feedetl_sn).where(FeeDetail.mdtrt_id == stay["mdtrt_id"])))) == 6
 

@@ -351,6 +351,10 @@ class Cashier:
         split = {"result": [snake(r) for r in (order.get("extData") or {}).get("result") or []]}
         self._save(p.payment_no, pay_ord_id=str(order["payOrdId"]), pay_token=str(order["payToken"]),
                    mdtrt_id=str(order["mdtrtId"]), out_2204=dumps(split))
+        if not reg.mdtrt_id:  # the centre registered the visit (as 2201): the registration's from now on
+            with self.db.session() as s:
+                s.execute(update(Registration).where(Registration.id == reg.id)
+                          .values(mdtrt_id=str(order["mdtrtId"]), insured=True))
         return mp.pay(self._load(p.payment_no))
 
     def _learn_mobile(self, no: str) -> bool | None:

@@ -10,6 +10,9 @@ step (the platform answers a committed msgid with its stored answer)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -28,6 +31,18 @@ if TYPE_CHECKING:
 TIME = "%Y-%m-%d %H:%M:%S"
 SPLIT = ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt")
 NOUN = {"inpatient": "stay", "retail": "sale"}
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def one_at_a_time(no: str) -> Iterator[None]:
+    """A stay's steps in this process one after another: its fee lines are numbered from the lines kept, and a
+    kept message is resent before the next step (two requests on one stay must not interleave)."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(no, threading.Lock())
+    with lock:
+        yield
 
 
 def call(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -> dict[str, Any]:
@@ -250,6 +265,10 @@ class Inpatient:
 
     def upload(self, no: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
         """2301: fee lines of the stay (a negative cnt with init_feedetl_sn returns a line); output kept."""
+        with one_at_a_time(no):
+            return self._upload(no, lines)
+
+    def _upload(self, no: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
         row = self._resume(no)
         if row.status != "admitted":
             raise conflict(f"stay {no} is {row.status}: fee lines are uploaded while admitted")
@@ -273,12 +292,22 @@ class Inpatient:
         split = {str(r["feedetl_sn"]): r for r in out.get("result") or []}
         kept = [{**f, "name": x.get("name") or "", **{k: str(split.get(f["feedetl_sn"], {}).get(k, "")) for k in SPLIT}}
                 for f, x in zip(feedetail, names, strict=True)]
-        total = row.total + sum((Decimal(str(f["det_item_fee_sumamt"])) for f in feedetail), ZERO)
-        return save(self.h, row.no, lines=[*row.lines, *kept], outs_2301=[*row.outs_2301, dumps(out)],
-                    total=total, pending=None)
+        with self.h.db.session() as s:  # appended to the lines as they are now, not as they were read
+            fresh = s.scalar(select(KindSettlement).where(KindSettlement.no == row.no))
+            assert fresh is not None
+            fresh.lines = [*fresh.lines, *kept]
+            fresh.outs_2301 = [*fresh.outs_2301, dumps(out)]
+            fresh.total = fresh.total + sum((Decimal(str(f["det_item_fee_sumamt"])) for f in feedetail), ZERO)
+            fresh.pending, fresh.updated_at = None, self.h.now()
+            s.flush()
+            return fresh
 
     def discharge(self, no: str, endtime: datetime | None = None, dscg_way: str = "1") -> dict[str, Any]:
         """2402: the stay ends; it can then be paid."""
+        with one_at_a_time(no):
+            return self._discharge(no, endtime, dscg_way)
+
+    def _discharge(self, no: str, endtime: datetime | None, dscg_way: str) -> dict[str, Any]:
         kept = load(self.h, "inpatient", no).pending
         row = self._resume(no)
         if kept and kept["infno"] == "2402" and row.status == "discharged":  # the lost 2402 was this discharge
@@ -298,14 +327,15 @@ class Inpatient:
         self.h.cashier.check(channel, terminal, acct_used_flag, device)
         if idempotency_key:
             self.h.cashier.key_of(idempotency_key, f"stay:{no}")
-        row = self._resume(no)
-        if row.status == "admitted":
-            if not row.lines:
+        with one_at_a_time(no):
+            row = self._resume(no)
+            if row.status == "admitted":
+                if not row.lines:
+                    raise conflict(f"stay {no}: no fee lines uploaded")
+                self._discharge(no, endtime, dscg_way)
+            elif row.status == "discharged" and not row.lines:
                 raise conflict(f"stay {no}: no fee lines uploaded")
-            self.discharge(no, endtime, dscg_way)
-        elif row.status == "discharged" and not row.lines:
-            raise conflict(f"stay {no}: no fee lines uploaded")
-        self.h.cashier.pay_stay(no, channel, terminal, idempotency_key, acct_used_flag, payer_ref, device)
+            self.h.cashier.pay_stay(no, channel, terminal, idempotency_key, acct_used_flag, payer_ref, device)
         return self.get(no)
 
     def cancel(self, no: str, reason: str = "") -> dict[str, Any]:
