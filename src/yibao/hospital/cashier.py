@@ -289,22 +289,18 @@ class Cashier:
             p = s.scalar(select(Payment).where(Payment.payment_no == no))
             assert p is not None
             stay = s.scalar(select(KindSettlement).where(KindSettlement.no == p.stay_no)) if p.stay_no else None
-            if stay is None:
-                reg = s.get_one(Registration, p.registration_id)
-                patient = s.get_one(Patient, p.patient_id)
-                lines = list(s.execute(select(BillLine, Bill).join(Bill, Bill.id == BillLine.bill_id)
-                                       .where(Bill.payment_id == p.id).order_by(Bill.id, BillLine.seq)))
         if stay is not None:
             self._record_settlement(no, self._settle_stay(p, stay))
             return
         if p.pay_auth_no:
             try:
-                out = self._settle_mobile(p, reg, patient, lines)
+                out = self._settle_mobile(p)
             except PlatformError:
                 self._delete_batch(no)
                 raise
             self._record_settlement(no, out)
             return
+        reg, patient, lines = self._visit_of(p)
         insuplc = p.insuplc_admdvs or ""
         cert = {"mdtrt_cert_type": patient.mdtrt_cert_type or "02",
                 "mdtrt_cert_no": patient.mdtrt_cert_no or patient.certno}
@@ -341,13 +337,30 @@ class Cashier:
             raise
         self._record_settlement(no, out_settle)
 
-    def _settle_mobile(self, p: Payment, reg: Registration, patient: Patient,
-                       lines: list[Any]) -> dict[str, Any]:
-        """6201 (the pay order: its id, token, the visit and the lines' split kept) then 6202."""
-        from yibao.hospital.mobilepay import MobilePay, snake
+    def _visit_of(self, p: Payment) -> tuple[Registration, Patient, list[tuple[BillLine, Bill]]]:
+        """The registration, the patient and the bills' lines of a payment of bills, in billing order."""
+        with self.db.session() as s:
+            reg = s.get_one(Registration, p.registration_id)
+            patient = s.get_one(Patient, p.patient_id)
+            lines = [(line, bill) for line, bill in s.execute(
+                select(BillLine, Bill).join(Bill, Bill.id == BillLine.bill_id).where(Bill.payment_id == p.id)
+                .order_by(Bill.id, BillLine.seq))]
+        return reg, patient, lines
+
+    def _settle_mobile(self, p: Payment) -> dict[str, Any]:
+        """6201 then 6202."""
+        from yibao.hospital.mobilepay import MobilePay
 
         mp = MobilePay(self.h)
-        order = mp.upload(p, reg, patient, self.h.db_get_slot(reg.slot_id), [tuple(x) for x in lines])
+        self._upload_order(mp, p)
+        return mp.pay(self._load(p.payment_no))
+
+    def _upload_order(self, mp: Any, p: Payment) -> None:
+        """6201: the pay order (idempotent per medOrgOrd); its id, token, the visit and the lines' split kept."""
+        from yibao.hospital.mobilepay import snake
+
+        reg, patient, lines = self._visit_of(p)
+        order = mp.upload(p, reg, patient, self.h.db_get_slot(reg.slot_id), lines)
         split = {"result": [snake(r) for r in (order.get("extData") or {}).get("result") or []]}
         self._save(p.payment_no, pay_ord_id=str(order["payOrdId"]), pay_token=str(order["payToken"]),
                    mdtrt_id=str(order["mdtrtId"]), out_2204=dumps(split))
@@ -355,7 +368,6 @@ class Cashier:
             with self.db.session() as s:
                 s.execute(update(Registration).where(Registration.id == reg.id)
                           .values(mdtrt_id=str(order["mdtrtId"]), insured=True))
-        return mp.pay(self._load(p.payment_no))
 
     def _learn_mobile(self, no: str) -> bool | None:
         """Where a mobile payment's order stands when its answer was lost: True settled (recorded), False
@@ -366,14 +378,7 @@ class Cashier:
         p = self._load(no)
         try:
             if not p.pay_ord_id:  # 6201's answer lost: asked again (the same medOrgOrd answers the same order)
-                with self.db.session() as s:
-                    reg = s.get_one(Registration, p.registration_id)
-                    patient = s.get_one(Patient, p.patient_id)
-                    lines = list(s.execute(select(BillLine, Bill).join(Bill, Bill.id == BillLine.bill_id)
-                                           .where(Bill.payment_id == p.id).order_by(Bill.id, BillLine.seq)))
-                order = mp.upload(p, reg, patient, self.h.db_get_slot(reg.slot_id), [tuple(x) for x in lines])
-                self._save(no, pay_ord_id=str(order["payOrdId"]), pay_token=str(order["payToken"]),
-                           mdtrt_id=str(order["mdtrtId"]))
+                self._upload_order(mp, p)
                 p = self._load(no)
             state = str(mp.query(p).get("ordStas"))
             if state == SETTLED:
