@@ -18,9 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from yibao import wire
 from yibao.client import PlatformClient
 from yibao.dataset.loader import load_file
-from yibao.gateway import wire
 from yibao.gateway.app import create_app
 from yibao.gateway.auth import signature
 from yibao.store.db import Store, upgrade

@@ -19,9 +19,9 @@ from conftest import signed_headers
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from yibao import wire
 from yibao.client import PlatformClient
 from yibao.dataset.loader import load_document
-from yibao.gateway import wire
 from yibao.gateway.app import create_app
 from yibao.gateway.service import Gateway
 from yibao.store.db import Store

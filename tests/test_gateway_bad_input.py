@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from helpers import envelope, snapshot
 
-from yibao.gateway import wire
+from yibao import wire
 
 EMPLOYEE = "44030000000000000001"
 

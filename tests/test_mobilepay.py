@@ -36,10 +36,10 @@ from test_outpatient import (
     usage,
 )
 
+from yibao import wire
 from yibao.api.tokens import issue, signing_key
 from yibao.client import PlatformClient, PlatformError
 from yibao.dataset.loader import load_document
-from yibao.gateway import wire
 from yibao.gateway.app import create_app
 from yibao.mobilepay import keys
 from yibao.mobilepay.envelope import EnvelopeError, generate_keypair, open_sealed, seal

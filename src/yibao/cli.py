@@ -11,7 +11,7 @@ from typing import Annotated
 import simplejson
 import typer
 
-from yibao.gateway import wire
+from yibao import wire
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="yibao medical-insurance settlement platform")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema")

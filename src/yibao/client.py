@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from yibao.gateway import wire
+from yibao import wire
 from yibao.gateway.auth import signature
 
 SERVICE_PATH = "/fsi/api/rsfComIfsService/callService"

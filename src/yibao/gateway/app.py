@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 import yibao.gateway.handlers  # noqa: F401  (registers the interfaces)
-from yibao import __version__
+from yibao import __version__, wire
 from yibao.api import coordination as coordination_api
 from yibao.api import crossregion as crossregion_api
 from yibao.api import ecredential as ecredential_api
@@ -19,7 +19,6 @@ from yibao.api import monthly as monthly_api
 from yibao.api import mutual_aid as mutual_aid_api
 from yibao.api import registry as registry_api
 from yibao.errors import Refusal
-from yibao.gateway import wire
 from yibao.gateway.registry import INTERFACES
 from yibao.gateway.service import Gateway
 from yibao.mobilepay import routes as mobilepay_routes

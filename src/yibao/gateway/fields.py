@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -46,6 +47,51 @@ def _datetime(value: Any) -> datetime:
     raise ValueError("must be a time as yyyy-MM-dd HH:mm:ss")
 
 
+def _day(value: Any) -> date:
+    if isinstance(value, str):
+        for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
+            try:
+                return datetime.strptime(value.strip(), fmt).date()
+            except ValueError:
+                continue
+    raise ValueError("must be a date as yyyy-MM-dd")
+
+
+def _day_or_none(value: Any) -> date | None:
+    return None if value in ("", None) else _day(value)
+
+
+def _bound(end: bool) -> Callable[[Any], datetime]:
+    """A time bound; a bare date means the start of that day, or for an end bound its last second."""
+    def parse(value: Any) -> datetime:
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                pass
+            try:
+                day = datetime.strptime(text, "%Y-%m-%d")
+            except ValueError:
+                pass
+            else:
+                return day.replace(hour=23, minute=59, second=59) if end else day
+        raise ValueError("must be a time as yyyy-MM-dd HH:mm:ss (or a date yyyy-MM-dd)")
+    return parse
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    raise ValueError("must be a whole number")
+
+
 def _flag(value: Any) -> str:
     if value in ("", None):
         return "0"
@@ -59,6 +105,12 @@ Amount = Annotated[Decimal, BeforeValidator(_amount)]
 Time = Annotated[datetime, BeforeValidator(_datetime)]
 Flag = Annotated[str, BeforeValidator(_flag)]
 Text = StrictStr
+Day = Annotated[date, BeforeValidator(_day)]
+#: a date that may be left out ("" or null)
+MaybeDay = Annotated[date | None, BeforeValidator(_day_or_none)]
+Begin = Annotated[datetime, BeforeValidator(_bound(end=False))]
+End = Annotated[datetime, BeforeValidator(_bound(end=True))]
+Whole = Annotated[int, BeforeValidator(_whole)]
 
 
 def code(dictionary: str, *, empty: bool = False) -> Any:

@@ -18,19 +18,20 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from yibao import wire
 from yibao.clock import business_date, business_now
 from yibao.errors import Refusal, refuse
-from yibao.gateway import auth, wire
+from yibao.gateway import auth
 from yibao.gateway.audit import mask_payload
 from yibao.gateway.envelope import RequestEnvelope
-from yibao.gateway.registry import INTERFACES, Call
+from yibao.gateway.registry import INTERFACES
+from yibao.platform import replay, signin
+from yibao.platform.work import Caller, Work
 from yibao.rules.identity import mask_id_numbers
 from yibao.store.conflicts import conflict_rule
 from yibao.store.db import Store
-from yibao.store.models import MessageLog, MessageReplay, SignIn
-from yibao.store.vault import PREFIX as SEALED
+from yibao.store.models import MessageLog, MessageReplay
 from yibao.store.vault import vault_for
 from yibao.validation import problems_of
 
@@ -95,7 +96,7 @@ class Gateway:
             if self._calls % 200 == 1:
                 auth.forget_old_nonces(s, now_epoch)
             if envelope is not None:
-                stored = s.get(MessageReplay, (institution.code, envelope.msgid))
+                stored = replay.kept(s, institution.code, envelope.msgid)
             stored_today = self.store.stored_today(s)
         ex.institution, ex.area = institution.code, institution.admdvs
         if bad_envelope is not None or envelope is None:
@@ -119,21 +120,21 @@ class Gateway:
             raise Refusal("; ".join(f"{p}: {r}" for p, r in problems_of(exc, ["input"]))) from None
         try:
             with self.store.unit_of_work() as s:  # the business, its replay record and its audit row: one commit
-                call = Call(session=s, institution=institution, envelope=envelope,
-                            today=business_date(stored_today), now=business_now(stored_today), warnings=[])
+                work = Work(s, business_date(stored_today), business_now(stored_today),
+                            Caller("institution", institution.code, envelope.opter, envelope.opter_name),
+                            institution=institution, msgid=envelope.msgid, insuplc_admdvs=envelope.insuplc_admdvs)
                 if spec.needs_sign_in:
-                    _check_sign_in(s, call)
-                output = spec.run(call, data)
-                response = self._answer(ex, 0, output=output, warn_msg="; ".join(call.warnings))
-                s.add(MessageReplay(fixmedins_code=institution.code, msgid=envelope.msgid, infno=envelope.infno,
-                                    body_sha256=fingerprint, created_at=datetime.now(), effect_id=effect_of(output),
-                                    response=self.vault.seal(wire.encode(response).decode("utf-8"))))
+                    signin.check(work, envelope.sign_no)
+                output = spec.run(work, data)
+                response = self._answer(ex, 0, output=output, warn_msg="; ".join(work.warnings))
+                replay.keep(s, self.vault, fixmedins_code=institution.code, msgid=envelope.msgid,
+                            infno=envelope.infno, fingerprint=fingerprint, answer=response)
                 ex.outcome = "ok"
                 s.add(self._audit_row(ex, response))
         except Refusal:
             # a copy of this message still in flight may have committed meanwhile: then its answer stands
             with self.store.unit_of_work(durable=False) as s:
-                stored = s.get(MessageReplay, (institution.code, envelope.msgid))
+                stored = replay.kept(s, institution.code, envelope.msgid)
             if stored is None:
                 raise
             return self._replay(ex, stored, envelope.msgid, fingerprint)
@@ -142,7 +143,7 @@ class Gateway:
             # another msgid that won the race: refused by the unique index it met
             ex.outcome = "refused"
             with self.store.unit_of_work() as s:
-                stored = s.get(MessageReplay, (institution.code, envelope.msgid))
+                stored = replay.kept(s, institution.code, envelope.msgid)
             if stored is None:
                 rule = conflict_rule(exc)
                 if rule is None:
@@ -157,7 +158,7 @@ class Gateway:
             raise refuse("msgid", f"{msgid} was already used by this institution for a different message "
                                   f"({stored.infno}); every message needs its own msgid")
         ex.outcome = "replayed"
-        return wire.decode(self.vault.open(stored.response).encode("utf-8"))
+        return replay.answer_of(self.vault, stored)
 
     def _envelope(self, ex: _Exchange, body: bytes) -> RequestEnvelope:
         try:
@@ -217,37 +218,3 @@ class Gateway:
                 s.add(self._audit_row(ex, response))
         except Exception:  # the answer still goes out; the loss of an audit row is itself logged
             log.exception("could not write the audit row of %s %s", ex.infno, ex.msgid)
-
-
-def effect_of(output: dict) -> str | None:
-    """The id of what a message made: a settlement's setl_id, else a registration's or admission's mdtrt_id."""
-    for node, key in (("setlinfo", "setl_id"), ("data", "mdtrt_id"), ("result", "mdtrt_id")):
-        value = output.get(node)
-        if isinstance(value, dict) and isinstance(value.get(key), str):
-            return value[key][:30]
-    return None
-
-
-def legacy_effect(response: str) -> str:
-    """effect_of a stored answer kept before answers were sealed (no effect_id; plain text): read from it."""
-    if response.startswith(SEALED):
-        return ""
-    output = wire.decode(response.encode("utf-8")).get("output")
-    return (effect_of(output) if isinstance(output, dict) else None) or ""
-
-
-def _check_sign_in(s: Session, call: Call) -> None:
-    env = call.envelope
-    if not env.sign_no:
-        raise refuse("sign_no", "is required: sign in with 9001 first")
-    row = s.get(SignIn, env.sign_no)
-    if row is None or row.fixmedins_code != call.institution.code:
-        raise refuse("sign_no", f"{env.sign_no} is not a sign-in of this institution; sign in with 9001")
-    if row.opter_no != env.opter:
-        raise refuse("sign_no", f"belongs to operator {row.opter_no}, not to opter {env.opter}")
-    if row.biz_date != call.today:
-        raise refuse("sign_no", f"was issued for {row.biz_date}; sign in again for {call.today}")
-    if row.signed_out_at is not None:
-        raise refuse("sign_no", "was ended by 9002 sign-out; sign in again with 9001")
-
-

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
+from yibao import wire
 from yibao.client import PlatformClient, PlatformError, infcode_of
-from yibao.gateway import wire
 from yibao.hospital.config import HospitalConfig
 
 RETRIES = 3

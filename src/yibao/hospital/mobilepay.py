@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from yibao import wire
 from yibao.client import PlatformError
-from yibao.gateway import wire
 from yibao.hospital.insurance import RETRIES, OutcomeUnknown
 from yibao.mobilepay.envelope import EnvelopeError, SealedRefusal, open_sealed, seal
 

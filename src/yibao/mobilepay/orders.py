@@ -1,40 +1,46 @@
 """Pay orders of the mobile-payment centre: 6201 upload, 6202 pay, 6203 refund, 6301 query, 6401 revoke.
 
 Each function runs in the caller's unit of work on the opened (plaintext, camelCase) `data` and returns the
-plaintext answer. The business itself is the two-designated interfaces' own: the visit is registered by
-2201, described by 2203, its lines uploaded and split by 2204, settled by 2207A, cancelled by 2208, revoked by
-2202 / 2205 -- the registered handlers are called with the message a desk would send, so a mobile payment is
-checked, settled, booked and cancelled exactly as the desk's would be (rules.md 4-5). Refusals keep the
-handlers' `path: rule` texts, with the paths rewritten to the camelCase fields sent (to_camel_paths).
+plaintext answer. The business itself is the platform's own use cases, as the desk's messages would run them:
+the visit is registered (2201), described (2203), its lines uploaded and split (2204), settled as a 2207A,
+cancelled as a 2208, revoked as a 2202 / 2205 -- so a mobile payment is checked, settled, booked and cancelled
+exactly as the desk's would be (rules.md 4-5). Refusals keep the use cases' `path: rule` texts, with the paths
+rewritten to the camelCase fields sent (fields.to_camel_paths).
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 import secrets
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-import yibao.gateway.handlers  # noqa: F401  (registers the interfaces reused here)
+from yibao import wire
 from yibao.errors import Refusal, refuse
-from yibao.gateway import wire
-from yibao.gateway.envelope import RequestEnvelope
-from yibao.gateway.fields import Amount, Flag, InsuType, MedType, Number, SetlWay, Text, Time, code
-from yibao.gateway.handlers.common import visit_of
-from yibao.gateway.registry import INTERFACES, Call, Node
+from yibao.gateway.lines import FeeLine, line_in
+from yibao.gateway.render import cancel_output, settled_output
 from yibao.mobilepay import ecredential
-from yibao.mobilepay.envelope import compact_json
-from yibao.platform import fees
+from yibao.mobilepay.fields import (
+    CENTS,
+    Data6201,
+    Data6202,
+    Data6203,
+    Data6301,
+    Data6401,
+    camel_keys,
+    decimals_as_text,
+    fingerprint,
+    snake_keys,
+    validate,
+)
+from yibao.platform import checkout, fees, uploads, visits
 from yibao.platform.ids import new_id
 from yibao.platform.persons import pooling_region
-from yibao.store.models import Institution, PayAuth, PayOrder, PayRefund, Person
+from yibao.platform.work import Caller, Work
+from yibao.store.models import PayAuth, PayOrder, PayRefund, Person
 from yibao.validation import problems_of
 
 # ordStas (yibao's codes, within the groups integrations use: 0-2 in progress, 3-6 settled, 7-13 ended)
@@ -42,95 +48,21 @@ UPLOADED, SETTLED, REVOKED, REFUNDED, HI_REFUNDED = "0", "6", "7", "8", "9"
 STATES = {UPLOADED: "uploaded, awaiting payment", SETTLED: "settled", REVOKED: "revoked",
           REFUNDED: "refunded in full", HI_REFUNDED: "insurance part refunded, cash not yet"}
 #: who the platform records as the operator of what it does for the mobile-payment centre
-OPTER, OPTER_NAME = "MOBILEPAY", "医保移动支付"
-CENTS = Decimal("0.00")
+CALLER = Caller("institution", "", "MOBILEPAY", "医保移动支付")
 
 
 @dataclass
 class Ctx:
-    """One request: the open unit of work, the authenticated institution and the business clock."""
+    """One request of the mobile-payment centre: its Work, and what its audit row records besides."""
 
-    session: Session
-    institution: Institution
-    today: date
-    now: datetime
-    warnings: list[str] = field(default_factory=list)
+    work: Work
     replayed: bool = False
     order_id: str | None = None
 
-
-# -- names -------------------------------------------------------------------------------------------
-
-def snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
-
-
-def snake_keys(row: dict[str, Any]) -> dict[str, Any]:
-    return {snake(k): v for k, v in row.items()}
-
-
-def camel_keys(row: dict[str, Any]) -> dict[str, Any]:
-    return {camel(k): v for k, v in row.items()}
-
-
-_PATH = re.compile(r"\binput\.(data|mdtrtinfo|feedetail|diseinfo)((?:\[\d+\])?)\.([a-z0-9_]+)")
-_RENAMED = {"mdtrt_cert_no": "payAuthNo", "overlmt_amt": "overlmtSelfpay"}
-_LEADING = (("insuplc_admdvs:", "data.insuCode:"), ("fixmedins_code:", "data.orgCodg:"),
-            ("feedetail:", "data.feedetailList:"))
-
-
-def to_camel_paths(message: str) -> str:
-    """A handler's `input.data.psn_no: rule` as the mobile-payment field: `data.psnNo: rule`."""
-    def repl(m: re.Match[str]) -> str:
-        node, index, name = m.groups()
-        where = {"feedetail": "data.feedetailList", "diseinfo": "data.diseinfoList"}.get(node, "data")
-        return f"{where}{index}.{_RENAMED.get(name, camel(name))}"
-
-    message = _PATH.sub(repl, message)
-    for old, new in _LEADING:
-        if message.startswith(old):
-            message = new + message[len(old):]
-    return message
-
-
-# -- helpers ----------------------------------------------------------------------------------------------
-
-def _validate(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise Refusal("; ".join(f"{p}: {r}" for p, r in problems_of(exc, ["data"]))) from None
-
-
-def fingerprint(data: Any) -> str:
-    return hashlib.sha256(compact_json(data).encode("utf-8")).hexdigest()
-
-
-def _call(ctx: Ctx, infno: str, input_: dict[str, Any], insuplc: str, msgid: str) -> Call:
-    inst = ctx.institution
-    envelope = RequestEnvelope(infno=infno, msgid=msgid, mdtrtarea_admvs=inst.admdvs, insuplc_admdvs=insuplc,
-                               opter_type="3", opter=OPTER, opter_name=OPTER_NAME,
-                               inf_time=ctx.now.strftime("%Y-%m-%d %H:%M:%S"), fixmedins_code=inst.code,
-                               input=input_)
-    return Call(session=ctx.session, institution=inst, envelope=envelope, today=ctx.today, now=ctx.now,
-                warnings=ctx.warnings)
-
-
-def _run(ctx: Ctx, infno: str, input_: dict[str, Any], insuplc: str, msgid: str) -> dict[str, Any]:
-    """Run a two-designated interface's handler in this unit of work, as the desk's message would."""
-    spec = INTERFACES[infno]
-    try:
-        data = spec.input_model.model_validate(input_)
-    except ValidationError as exc:
-        raise Refusal("; ".join(f"{p}: {r}" for p, r in problems_of(exc, ["input"]))) from None
-    out = spec.run(_call(ctx, infno, input_, insuplc, msgid), data)
-    ctx.session.flush()  # the next handler reads what this one wrote, as after the desk's commit
-    return out
+    def as_desk(self, insuplc: str, msgid: str) -> Work:
+        """The Work of what a desk's message would be: the platform acting for the centre, for one person."""
+        w = self.work
+        return replace(w, caller=replace(CALLER, subject=w.here.code), msgid=msgid, insuplc_admdvs=insuplc)
 
 
 def _same(sent: str, known: str, path: str, what: str) -> None:
@@ -148,8 +80,8 @@ def _check_identity(person: Person, *, id_no: str = "", user_name: str = "", id_
 
 
 def _order(ctx: Ctx, pay_ord_id: str, pay_token: str | None, *, lock: bool) -> PayOrder:
-    order = ctx.session.get(PayOrder, pay_ord_id, with_for_update=True if lock else None)
-    if order is None or order.fixmedins_code != ctx.institution.code:
+    order = ctx.work.session.get(PayOrder, pay_ord_id, with_for_update=True if lock else None)
+    if order is None or order.fixmedins_code != ctx.work.here.code:
         raise refuse("data.payOrdId", f"no pay order {pay_ord_id} of this institution")
     if pay_token is not None and pay_token != order.pay_token:
         raise refuse("data.payToken", f"is not the payToken of pay order {pay_ord_id}")
@@ -158,31 +90,19 @@ def _order(ctx: Ctx, pay_ord_id: str, pay_token: str | None, *, lock: bool) -> P
 
 
 def _person(ctx: Ctx, psn_no: str) -> Person:
-    person = ctx.session.get(Person, psn_no)
+    person = ctx.work.session.get(Person, psn_no)
     if person is None:
         raise refuse("data.psnNo", f"no insured person {psn_no}")
     return person
 
 
 def _authorization(ctx: Ctx, order: PayOrder, pay_auth_no: str, ec_token: str) -> PayAuth:
-    auth = ecredential.live(ctx.session, ctx.institution.code, ctx.now, pay_auth_no=pay_auth_no, ec_token=ec_token)
+    w = ctx.work
+    auth = ecredential.live(w.session, w.here.code, w.now, pay_auth_no=pay_auth_no, ec_token=ec_token)
     if auth.psn_no != order.psn_no:
         raise refuse("data.payAuthNo" if pay_auth_no else "data.ecToken",
                      f"authorizes another person than the one of pay order {order.pay_ord_id}")
     return auth
-
-
-def decimals_as_text(value: Any) -> Any:
-    """Every decimal of an answer as its decimal string ("250.00", "0.6000"): any client's JSON parser keeps a
-    string as written, so the sign text it rebuilds is the one signed (a number 250.00 would come back as 250
-    in JavaScript, and the signature would not verify)."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dict):
-        return {k: decimals_as_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decimals_as_text(v) for v in value]
-    return value
 
 
 def _decode(text: str) -> dict[str, Any]:
@@ -194,61 +114,15 @@ def _encode(answer: dict[str, Any]) -> str:
     return wire.encode(decimals_as_text(answer)).decode("utf-8")
 
 
+def _fee_line(i: int, line: dict[str, Any]) -> fees.LineIn:
+    """A feedetailList line as the 2204 line it is, checked like one."""
+    try:
+        return line_in(f"input.feedetail[{i}]", FeeLine.model_validate(line), line["chrg_bchno"])
+    except ValidationError as exc:
+        raise Refusal("; ".join(f"{p}: {r}" for p, r in problems_of(exc, ["input", "feedetail", i]))) from None
+
+
 # -- 6201 ------------------------------------------------------------------------------------------------
-
-class FeeLine6201(Node):
-    """One line of feedetailList: the 2204 fields in camelCase."""
-
-    feedetlSn: Text = Field(min_length=1, max_length=30)
-    chrgBchno: Text = ""
-    rxno: Text = ""
-    rxCircFlag: Flag = "0"
-    feeOcurTime: Time
-    medListCodg: Text = Field(min_length=1)
-    medinsListCodg: Text = ""
-    detItemFeeSumamt: Amount
-    cnt: Number
-    pric: Number
-    hospApprFlag: code("hosp_appr_flag", empty=True) = "0"
-    diseCodg: Text = ""
-
-
-class Data6201(Node):
-    orgCodg: Text = Field(min_length=1)
-    psnNo: Text = Field(min_length=1)
-    insutype: InsuType
-    medOrgOrd: Text = Field(min_length=1, max_length=64)
-    begntime: Time
-    idNo: Text = Field(min_length=1)
-    userName: Text = Field(min_length=1)
-    idType: code("psn_cert_type")
-    insuCode: Text = Field(pattern=r"^\d{6}$")
-    iptOtpNo: Text = Field(min_length=1, max_length=30)
-    deptName: Text = Field(min_length=1)
-    deptCode: Text = Field(min_length=1)
-    caty: Text = Field(min_length=1)
-    medType: MedType
-    feeType: Text = Field(min_length=1)
-    psnSetlway: SetlWay
-    chrgBchno: Text = Field(min_length=1, max_length=30)
-    pubHospRfomFlag: Text = Field(min_length=1)
-    medfeeSumamt: Amount
-    feedetailList: list[FeeLine6201] = Field(min_length=1)
-    payAuthNo: Text = ""
-    ecToken: Text = ""
-    mdtrtId: Text = ""
-    atddrNo: Text = ""
-    drName: Text = ""
-    acctUsedFlag: Flag | None = None
-    mainCondDscr: Text = ""
-    diseCodg: Text = ""
-    diseName: Text = ""
-    fulamtOwnpayAmt: Amount | None = None
-    overlmtSelfpay: Amount | None = None
-    preselfpayAmt: Amount | None = None
-    inscpScpAmt: Amount | None = None
-    diseinfoList: list[dict[str, Any]] = []
-
 
 def _not_outpatient(med_type: str) -> bool:
     """Inpatient (2x), maternity inpatient (52) and pharmacy (41) are not outpatient visits."""
@@ -262,8 +136,8 @@ SPLIT_CLAIMS = (("fulamtOwnpayAmt", "fulamt_ownpay_amt"), ("overlmtSelfpay", "ov
 
 def upload(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     """6201: the visit (registered, or the HIS's own mdtrtId) and its lines; a pay order with its payToken."""
-    d: Data6201 = _validate(Data6201, raw)
-    s, inst = ctx.session, ctx.institution
+    d: Data6201 = validate(Data6201, raw)
+    s, inst = ctx.work.session, ctx.work.here
     _same(d.orgCodg, inst.code, "data.orgCodg", "this institution's code (the appId's)")
     digest = fingerprint(raw)
     existing = s.scalar(select(PayOrder).where(PayOrder.fixmedins_code == inst.code,
@@ -276,7 +150,7 @@ def upload(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
         ctx.replayed = True
         return _decode(existing.upload_answer)
 
-    auth = ecredential.live(s, inst.code, ctx.now, pay_auth_no=d.payAuthNo, ec_token=d.ecToken)
+    auth = ecredential.live(s, inst.code, ctx.work.now, pay_auth_no=d.payAuthNo, ec_token=d.ecToken)
     person = _person(ctx, auth.psn_no)
     if d.psnNo != person.psn_no:
         raise refuse("data.psnNo", f"{d.psnNo} is not the person the e-credential authorization names")
@@ -299,29 +173,31 @@ def upload(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     for i, line in enumerate(d.feedetailList):
         _same(line.chrgBchno, d.chrgBchno, f"data.feedetailList[{i}].chrgBchno", "the order's chrgBchno")
 
-    pay_ord_id = new_id(inst.admdvs, ctx.now)
+    pay_ord_id = new_id(inst.admdvs, ctx.work.now)
     ctx.order_id = pay_ord_id
     insuplc = person.admdvs
+    desk = ctx.as_desk(insuplc, pay_ord_id)
     if d.mdtrtId:  # the HIS registered the visit itself (2201): the order is a batch of its own on it
-        visit = visit_of(_call(ctx, "2204", {}, insuplc, pay_ord_id), d.mdtrtId, person.psn_no, "outpatient")
+        visit = visits.visit_of(desk, d.mdtrtId, person.psn_no, "outpatient")
         if fees.unsettled(s, visit.mdtrt_id, d.chrgBchno):
             raise refuse("data.chrgBchno", f"batch {d.chrgBchno} of visit {visit.mdtrt_id} already has unsettled "
                                            "lines; a pay order needs a batch of its own")
-        mdtrt_id, registered = visit.mdtrt_id, False
+        registered = False
     else:
-        out = _run(ctx, "2201", {"data": {
-            "psn_no": person.psn_no, "insutype": d.insutype, "begntime": f"{d.begntime:%Y-%m-%d %H:%M:%S}",
-            "mdtrt_cert_type": "01", "mdtrt_cert_no": auth.pay_auth_no, "ipt_otp_no": d.iptOtpNo,
-            "atddr_no": d.atddrNo, "dr_name": d.drName, "dept_code": d.deptCode, "dept_name": d.deptName,
-            "caty": d.caty}}, insuplc, pay_ord_id)
-        mdtrt_id, registered = str(out["data"]["mdtrt_id"]), True
-    _run(ctx, "2203", {"mdtrtinfo": {
-        "mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "med_type": d.medType,
-        "begntime": f"{d.begntime:%Y-%m-%d %H:%M:%S}", "main_cond_dscr": d.mainCondDscr, "dise_codg": d.diseCodg,
-        "dise_name": d.diseName}, "diseinfo": [snake_keys(x) for x in d.diseinfoList]}, insuplc, pay_ord_id)
-    lines = [{**snake_keys(line), "mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "chrg_bchno": d.chrgBchno}
-             for line in raw["feedetailList"]]
-    result = _run(ctx, "2204", {"feedetail": lines}, insuplc, pay_ord_id)["result"]
+        visit = visits.open_visit(desk, visits.Opening(
+            "outpatient", person.psn_no, d.insutype, d.begntime, "01", d.iptOtpNo,
+            info={"atddr_no": d.atddrNo, "dr_name": d.drName, "dept_code": d.deptCode, "dept_name": d.deptName,
+                  "caty": d.caty}), at="input.data")
+        registered = True
+    mdtrt_id = visit.mdtrt_id
+    visits.describe(desk, visit, med_type=d.medType, dise_codg=d.diseCodg, dise_name=d.diseName,
+                    replace_disease=True, info={"main_cond_dscr": d.mainCondDscr,
+                                                "diseinfo": [snake_keys(x) for x in d.diseinfoList]})
+    s.flush()  # the upload locks and reads the visit again, as the desk's next message would
+    lines = [_fee_line(i, {**snake_keys(line), "mdtrt_id": mdtrt_id, "psn_no": person.psn_no,
+                           "chrg_bchno": d.chrgBchno}) for i, line in enumerate(raw["feedetailList"])]
+    rows = uploads.upload(desk, "outpatient", mdtrt_id, person.psn_no, lines)
+    result = [fees.result_row(r.feedetl_sn, r.cnt, r.pric, fees.split_to_line(r)) for r in rows]
     for name, column in SPLIT_CLAIMS:
         sent = getattr(d, name)
         computed = sum((r[column] for r in result), CENTS)
@@ -336,30 +212,17 @@ def upload(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
                    psn_no=person.psn_no, pay_auth_no=auth.pay_auth_no, mdtrt_id=mdtrt_id, registered=registered,
                    chrg_bchno=d.chrgBchno, med_type=d.medType, acct_used_flag=d.acctUsedFlag, ord_stas=UPLOADED,
                    fee_sumamt=d.medfeeSumamt, upload_sha256=digest, upload_answer=_encode(answer),
-                   cash_refd_amt=CENTS, acct_refd_amt=CENTS, fund_refd_amt=CENTS, created_at=ctx.now))
+                   cash_refd_amt=CENTS, acct_refd_amt=CENTS, fund_refd_amt=CENTS, created_at=ctx.work.now))
     return answer
 
 
 # -- 6202 ------------------------------------------------------------------------------------------------
 
-class Data6202(Node):
-    payOrdId: Text = Field(min_length=1)
-    payToken: Text = Field(min_length=1)
-    payAuthNo: Text = ""
-    ecToken: Text = ""
-    orgCodg: Text = ""
-    orgBizSer: Text = ""
-    chrgBchno: Text = ""
-    feeType: Text = ""
-    mdtrtId: Text = ""
-    acctUsedFlag: Flag | None = None
-
-
 def pay(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     """6202: settle the order as 2207A would (acctUsedFlag; own account, then mutual aid), once."""
-    d: Data6202 = _validate(Data6202, raw)
+    d: Data6202 = validate(Data6202, raw)
     order = _order(ctx, d.payOrdId, d.payToken, lock=True)
-    _same(d.orgCodg, ctx.institution.code, "data.orgCodg", "this institution's code (the appId's)")
+    _same(d.orgCodg, ctx.work.here.code, "data.orgCodg", "this institution's code (the appId's)")
     _same(d.chrgBchno, order.chrg_bchno, "data.chrgBchno", "the order's chrgBchno")
     _same(d.mdtrtId, order.mdtrt_id, "data.mdtrtId", "the order's mdtrtId")
     if order.settle_answer is not None:  # settled before: the same answer, never a second settlement
@@ -368,21 +231,20 @@ def pay(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     if order.ord_stas == REVOKED:
         raise refuse("data.payOrdId", f"pay order {order.pay_ord_id} was revoked (6401); upload the fees again "
                                       "(6201) for a new order")
-    auth = _authorization(ctx, order, d.payAuthNo, d.ecToken)
+    _authorization(ctx, order, d.payAuthNo, d.ecToken)
     person = _person(ctx, order.psn_no)
-    lines = fees.unsettled(ctx.session, order.mdtrt_id, order.chrg_bchno)
+    lines = fees.unsettled(ctx.work.session, order.mdtrt_id, order.chrg_bchno)
 
     def total(column: str) -> Decimal:
         return sum((getattr(x, column) for x in lines), CENTS)
 
     flag = d.acctUsedFlag or order.acct_used_flag or "1"
-    out = _run(ctx, "2207A", {"data": {
-        "psn_no": person.psn_no, "mdtrt_cert_type": "01", "mdtrt_cert_no": auth.pay_auth_no,
-        "med_type": order.med_type, "medfee_sumamt": order.fee_sumamt, "psn_setlway": "01",
-        "mdtrt_id": order.mdtrt_id, "chrg_bchno": order.chrg_bchno, "acct_used_flag": flag,
-        "insutype": person.insutype, "fulamt_ownpay_amt": total("fulamt_ownpay_amt"),
-        "overlmt_selfpay": total("overlmt_amt"), "preselfpay_amt": total("preselfpay_amt"),
-        "inscp_scp_amt": total("inscp_scp_amt")}}, person.admdvs, order.pay_ord_id)
+    claim = checkout.Claim(order.fee_sumamt, total("fulamt_ownpay_amt"), total("overlmt_amt"),
+                           total("preselfpay_amt"), total("inscp_scp_amt"))
+    done = checkout.settle_outpatient(ctx.as_desk(person.admdvs, order.pay_ord_id), checkout.Bill(
+        person.psn_no, order.mdtrt_id, person.insutype, flag, claim, med_type=order.med_type,
+        chrg_bchno=order.chrg_bchno))
+    out = settled_output(done, mdtrt_cert_type="01", a_form=True)
     info = out["setlinfo"]
     acct, mulaid = info["acct_pay"], info["acct_mulaid_pay"]
     cash, fund, hosp = info["psn_cash_pay"], info["fund_pay_sumamt"], info["hosp_part_amt"]
@@ -392,8 +254,8 @@ def pay(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
               "ownPayAmt": cash, "psnAcctPay": acct, "fundPay": fund, "deposit": CENTS, "hospPartAmt": hosp,
               "othFeeAmt": CENTS, "acctMulaidPay": mulaid, "selfAcctPay": acct - mulaid, "setlId": info["setl_id"],
               "mdtrtId": order.mdtrt_id, "medOrgOrd": order.med_org_ord,
-              "extData": {"setlinfo": info, "setldetail": out["setldetail"], "warnMsg": "; ".join(ctx.warnings)}}
-    order.ord_stas, order.setl_id, order.settled_at, order.acct_used_flag = SETTLED, info["setl_id"], ctx.now, flag
+              "extData": {"setlinfo": info, "setldetail": out["setldetail"], "warnMsg": "; ".join(ctx.work.warnings)}}
+    order.ord_stas, order.setl_id, order.settled_at, order.acct_used_flag = SETTLED, info["setl_id"], ctx.work.now, flag
     order.own_pay_amt, order.psn_acct_pay, order.fund_pay, order.hosp_part_amt = cash, acct, fund, hosp
     order.acct_mulaid_pay, order.revs_token, order.settle_answer = mulaid, secrets.token_hex(16), _encode(answer)
     return answer
@@ -401,26 +263,11 @@ def pay(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
 
 # -- 6203 ------------------------------------------------------------------------------------------------
 
-class Data6203(Node):
-    payOrdId: Text = Field(min_length=1)
-    appRefdSn: Text = Field(min_length=1, max_length=64)
-    appRefdTime: Text = Field(pattern=r"^\d{14}$")
-    totlRefdAmt: Amount
-    cashRefdAmt: Amount = CENTS
-    psnAcctRefdAmt: Amount = CENTS
-    fundRefdAmt: Amount = CENTS
-    refdType: Literal["ALL", "CASH", "HI"]
-    ecToken: Text = ""
-    payAuthNo: Text = ""
-    revsToken: Text = ""
-    orgCodg: Text = ""
-
-
 def refund(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     """6203: ALL / HI cancel the insurance settlement (2208: accounts, quotas and accumulators restored
     exactly); CASH records the cash the hospital's channel gives back. Idempotent by appRefdSn."""
-    d: Data6203 = _validate(Data6203, raw)
-    s, inst = ctx.session, ctx.institution
+    d: Data6203 = validate(Data6203, raw)
+    s, inst = ctx.work.session, ctx.work.here
     digest = fingerprint(raw)
     earlier = s.get(PayRefund, (inst.code, d.appRefdSn))
     if earlier is not None:
@@ -483,8 +330,9 @@ def refund(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     ext: dict[str, Any] = {}
     if d.refdType in ("ALL", "HI"):
         person = _person(ctx, order.psn_no)
-        out = _run(ctx, "2208", {"data": {"setl_id": order.setl_id, "mdtrt_id": order.mdtrt_id,
-                                          "psn_no": order.psn_no}}, person.admdvs, new_id(inst.admdvs, ctx.now))
+        assert order.setl_id is not None
+        out = cancel_output(checkout.cancel(ctx.as_desk(person.admdvs, new_id(inst.admdvs, ctx.work.now)),
+                                            order.setl_id, order.mdtrt_id, order.psn_no, "outpatient"))
         refd_setl_id = str(out["setlinfo"]["refd_setl_id"])
         order.refd_setl_id = refd_setl_id
         ext = {"setlinfo": out["setlinfo"], "setldetail": out["setldetail"]}
@@ -500,20 +348,11 @@ def refund(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     s.add(PayRefund(fixmedins_code=inst.code, app_refd_sn=d.appRefdSn, pay_ord_id=order.pay_ord_id,
                     refd_type=d.refdType, app_refd_time=d.appRefdTime, totl_refd_amt=d.totlRefdAmt,
                     cash_refd_amt=d.cashRefdAmt, psn_acct_refd_amt=d.psnAcctRefdAmt, fund_refd_amt=d.fundRefdAmt,
-                    refd_setl_id=refd_setl_id, request_sha256=digest, answer=_encode(answer), created_at=ctx.now))
+                    refd_setl_id=refd_setl_id, request_sha256=digest, answer=_encode(answer), created_at=ctx.work.now))
     return answer
 
 
 # -- 6301 ------------------------------------------------------------------------------------------------
-
-class Data6301(Node):
-    payOrdId: Text = Field(min_length=1)
-    payToken: Text = Field(min_length=1)
-    orgCodg: Text = ""
-    idNo: Text = ""
-    userName: Text = ""
-    idType: Text = ""
-
 
 def _setl_type(order: PayOrder) -> str:
     """How the order was paid: ALL insurance and cash, HI insurance only, CASH cash only."""
@@ -525,11 +364,11 @@ def _setl_type(order: PayOrder) -> str:
 
 def query(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     """6301: the order's state and figures; once settled, the settlement, the refunds and the revsToken."""
-    d: Data6301 = _validate(Data6301, raw)
+    d: Data6301 = validate(Data6301, raw)
     order = _order(ctx, d.payOrdId, d.payToken, lock=False)
-    _same(d.orgCodg, ctx.institution.code, "data.orgCodg", "this institution's code (the appId's)")
+    _same(d.orgCodg, ctx.work.here.code, "data.orgCodg", "this institution's code (the appId's)")
     _check_identity(_person(ctx, order.psn_no), id_no=d.idNo, user_name=d.userName, id_type=d.idType)
-    inst = ctx.institution
+    inst = ctx.work.here
     answer: dict[str, Any] = {
         "payOrdId": order.pay_ord_id, "ordStas": order.ord_stas, "ordStasName": STATES[order.ord_stas],
         "medOrgOrd": order.med_org_ord, "mdtrtId": order.mdtrt_id, "chrgBchno": order.chrg_bchno,
@@ -537,7 +376,7 @@ def query(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     }
     if order.settled_at is not None:
         acct, mulaid = order.psn_acct_pay or CENTS, order.acct_mulaid_pay or CENTS
-        refunds = ctx.session.scalars(select(PayRefund).where(PayRefund.fixmedins_code == inst.code,
+        refunds = ctx.work.session.scalars(select(PayRefund).where(PayRefund.fixmedins_code == inst.code,
                                                               PayRefund.pay_ord_id == order.pay_ord_id)
                                       .order_by(PayRefund.created_at, PayRefund.app_refd_sn))
         answer.update({
@@ -559,21 +398,12 @@ def query(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
 
 # -- 6401 ------------------------------------------------------------------------------------------------
 
-class Data6401(Node):
-    payOrdId: Text = Field(min_length=1)
-    payToken: Text = Field(min_length=1)
-    orgCodg: Text = ""
-    idNo: Text = ""
-    userName: Text = ""
-    idType: Text = ""
-
-
 def revoke(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     """6401: an unsettled order is undone: its visit cancelled (2202) when 6201 registered it, else its batch of
     lines deleted (2205). A settled order is refunded with 6203 instead."""
-    d: Data6401 = _validate(Data6401, raw)
+    d: Data6401 = validate(Data6401, raw)
     order = _order(ctx, d.payOrdId, d.payToken, lock=True)
-    _same(d.orgCodg, ctx.institution.code, "data.orgCodg", "this institution's code (the appId's)")
+    _same(d.orgCodg, ctx.work.here.code, "data.orgCodg", "this institution's code (the appId's)")
     person = _person(ctx, order.psn_no)
     _check_identity(person, id_no=d.idNo, user_name=d.userName, id_type=d.idType)
     if order.ord_stas == REVOKED:
@@ -583,13 +413,13 @@ def revoke(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     if order.ord_stas != UPLOADED:
         raise refuse("data.payOrdId", f"pay order {order.pay_ord_id} is settled (ordStas {order.ord_stas}, "
                                       f"{STATES[order.ord_stas]}); a settled order is refunded with 6203, not revoked")
-    msgid = new_id(ctx.institution.admdvs, ctx.now)
+    desk = ctx.as_desk(person.admdvs, new_id(ctx.work.here.admdvs, ctx.work.now))
     if order.registered:
-        _run(ctx, "2202", {"data": {"psn_no": order.psn_no, "mdtrt_id": order.mdtrt_id}}, person.admdvs, msgid)
+        visits.cancel_visit(desk, visits.visit_of(desk, order.mdtrt_id, order.psn_no, "outpatient"),
+                            "input.data.mdtrt_id", "cancel it (2208)")
     else:
-        _run(ctx, "2205", {"data": {"mdtrt_id": order.mdtrt_id, "chrg_bchno": order.chrg_bchno,
-                                    "psn_no": order.psn_no}}, person.admdvs, msgid)
-    order.ord_stas, order.revoked_at = REVOKED, ctx.now
+        uploads.delete_batch(desk, order.mdtrt_id, order.psn_no, order.chrg_bchno)
+    order.ord_stas, order.revoked_at = REVOKED, ctx.work.now
     return {"success": True, "message": f"pay order {order.pay_ord_id} revoked", "payOrdId": order.pay_ord_id,
             "ordStas": REVOKED}
 

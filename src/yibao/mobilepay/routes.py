@@ -29,12 +29,13 @@ from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from yibao import wire
 from yibao.clock import business_date, business_now
 from yibao.errors import Refusal
-from yibao.gateway import wire
 from yibao.gateway.audit import mask_payload
-from yibao.mobilepay import keys, orders
+from yibao.mobilepay import fields, keys, orders
 from yibao.mobilepay.envelope import EnvelopeError, open_sealed, seal
+from yibao.platform.work import Caller, Work
 from yibao.rules.identity import mask_certno, mask_id_numbers
 from yibao.store.db import Store
 from yibao.store.models import Institution, MessageLog
@@ -147,9 +148,10 @@ class MobilePay:
                     stored = self.store.stored_today(s)
                     institution = s.get(Institution, inst.code)
                     assert institution is not None
-                    ctx = orders.Ctx(s, institution, business_date(stored), business_now(stored))
+                    ctx = orders.Ctx(Work(s, business_date(stored), business_now(stored),
+                                          Caller("institution", institution.code), institution=institution))
                     answer = fn(ctx, ex.data)
-                    sealed = seal(orders.decimals_as_text(answer), app.app_id, inst.secret, platform_private,
+                    sealed = seal(fields.decimals_as_text(answer), app.app_id, inst.secret, platform_private,
                                   fields={"code": 0, "message": OK_MESSAGE})
                     ex.outcome, ex.order = ("replayed" if ctx.replayed else "ok"), ctx.order_id
                     s.add(self._audit_row(ex, 0, answer, ""))
@@ -158,7 +160,7 @@ class MobilePay:
             except Refusal as r:
                 ex.outcome, ex.order = "refused", ctx.order_id if ctx else None
                 extra = {"refStatus": "FAIL"} if ex.infno == "6203" else {}
-                return 200, _failure(-1, orders.to_camel_paths(r.err_msg), **extra)
+                return 200, _failure(-1, fields.to_camel_paths(r.err_msg), **extra)
             except IntegrityError:
                 # a concurrent request made the same order or refund meanwhile: run again, it is found now
                 if attempt == 2:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
 from yibao.money import ZERO
+from yibao.platform.work import Work
 from yibao.rules.identity import id_card_problem
 from yibao.store.models import Account, Contribution, Institution, Person, Region
 
@@ -107,3 +108,20 @@ def age_on(brdy: date, today: date) -> int:
 def contributions(session: Session, psn_no: str) -> list[Contribution]:
     return list(session.scalars(select(Contribution).where(Contribution.psn_no == psn_no)
                                 .order_by(Contribution.ym, Contribution.insutype)))
+
+
+def local_contributions(work: Work, psn_no: str) -> tuple[Person, list[Contribution]]:
+    """90100: a person insured in the institution's own region and his months of contributions (seed 003 缴费查询:
+    a person insured elsewhere has his benefits checked by his insured region)."""
+    local = work.here.admdvs
+    insuplc = work.insuplc_admdvs
+    if insuplc and pooling_region(work.session, insuplc) != local:
+        raise refuse("insuplc_admdvs", f"90100 serves persons insured in {local} only; for a person insured in "
+                                       f"{insuplc} the insured region checks benefits itself (seed 003 缴费查询)")
+    person = work.session.get(Person, psn_no)
+    if person is None:
+        raise refuse("input.data.psn_no", f"no insured person {psn_no}")
+    if person.admdvs != local:
+        raise refuse("input.data.psn_no", f"the person is insured in another region; 90100 serves persons insured "
+                                          f"in {local} only, benefits of others are checked by their insured region")
+    return person, contributions(work.session, person.psn_no)

@@ -244,7 +244,7 @@ def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: I
         insutype=person.insutype, med_type=comp.med_type, kind=kind, clr_type=CLR_TYPE[kind], setl_time=now,
         year=comp.year, bucket=comp.policy.bucket, refd_setl_flag="0", status="settled", mid_setl_flag=mid_setl_flag,
         suppl_flag=suppl_flag,
-        chrg_bchno=chrg_bchno, **_amounts(comp), catalog_admdvs=comp.case.catalog_admdvs,
+        chrg_bchno=chrg_bchno, **amounts_of(comp), catalog_admdvs=comp.case.catalog_admdvs,
         policy_admdvs=comp.case.policy_admdvs, policy_id=comp.policy.id, insu_admdvs=person.admdvs,
         acct_admdvs=comp.own_account.admdvs if comp.own_account and comp.payment.own > 0 else None,
         acct_mulaid_admdvs=",".join(mulaid_regions) or None, pay_loc=comp.case.pay_loc,
@@ -289,7 +289,7 @@ def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: I
     return Committed(row, funds)
 
 
-def _amounts(c: Computation) -> dict[str, Decimal]:
+def amounts_of(c: Computation) -> dict[str, Decimal]:
     s = c.shares
     return {
         "medfee_sumamt": c.sums.medfee_sumamt, "fulamt_ownpay_amt": c.sums.fulamt_ownpay_amt,

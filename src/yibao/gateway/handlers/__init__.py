@@ -11,6 +11,7 @@ from yibao.gateway.handlers import (  # noqa: F401
     persons,
     pharmacy,
     queries,
+    reconcile,
     reversal,
     signin,
 )

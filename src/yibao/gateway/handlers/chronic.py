@@ -4,38 +4,22 @@ institution is uploaded to, and kept by, the insured region."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Text
-from yibao.gateway.registry import Call, Node, interface
+from yibao.gateway.fields import MaybeDay, Text
+from yibao.gateway.registry import Node, interface
 from yibao.platform import diseases, settlement
-
-
-def _date(value: Any) -> date | None:
-    if value in ("", None):
-        return None
-    if isinstance(value, str):
-        for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
-            try:
-                return datetime.strptime(value.strip(), fmt).date()
-            except ValueError:
-                continue
-    raise ValueError("must be a date as yyyy-MM-dd")
-
-
-Day = Annotated[date | None, BeforeValidator(_date)]
+from yibao.platform.visits import patient
+from yibao.platform.work import Work
 
 
 class Data2503(Node):
     psn_no: Text = Field(min_length=1)
     opsp_dise_code: Text = Field(min_length=1)
     opsp_dise_name: Text = ""
-    begndate: Day
-    enddate: Day = None
+    begndate: MaybeDay
+    enddate: MaybeDay = None
     memo: Text = ""
 
 
@@ -62,19 +46,18 @@ class Input5301(Node):
 
 
 @interface("2503", "人员慢特病备案", Input2503)
-def recognize(call: Call, data: Input2503) -> dict:
+def recognize(work: Work, data: Input2503) -> dict:
     d = data.data
-    inst = call.institution
+    inst = work.here
     if inst.kind != "hospital":
         raise refuse("fixmedins_code", "a chronic/special disease is recognised at a hospital, not a pharmacy")
-    person = settlement.person_for_message(call.session, d.psn_no, call.envelope.insuplc_admdvs, inst,
-                                           check_suspension=False)
+    person = patient(work, d.psn_no, check_suspension=False)
     # an institution recognises for the persons it may treat: its cross-region qualification (art. 10:
     # "在就医地符合资质的定点医疗机构")
     settlement.case_for(person, inst, "outpatient")
     if d.begndate is None:
         raise refuse("input.data.begndate", "is required (yyyy-MM-dd)")
-    row = diseases.recognize(call.session, person, diseases.Recognition(
+    row = diseases.recognize(work.session, person, diseases.Recognition(
         person.psn_no, d.opsp_dise_code.strip(), d.begndate, d.enddate, inst.code, d.memo),
         treatment_admdvs=inst.admdvs)
     return {"result": {"opsp_dise_code": row.code, "begndate": row.since.isoformat() if row.since else "",
@@ -82,18 +65,16 @@ def recognize(call: Call, data: Input2503) -> dict:
 
 
 @interface("2504", "人员慢特病备案撤销", Input2504)
-def cancel(call: Call, data: Input2504) -> dict:
+def cancel(work: Work, data: Input2504) -> dict:
     d = data.data
-    person = settlement.person_for_message(call.session, d.psn_no, call.envelope.insuplc_admdvs, call.institution,
-                                           check_suspension=False)
-    row = diseases.cancel(call.session, person, d.opsp_dise_code.strip(), by=call.institution.code)
+    person = patient(work, d.psn_no, check_suspension=False)
+    row = diseases.cancel(work.session, person, d.opsp_dise_code.strip(), by=work.here.code)
     return {"result": {"opsp_dise_code": row.code, "status": row.status}}
 
 
 @interface("5301", "人员慢特病备案查询", Input5301)
-def query(call: Call, data: Input5301) -> dict:
-    person = settlement.person_for_message(call.session, data.data.psn_no, call.envelope.insuplc_admdvs,
-                                           call.institution, check_suspension=False)
-    rows = diseases.of_person(call.session, person)
+def query(work: Work, data: Input5301) -> dict:
+    person = patient(work, data.data.psn_no, check_suspension=False)
+    rows = diseases.of_person(work.session, person)
     # interface.md 2: the node is probably `feedetail` (one Jilin VO); `data` carries the same list
     return {"feedetail": rows, "data": [dict(r) for r in rows]}

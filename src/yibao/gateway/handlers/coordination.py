@@ -11,11 +11,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from yibao.errors import refuse
+from yibao.gateway import render
 from yibao.gateway.fields import MedType, Text
-from yibao.gateway.handlers import render
-from yibao.gateway.handlers.common import FeeLineBase, line_in
-from yibao.gateway.registry import Call, Node, interface
+from yibao.gateway.lines import FeeLineBase, line_in
+from yibao.gateway.registry import Node, interface
 from yibao.platform import coordination, fees, settlement
+from yibao.platform.work import Work
 
 
 class Data2560(Node):
@@ -37,23 +38,23 @@ class Input2560(Node):
 
 
 @interface("2560", "零星报销协办资料上传", Input2560)
-def upload_records(call: Call, data: Input2560) -> dict:
+def upload_records(work: Work, data: Input2560) -> dict:
     d = data.data
-    row = coordination.find(call.session, d.coord_id, lock=True)
-    if row is None or row.fixmedins_code != call.institution.code:
+    row = coordination.find(work.session, d.coord_id, lock=True)
+    if row is None or row.fixmedins_code != work.here.code:
         raise refuse("input.data.coord_id", f"no coordination request {d.coord_id} for this institution")
     if d.psn_no != row.psn_no:
         raise refuse("input.data.psn_no", f"request {row.id} is for another person")
-    person = settlement.person_for_message(call.session, d.psn_no, call.envelope.insuplc_admdvs, call.institution)
+    person = settlement.person_for_message(work.session, d.psn_no, work.insuplc_admdvs, work.here)
     codes = {x.dise_codg for x in data.feedetail if x.dise_codg} | ({d.dise_codg} if d.dise_codg else set())
     if len(codes) > 1:
         raise refuse("input.data.dise_codg", f"the records carry {len(codes)} disease codes "
                                              f"({', '.join(sorted(codes))}): one disease per claim")
     lines = [line_in(f"input.feedetail[{i}]", x, None) for i, x in enumerate(data.feedetail)]
-    done = coordination.upload(call.session, row, institution=call.institution, person=person, med_type=d.med_type,
-                               dise_codg=next(iter(codes), None), lines=lines, today=call.today, now=call.now,
-                               msgid=call.envelope.msgid, opter=call.envelope.opter,
-                               opter_name=call.envelope.opter_name)
+    done = coordination.upload(work.session, row, institution=work.here, person=person, med_type=d.med_type,
+                               dise_codg=next(iter(codes), None), lines=lines, today=work.today, now=work.now,
+                               msgid=work.msgid, opter=work.caller.opter,
+                               opter_name=work.caller.opter_name)
     info = render.setlinfo_of_row(done.settlement, person, mdtrt_cert_type="", a_form=True)
     info["coord_id"] = row.id
     return {"setlinfo": info, "setldetail": render.setldetail(done.funds),

@@ -5,47 +5,27 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import timedelta
 from typing import Any
 
 from pydantic import Field
 
 from yibao.errors import refuse
 from yibao.gateway.fields import Text
-from yibao.gateway.registry import Call, Node, interface
-from yibao.platform.ids import new_id
-from yibao.store.models import StoredFile
+from yibao.gateway.registry import Node, interface
+from yibao.platform import files
+from yibao.platform.records import StoredFile
+from yibao.platform.work import Work
 
-#: how long a stored file can be downloaded (dld_endtime)
-KEEP_FOR = timedelta(days=7)
 TIME = "%Y-%m-%d %H:%M:%S"
-
-
-def store_file(call: Call, filename: str, content: bytes) -> StoredFile:
-    """Keep a file of the calling institution; its file_qury_no is issued like every platform id."""
-    row = StoredFile(file_qury_no=new_id(call.institution.admdvs, call.now), fixmedins_code=call.institution.code,
-                     filename=filename, content=content, created_at=call.now, dld_endtime=call.now + KEEP_FOR)
-    call.session.add(row)
-    return row
-
-
-def own_file(call: Call, file_qury_no: str, field: str) -> StoredFile:
-    """A file of this institution still within its download time; another institution's file is unknown."""
-    row = call.session.get(StoredFile, file_qury_no)
-    if row is None or row.fixmedins_code != call.institution.code:
-        raise refuse(field, f"no file {file_qury_no} of this institution")
-    if call.now > row.dld_endtime:
-        raise refuse(field, f"file {file_qury_no} could be used until {row.dld_endtime:{TIME}}; upload it again")
-    return row
 
 
 def file_info(row: StoredFile) -> dict[str, Any]:
     return {"file_qury_no": row.file_qury_no, "filename": row.filename, "dld_endtime": f"{row.dld_endtime:{TIME}}"}
 
 
-def _check_institution(call: Call, code: str, field: str) -> None:
-    if code != call.institution.code:
-        raise refuse(field, f"must be the calling institution {call.institution.code}, not {code or '(empty)'}")
+def _check_institution(work: Work, code: str, field: str) -> None:
+    if code != work.here.code:
+        raise refuse(field, f"must be the calling institution {work.here.code}, not {code or '(empty)'}")
 
 
 def _bytes_of(value: Any, field: str) -> bytes:
@@ -74,15 +54,15 @@ class Input9101(Node):
 
 
 @interface("9101", "文件上传", Input9101)
-def upload(call: Call, data: Input9101) -> dict:
+def upload(work: Work, data: Input9101) -> dict:
     f = data.fsUploadIn
-    _check_institution(call, f.fixmedins_code, "input.fsUploadIn.fixmedins_code")
+    _check_institution(work, f.fixmedins_code, "input.fsUploadIn.fixmedins_code")
     if "/" in f.filename or "\\" in f.filename:
         raise refuse("input.fsUploadIn.filename", "must be a file name, without a directory")
     content = _bytes_of(f.in_, "input.fsUploadIn.in")
     if not content:
         raise refuse("input.fsUploadIn.in", "the file is empty")
-    return file_info(store_file(call, f.filename, content))
+    return file_info(files.store_file(work, f.filename, content))
 
 
 class FsDownloadIn(Node):
@@ -96,11 +76,11 @@ class Input9102(Node):
 
 
 @interface("9102", "文件下载", Input9102)
-def download(call: Call, data: Input9102) -> dict:
+def download(work: Work, data: Input9102) -> dict:
     """yibao answers the usual JSON envelope, the file in base64 (docs/gateway.md), not a bare zip."""
     f = data.fsDownloadIn
-    _check_institution(call, f.fixmedins_code, "input.fsDownloadIn.fixmedins_code")
-    row = own_file(call, f.file_qury_no, "input.fsDownloadIn.file_qury_no")
+    _check_institution(work, f.fixmedins_code, "input.fsDownloadIn.fixmedins_code")
+    row = files.own_file(work, f.file_qury_no, "input.fsDownloadIn.file_qury_no")
     if f.filename and f.filename != row.filename:
         raise refuse("input.fsDownloadIn.filename", f"file {row.file_qury_no} is named {row.filename}, "
                                                     f"not {f.filename}")

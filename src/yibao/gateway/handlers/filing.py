@@ -4,31 +4,14 @@ patient's insured region; filing types are the platform's (codes.FILING_TYPES)."
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Text
-from yibao.gateway.registry import Call, Node, interface
+from yibao.gateway.fields import MaybeDay, Text
+from yibao.gateway.registry import Node, interface
 from yibao.platform import filing as fl
-from yibao.platform import settlement
-
-
-def _day(value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
-            try:
-                return datetime.strptime(value.strip(), fmt).date()
-            except ValueError:
-                continue
-    raise ValueError("must be a date as yyyy-MM-dd")
-
-
-Day = Annotated[date | None, BeforeValidator(_day)]
+from yibao.platform.visits import patient
+from yibao.platform.work import Work
 
 FIELDS_2505 = {"psn_no": "input.data.psn_no", "type": "input.data.filing_type",
                "dest_admdvs": "input.data.dest_admdvs", "dest_fixmedins": "input.data.dest_fixmedins",
@@ -41,8 +24,8 @@ class Data2505(Node):
     filing_type: Text = Field(min_length=1)
     dest_admdvs: Text = ""
     dest_fixmedins: Text = ""
-    begndate: Day
-    enddate: Day = None
+    begndate: MaybeDay
+    enddate: MaybeDay = None
     tel: Text = ""
     addr: Text = ""
     memo: Text = ""
@@ -53,20 +36,19 @@ class Input2505(Node):
 
 
 @interface("2505", "人员定点备案", Input2505)
-def file_for_patient(call: Call, data: Input2505) -> dict:
+def file_for_patient(work: Work, data: Input2505) -> dict:
     d = data.data
     if d.begndate is None:
         raise refuse("input.data.begndate", "is required (yyyy-MM-dd)")
-    person = settlement.person_for_message(call.session, d.psn_no, call.envelope.insuplc_admdvs, call.institution,
-                                           check_suspension=False)
+    person = patient(work, d.psn_no, check_suspension=False)
     dest_admdvs, dest_fixmedins = d.dest_admdvs or None, d.dest_fixmedins or None
     if dest_admdvs is None and dest_fixmedins is None:
-        dest_fixmedins = call.institution.code  # e.g. dialysis: filed to the institution that treats
+        dest_fixmedins = work.here.code  # e.g. dialysis: filed to the institution that treats
     memo = "; ".join(x for x in (d.memo, f"tel {d.tel}" if d.tel else "", f"addr {d.addr}" if d.addr else "") if x)
-    row = fl.file(call.session, person.psn_no, d.filing_type, dest_admdvs, dest_fixmedins, d.begndate, d.enddate,
-                  now=call.now, today=call.today, actor=f"institution:{call.institution.code}", memo=memo,
+    row = fl.file(work.session, person.psn_no, d.filing_type, dest_admdvs, dest_fixmedins, d.begndate, d.enddate,
+                  now=work.now, today=work.today, actor=f"institution:{work.here.code}", memo=memo,
                   source="2505", fields=FIELDS_2505)
-    last = fl.last_day(row, fl.referral_max_days(call.session, row.psn_no))
+    last = fl.last_day(row, fl.referral_max_days(work.session, row.psn_no))
     return {"result": {"trt_dcla_detl_sn": str(row.id), "psn_no": row.psn_no, "filing_type": row.type,
                        "dest_admdvs": row.dest_admdvs or "", "dest_fixmedins": row.dest_fixmedins or "",
                        "begndate": row.start, "enddate": row.end or "", "valid_until": last or ""}}
@@ -83,18 +65,17 @@ class Input2506(Node):
 
 
 @interface("2506", "人员定点备案撤销", Input2506)
-def cancel_for_patient(call: Call, data: Input2506) -> dict:
+def cancel_for_patient(work: Work, data: Input2506) -> dict:
     d = data.data
     field = "input.data.trt_dcla_detl_sn"
-    person = settlement.person_for_message(call.session, d.psn_no, call.envelope.insuplc_admdvs, call.institution,
-                                           check_suspension=False)
-    row = fl.get(call.session, int(d.trt_dcla_detl_sn)) if d.trt_dcla_detl_sn.isdigit() else None
+    person = patient(work, d.psn_no, check_suspension=False)
+    row = fl.get(work.session, int(d.trt_dcla_detl_sn)) if d.trt_dcla_detl_sn.isdigit() else None
     if row is None or row.psn_no != person.psn_no:
         raise refuse(field, f"no filing {d.trt_dcla_detl_sn} of person {person.psn_no}")
-    me = f"institution:{call.institution.code}"
+    me = f"institution:{work.here.code}"
     if row.filed_by != me:
         raise refuse(field, f"filing {row.id} was not made by this institution ({row.filed_by or row.source}); an "
                             "institution cancels only the filings it made: the person or the insured region's "
                             "agency cancels the others")
-    row = fl.cancel(call.session, row.id, now=call.now, actor=me, memo=d.memo, field=field)
+    row = fl.cancel(work.session, row.id, now=work.now, actor=me, memo=d.memo, field=field)
     return {"result": {"trt_dcla_detl_sn": str(row.id), "psn_no": row.psn_no, "status": row.status}}

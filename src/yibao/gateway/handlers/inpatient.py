@@ -7,36 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import select
 
 from yibao.errors import refuse
+from yibao.gateway import render
 from yibao.gateway.fields import Amount, CertType, Flag, InsuType, MedType, SetlWay, Text, Time, code
-from yibao.gateway.handlers import render
-from yibao.gateway.handlers.common import (
-    CancelInput,
-    FeeLineBase,
-    active_settlements,
-    cancel_referenced,
-    cancel_visit,
-    check_claimed,
-    line_in,
-    one_visit_of_lines,
-    settled_output,
-    supplementary_day,
-    visit_of,
-)
-from yibao.gateway.registry import Call, Node, interface, interface_with_a_form
-from yibao.platform import fees, settlement
-from yibao.platform.ids import new_id
-from yibao.store.models import FeeDetail, Visit
-
-
-def _final_settlement(call: Call, visit: Visit) -> str | None:
-    for s in active_settlements(call, visit.mdtrt_id):
-        if s.mid_setl_flag != "1":
-            return s.setl_id
-    return None
-
+from yibao.gateway.lines import CancelInput, FeeLineBase, claim_of, line_in, one_visit, result
+from yibao.gateway.registry import Node, interface, interface_with_a_form
+from yibao.gateway.render import cancel_output, settled_output
+from yibao.platform import checkout, settlement, uploads, visits
+from yibao.platform.work import Work
 
 # -- admission and discharge -------------------------------------------------------------------------
 
@@ -65,32 +44,13 @@ class Input2401(Node):
 
 
 @interface("2401", "入院办理", Input2401)
-def admit(call: Call, data: Input2401) -> dict:
+def admit(work: Work, data: Input2401) -> dict:
     m = data.mdtrtinfo
-    person = settlement.person_for_message(call.session, m.psn_no, call.envelope.insuplc_admdvs, call.institution,
-                                           "input.mdtrtinfo.psn_no")
-    if m.insutype != person.insutype:
-        raise refuse("input.mdtrtinfo.insutype", f"the person is insured under {person.insutype}, not {m.insutype}")
-    if call.institution.kind != "hospital":
-        raise refuse("fixmedins_code", "only a hospital admits patients")
-    settlement.case_for(person, call.institution, "inpatient")
-    clash = call.session.scalar(select(Visit.mdtrt_id).where(
-        Visit.fixmedins_code == call.institution.code, Visit.ipt_otp_no == m.ipt_no, Visit.status != "cancelled"))
-    if clash:
-        raise refuse("input.mdtrtinfo.ipt_no", f"{m.ipt_no} already names admission {clash}")
-    open_stay = call.session.scalar(select(Visit.mdtrt_id).where(
-        Visit.fixmedins_code == call.institution.code, Visit.psn_no == person.psn_no, Visit.kind == "inpatient",
-        Visit.status == "open"))
-    if open_stay:
-        raise refuse("input.mdtrtinfo.psn_no", f"the person is already admitted here ({open_stay})")
-    mdtrt_id = new_id(call.institution.admdvs, call.now)
-    call.session.add(Visit(
-        mdtrt_id=mdtrt_id, fixmedins_code=call.institution.code, psn_no=person.psn_no, insutype=m.insutype,
-        kind="inpatient", med_type=m.med_type, insuplc_admdvs=person.admdvs, mdtrtarea_admvs=call.institution.admdvs,
-        ipt_otp_no=m.ipt_no, begntime=m.begntime, dise_codg=m.dise_codg or None, dise_name=m.dise_name or None,
-        mdtrt_cert_type=m.mdtrt_cert_type, status="open",
-        info={"admission": m.model_dump(mode="json"), "diseinfo": data.diseinfo}, created_at=call.now))
-    return {"result": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "ipt_no": m.ipt_no}}
+    visit = visits.open_visit(work, visits.Opening(
+        "inpatient", m.psn_no, m.insutype, m.begntime, m.mdtrt_cert_type, m.ipt_no, med_type=m.med_type,
+        dise_codg=m.dise_codg, dise_name=m.dise_name,
+        info={"admission": m.model_dump(mode="json"), "diseinfo": data.diseinfo}), at="input.mdtrtinfo")
+    return {"result": {"mdtrt_id": visit.mdtrt_id, "psn_no": visit.psn_no, "ipt_no": m.ipt_no}}
 
 
 class ChangeInfo(Node):
@@ -108,19 +68,14 @@ class Input2403(Node):
 
 
 @interface("2403", "入院信息变更", Input2403)
-def change_admission(call: Call, data: Input2403) -> dict:
+def change_admission(work: Work, data: Input2403) -> dict:
     m = data.mdtrtinfo
-    visit = visit_of(call, m.mdtrt_id, m.psn_no, "inpatient")
-    if _final_settlement(call, visit):
+    visit = visits.visit_of(work, m.mdtrt_id, m.psn_no, "inpatient")
+    if visits.final_settlement(work, visit):
         raise refuse("input.mdtrtinfo.mdtrt_id", "the stay is settled; cancel the settlement (2305) first")
-    if m.begntime is not None:
-        visit.begntime = m.begntime
-    if m.med_type:
-        visit.med_type = m.med_type
-    if m.dise_codg:
-        visit.dise_codg, visit.dise_name = m.dise_codg, m.dise_name or visit.dise_name
-    if data.diseinfo:
-        visit.info = {**visit.info, "diseinfo": data.diseinfo}
+    visits.describe(work, visit, begntime=m.begntime, med_type=m.med_type, dise_codg=m.dise_codg,
+                    dise_name=m.dise_name, info={"diseinfo": data.diseinfo} if data.diseinfo else None,
+                    replace_disease=False)
     return {}
 
 
@@ -134,9 +89,9 @@ class InputStay(Node):
 
 
 @interface("2404", "入院办理撤销", InputStay)
-def cancel_admission(call: Call, data: InputStay) -> dict:
-    cancel_visit(call, visit_of(call, data.data.mdtrt_id, data.data.psn_no, "inpatient"), "input.data.mdtrt_id",
-                 "cancel it (2305)")
+def cancel_admission(work: Work, data: InputStay) -> dict:
+    visits.cancel_visit(work, visits.visit_of(work, data.data.mdtrt_id, data.data.psn_no, "inpatient"),
+                        "input.data.mdtrt_id", "cancel it (2305)")
     return {}
 
 
@@ -158,28 +113,18 @@ class Input2402(Node):
 
 
 @interface("2402", "出院办理", Input2402)
-def discharge(call: Call, data: Input2402) -> dict:
+def discharge(work: Work, data: Input2402) -> dict:
     d = data.dscginfo
-    visit = visit_of(call, d.mdtrt_id, d.psn_no, "inpatient")
-    if visit.status != "open":
-        raise refuse("input.dscginfo.mdtrt_id", f"the stay is {visit.status}, not open")
-    if d.endtime < visit.begntime:
-        raise refuse("input.dscginfo.endtime", f"{d.endtime} is before the admission {visit.begntime}")
-    visit.status, visit.endtime = "discharged", d.endtime
-    if d.dise_codg:
-        visit.dise_codg, visit.dise_name = d.dise_codg, d.dise_name or visit.dise_name
-    visit.info = {**visit.info, "discharge": d.model_dump(mode="json")}
+    visits.discharge(work, visits.visit_of(work, d.mdtrt_id, d.psn_no, "inpatient"), endtime=d.endtime,
+                     dise_codg=d.dise_codg, dise_name=d.dise_name, record=d.model_dump(mode="json"),
+                     at="input.dscginfo")
     return {}
 
 
 @interface("2405", "出院撤销", InputStay)
-def cancel_discharge(call: Call, data: InputStay) -> dict:
-    visit = visit_of(call, data.data.mdtrt_id, data.data.psn_no, "inpatient")
-    if visit.status != "discharged":
-        raise refuse("input.data.mdtrt_id", f"the stay is {visit.status}, not discharged")
-    if _final_settlement(call, visit):
-        raise refuse("input.data.mdtrt_id", "the stay is settled; cancel the settlement (2305) first")
-    visit.status, visit.endtime = "open", None
+def cancel_discharge(work: Work, data: InputStay) -> dict:
+    visits.cancel_discharge(work, visits.visit_of(work, data.data.mdtrt_id, data.data.psn_no, "inpatient"),
+                            at="input.data")
     return {}
 
 
@@ -198,17 +143,11 @@ class Input2301(Node):
 
 
 @interface("2301", "住院费用明细上传", Input2301)
-def upload_fees(call: Call, data: Input2301) -> dict:
-    visit = one_visit_of_lines(call, data.feedetail, "inpatient")
-    if _final_settlement(call, visit):
-        raise refuse("input.feedetail[0].mdtrt_id", "the stay is settled; cancel the settlement (2305) first")
-    person = settlement.person_for_message(call.session, visit.psn_no, call.envelope.insuplc_admdvs,
-                                           call.institution)
-    case = settlement.case_for(person, call.institution, "inpatient")
-    rows = fees.store_lines(call.session, visit, case.catalog_admdvs, visit.insutype,
-                            [line_in(f"input.feedetail[{i}]", x, None) for i, x in enumerate(data.feedetail)],
-                            allow_returns=True)
-    return {"result": [fees.result_row(r.feedetl_sn, r.cnt, r.pric, fees.split_to_line(r)) for r in rows]}
+def upload_fees(work: Work, data: Input2301) -> dict:
+    mdtrt_id, psn_no = one_visit(data.feedetail)
+    rows = uploads.upload(work, "inpatient", mdtrt_id, psn_no,
+                          [line_in(f"input.feedetail[{i}]", x, None) for i, x in enumerate(data.feedetail)])
+    return {"result": result(rows)}
 
 
 class Data2302(Node):
@@ -222,20 +161,9 @@ class Input2302(Node):
 
 
 @interface("2302", "住院费用明细撤销", Input2302)
-def delete_fees(call: Call, data: Input2302) -> dict:
+def delete_fees(work: Work, data: Input2302) -> dict:
     d = data.data
-    visit = visit_of(call, d.mdtrt_id, d.psn_no, "inpatient")
-    lines = fees.unsettled(call.session, visit.mdtrt_id)
-    if d.feedetl_sn != "0000":
-        target = [x for x in lines if x.feedetl_sn == d.feedetl_sn]
-        if not target:
-            raise refuse("input.data.feedetl_sn", f"{d.feedetl_sn} is not an unsettled line of this stay")
-        returns = [x.feedetl_sn for x in lines if x.init_feedetl_sn == d.feedetl_sn]
-        if returns:
-            raise refuse("input.data.feedetl_sn", f"returns {', '.join(returns)} refer to it; delete them first")
-        lines = target
-    for line in lines:
-        call.session.delete(line)
+    uploads.delete_stay_line(work, d.mdtrt_id, d.psn_no, d.feedetl_sn)
     return {}
 
 
@@ -274,47 +202,28 @@ class Input2304(Node):
     data: Data2304
 
 
-def _computation(call: Call, d: Data2303, lock: bool) -> tuple[Visit, list[FeeDetail], Any]:
-    visit = visit_of(call, d.mdtrt_id, d.psn_no, "inpatient")
-    if d.mid_setl_flag != "1" and visit.status != "discharged":
-        raise refuse("input.data.mid_setl_flag", "the stay is not discharged (2402): settle it as an interim "
-                                                 "settlement (mid_setl_flag 1) or discharge first")
-    if _final_settlement(call, visit):
-        raise refuse("input.data.mdtrt_id", "the stay is already settled")
-    lines = fees.unsettled(call.session, visit.mdtrt_id)
-    if not lines:
-        raise refuse("input.data.mdtrt_id", "no unsettled fee lines in this stay")
-    person = settlement.person_for_message(call.session, d.psn_no, call.envelope.insuplc_admdvs, call.institution)
-    comp = settlement.compute(call.session, person=person, institution=call.institution, kind="inpatient",
-                              med_type=visit.med_type or "21", insutype=d.insutype,
-                              splits=[fees.split_to_line(x) for x in lines], acct_used_flag=d.acct_used_flag,
-                              today=call.today, lock=lock, visit_day=visit.begntime.date(),
-                              as_of=supplementary_day(call, d.suppl_flag, (visit.endtime or visit.begntime).date()),
-                              dise_codg=visit.dise_codg if visit.med_type == "14" else None)
-    check_claimed(comp.sums, d, "the unsettled lines of the stay", full=True)
-    call.warnings.extend(comp.warnings)
-    return visit, lines, comp
+def _bill(d: Data2303) -> checkout.Bill:
+    return checkout.Bill(d.psn_no, d.mdtrt_id, d.insutype, d.acct_used_flag, claim_of(d), suppl_flag=d.suppl_flag,
+                         mid_setl_flag=d.mid_setl_flag, invono=d.invono)
 
 
 @interface_with_a_form("2303", "住院预结算", Input2303)
-def _presettle(call: Call, data: Input2303, a_form: bool) -> dict:
-    _visit, _lines, comp = _computation(call, data.data, lock=False)
+def _presettle(work: Work, data: Input2303, a_form: bool) -> dict:
+    comp = checkout.price_stay(work, _bill(data.data)).comp
     info = render.setlinfo_of_computation(comp, mdtrt_id=data.data.mdtrt_id,
-                                          mdtrt_cert_type=data.data.mdtrt_cert_type, now=call.now, a_form=a_form,
-                                          msgid=call.envelope.msgid)
+                                          mdtrt_cert_type=data.data.mdtrt_cert_type, now=work.now, a_form=a_form,
+                                          msgid=work.msgid)
     info["clr_type"] = settlement.CLR_TYPE["inpatient"]
     return {"setlinfo": info, "setldetail": render.setldetail_of_computation(comp)}
 
 
 @interface_with_a_form("2304", "住院结算", Input2304)
-def _settle(call: Call, data: Input2304, a_form: bool) -> dict:
-    d = data.data
-    visit, lines, comp = _computation(call, d, lock=True)
-    return settled_output(call, comp, visit=visit, lines=lines, kind="inpatient", mdtrt_cert_type=d.mdtrt_cert_type,
-                          a_form=a_form, mid_setl_flag=d.mid_setl_flag, invono=d.invono, dise_codg=visit.dise_codg,
-                          dise_name=visit.dise_name, suppl_flag=d.suppl_flag)
+def _settle(work: Work, data: Input2304, a_form: bool) -> dict:
+    return settled_output(checkout.settle_stay(work, _bill(data.data)), mdtrt_cert_type=data.data.mdtrt_cert_type,
+                          a_form=a_form)
 
 
 @interface("2305", "住院结算撤销", CancelInput)
-def cancel(call: Call, data: CancelInput) -> dict:
-    return cancel_referenced(call, data, "inpatient")
+def cancel(work: Work, data: CancelInput) -> dict:
+    d = data.data
+    return cancel_output(checkout.cancel(work, d.setl_id, d.mdtrt_id, d.psn_no, "inpatient"))

@@ -11,9 +11,10 @@ from pydantic import BeforeValidator, Field
 
 from yibao.errors import refuse
 from yibao.gateway.fields import Amount, Text, code
-from yibao.gateway.registry import Call, Node, interface
+from yibao.gateway.registry import Node, interface
 from yibao.platform import clearing
 from yibao.platform import declaration as dc
+from yibao.platform.work import Work
 from yibao.rules.monthly import parse_ym, ym_text
 
 TIME = "%Y-%m-%d %H:%M:%S"
@@ -58,16 +59,16 @@ class Input2704(Node):
 
 
 @interface("2704", "申报明细查询", Input2704)
-def declared_details(call: Call, data: Input2704) -> dict:
+def declared_details(work: Work, data: Input2704) -> dict:
     d = data.data
     try:
         ym = ym_text(*parse_ym(d.setl_ym))
     except ValueError as exc:
         raise refuse("input.data.setl_ym", str(exc)) from None
-    decl = dc.of_month(call.session, call.institution.code, ym)
+    decl = dc.of_month(work.session, work.here.code, ym)
     if decl is None:
-        raise refuse("input.data.setl_ym", f"{call.institution.code} has not declared {ym}")
-    total, rows = dc.detail_page(call.session, decl, dc.DetailFilter(d.insutype or None, d.clr_type or None,
+        raise refuse("input.data.setl_ym", f"{work.here.code} has not declared {ym}")
+    total, rows = dc.detail_page(work.session, decl, dc.DetailFilter(d.insutype or None, d.clr_type or None,
                                                                      d.insu_admdvs or None), d.page_num, d.page_size)
     out = []
     for r in rows:
@@ -97,13 +98,13 @@ class Input3260(Node):
 
 
 @interface("3260", "提取异地清分明细", Input3260)
-def clearing_extract(call: Call, data: Input3260) -> dict:
+def clearing_extract(work: Work, data: Input3260) -> dict:
     d = data.data
     ym = _month(d.trt_year, d.trt_month, "input.data.trt_month")
-    total, rows = clearing.extract_page(call.session, call.institution, ym, d.startrow)
+    total, rows = clearing.extract_page(work.session, work.here, ym, d.startrow)
     for r in rows:
         r["mdtrt_setl_time"] = f"{r['mdtrt_setl_time']:{TIME}}"
-    done = clearing.standing(call.session, call.institution.code, ym)
+    done = clearing.standing(work.session, work.here.code, ym)
     return {"data": rows, "totalrow": total, "startrow": d.startrow,
             "cnfm_stas": "1" if done is not None else "0", "otransid": done.otransid if done else ""}
 
@@ -130,14 +131,14 @@ class Input3261(Node):
 
 
 @interface("3261", "异地清分结果确认", Input3261)
-def clearing_confirm(call: Call, data: Input3261) -> dict:
+def clearing_confirm(work: Work, data: Input3261) -> dict:
     d = data.data
     ym = _month(d.trt_year, d.trt_month, "input.data.trt_month")
     lines = [clearing.ConfirmLine(x.setl_sn, x.mdtrt_id, x.medfee_sumamt, x.optins_pay_sumamt, x.cnfm_flag)
              for x in data.detail]
-    conf = clearing.confirm(call.session, call.institution, ym, d.totalrow, lines, call.today, call.now)
+    conf = clearing.confirm(work.session, work.here, ym, d.totalrow, lines, work.today, work.now)
     return {"result": {"otransid": conf.otransid, "trt_year": d.trt_year, "trt_month": d.trt_month,
-                       "totalrow": conf.totalrow, **clearing.summary(call.session, conf.otransid)}}
+                       "totalrow": conf.totalrow, **clearing.summary(work.session, conf.otransid)}}
 
 
 class Data3262(Node):
@@ -151,8 +152,8 @@ class Input3262(Node):
 
 
 @interface("3262", "异地清分结果确认回退", Input3262)
-def clearing_roll_back(call: Call, data: Input3262) -> dict:
+def clearing_roll_back(work: Work, data: Input3262) -> dict:
     d = data.data
     ym = _month(d.trt_year, d.trt_month, "input.data.trt_month")
-    conf = clearing.roll_back(call.session, call.institution, ym, d.otransid, call.today, call.now)
+    conf = clearing.roll_back(work.session, work.here, ym, d.otransid, work.today, work.now)
     return {"result": {"otransid": conf.otransid, "stas": conf.status}}

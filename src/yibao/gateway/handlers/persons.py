@@ -10,10 +10,11 @@ from pydantic import StrictStr
 from yibao.codes import province
 from yibao.errors import refuse
 from yibao.gateway.fields import CertType, code
-from yibao.gateway.registry import Call, Node, interface
+from yibao.gateway.registry import Node, interface
 from yibao.mobilepay import ecredential
 from yibao.platform import persons
-from yibao.store.models import Person
+from yibao.platform.records import Person
+from yibao.platform.work import Work
 
 
 class Data1101(Node):
@@ -54,25 +55,25 @@ def _insu_stas(person: Person) -> str:
 
 
 @interface("1101", "人员信息获取", Input1101)
-def person_info(call: Call, data: Input1101) -> dict:
+def person_info(work: Work, data: Input1101) -> dict:
     d = data.data
-    _check_xprov_cert_type(call, d.mdtrt_cert_type)
+    _check_xprov_cert_type(work, d.mdtrt_cert_type)
     cred = persons.Credential(d.mdtrt_cert_type, d.mdtrt_cert_no.strip(), d.card_sn.strip())
     # 01 may carry a mobile-payment authorization (payAuthNo): it names its holder (docs/mobilepay.md)
-    authorized = ecredential.holder_for_lookup(call.session, cred.number, call.institution.code, call.now,
-                                               call.envelope.insuplc_admdvs) if cred.kind == "01" else None
-    person = authorized[0] if authorized else persons.find_person(call.session, call.institution,
-                                                                   call.envelope.insuplc_admdvs, cred)
+    authorized = ecredential.holder_for_lookup(work.session, cred.number, work.here.code, work.now,
+                                               work.insuplc_admdvs) if cred.kind == "01" else None
+    person = authorized[0] if authorized else persons.find_person(work.session, work.here,
+                                                                   work.insuplc_admdvs, cred)
     persons.check_claimed_identity(person, d.certno.strip() or None, d.psn_name.strip() or None)
     return {
         "baseinfo": {
             "psn_no": person.psn_no, "psn_cert_type": person.psn_cert_type, "certno": person.certno,
             "psn_name": person.name, "gend": person.gend, "naty": person.naty,
-            "brdy": person.brdy.isoformat(), "age": Decimal(persons.age_on(person.brdy, call.today)).quantize(
+            "brdy": person.brdy.isoformat(), "age": Decimal(persons.age_on(person.brdy, work.today)).quantize(
                 Decimal("0.1")), "exp_content": {"business_token": authorized[1].ec_token} if authorized else {},
         },
         "insuinfo": [{
-            "balc": persons.account_balance(call.session, person.psn_no), "insutype": person.insutype,
+            "balc": persons.account_balance(work.session, person.psn_no), "insutype": person.insutype,
             "psn_type": person.psn_type, "psn_insu_stas": _insu_stas(person),
             "psn_insu_date": person.insu_date.isoformat() if person.insu_date else "",
             "paus_insu_date": "", "cvlserv_flag": "0", "insuplc_admdvs": person.admdvs,
@@ -82,14 +83,14 @@ def person_info(call: Call, data: Input1101) -> dict:
     }
 
 
-def _check_xprov_cert_type(call: Call, cert_type: str) -> None:
+def _check_xprov_cert_type(work: Work, cert_type: str) -> None:
     """A person insured in another province presents only the credential types the treatment region's setting
     `xprov_cert_types` lists (seed 003 社保卡跨省读取)."""
-    local = call.institution.admdvs
-    insured = persons.searched_region(call.session, call.institution, call.envelope.insuplc_admdvs)
+    local = work.here.admdvs
+    insured = persons.searched_region(work.session, work.here, work.insuplc_admdvs)
     if province(insured) == province(local):
         return
-    allowed = persons.xprov_cert_types(call.session, local)
+    allowed = persons.xprov_cert_types(work.session, local)
     if cert_type not in allowed:
         raise refuse("input.data.mdtrt_cert_type", f"credential type {cert_type} is not accepted in region {local} "
                                                    f"for a person insured in another province ({insured}); region "
@@ -97,22 +98,22 @@ def _check_xprov_cert_type(call: Call, cert_type: str) -> None:
 
 
 @interface("90991", "社保卡密码校验", Input90991)
-def card_password(call: Call, data: Input90991) -> dict:
+def card_password(work: Work, data: Input90991) -> dict:
     """Seed 003 社保卡读取: a cross-region card user needs no password check; the platform answers that it was
     not required. For a local card user, the card (number and card_sn) is checked; the dataset holds no PINs,
     so `pwd` is required but not compared (docs/crossregion.md)."""
     d = data.data
     if d.mdtrt_cert_type != "03":
         raise refuse("input.data.mdtrt_cert_type", "90991 checks a social-security card's password: must be 03")
-    local = call.institution.admdvs
-    insured = persons.searched_region(call.session, call.institution, call.envelope.insuplc_admdvs)
+    local = work.here.admdvs
+    insured = persons.searched_region(work.session, work.here, work.insuplc_admdvs)
     if insured != local:
         return {"result": {"checked": "0", "reason": "not required of cross-region card users (seed 003)"}}
     if not d.card_sn.strip():
         raise refuse("input.data.card_sn", "is required to check a social-security card")
     if not d.pwd:
         raise refuse("input.data.pwd", "is required for a local card user")
-    person = persons.find_person(call.session, call.institution, call.envelope.insuplc_admdvs,
+    person = persons.find_person(work.session, work.here, work.insuplc_admdvs,
                                  persons.Credential("03", d.mdtrt_cert_no.strip(), d.card_sn.strip()))
     if not person.card_sn:
         raise refuse("input.data.card_sn", "the card's identification code is not on record; the card cannot "
@@ -123,19 +124,8 @@ def card_password(call: Call, data: Input90991) -> dict:
 
 
 @interface("90100", "缴费信息查询", Input90100)
-def contributions(call: Call, data: Input90100) -> dict:
-    local = call.institution.admdvs
-    insuplc = call.envelope.insuplc_admdvs
-    if insuplc and persons.pooling_region(call.session, insuplc) != local:
-        raise refuse("insuplc_admdvs", f"90100 serves persons insured in {local} only; for a person insured in "
-                                       f"{insuplc} the insured region checks benefits itself (seed 003 缴费查询)")
-    person = call.session.get(Person, data.data.psn_no)
-    if person is None:
-        raise refuse("input.data.psn_no", f"no insured person {data.data.psn_no}")
-    if person.admdvs != local:
-        raise refuse("input.data.psn_no", f"the person is insured in another region; 90100 serves persons insured "
-                                          f"in {local} only, benefits of others are checked by their insured region")
-    rows = persons.contributions(call.session, person.psn_no)
+def contributions(work: Work, data: Input90100) -> dict:
+    person, rows = persons.local_contributions(work, data.data.psn_no)
     return {
         "baseinfo": {"psn_no": person.psn_no, "psn_name": person.name, "insutype": person.insutype,
                      "psn_insu_stas": _insu_stas(person), "arrears_flag": "1" if person.arrears else "0"},

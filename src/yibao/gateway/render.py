@@ -8,8 +8,9 @@ from typing import Any
 
 from yibao.money import ZERO
 from yibao.platform import persons
-from yibao.platform.settlement import MONEY_FIELDS, Computation, _amounts
-from yibao.store.models import Person, Settlement, SettlementFund
+from yibao.platform.checkout import Cancelled, Settled
+from yibao.platform.records import Person, Settlement, SettlementFund
+from yibao.platform.settlement import FUND_NAMES, MONEY_FIELDS, POOLED_FUND, Computation, amounts_of
 
 
 def _person_fields(person: Person, today: date) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def setlinfo_of_row(row: Settlement, person: Person, *, mdtrt_cert_type: str, a_
 def setlinfo_of_computation(comp: Computation, *, mdtrt_id: str, mdtrt_cert_type: str, now: datetime,
                             a_form: bool, msgid: str) -> dict[str, Any]:
     """A pre-settlement: what the settlement would be; no setl_id."""
-    amounts = _amounts(comp)
+    amounts = amounts_of(comp)
     out = {
         "mdtrt_id": mdtrt_id, **_person_fields(comp.person, now.date()),
         "setl_time": now.strftime("%Y-%m-%d %H:%M:%S"), "mdtrt_cert_type": mdtrt_cert_type,
@@ -64,11 +65,24 @@ def setldetail(funds: list[SettlementFund], sign: int = 1) -> list[dict[str, Any
 
 
 def setldetail_of_computation(comp: Computation) -> list[dict[str, Any]]:
-    from yibao.platform.settlement import FUND_NAMES, POOLED_FUND
-
     if comp.shares.hifp_pay <= 0:
         return []
     fund_type = POOLED_FUND.get(comp.person.insutype, "310100")
     return [{"fund_pay_type": fund_type, "fund_pay_type_name": FUND_NAMES[fund_type],
              "inscp_scp_amt": comp.sums.inscp_scp_amt, "crt_payb_lmt_amt": comp.shares.cap_left_before,
              "fund_payamt": comp.shares.hifp_pay, "setl_proc_info": "; ".join(comp.shares.explanation)}]
+
+
+def settled_output(done: Settled, *, mdtrt_cert_type: str, a_form: bool) -> dict:
+    """A committed settlement: setlinfo + setldetail (interface.md 3.1, 3.2)."""
+    return {"setlinfo": setlinfo_of_row(done.row, done.person, mdtrt_cert_type=mdtrt_cert_type,
+                                               a_form=a_form),
+            "setldetail": setldetail(done.funds)}
+
+
+def cancel_output(done: Cancelled) -> dict:
+    """2208 / 2305 / 2103: the cancellation record with the original's amounts, and the original's funds."""
+    info = setlinfo_of_row(done.reversal, done.person, mdtrt_cert_type="", a_form=True, sign=-1)
+    info["setl_id"], info["refd_setl_id"] = done.original.setl_id, done.reversal.setl_id
+    info["pdn_cash_pay"] = info["psn_cash_pay"]
+    return {"setlinfo": info, "setldetail": setldetail(done.funds)}

@@ -1,0 +1,34 @@
+"""The files an institution exchanges with the platform (9101 upload, 9102 download; interface.md 1.5), such as
+the 3202 detail file and its result. An institution sees only its own files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from yibao.errors import refuse
+from yibao.platform.ids import new_id
+from yibao.platform.work import Work
+from yibao.store.models import StoredFile
+
+#: how long a stored file can be downloaded (dld_endtime)
+KEEP_FOR = timedelta(days=7)
+
+
+def store_file(work: Work, filename: str, content: bytes) -> StoredFile:
+    """Keep a file of the calling institution; its file_qury_no is issued like every platform id."""
+    inst = work.here
+    row = StoredFile(file_qury_no=new_id(inst.admdvs, work.now), fixmedins_code=inst.code, filename=filename,
+                     content=content, created_at=work.now, dld_endtime=work.now + KEEP_FOR)
+    work.session.add(row)
+    return row
+
+
+def own_file(work: Work, file_qury_no: str, field: str) -> StoredFile:
+    """A file of this institution still within its download time; another institution's file is unknown."""
+    row = work.session.get(StoredFile, file_qury_no)
+    if row is None or row.fixmedins_code != work.here.code:
+        raise refuse(field, f"no file {file_qury_no} of this institution")
+    if work.now > row.dld_endtime:
+        raise refuse(field, f"file {file_qury_no} could be used until {row.dld_endtime:%Y-%m-%d %H:%M:%S}; "
+                            "upload it again")
+    return row
