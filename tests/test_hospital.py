@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import HospitalURLs
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -254,8 +255,8 @@ class FakeChannel(Channel):
 # -- the two systems side by side --------------------------------------------------------------------------------
 
 class World:
-    def __init__(self, store: Store, tmp: Path):
-        self.store, self.tmp = store, tmp
+    def __init__(self, store: Store, tmp: Path, urls: HospitalURLs):
+        self.store, self.tmp, self.urls = store, tmp, urls
         load_document(store, dataset())
         self.platform_http = TestClient(create_app(store))
         self.hospitals: list[Hospital] = []
@@ -264,7 +265,7 @@ class World:
                  platform_http: httpx.Client | None = None, **channels: Any) -> Desk:
         secret, admdvs, name = SECRETS[code]
         config = HospitalConfig(fixmedins_code=code, secret=secret, admdvs=admdvs, fixmedins_name=name,
-                                database_url=f"sqlite:///{self.tmp / f'hospital-{code}-{len(self.hospitals)}.db'}",
+                                database_url=self.urls.new(f"hospital-{code}"),
                                 platform_url="http://testserver", answer_within=answer_within, auth_key=AUTH_KEY)
         chans = channels or {"card": FakeChannel("card"), "wechat": FakeChannel("wechat", "pending")}
         hospital = Hospital(config, platform_http=platform_http or self.platform_http, channels=dict(chans))
@@ -345,10 +346,11 @@ class Desk:
 
 
 @pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+          hospital_urls: HospitalURLs) -> Iterator[World]:
     """This module's world (overriding conftest's tests/data/world.yaml): the dataset above, and hospitals."""
     monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path)
+    w = World(store, tmp_path, hospital_urls)
     yield w
     w.close()
 

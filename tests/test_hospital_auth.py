@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import HospitalURLs
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from test_hospital import (
@@ -44,9 +45,10 @@ PUBLIC = {("GET", "/hospital"), ("GET", "/departments"), ("GET", "/departments/{
 
 
 @pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+          hospital_urls: HospitalURLs) -> Iterator[World]:
     monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path)
+    w = World(store, tmp_path, hospital_urls)
     yield w
     w.close()
 
@@ -233,8 +235,8 @@ def test_callbacks_need_no_token_but_their_signature(world: World) -> None:
     assert desk.get(f"/payments/{paying['payment_no']}", headers=patient_headers(pid))["status"] == "paid"
 
 
-def test_without_a_configured_key_one_is_made_and_kept(world: World, tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'keyless.db'}"
+def test_without_a_configured_key_one_is_made_and_kept(world: World) -> None:
+    url = world.urls.new("keyless")
     config = HospitalConfig(fixmedins_code=SZ_HOSP, secret="s", admdvs="440300", database_url=url)
     first = Hospital(config, platform_http=world.platform_http)
     try:

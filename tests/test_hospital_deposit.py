@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import HospitalURLs
 from sqlalchemy import func, select
 from test_hospital import (
     EMPLOYEE,
@@ -40,9 +41,10 @@ HEALTH_CODE = "EHC-DEP-0001"
 
 
 @pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+          hospital_urls: HospitalURLs) -> Iterator[World]:
     monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path)
+    w = World(store, tmp_path, hospital_urls)
     yield w
     w.close()
 

@@ -479,7 +479,7 @@ class DepositEntry(Base):
     __tablename__ = "deposit_entries"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(12))  # topup | payment | refund | withdraw | withdraw_undo
+    kind: Mapped[str] = mapped_column(String(16))  # topup | payment | refund | withdraw | withdraw_undo
     amount: Mapped[Decimal] = mapped_column(Money)
     balance_after: Mapped[Decimal] = mapped_column(Money)
     ref: Mapped[str] = mapped_column(String(80), unique=True)
