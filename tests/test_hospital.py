@@ -296,6 +296,16 @@ class World:
             h.close()
 
 
+def refusal_checked(reply: httpx.Response) -> Any:
+    """The reply's JSON; a refusal is a problem (RFC 9457: type, title, status, detail naming what is wrong)."""
+    body = reply.json()
+    if reply.status_code >= 400:
+        assert reply.headers["content-type"] == "application/problem+json", reply.headers
+        assert body["status"] == reply.status_code and body["type"].startswith("urn:yibao:problem:"), body
+        assert body["detail"], body
+    return body
+
+
 class Desk:
     """A hospital and its API, as the cashier and the HIS reach it (a staff token on every request)."""
 
@@ -306,12 +316,12 @@ class Desk:
     def get(self, path: str, expect: int = 200, headers: dict[str, str] | None = None, **params: Any) -> Any:
         reply = self.http.get(path, params=params, headers=headers)
         assert reply.status_code == expect, (path, reply.status_code, reply.text)
-        return reply.json()
+        return refusal_checked(reply)
 
     def post(self, path: str, body: dict[str, Any] | None = None, expect: int = 200, **kw: Any) -> Any:
         reply = self.http.post(path, json=body or {}, **kw)
         assert reply.status_code == expect, (path, reply.status_code, reply.text)
-        return reply.json()
+        return refusal_checked(reply)
 
     def callback(self, kind: str, event: dict[str, Any], sig: str = "ok") -> Any:
         return self.http.post(f"/callbacks/{kind}", content=json.dumps(event), headers={"x-fake-sig": sig})
