@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -39,6 +39,7 @@ from yibao.hospital.fields import (
     Text,
 )
 from yibao.hospital.service import Hospital
+from yibao.throttle import Throttled
 
 log = logging.getLogger("yibao.hospital.api")
 
@@ -260,6 +261,16 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
         `invalid` of malformed input)."""
         return problem_of(request, exc)
 
+    @app.exception_handler(Throttled)
+    async def throttled(request: Request, exc: Throttled) -> JSONResponse:
+        """429 with Retry-After (seconds) and, in the body, the same and the time it comes."""
+        at = datetime.now(UTC) + timedelta(seconds=exc.retry_after)
+        what = {"credential": "code"}.get(exc.by, exc.by)
+        return problem.problem(429, f"authorization: too many failed sign-ins for this {what}; retry after "
+                               f"{exc.retry_after} s", instance=request.url.path,
+                               headers={"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after,
+                               retry_at=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
     from yibao.hospital.api_deposit import deposit_router  # the deposit account (预交金): its own module
     app.include_router(deposit_router(h))
 
@@ -277,10 +288,16 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
 
     @app.post("/auth/patient", summary="A patient's token: a linked code + the ID number's last 6 characters",
               tags=["auth"])
-    def patient_token(body: PatientLoginIn) -> Any:
+    def patient_token(body: PatientLoginIn, request: Request) -> Any:
+        """Throttled (yibao.throttle): a code, or an address, that failed too often is refused (429) before the
+        tail is even compared, until the oldest failure leaves the window."""
+        code, address = body.code.strip(), request.client.host if request.client else ""
+        h.sign_in.check(code, address)
         patient_id = auth.patient_login(h, body.code, body.certno_tail)
         if patient_id is None:
+            h.sign_in.failed(code, address)
             raise HospitalError(401, "authorization: no patient holds this code with this ID number")
+        h.sign_in.succeeded(code, address)
         return {"token": auth.issue(key(), "patient", patient_id, auth.PATIENT_DAYS), "token_type": "bearer",
                 "patient_id": patient_id, "expires_in": int(auth.PATIENT_DAYS * 86400)}
 

@@ -9,6 +9,7 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -34,6 +35,7 @@ from yibao.hospital.db import (
 from yibao.hospital.errors import HospitalError, conflict, invalid, not_found, upstream
 from yibao.hospital.insurance import Insurance, client_for
 from yibao.money import ZERO, money, round2, to_decimal
+from yibao.throttle import SignInThrottle
 
 log = logging.getLogger("yibao.hospital")
 PERIODS = ("am", "pm")
@@ -88,6 +90,12 @@ class Hospital:
         if device and hasattr(found, "at"):
             return found.at(device)
         return found
+
+    @cached_property
+    def sign_in(self) -> SignInThrottle:
+        """The patients' failed sign-ins, per code and per address (yibao.throttle): one count for every app
+        over this hospital in this process, and for every process when the storage is shared (Redis)."""
+        return SignInThrottle(f"hospital {self.config.fixmedins_code} patient sign-in", self.config.throttle_storage)
 
     def sweep(self) -> dict[str, int]:
         """Everything left open, resolved: payments (the cashier's) and deposit top-ups and withdrawals."""
