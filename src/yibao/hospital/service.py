@@ -36,6 +36,7 @@ from yibao.hospital.errors import HospitalError, conflict, invalid, not_found, u
 from yibao.hospital.insurance import Insurance, client_for
 from yibao.money import ZERO, money, round2, to_decimal
 from yibao.throttle import SignInThrottle
+from yibao.timebox import Clock
 
 log = logging.getLogger("yibao.hospital")
 PERIODS = ("am", "pm")
@@ -53,10 +54,12 @@ class Hospital:
 
     def __init__(self, config: HospitalConfig, db: HospitalDB | None = None, *,
                  platform_http: httpx.Client | None = None, client: PlatformClient | None = None,
-                 channels: dict[str, Any] | None = None):
+                 channels: dict[str, Any] | None = None, clock: Clock | None = None):
         from yibao.hospital.cashier import Cashier
 
         self.config = config
+        #: the time box's clock (answer_within): the monotonic clock; tests drive one of their own
+        self.clock = clock or Clock()
         self.db = db or HospitalDB(config.database_url)
         self.db.upgrade()  # Alembic: made, migrated or stamped (HospitalDB.upgrade)
         self.insurance = Insurance(client or client_for(config, platform_http))
