@@ -3,6 +3,12 @@
 PostgreSQL is the machine's server at 127.0.0.1:5432 (database `test`); each pytest worker gets a schema
 of its own, migrated once and truncated before each test. With CI=true an unreachable PostgreSQL fails
 the run instead of skipping its half.
+
+The hospital service has a database of its own (yibao.hospital.db): `hospital_urls` hands a test as many fresh
+hospital databases as it makes hospitals, of the kind the test's platform runs on (SQLite beside SQLite,
+PostgreSQL beside PostgreSQL, so the count of runs stays two); a test without a platform names the kind with
+`@pytest.mark.parametrize("hospital_kind", [...], indirect=True)`. On PostgreSQL they are schemas of the
+worker, migrated once and truncated when handed out.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from yibao.client import PlatformClient
 from yibao.dataset.loader import load_file
 from yibao.gateway.app import create_app
 from yibao.gateway.auth import signature
+from yibao.hospital.db import Base as HospitalBase
+from yibao.hospital.db import HospitalDB
 from yibao.store.db import Store, upgrade
 from yibao.store.models import Base
 
@@ -154,3 +162,74 @@ def signed_headers(code: str, secret: str, ts: str | None = None, nonce: str | N
 @pytest.fixture
 def platform(world: Store) -> Platform:
     return Platform(world)
+
+
+# -- the hospital's own databases ----------------------------------------------------------------------------------
+
+class HospitalSchemas:
+    """The worker's PostgreSQL schemas for hospital databases, made and migrated on first use, then reused."""
+
+    def __init__(self, worker: str):
+        self.prefix = f"yibao_hosp_{worker}_{uuid.uuid4().hex[:6]}"
+        self.made: list[str] = []
+        self.admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+
+    def url(self, n: int) -> str:
+        """The n-th schema of the worker, emptied."""
+        while len(self.made) <= n:
+            schema = f"{self.prefix}_{len(self.made)}"
+            with self.admin.connect() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            db = HospitalDB(f"{PG_SERVER}?options=-csearch_path%3D{schema}")
+            db.upgrade()
+            db.dispose()
+            self.made.append(schema)
+        schema = self.made[n]
+        tables = ", ".join(f'"{schema}"."{t.name}"' for t in HospitalBase.metadata.sorted_tables)
+        with self.admin.connect() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        return f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+
+    def drop(self) -> None:
+        with self.admin.connect() as conn:
+            for schema in self.made:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def hospital_schemas(request: pytest.FixtureRequest, worker: str) -> Iterator[HospitalSchemas]:
+    problem = request.config.pg_problem  # type: ignore[attr-defined]
+    if problem:
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    schemas = HospitalSchemas(worker)
+    yield schemas
+    schemas.drop()
+
+
+@pytest.fixture
+def hospital_kind(request: pytest.FixtureRequest) -> str:
+    """sqlite | postgresql: the kind the test's platform runs on, unless the test names one (indirect)."""
+    if hasattr(request, "param"):
+        return str(request.param)
+    url = str(request.getfixturevalue("database_url"))
+    return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+class HospitalURLs:
+    """Fresh hospital databases for one test: `new(name)` gives the next one (a file, or an emptied schema)."""
+
+    def __init__(self, kind: str, tmp: Path, schemas: HospitalSchemas | None):
+        self.kind, self.tmp, self.schemas, self.count = kind, tmp, schemas, 0
+
+    def new(self, name: str = "hospital") -> str:
+        n, self.count = self.count, self.count + 1
+        if self.schemas is None:
+            return f"sqlite:///{self.tmp / f'{name}-{n}.db'}"
+        return self.schemas.url(n)
+
+
+@pytest.fixture
+def hospital_urls(request: pytest.FixtureRequest, hospital_kind: str, tmp_path: Path) -> HospitalURLs:
+    schemas = request.getfixturevalue("hospital_schemas") if hospital_kind == "postgresql" else None
+    return HospitalURLs(hospital_kind, tmp_path, schemas)

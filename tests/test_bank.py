@@ -274,19 +274,28 @@ def test_backoff_doubles_from_one_second_up_to_five_minutes() -> None:
     assert backoff(10_000) == timedelta(seconds=300)
 
 
+class Serving(uvicorn.Server):
+    """A uvicorn server that says when it listens (`ready`), so that no one polls `started`."""
+
+    def __init__(self, config: uvicorn.Config):
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+
 @pytest.fixture
 def real_bank(bank: Bank) -> Iterator[str]:
     """The same simulated bank served over real HTTP by uvicorn in a thread, so that timeouts are real."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(bank.sim.app, log_level="warning", lifespan="off"))
+    server = Serving(uvicorn.Config(bank.sim.app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started
+    assert server.ready.wait(10) and server.started
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
@@ -458,9 +467,7 @@ def test_the_platform_delivers_in_the_background_when_a_bank_is_named(
         assert worker is not None and worker.thread.is_alive()
         secret, area = Platform.SECRETS["H44030000001"]
         s = settle(PlatformClient("http://testserver", "H44030000001", secret, area, opter="op01", http=http), "A")
-        deadline = time.monotonic() + 15
-        while instruction_for(world, s["setl_id"]).status != "delivered" and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert worker.wait_delivered(1, timeout=15)  # woken by the pass that delivered it
         assert instruction_for(world, s["setl_id"]).status == "delivered"
     assert not worker.thread.is_alive()
     assert [r["setl_id"] for r in bank.rows()] == [s["setl_id"]]
@@ -498,6 +505,25 @@ def test_the_simulated_bank_refuses_malformed_and_conflicting_instructions(bank:
     assert bank.http.post("/admin/mode", json={"mode": "sideways"}).status_code == 422
 
 
+def listens(proc: subprocess.Popen[bytes], log: Path) -> threading.Event:
+    """Set when the process's output says uvicorn listens; its output is copied to `log` all along (a thread
+    reads it as it comes, so the test blocks on the event instead of polling the port)."""
+    up = threading.Event()
+
+    def copy() -> None:
+        assert proc.stdout is not None
+        with log.open("wb") as out:
+            for line in proc.stdout:
+                out.write(line)
+                out.flush()
+                if b"Uvicorn running on" in line:
+                    up.set()
+        up.set()  # the process ended: the waiter sees it did not answer
+
+    threading.Thread(target=copy, daemon=True).start()
+    return up
+
+
 def test_yibao_bank_serve_runs_the_simulated_bank_with_its_own_ledger_file(tmp_path: Path) -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -505,20 +531,14 @@ def test_yibao_bank_serve_runs_the_simulated_bank_with_its_own_ledger_file(tmp_p
     sock.close()
     db = tmp_path / "var" / "bank.db"
     log = tmp_path / "bank.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(YIBAO), "bank", "serve", "--port", str(port), "--db", str(db)],
-                                stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
+    proc = subprocess.Popen([str(YIBAO), "bank", "serve", "--port", str(port), "--db", str(db)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
     try:
+        listening = listens(proc, log)
+        assert listening.wait(30) and proc.poll() is None, \
+            f"yibao bank serve did not listen:\n{log.read_text(errors='replace')}"
         adapter = HttpBankAdapter(f"http://127.0.0.1:{port}", timeout=2)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                ack = adapter.deliver(Instruction("I1", DEBIT, PSN, "440300", D("196.00"), "S1"))
-                break
-            except BankUnavailable:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(f"yibao bank serve did not answer:\n{log.read_text(errors='replace')}")
-                time.sleep(0.1)
+        ack = adapter.deliver(Instruction("I1", DEBIT, PSN, "440300", D("196.00"), "S1"))
         assert ack.status == "booked"
         assert [(b.instruction_id, b.amount) for b in adapter.ledger()] == [("I1", D("196.00"))]
         assert db.is_file()

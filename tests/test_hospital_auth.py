@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import HospitalURLs
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from test_hospital import (
@@ -44,9 +45,10 @@ PUBLIC = {("GET", "/hospital"), ("GET", "/departments"), ("GET", "/departments/{
 
 
 @pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+          hospital_urls: HospitalURLs) -> Iterator[World]:
     monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path)
+    w = World(store, tmp_path, hospital_urls)
     yield w
     w.close()
 
@@ -68,7 +70,9 @@ def test_no_token_a_bad_one_or_an_expired_one_is_401(world: World) -> None:
     anon = anonymous(desk)
     reply = anon.get(f"/patients/{pid}")
     assert reply.status_code == 401 and reply.headers["www-authenticate"] == "Bearer"
-    assert reply.json() == {"detail": "authorization: a bearer token is required"}
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.json() == {"type": "urn:yibao:problem:unauthenticated", "title": "Unauthorized", "status": 401,
+                            "detail": "authorization: a bearer token is required", "instance": f"/patients/{pid}"}
     good = patient_headers(pid)["Authorization"]
     assert anon.get(f"/patients/{pid}", headers={"Authorization": good}).status_code == 200
     version, payload, mac = good.removeprefix("Bearer ").split(".")
@@ -151,7 +155,8 @@ def test_a_patient_cannot_reach_another_patients_things(world: World) -> None:
                  "/patients/by-code/EHC-A", f"/registrations/{reg_a['registration_id']}", f"/bills/{bill_a}",
                  f"/payments/{no}", f"/payments/{no}?refresh=true"):
         assert desk.http.get(path, headers=as_b).status_code == 404, path
-    assert desk.get(f"/bills/{bill_a}", 404, headers=as_b) == {"detail": f"bill {bill_a} is not known"}
+    unknown = desk.get(f"/bills/{bill_a}", 404, headers=as_b)
+    assert (unknown["type"], unknown["detail"]) == ("urn:yibao:problem:not-found", f"bill {bill_a} is not known")
     desk.post(f"/payments/{no}/cancel", expect=404, headers=as_b)
     desk.post(f"/registrations/{reg_a['registration_id']}/refund", {"reason": "x"}, 404, headers=as_b)
     desk.post(f"/bookings/{booking_a['booking_id']}/cancel", expect=404, headers=as_b)
@@ -233,8 +238,8 @@ def test_callbacks_need_no_token_but_their_signature(world: World) -> None:
     assert desk.get(f"/payments/{paying['payment_no']}", headers=patient_headers(pid))["status"] == "paid"
 
 
-def test_without_a_configured_key_one_is_made_and_kept(world: World, tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'keyless.db'}"
+def test_without_a_configured_key_one_is_made_and_kept(world: World) -> None:
+    url = world.urls.new("keyless")
     config = HospitalConfig(fixmedins_code=SZ_HOSP, secret="s", admdvs="440300", database_url=url)
     first = Hospital(config, platform_http=world.platform_http)
     try:

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import HospitalURLs
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_hospital import (
@@ -136,8 +137,8 @@ class Desk:
 
 
 class World:
-    def __init__(self, store: Store, tmp: Path):
-        self.store, self.tmp = store, tmp
+    def __init__(self, store: Store, tmp: Path, urls: HospitalURLs):
+        self.store, self.tmp, self.urls = store, tmp, urls
         load_document(store, kinds_dataset())
         self.platform_http = TestClient(create_app(store))
         self.hospitals: list[Hospital] = []
@@ -145,7 +146,7 @@ class World:
     def desk(self, code: str = SZ_HOSP, platform_http: httpx.Client | None = None, **channels: Any) -> Desk:
         secret, admdvs, name = SECRETS[code] if code in SECRETS else ("pharmacy-secret", "440300", "深圳示例药店")
         config = HospitalConfig(fixmedins_code=code, secret=secret, admdvs=admdvs, fixmedins_name=name,
-                                database_url=f"sqlite:///{self.tmp / f'kinds-{code}-{len(self.hospitals)}.db'}",
+                                database_url=self.urls.new(f"kinds-{code}"),
                                 platform_url="http://testserver", auth_key=AUTH_KEY,
                                 card_devices=frozenset({"BED-12A"}))
         chans = channels or {"card": CardAt(), "wechat": FakeChannel("wechat", "pending")}
@@ -172,9 +173,10 @@ class World:
 
 
 @pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+          hospital_urls: HospitalURLs) -> Iterator[World]:
     monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path)
+    w = World(store, tmp_path, hospital_urls)
     yield w
     for h in w.hospitals:
         h.close()

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import HospitalURLs
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_hospital import (
@@ -51,10 +52,11 @@ D = Decimal
 
 
 @pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+          hospital_urls: HospitalURLs) -> Iterator[World]:
     """test_hospital.py's world: its dataset, and hospitals."""
     monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path)
+    w = World(store, tmp_path, hospital_urls)
     yield w
     w.close()
 
@@ -65,7 +67,7 @@ def mobile_desk(world: World, code: str = SZ_HOSP, platform_http: httpx.Client |
     app_id, private, platform_public = keys.register_app(world.store, code)
     secret, admdvs, name = SECRETS[code]
     config = HospitalConfig(fixmedins_code=code, secret=secret, admdvs=admdvs, fixmedins_name=name,
-                            database_url=f"sqlite:///{world.tmp / f'mobile-{code}-{len(world.hospitals)}.db'}",
+                            database_url=world.urls.new(f"mobile-{code}"),
                             platform_url="http://testserver", auth_key=AUTH_KEY, mobilepay_app_id=app_id,
                             mobilepay_private_key=private, mobilepay_platform_key=platform_public)
     chans = channels or {"wechat": FakeChannel("wechat")}
@@ -210,7 +212,7 @@ def test_the_hospital_reads_the_credentials_yibao_mobilepay_register_wrote(world
     assert config.info()["mobile_payment"] is True
     # a sealed query with those keys is answered (an unknown order: refused by the centre, not by the envelope)
     config = dataclasses.replace(config, platform_url="http://testserver",
-                                 database_url=f"sqlite:///{tmp_path / 'h.db'}")
+                                 database_url=world.urls.new())
     hospital = Hospital(config, platform_http=world.platform_http, channels={})
     world.hospitals.append(hospital)
     with pytest.raises(PlatformError, match="6301"):

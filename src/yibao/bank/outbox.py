@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -125,15 +126,18 @@ def _failed(store: Store, instruction_id: str, moment: datetime, error: str) -> 
 
 def run_worker(store: Store, adapter: BankAdapter, stop_event: threading.Event,
                interval: float = 1.0,  # float-ok: seconds
-               batch: int = 100) -> None:
+               batch: int = 100, on_pass: Callable[[DeliveryReport | None], None] | None = None) -> None:
     """Deliver what is due every `interval` seconds (at once again when a full batch went out) until
-    `stop_event` is set. For a background thread; errors are logged, never end the loop."""
+    `stop_event` is set. For a background thread; errors are logged, never end the loop. `on_pass` is told
+    each pass's report (None: the pass failed)."""
     while not stop_event.is_set():
         try:
             report = deliver_due(store, adapter, batch=batch)
         except Exception:  # noqa: BLE001 - the worker must outlive a bad pass; the rows stay pending
             log.exception("bank delivery pass failed")
             report = None
+        if on_pass is not None:
+            on_pass(report)
         if report is not None and report.attempted:
             log.info("bank delivery: %s", report.summary())
         if report is not None and report.attempted >= batch and not report.stopped:
@@ -149,8 +153,22 @@ class DeliveryWorker:
                  batch: int = 100):
         self.store, self.adapter, self.interval, self.batch = store, adapter, interval, batch
         self.stop_event = threading.Event()
+        self.delivered = 0  # instructions this worker has delivered (booked, or acknowledged as booked)
+        self._passed = threading.Condition()
         self.thread = threading.Thread(target=run_worker, name="yibao-bank-delivery", daemon=True,
-                                       args=(store, adapter, self.stop_event, interval, batch))
+                                       args=(store, adapter, self.stop_event, interval, batch, self._count))
+
+    def _count(self, report: DeliveryReport | None) -> None:
+        with self._passed:
+            if report is not None:
+                self.delivered += len(report.delivered) + len(report.duplicates)
+            self._passed.notify_all()
+
+    def wait_delivered(self, count: int, timeout: float) -> bool:  # float-ok: seconds
+        """True once this worker has delivered `count` instructions in all; False if `timeout` passed first.
+        Woken by each pass as it ends: whoever waits for the outbox (a test, a shutdown) need not poll it."""
+        with self._passed:
+            return self._passed.wait_for(lambda: self.delivered >= count, timeout=timeout)
 
     def start(self) -> DeliveryWorker:
         self.thread.start()

@@ -12,21 +12,34 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from yibao import __version__
-from yibao.gateway.fields import Amount, Number
+from yibao import __version__, problem
 from yibao.hospital import auth, clearing, reconcile, slips
 from yibao.hospital.auth import BadToken, Principal
 from yibao.hospital.errors import HospitalError, not_found
+from yibao.hospital.fields import (
+    Day,
+    Days,
+    Id,
+    IdempotencyHeader,
+    Money,
+    Number,
+    PathId,
+    PathText,
+    QueryDay,
+    QueryText,
+    Text,
+)
 from yibao.hospital.service import Hospital
+from yibao.throttle import Throttled
 
 log = logging.getLogger("yibao.hospital.api")
 
@@ -59,100 +72,118 @@ class Strict(BaseModel):
 
 
 class PatientLoginIn(Strict):
-    code: str = Field(min_length=1, max_length=100, description="医保电子凭证 or 电子健康码 linked to the record")
-    certno_tail: str = Field(min_length=6, max_length=6, description="the last 6 characters of the ID number")
+    code: Text(100, 1) = Field(description="医保电子凭证 or 电子健康码 linked to the record")
+    certno_tail: Text(6, 6) = Field(description="the last 6 characters of the ID number")
 
 
 class LookupIn(Strict):
     mdtrt_cert_type: Literal["01", "02", "03"] = Field(description="01 e-credential, 02 ID card, 03 SSC card")
-    mdtrt_cert_no: str = Field(min_length=1)
-    card_sn: str = ""
-    insuplc_admdvs: str = Field("", description="the insured region (参保地) for a person insured elsewhere")
+    mdtrt_cert_no: Text(50, 1)
+    card_sn: Text(32) = ""
+    insuplc_admdvs: Text(6) = Field("", description="the insured region (参保地) for a person insured elsewhere")
 
 
 class PatientIn(Strict):
-    name: str = Field(min_length=1, max_length=50)
-    certno: str = Field(min_length=6, max_length=50)
-    phone: str = ""
+    name: Text(50, 1)
+    certno: Text(50, 6)
+    phone: Text(30) = ""
     mdtrt_cert_type: Literal["", "01", "02", "03"] = Field("", description="empty: a self-paying patient")
-    mdtrt_cert_no: str = ""
-    card_sn: str = ""
-    insuplc_admdvs: str = ""
-    ecard: str = Field("", description="医保电子凭证")
-    health_code: str = Field("", description="电子健康码")
+    mdtrt_cert_no: Text(50) = ""
+    card_sn: Text(32) = ""
+    insuplc_admdvs: Text(6) = ""
+    ecard: Text(100) = Field("", description="医保电子凭证")
+    health_code: Text(100) = Field("", description="电子健康码")
 
 
 class CodesIn(Strict):
-    ecard: str = ""
-    health_code: str = ""
+    ecard: Text(100) = ""
+    health_code: Text(100) = ""
 
 
 class BookingIn(Strict):
-    patient_id: int
-    slot_id: int
+    patient_id: Id
+    slot_id: Id
 
 
 class RegistrationIn(Strict):
-    patient_id: int
-    slot_id: int | None = None
-    booking_id: int | None = None
+    patient_id: Id
+    slot_id: Id | None = None
+    booking_id: Id | None = None
     use_insurance: bool = True
 
 
 class SlotIn(Strict):
-    doctor_code: str
-    day: date
+    doctor_code: Text(30, 1)
+    day: Day
     period: Literal["am", "pm"]
     capacity: int = Field(ge=1, le=1000)
-    fee: Amount
-    fee_code: str = "001101000020000"
-    fee_name: str = "普通门诊挂号费"
+    fee: Money
+    fee_code: Text(50, 1) = "001101000020000"
+    fee_name: Text(100, 1) = "普通门诊挂号费"
 
 
 class ReasonIn(Strict):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Text(200, 1)
 
 
 class LineIn(Strict):
-    med_list_codg: str = Field(min_length=1, description="national catalog code")
-    medins_list_codg: str = ""
-    name: str = ""
+    med_list_codg: Text(50, 1) = Field(description="national catalog code")
+    medins_list_codg: Text(150) = ""
+    name: Text(200) = ""
     pric: Number
     cnt: Number
 
 
 class BillIn(Strict):
-    registration_id: int
+    registration_id: Id
     kind: Literal["clinic", "pharmacy", "registration"] = "clinic"
-    lines: list[LineIn] = Field(min_length=1)
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
 
 
 class PayIn(Strict):
-    patient_id: int
-    bill_nos: list[str] = Field(min_length=1)
+    patient_id: Id
+    bill_nos: list[Text(30, 1)] = Field(min_length=1, max_length=100)
     channel: Literal["wechat", "alipay", "card", "deposit"] | None = Field(
         None, description="default: card at the desk")
     terminal: Literal["mobile", "desk", "clinic-room", "bedside"] = "mobile"
-    idempotency_key: str | None = Field(None, max_length=150, description="default: the bill set")
+    idempotency_key: Text(150) | None = Field(None, description="default: the bill set")
     acct_used_flag: Literal["0", "1"] = "1"
-    payer_ref: str | None = None
+    payer_ref: Text(64) | None = None
     use_insurance: bool = True
-    device: str | None = Field(None, max_length=32, description="the card terminal (default: the place's own)")
-    pay_auth_no: str | None = Field(None, max_length=64, description="the patient's authorization from his "
-                                    "e-credential app: the insurance part by the mobile-payment centre (6201/6202)")
+    device: Text(32) | None = Field(None, description="the card terminal (default: the place's own)")
+    pay_auth_no: Text(64) | None = Field(None, description="the patient's authorization from his e-credential "
+                                         "app: the insurance part by the mobile-payment centre (6201/6202)")
 
 
 class PeriodIn(Strict):
-    begin: date
-    end: date
+    begin: Day
+    end: Day
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodIn:
+        if self.end < self.begin:
+            raise ValueError("end: must not be before begin")
+        return self
 
 
 class ConfirmIn(Strict):
-    exclude: list[str] = Field(default_factory=list, description="setl_sn of rows answered cnfm_flag 0")
+    exclude: list[Text(30, 1)] = Field(default_factory=list, max_length=10000,
+                                       description="setl_sn of rows answered cnfm_flag 0")
 
 
 class RollbackIn(Strict):
-    otransid: str = Field(min_length=1)
+    otransid: Text(64, 1)
+
+
+#: a clearing month, YYYY-MM (or YYYYMM, as the command takes it)
+Month = Annotated[str, Path(max_length=7, pattern=r"^[0-9]{4}-?[0-9]{2}$", description="YYYY-MM")]
+
+
+def problem_of(request: Request, exc: HospitalError) -> JSONResponse:
+    """A HospitalError as a problem; a 401 says which scheme to use (RFC 9110)."""
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem.problem(exc.status, exc.message, kind="refused" if exc.status == 422 else None,
+                           instance=request.url.path, headers=headers)
 
 
 bearer = HTTPBearer(auto_error=False, description="a hospital token: `yibao hospital token-staff OPERATOR`, "
@@ -222,10 +253,23 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
 
     app.include_router(settlements)
 
+    problem.install(app)  # every refusal in one shape (RFC 9457): HTTP errors, invalid input, our own faults
+
     @app.exception_handler(HospitalError)
-    async def refused(_request: Request, exc: HospitalError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
+    async def refused(request: Request, exc: HospitalError) -> JSONResponse:
+        """A rule of the hospital said no: a problem of the error's status (422: `refused`, as opposed to the
+        `invalid` of malformed input)."""
+        return problem_of(request, exc)
+
+    @app.exception_handler(Throttled)
+    async def throttled(request: Request, exc: Throttled) -> JSONResponse:
+        """429 with Retry-After (seconds) and, in the body, the same and the time it comes."""
+        at = datetime.now(UTC) + timedelta(seconds=exc.retry_after)
+        what = {"credential": "code"}.get(exc.by, exc.by)
+        return problem.problem(429, f"authorization: too many failed sign-ins for this {what}; retry after "
+                               f"{exc.retry_after} s", instance=request.url.path,
+                               headers={"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after,
+                               retry_at=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     from yibao.hospital.api_deposit import deposit_router  # the deposit account (预交金): its own module
     app.include_router(deposit_router(h))
@@ -244,10 +288,16 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
 
     @app.post("/auth/patient", summary="A patient's token: a linked code + the ID number's last 6 characters",
               tags=["auth"])
-    def patient_token(body: PatientLoginIn) -> Any:
+    def patient_token(body: PatientLoginIn, request: Request) -> Any:
+        """Throttled (yibao.throttle): a code, or an address, that failed too often is refused (429) before the
+        tail is even compared, until the oldest failure leaves the window."""
+        code, address = body.code.strip(), request.client.host if request.client else ""
+        h.sign_in.check(code, address)
         patient_id = auth.patient_login(h, body.code, body.certno_tail)
         if patient_id is None:
+            h.sign_in.failed(code, address)
             raise HospitalError(401, "authorization: no patient holds this code with this ID number")
+        h.sign_in.succeeded(code, address)
         return {"token": auth.issue(key(), "patient", patient_id, auth.PATIENT_DAYS), "token_type": "bearer",
                 "patient_id": patient_id, "expires_in": int(auth.PATIENT_DAYS * 86400)}
 
@@ -276,19 +326,19 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
 
     @app.get("/patients/by-code/{code}", summary="Either code (e-credential or health code) finds the patient",
              tags=["patients"])
-    def by_code(code: str, p: Who) -> Any:
+    def by_code(code: PathText(100), p: Who) -> Any:
         found = h.patient_by_code(code)
         own(p, found["patient_id"], "no patient holds this code")
         return plain(found)
 
     @app.get("/patients/{patient_id}", tags=["patients"])
-    def patient(patient_id: int, p: Who) -> Any:
+    def patient(patient_id: PathId, p: Who) -> Any:
         own_patient(p, patient_id)
         return plain(h.patient(patient_id))
 
     @app.post("/patients/{patient_id}/codes", summary="两码融合: link the e-credential / health code",
               tags=["patients"])
-    def codes(patient_id: int, body: CodesIn, p: Who) -> Any:
+    def codes(patient_id: PathId, body: CodesIn, p: Who) -> Any:
         own_patient(p, patient_id)
         return plain(h.link_codes(patient_id, body.ecard, body.health_code))
 
@@ -298,11 +348,11 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
         return plain(h.departments())
 
     @app.get("/departments/{dept_code}/doctors", summary="可挂号医生 and their slots", tags=["registration"])
-    def dept_doctors(dept_code: str, start: date | None = None, days: int = 7) -> Any:
+    def dept_doctors(dept_code: PathText(30), start: QueryDay = None, days: Days = 7) -> Any:
         return plain(h.doctors(dept_code, start, days))
 
     @app.get("/doctors", summary="可挂号医生 and their slots", tags=["registration"])
-    def doctors(dept_code: str | None = None, start: date | None = None, days: int = 7) -> Any:
+    def doctors(dept_code: QueryText(30) = None, start: QueryDay = None, days: Days = 7) -> Any:
         return plain(h.doctors(dept_code, start, days))
 
     @app.post("/slots", summary="A doctor's slot (the HIS)", tags=["registration"], status_code=201)
@@ -312,15 +362,15 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
 
     @app.post("/slots/{slot_id}/suspend", summary="医生停诊: bookings told, registrations refundable",
               tags=["registration"])
-    def suspend(slot_id: int, body: ReasonIn, _p: Staff) -> Any:
+    def suspend(slot_id: PathId, body: ReasonIn, _p: Staff) -> Any:
         return plain(h.suspend(slot_id, body.reason))
 
     @app.get("/suspensions", summary="医生停诊信息", tags=["registration"])
-    def suspensions(_p: Who, start: date | None = None) -> Any:
+    def suspensions(_p: Who, start: QueryDay = None) -> Any:
         return plain(h.suspensions(start))
 
     @app.get("/patients/{patient_id}/notices", tags=["registration"])
-    def notices(patient_id: int, p: Who) -> Any:
+    def notices(patient_id: PathId, p: Who) -> Any:
         own_patient(p, patient_id)
         return plain(h.notices(patient_id))
 
@@ -330,12 +380,12 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
         return plain(h.book(body.patient_id, body.slot_id))
 
     @app.post("/bookings/{booking_id}/cancel", tags=["registration"])
-    def cancel_booking(booking_id: int, p: Who) -> Any:
+    def cancel_booking(booking_id: PathId, p: Who) -> Any:
         own(p, auth.owner_of_booking(h, booking_id), f"booking {booking_id} is not known")
         return plain(h.cancel_booking(booking_id))
 
     @app.get("/patients/{patient_id}/bookings", tags=["registration"])
-    def bookings(patient_id: int, p: Who) -> Any:
+    def bookings(patient_id: PathId, p: Who) -> Any:
         own_patient(p, patient_id)
         return plain(h.bookings(patient_id))
 
@@ -345,29 +395,29 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
         return plain(h.register(body.patient_id, body.slot_id, body.booking_id, body.use_insurance))
 
     @app.get("/patients/{patient_id}/registrations", summary="挂号记录", tags=["registration"])
-    def registrations(patient_id: int, p: Who) -> Any:
+    def registrations(patient_id: PathId, p: Who) -> Any:
         own_patient(p, patient_id)
         return plain(h.registrations(patient_id))
 
     @app.get("/registrations/{reg_id}", tags=["registration"])
-    def registration(reg_id: int, p: Who) -> Any:
+    def registration(reg_id: PathId, p: Who) -> Any:
         own(p, auth.owner_of_registration(h, reg_id), f"registration {reg_id} is not known")
         return plain(h.registration(reg_id))
 
     @app.post("/registrations/{reg_id}/seen", summary="The doctor saw the patient (the HIS)",
               tags=["registration"])
-    def seen(reg_id: int, _p: Staff) -> Any:
+    def seen(reg_id: PathId, _p: Staff) -> Any:
         return plain(h.seen(reg_id))
 
     @app.post("/registrations/{reg_id}/refund", summary="线上已支付挂号费退费 (2208 + channel refund)",
               tags=["payment"])
-    def refund(reg_id: int, body: ReasonIn, p: Who) -> Any:
+    def refund(reg_id: PathId, body: ReasonIn, p: Who) -> Any:
         own(p, auth.owner_of_registration(h, reg_id), f"registration {reg_id} is not known")
         return plain(h.cashier.refund_registration(reg_id, body.reason))
 
     @app.post("/refunds/{refund_no}/cash-given", summary="The desk gave a refund's cash back itself (the "
               "channel refused the refund); the reason says how", tags=["payment"])
-    def cash_given(refund_no: str, body: ReasonIn, p: Staff) -> Any:
+    def cash_given(refund_no: PathText(32), body: ReasonIn, p: Staff) -> Any:
         return plain(h.cashier.give_cash_back(refund_no, p.subject, body.reason))
 
     # -- bills and payments ----------------------------------------------------------------------------
@@ -378,18 +428,18 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
 
     @app.get("/patients/{patient_id}/bills", summary="待缴费 (status=pending) / 已缴费 (status=paid)",
              tags=["payment"])
-    def bills(patient_id: int, p: Who, status: str | None = None, lines: bool = False) -> Any:
+    def bills(patient_id: PathId, p: Who, status: QueryText(12) = None, lines: bool = False) -> Any:
         own_patient(p, patient_id)
         return plain(h.bills(patient_id, status, lines))
 
     @app.get("/bills/{bill_no}", summary="A bill and its lines (待缴费/已缴费明细)", tags=["payment"])
-    def bill(bill_no: str, p: Who) -> Any:
+    def bill(bill_no: PathText(30), p: Who) -> Any:
         own(p, auth.owners_of_bills(h, [bill_no])[bill_no], f"bill {bill_no} is not known")
         return plain(h.bill(bill_no))
 
     @app.post("/payments", summary="门诊缴费订单支付: bills merged into one settlement + the cash through a channel",
               tags=["payment"])
-    def pay(body: PayIn, p: Who, idempotency_key: str | None = Header(None)) -> Any:
+    def pay(body: PayIn, p: Who, idempotency_key: IdempotencyHeader = None) -> Any:
         key_given = body.idempotency_key or idempotency_key
         if not p.staff:
             own_patient(p, body.patient_id)
@@ -407,18 +457,18 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
                                    body.device, body.pay_auth_no))
 
     @app.get("/payments/{payment_no}", summary="A payment; refresh=true resolves one still open", tags=["payment"])
-    def payment(payment_no: str, p: Who, refresh: bool = False) -> Any:
+    def payment(payment_no: PathText(30), p: Who, refresh: bool = False) -> Any:
         own(p, auth.owner_of_payment(h, payment_no), f"payment {payment_no} is not known")
         return plain(h.cashier.refresh(payment_no) if refresh else h.cashier.view(payment_no))
 
     @app.post("/payments/{payment_no}/cancel", summary="Give up an order not paid yet (closed, insurance undone)",
               tags=["payment"])
-    def cancel_payment(payment_no: str, p: Who) -> Any:
+    def cancel_payment(payment_no: PathText(30), p: Who) -> Any:
         own(p, auth.owner_of_payment(h, payment_no), f"payment {payment_no} is not known")
         return plain(h.cashier.cancel(payment_no))
 
     @app.get("/patients/{patient_id}/payments", tags=["payment"])
-    def payments(patient_id: int, p: Who) -> Any:
+    def payments(patient_id: PathId, p: Who) -> Any:
         own_patient(p, patient_id)
         return plain(h.cashier.payments(patient_id))
 
@@ -428,7 +478,7 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
         return plain(h.sweep())
 
     @app.post("/callbacks/{channel}", summary="A payment provider's notification", tags=["payment"])
-    async def callback(channel: str, request: Request) -> Response:
+    async def callback(channel: PathText(10), request: Request) -> Response:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         from starlette.concurrency import run_in_threadpool
@@ -438,12 +488,12 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
 
     # -- slips, reconciliation, clearing ---------------------------------------------------------------
     @app.get("/slips/{setl_id}.html", summary="结算单 (HTML)", tags=["slips"], response_class=HTMLResponse)
-    def slip_html(setl_id: str, p: Who) -> HTMLResponse:
+    def slip_html(setl_id: PathText(30), p: Who) -> HTMLResponse:
         own(p, auth.owner_of_settlement(h, setl_id), f"no settlement {setl_id} kept here")
         return HTMLResponse(slips.render_html(slips.slip_data(h, setl_id)))
 
     @app.get("/slips/{setl_id}.pdf", summary="结算单 (PDF)", tags=["slips"])
-    def slip_pdf(setl_id: str, p: Who) -> Response:
+    def slip_pdf(setl_id: PathText(30), p: Who) -> Response:
         own(p, auth.owner_of_settlement(h, setl_id), f"no settlement {setl_id} kept here")
         return Response(slips.render_pdf(slips.slip_data(h, setl_id)), media_type="application/pdf")
 
@@ -453,15 +503,15 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
         return plain(reconcile.reconcile(h, body.begin, body.end))
 
     @app.get("/clearing/{month}", summary="3260, every page", tags=["clearing"])
-    def clearing_rows(month: str, _p: Staff) -> Any:
+    def clearing_rows(month: Month, _p: Staff) -> Any:
         return plain(clearing.fetch(h, month))
 
     @app.post("/clearing/{month}/confirm", summary="3261: every row confirmed unless excluded", tags=["clearing"])
-    def clearing_confirm(month: str, body: ConfirmIn, _p: Staff) -> Any:
+    def clearing_confirm(month: Month, body: ConfirmIn, _p: Staff) -> Any:
         return plain(clearing.confirm(h, month, set(body.exclude)))
 
     @app.post("/clearing/{month}/rollback", summary="3262", tags=["clearing"])
-    def clearing_rollback(month: str, body: RollbackIn, _p: Staff) -> Any:
+    def clearing_rollback(month: Month, body: RollbackIn, _p: Staff) -> Any:
         return plain(clearing.roll_back(h, month, body.otransid))
 
     return app

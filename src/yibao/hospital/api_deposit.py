@@ -7,27 +7,27 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from pydantic import Field
 
-from yibao.gateway.fields import Amount
 from yibao.hospital import deposit
 from yibao.hospital.api import Staff, Strict, Who, plain
 from yibao.hospital.auth import Principal
 from yibao.hospital.errors import HospitalError, not_found
+from yibao.hospital.fields import Id, IdempotencyHeader, Money, PathId, PathText, Text
 from yibao.hospital.service import Hospital
 
 
 class TopUpIn(Strict):
-    code: str = Field(min_length=1, max_length=100, description="医保电子凭证 or 电子健康码 linked to the patient")
-    amount: Amount
+    code: Text(100, 1) = Field(description="医保电子凭证 or 电子健康码 linked to the patient")
+    amount: Money
     channel: Literal["wechat", "alipay", "card"]
-    payer_ref: str | None = None
+    payer_ref: Text(64) | None = None
 
 
 class WithdrawIn(Strict):
-    patient_id: int
-    amount: Amount | None = Field(None, description="default: the whole balance")
+    patient_id: Id
+    amount: Money | None = Field(None, description="default: the whole balance")
 
 
 def deposit_router(h: Hospital) -> APIRouter:
@@ -41,8 +41,7 @@ def deposit_router(h: Hospital) -> APIRouter:
 
     @router.post("/deposits/top-up", summary="预交金充值 by the e-credential or the health code", status_code=201)
     def top_up(body: TopUpIn, p: Who,
-               idempotency_key: str | None = Header(None, max_length=150,
-                                                    description="the same key again: the same top-up")) -> Any:
+               idempotency_key: IdempotencyHeader = None) -> Any:
         if not p.staff:
             try:
                 owner: int | None = deposit.patient_by_code(h, body.code)
@@ -54,12 +53,12 @@ def deposit_router(h: Hospital) -> APIRouter:
         return plain(deposit.top_up(h, body.code, body.amount, body.channel, body.payer_ref, idempotency_key))
 
     @router.get("/deposits/top-ups/{topup_no}", summary="A top-up; refresh=true queries the channel")
-    def topup(topup_no: str, p: Who, refresh: bool = False) -> Any:
+    def topup(topup_no: PathText(32), p: Who, refresh: bool = False) -> Any:
         own(p, deposit.owner_of_topup(h, topup_no), f"top-up {topup_no} is not known")
         return plain(deposit.refresh(h, topup_no) if refresh else deposit.topup_view(h, topup_no))
 
     @router.get("/patients/{patient_id}/deposit", summary="The deposit: balance and every entry")
-    def balance(patient_id: int, p: Who) -> Any:
+    def balance(patient_id: PathId, p: Who) -> Any:
         own(p, patient_id, f"patient {patient_id} is not known")
         return plain(deposit.view(h, patient_id))
 
@@ -69,7 +68,7 @@ def deposit_router(h: Hospital) -> APIRouter:
         return plain(deposit.withdraw(h, body.patient_id, body.amount))
 
     @router.post("/deposits/withdrawals/{withdraw_no}", summary="Continue a withdrawal whose refund was lost")
-    def continue_withdrawal(withdraw_no: str, p: Who) -> Any:
+    def continue_withdrawal(withdraw_no: PathText(32), p: Who) -> Any:
         own(p, deposit.owner_of_withdrawal(h, withdraw_no), f"withdrawal {withdraw_no} is not known")
         return plain(deposit.continue_withdrawal(h, withdraw_no))
 

@@ -4,14 +4,13 @@ cash order, the slip's address); the slip is served by the /slips routes of api.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from pydantic import Field
 
-from yibao.gateway.fields import Number
 from yibao.hospital.api import Staff, Strict, plain
+from yibao.hospital.fields import Id, IdempotencyHeader, Number, PathText, Text, When
 from yibao.hospital.inpatient import Inpatient
 from yibao.hospital.pharmacy import Pharmacy
 
@@ -19,26 +18,26 @@ router = APIRouter(tags=["inpatient", "pharmacy"])
 
 
 class AdmissionIn(Strict):
-    patient_id: int
-    begntime: datetime | None = None
-    adm_dept_codg: str = ""
-    adm_dept_name: str = ""
-    med_type: str = Field("21", description="21 普通住院 ...")
-    diag_name: str = ""
+    patient_id: Id
+    begntime: When | None = None
+    adm_dept_codg: Text(30) = ""
+    adm_dept_name: Text(100) = ""
+    med_type: Text(6, 1) = Field("21", description="21 普通住院 ...")
+    diag_name: Text(200) = ""
 
 
 class FeeLineIn(Strict):
-    med_list_codg: str = Field(min_length=1)
-    medins_list_codg: str = ""
-    name: str = ""
+    med_list_codg: Text(50, 1)
+    medins_list_codg: Text(150) = ""
+    name: Text(200) = ""
     pric: Number
     cnt: Number = Field(description="negative with init_feedetl_sn: a return")
-    init_feedetl_sn: str = ""
-    fee_ocur_time: datetime | None = None
+    init_feedetl_sn: Text(30) = ""
+    fee_ocur_time: When | None = None
 
 
 class FeesIn(Strict):
-    lines: list[FeeLineIn] = Field(min_length=1)
+    lines: list[FeeLineIn] = Field(min_length=1, max_length=500)
 
 
 class PayWith(Strict):
@@ -48,36 +47,36 @@ class PayWith(Strict):
     channel: Literal["wechat", "alipay", "card", "deposit"] | None = Field(
         None, description="default: card at the desk or the bedside")
     terminal: Literal["desk", "clinic-room", "bedside"] = "desk"
-    device: str | None = Field(None, max_length=32, description="the card terminal (default: the place's own)")
-    payer_ref: str | None = None
+    device: Text(32) | None = Field(None, description="the card terminal (default: the place's own)")
+    payer_ref: Text(64) | None = None
 
 
 class DischargeIn(Strict):
-    endtime: datetime | None = None
-    dscg_way: str = "1"
+    endtime: When | None = None
+    dscg_way: Text(6, 1) = "1"
 
 
 class SettleIn(PayWith):
-    endtime: datetime | None = None
-    dscg_way: str = "1"
+    endtime: When | None = None
+    dscg_way: Text(6, 1) = "1"
 
 
 class CancelIn(Strict):
-    reason: str = Field("", max_length=200)
+    reason: Text(200) = ""
 
 
 class SaleLineIn(Strict):
-    med_list_codg: str = Field(min_length=1)
-    medins_list_codg: str = ""
-    name: str = ""
+    med_list_codg: Text(50, 1)
+    medins_list_codg: Text(150) = ""
+    name: Text(200) = ""
     pric: Number
     cnt: Number
-    rxno: str = ""
+    rxno: Text(40) = ""
 
 
 class SaleIn(PayWith):
-    patient_id: int
-    lines: list[SaleLineIn] = Field(min_length=1)
+    patient_id: Id
+    lines: list[SaleLineIn] = Field(min_length=1, max_length=500)
 
 
 def _pay(body: PayWith) -> dict[str, Any]:
@@ -99,50 +98,50 @@ def admit(body: AdmissionIn, request: Request, _p: Staff) -> Any:
 
 
 @router.get("/inpatient/stays/{no}")
-def stay(no: str, request: Request, _p: Staff) -> Any:
+def stay(no: PathText(30), request: Request, _p: Staff) -> Any:
     return plain(_inpatient(request).get(no))
 
 
 @router.post("/inpatient/stays/{no}/fees", summary="住院费用明细上传 (2301, output kept)")
-def fees(no: str, body: FeesIn, request: Request, _p: Staff) -> Any:
+def fees(no: PathText(30), body: FeesIn, request: Request, _p: Staff) -> Any:
     return plain(_inpatient(request).upload(no, [x.model_dump() for x in body.lines]))
 
 
 @router.post("/inpatient/stays/{no}/discharge", summary="出院办理 (2402)")
-def discharge(no: str, body: DischargeIn, request: Request, _p: Staff) -> Any:
+def discharge(no: PathText(30), body: DischargeIn, request: Request, _p: Staff) -> Any:
     return plain(_inpatient(request).discharge(no, body.endtime, body.dscg_way))
 
 
 @router.post("/inpatient/stays/{no}/settle",
              summary="出院 + 住院预结算 + 结算 + 自付部分收款 (2402, 2303, 2304, channel)")
-def settle(no: str, body: SettleIn, request: Request, _p: Staff,
-           idempotency_key: str | None = Header(None)) -> Any:
+def settle(no: PathText(30), body: SettleIn, request: Request, _p: Staff,
+           idempotency_key: IdempotencyHeader = None) -> Any:
     return plain(_inpatient(request).settle(no, body.endtime, body.dscg_way, idempotency_key=idempotency_key,
                                             **_pay(body)))
 
 
 @router.post("/inpatient/stays/{no}/cancel", summary="住院结算撤销 (2305) and the cash refunded")
-def cancel_stay(no: str, request: Request, _p: Staff, body: CancelIn | None = None) -> Any:
+def cancel_stay(no: PathText(30), request: Request, _p: Staff, body: CancelIn | None = None) -> Any:
     return plain(_inpatient(request).cancel(no, body.reason if body else ""))
 
 
 @router.post("/pharmacy/sales", summary="药店购药: 2101 预结算 + 2102 结算 + 自付部分收款", status_code=201)
-def sell(body: SaleIn, request: Request, _p: Staff, idempotency_key: str | None = Header(None)) -> Any:
+def sell(body: SaleIn, request: Request, _p: Staff, idempotency_key: IdempotencyHeader = None) -> Any:
     return plain(_pharmacy(request).sell(body.patient_id, [x.model_dump() for x in body.lines],
                                          idempotency_key=idempotency_key, **_pay(body)))
 
 
 @router.post("/pharmacy/sales/{no}/pay", summary="Pay an open sale again (its last payment failed)")
-def pay_sale(no: str, body: PayWith, request: Request, _p: Staff,
-             idempotency_key: str | None = Header(None)) -> Any:
+def pay_sale(no: PathText(30), body: PayWith, request: Request, _p: Staff,
+             idempotency_key: IdempotencyHeader = None) -> Any:
     return plain(_pharmacy(request).pay(no, idempotency_key=idempotency_key, **_pay(body)))
 
 
 @router.get("/pharmacy/sales/{no}")
-def sale(no: str, request: Request, _p: Staff) -> Any:
+def sale(no: PathText(30), request: Request, _p: Staff) -> Any:
     return plain(_pharmacy(request).get(no))
 
 
 @router.post("/pharmacy/sales/{no}/cancel", summary="药店结算撤销 (2103) and the cash refunded")
-def cancel_sale(no: str, request: Request, _p: Staff, body: CancelIn | None = None) -> Any:
+def cancel_sale(no: PathText(30), request: Request, _p: Staff, body: CancelIn | None = None) -> Any:
     return plain(_pharmacy(request).cancel(no, body.reason if body else ""))

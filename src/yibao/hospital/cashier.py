@@ -28,7 +28,6 @@ Rules kept here:
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
@@ -89,7 +88,7 @@ class Cashier:
             use_insurance: bool = True, device: str | None = None, pay_auth_no: str | None = None) -> dict[str, Any]:
         """Pay bills of one registration together; the answer within the time box (see the module). With the
         patient's `pay_auth_no` the insurance leg goes through the mobile-payment centre (6201, 6202)."""
-        deadline = time.monotonic() + self.h.config.answer_within - MARGIN
+        deadline = self.h.clock.deadline(self.h.config.answer_within - MARGIN)
         channel, device = self.check(channel, terminal, acct_used_flag, device)
         if pay_auth_no:
             from yibao.hospital.mobilepay import configured
@@ -116,7 +115,7 @@ class Cashier:
                  idempotency_key: str | None = None, acct_used_flag: str = "1", payer_ref: str | None = None,
                  device: str | None = None) -> dict[str, Any]:
         """Settle an inpatient stay (discharged) or a pharmacy sale and take its cash part, like bills."""
-        deadline = time.monotonic() + self.h.config.answer_within - MARGIN
+        deadline = self.h.clock.deadline(self.h.config.answer_within - MARGIN)
         channel, device = self.check(channel, terminal, acct_used_flag, device)
         key, existing = self.key_of(idempotency_key, f"stay:{stay_no}")
         if existing is not None:
@@ -554,9 +553,9 @@ class Cashier:
                                                             f"{p.channel}")
         future = self.h.executor.submit(self._ask_channel, p.channel, p.device, order)
         try:
-            result = future.result(timeout=max(deadline - time.monotonic(), 0.0))
+            result = self.h.clock.wait(future, deadline)
         except FutureTimeout:
-            future.add_done_callback(partial(self._late_answer, no))
+            self.h.clock.later(future, partial(self._late_answer, no))
             self._note(no, f"{p.channel}: no answer within the time box; the callback or a query completes it")
             return
         except ChannelRejected as exc:
@@ -699,9 +698,9 @@ class Cashier:
         if p.status == "paying":
             future = self.h.executor.submit(self._known, self.h.channel(p.channel, p.device), no)
             try:
-                self.apply(no, future.result(timeout=self.h.config.answer_within - MARGIN))
+                self.apply(no, self.h.clock.wait(future, self.h.clock.deadline(self.h.config.answer_within - MARGIN)))
             except FutureTimeout:
-                future.add_done_callback(partial(self._late_answer, no))
+                self.h.clock.later(future, partial(self._late_answer, no))
             except ChannelTimeout as exc:
                 self._note(no, f"query: {exc}")
         elif p.status == "cancelling":

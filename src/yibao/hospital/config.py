@@ -10,6 +10,8 @@ the wire protocol, with its own institution code and secret.
     pending_expiry: 900                              # YIBAO_HOSPITAL_PENDING_EXPIRY (an unpaid order is closed)
     today: 2026-03-16                                # YIBAO_HOSPITAL_TODAY (YIBAO_TODAY wins; else the real date)
     auth_key: ...                                    # YIBAO_HOSPITAL_AUTH_KEY (API tokens; absent: made, kept in DB)
+    throttle_storage: redis://127.0.0.1:6379/0       # YIBAO_HOSPITAL_THROTTLE_STORAGE, else YIBAO_THROTTLE_STORAGE:
+                                                     # where failed sign-ins are counted (default: memory://)
     institution: {fixmedins_code: H44030000001, fixmedins_name: ..., secret: ..., admdvs: "440300",
                   address: ..., phone: ..., intro: ...}   # YIBAO_HOSPITAL_FIXMEDINS_CODE / _SECRET / _ADMDVS / _NAME
     operator: {opter: hosp01, opter_name: 互联网医院}   # YIBAO_HOSPITAL_OPTER
@@ -69,6 +71,9 @@ class HospitalConfig:
     pending_expiry: float = 900.0  # float-ok: seconds an unpaid WeChat/Alipay order waits before it is closed
     today: date | None = None  # the business date (YIBAO_TODAY wins), as the platform's dataset `today`
     auth_key: str = ""  # signs the API's bearer tokens; empty: one is made and kept in the hospital's database
+    #: where failed sign-ins are counted (yibao.throttle): empty: YIBAO_THROTTLE_STORAGE, else this process's memory;
+    #: redis://host:port/db shares the counts between the processes serving one hospital
+    throttle_storage: str = ""
     address: str = ""
     phone: str = ""
     intro: str = ""
@@ -187,6 +192,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         pending_expiry=_seconds(pick("PENDING_EXPIRY", raw.get("pending_expiry"), "900"), "pending_expiry"),
         today=_day(pick("TODAY", raw.get("today")), "today"),
         auth_key=pick("AUTH_KEY", raw.get("auth_key")),
+        throttle_storage=pick("THROTTLE_STORAGE", raw.get("throttle_storage")),
         address=str(inst.get("address") or ""), phone=str(inst.get("phone") or ""),
         intro=str(inst.get("intro") or ""), channels=channels, card_terminals=terminals,
         card_devices=frozenset(str(d) for d in devices), mobilepay_app_id=mobilepay["app_id"],

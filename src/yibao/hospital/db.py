@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    create_engine,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from yibao.store.db import make_engine, normalise_url
 from yibao.store.types import ExactDecimal, Money
@@ -423,8 +427,16 @@ class HospitalDB:
         finally:
             session.close()
 
+    @cached_property
+    def locks(self) -> Engine:
+        """Connections that only hold advisory locks (PostgreSQL), each its own, outside the engine's pool: a step
+        holding its lock while it waits for a connection to work with must not be what empties the pool."""
+        return create_engine(self.url, poolclass=NullPool)
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if "locks" in self.__dict__:
+            self.locks.dispose()
 
 
 def as_dict(row: Any, *names: str) -> dict[str, Any]:
@@ -479,7 +491,7 @@ class DepositEntry(Base):
     __tablename__ = "deposit_entries"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(12))  # topup | payment | refund | withdraw | withdraw_undo
+    kind: Mapped[str] = mapped_column(String(16))  # topup | payment | refund | withdraw | withdraw_undo
     amount: Mapped[Decimal] = mapped_column(Money)
     balance_after: Mapped[Decimal] = mapped_column(Money)
     ref: Mapped[str] = mapped_column(String(80), unique=True)

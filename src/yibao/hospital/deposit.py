@@ -16,7 +16,6 @@ Rules kept here:
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -158,6 +157,11 @@ def owner_of_topup(hospital: Hospital, topup_no: str) -> int | None:
         return s.scalar(select(DepositTopUp.patient_id).where(DepositTopUp.topup_no == topup_no))
 
 
+def _box(hospital: Hospital) -> float:  # float-ok: monotonic seconds
+    """The deadline of a time box starting now (the hospital's clock: production's monotonic one)."""
+    return hospital.clock.deadline(hospital.config.answer_within - MARGIN)
+
+
 def top_up(hospital: Hospital, code: str, amount: Decimal, channel: str, payer_ref: str | None = None,
            idempotency_key: str | None = None) -> dict[str, Any]:
     """A channel order for `amount`; the card answers at once, WeChat / Alipay stay PENDING until the payer
@@ -168,7 +172,7 @@ def top_up(hospital: Hospital, code: str, amount: Decimal, channel: str, payer_r
     (409), nothing of that top-up told."""
     from yibao.hospital.service import new_no
 
-    deadline = time.monotonic() + hospital.config.answer_within - MARGIN
+    deadline = _box(hospital)
     if channel not in TOPUP_CHANNELS:
         raise invalid(f"channel: a top-up is paid by {', '.join(TOPUP_CHANNELS)}")
     if money(amount) != amount or amount <= ZERO:
@@ -200,12 +204,12 @@ def top_up(hospital: Hospital, code: str, amount: Decimal, channel: str, payer_r
                       notify_url=f"{hospital.config.public_url.rstrip('/')}/callbacks/{channel}")
     future = hospital.executor.submit(_ask_channel, ch, order)
     try:
-        apply(hospital, no, future.result(timeout=max(deadline - time.monotonic(), 0.0)))
+        apply(hospital, no, hospital.clock.wait(future, deadline))
     except FutureTimeout:
         _set(hospital, no, ("new",), status="unknown",
              error=f"{channel}: no answer within the time box; the late answer, the callback or a query "
                    "completes it")
-        future.add_done_callback(partial(_late_answer, hospital, no))
+        hospital.clock.later(future, partial(_late_answer, hospital, no))
     except ChannelRejected as exc:
         _set(hospital, no, ("new", "unknown"), status="FAILED", error=f"{channel} refused the order: {exc}")
     except ChannelTimeout as exc:
@@ -271,9 +275,9 @@ def refresh(hospital: Hospital, topup_no: str) -> dict[str, Any]:
     if t["status"] in OPEN_TOPUP:
         future = hospital.executor.submit(_known, hospital.channel(t["channel"]), topup_no)
         try:
-            apply(hospital, topup_no, future.result(timeout=max(hospital.config.answer_within - MARGIN, 0.0)))
+            apply(hospital, topup_no, hospital.clock.wait(future, _box(hospital)))
         except FutureTimeout:
-            future.add_done_callback(partial(_late_answer, hospital, topup_no))
+            hospital.clock.later(future, partial(_late_answer, hospital, topup_no))
         except (ChannelRejected, ChannelTimeout) as exc:
             _set(hospital, topup_no, (), error=f"query: {exc}")
     return topup_view(hospital, topup_no)
@@ -293,9 +297,9 @@ def _close(hospital: Hospital, topup_no: str) -> dict[str, Any]:
 
     future = hospital.executor.submit(close)
     try:
-        apply(hospital, topup_no, future.result(timeout=max(hospital.config.answer_within - MARGIN, 0.0)))
+        apply(hospital, topup_no, hospital.clock.wait(future, _box(hospital)))
     except FutureTimeout:
-        future.add_done_callback(partial(_late_answer, hospital, topup_no))
+        hospital.clock.later(future, partial(_late_answer, hospital, topup_no))
     except (ChannelRejected, ChannelTimeout) as exc:
         _set(hospital, topup_no, (), error=f"close: {exc}")
     return topup_view(hospital, topup_no)

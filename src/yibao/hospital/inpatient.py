@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from yibao.client import PlatformError
 from yibao.hospital.db import KindSettlement, Patient
@@ -36,13 +36,26 @@ _LOCKS_GUARD = threading.Lock()
 
 
 @contextmanager
-def one_at_a_time(no: str) -> Iterator[None]:
-    """A stay's steps in this process one after another: its fee lines are numbered from the lines kept, and a
-    kept message is resent before the next step (two requests on one stay must not interleave)."""
+def one_at_a_time(h: Hospital, no: str) -> Iterator[None]:
+    """A stay's steps one after another, in every process on the database: its fee lines are numbered from the
+    lines kept, and a kept message is resent before the next step (two requests on one stay must not interleave).
+
+    The threads of this process queue on a lock of this process. Across processes, on PostgreSQL, the step then
+    holds a transaction-scoped advisory lock on the stay's number, on a connection of its own (HospitalDB.locks,
+    outside the pool the step's work uses) for the whole step: the step commits in several transactions of its
+    own, around the platform's answers, so it can neither run inside the lock's transaction nor lock the stay's
+    row it updates. A process that dies releases the lock with its connection. On SQLite the lock of this
+    process is all there is: a hospital on SQLite is served by one process; several need PostgreSQL."""
     with _LOCKS_GUARD:
         lock = _LOCKS.setdefault(no, threading.Lock())
     with lock:
-        yield
+        if h.db.engine.dialect.name != "postgresql":
+            yield
+            return
+        with h.db.locks.connect() as conn, conn.begin():
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('yibao.hospital.stay'), hashtext(:no))"),
+                         {"no": no})
+            yield
 
 
 def call(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -> dict[str, Any]:
@@ -265,7 +278,7 @@ class Inpatient:
 
     def upload(self, no: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
         """2301: fee lines of the stay (a negative cnt with init_feedetl_sn returns a line); output kept."""
-        with one_at_a_time(no):
+        with one_at_a_time(self.h, no):
             return self._upload(no, lines)
 
     def _upload(self, no: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -304,7 +317,7 @@ class Inpatient:
 
     def discharge(self, no: str, endtime: datetime | None = None, dscg_way: str = "1") -> dict[str, Any]:
         """2402: the stay ends; it can then be paid."""
-        with one_at_a_time(no):
+        with one_at_a_time(self.h, no):
             return self._discharge(no, endtime, dscg_way)
 
     def _discharge(self, no: str, endtime: datetime | None, dscg_way: str) -> dict[str, Any]:
@@ -327,7 +340,7 @@ class Inpatient:
         self.h.cashier.check(channel, terminal, acct_used_flag, device)
         if idempotency_key:
             self.h.cashier.key_of(idempotency_key, f"stay:{no}")
-        with one_at_a_time(no):
+        with one_at_a_time(self.h, no):
             row = self._resume(no)
             if row.status == "admitted":
                 if not row.lines:

@@ -9,6 +9,7 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -34,6 +35,8 @@ from yibao.hospital.db import (
 from yibao.hospital.errors import HospitalError, conflict, invalid, not_found, upstream
 from yibao.hospital.insurance import Insurance, client_for
 from yibao.money import ZERO, money, round2, to_decimal
+from yibao.throttle import SignInThrottle
+from yibao.timebox import Clock
 
 log = logging.getLogger("yibao.hospital")
 PERIODS = ("am", "pm")
@@ -51,10 +54,12 @@ class Hospital:
 
     def __init__(self, config: HospitalConfig, db: HospitalDB | None = None, *,
                  platform_http: httpx.Client | None = None, client: PlatformClient | None = None,
-                 channels: dict[str, Any] | None = None):
+                 channels: dict[str, Any] | None = None, clock: Clock | None = None):
         from yibao.hospital.cashier import Cashier
 
         self.config = config
+        #: the time box's clock (answer_within): the monotonic clock; tests drive one of their own
+        self.clock = clock or Clock()
         self.db = db or HospitalDB(config.database_url)
         self.db.upgrade()  # Alembic: made, migrated or stamped (HospitalDB.upgrade)
         self.insurance = Insurance(client or client_for(config, platform_http))
@@ -88,6 +93,12 @@ class Hospital:
         if device and hasattr(found, "at"):
             return found.at(device)
         return found
+
+    @cached_property
+    def sign_in(self) -> SignInThrottle:
+        """The patients' failed sign-ins, per code and per address (yibao.throttle): one count for every app
+        over this hospital in this process, and for every process when the storage is shared (Redis)."""
+        return SignInThrottle(f"hospital {self.config.fixmedins_code} patient sign-in", self.config.throttle_storage)
 
     def sweep(self) -> dict[str, int]:
         """Everything left open, resolved: payments (the cashier's) and deposit top-ups and withdrawals."""
