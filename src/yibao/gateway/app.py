@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 import yibao.gateway.handlers  # noqa: F401  (registers the interfaces)
-from yibao import __version__
+from yibao import __version__, problem
 from yibao.api import coordination as coordination_api
 from yibao.api import crossregion as crossregion_api
 from yibao.api import ecredential as ecredential_api
@@ -18,7 +18,6 @@ from yibao.api import insurance as insurance_api
 from yibao.api import monthly as monthly_api
 from yibao.api import mutual_aid as mutual_aid_api
 from yibao.api import registry as registry_api
-from yibao.errors import Refusal
 from yibao.gateway import wire
 from yibao.gateway.registry import INTERFACES
 from yibao.gateway.service import Gateway
@@ -75,10 +74,8 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.include_router(ecredential_api.router)
     app.include_router(mobilepay_routes.router)
 
-    @app.exception_handler(Refusal)
-    async def refused(_request: Request, exc: Refusal) -> JSONResponse:
-        """A broken rule: 422 with the rule's text (which names the field and the figures)."""
-        return JSONResponse({"error": exc.err_msg}, status_code=422)
+    # the gateway and mobile-payment routes answer every refusal in their own envelopes before this is reached
+    problem.install(app)
 
     app.state.store = store
     app.state.bank_worker = None

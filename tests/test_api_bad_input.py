@@ -1,0 +1,150 @@
+"""Bad input to the platform's JSON API (/api/v1, docs/api.md), on SQLite and PostgreSQL: every refusal is a
+problem (RFC 9457, application/problem+json) naming the field, nothing is written, and no bad input reaches
+the database to fail there (HTTP 500). The gateway and the mobile-payment centre keep their own envelopes.
+
+The world is tests/data/world.yaml: Shenzhen (440300) with 张三 (…0001, an authorizer of grant 1 for 李四
+…0002), Guangzhou (440100) with 王五, Taiyuan (140100) with 赵六 (filing 1, to Shenzhen)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from helpers import snapshot
+from httpx import Response
+
+from yibao.api.tokens import issue, signing_key
+from yibao.gateway.app import create_app
+from yibao.problem import MEDIA_TYPE
+from yibao.store.db import Store
+
+SZ, GZ = "440300", "440100"
+SZ_PSN, SZ_KID, GZ_PSN = "44030000000000000001", "44030000000000000002", "44010000000000000001"
+SZ_HOSP, GZ_HOSP = "H44030000001", "H44010000001"
+PROBLEM_KEYS = {"type", "title", "status", "detail"}
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("YIBAO_TODAY", raising=False)
+    monkeypatch.delenv("YIBAO_TOKEN_KEY", raising=False)
+
+
+class Api:
+    """The platform over HTTP with a token of each kind; a fault of ours comes back as a response (500), not
+    as an exception, so that a test sees what a client would see."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.http = TestClient(create_app(store), raise_server_exceptions=False)
+        key = signing_key(store)
+        self.tokens = {"person": issue(key, "person", SZ_PSN), "agency": issue(key, "agency", SZ),
+                       "institution": issue(key, "institution", SZ_HOSP), "centre": issue(key, "centre", "440000"),
+                       "gz-person": issue(key, "person", GZ_PSN)}
+
+    def call(self, method: str, path: str, who: str | None = None, **kw: Any) -> Response:
+        headers = dict(kw.pop("headers", None) or {})
+        if who:
+            headers["Authorization"] = f"Bearer {self.tokens[who]}"
+        return self.http.request(method, path, headers=headers, **kw)
+
+
+@pytest.fixture
+def api(world: Store) -> Iterator[Api]:
+    yield Api(world)
+
+
+def problem(reply: Response, status: int) -> dict[str, Any]:
+    """The problem body of a refusal, checked for its shape."""
+    assert reply.status_code == status, (reply.status_code, reply.text)
+    assert reply.headers["content-type"].startswith(MEDIA_TYPE), reply.headers["content-type"]
+    body = reply.json()
+    assert PROBLEM_KEYS <= set(body), body
+    assert body["status"] == status and body["type"].startswith("urn:yibao:problem:"), body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    assert "error" not in body, body
+    return body
+
+
+def fields(body: dict[str, Any]) -> list[str]:
+    return [e["field"] for e in body.get("errors", [])]
+
+
+# -- one shape for every refusal ------------------------------------------------------------------------------
+
+def test_authentication_and_authorization_refusals_are_problems(api: Api) -> None:
+    missing = problem(api.call("GET", "/api/v1/me/filings"), 401)
+    assert missing["type"] == "urn:yibao:problem:unauthenticated" and "bearer token is required" in missing["detail"]
+    assert api.call("GET", "/api/v1/me/filings").headers["www-authenticate"] == "Bearer"
+    forged = problem(api.call("GET", "/api/v1/me/filings", headers={"Authorization": "Bearer yb1.a.b"}), 401)
+    assert forged["detail"] == "token signature does not match"
+    wrong = problem(api.call("GET", "/api/v1/me/filings", "agency"), 403)
+    assert wrong["type"] == "urn:yibao:problem:forbidden"
+    assert wrong["detail"] == "this operation is an insured person's own"
+
+
+def test_not_found_and_method_not_allowed_are_problems(api: Api) -> None:
+    unknown = problem(api.call("DELETE", "/api/v1/me/filings/999", "person"), 404)
+    assert unknown["type"] == "urn:yibao:problem:not-found" and unknown["detail"] == "no filing 999 of yours"
+    assert unknown["instance"] == "/api/v1/me/filings/999"
+    assert problem(api.call("GET", "/api/v1/no-such-thing", "person"), 404)["detail"] == "Not Found"
+    assert problem(api.call("PUT", "/api/v1/me/filings", "person"), 405)["type"] == (
+        "urn:yibao:problem:method-not-allowed")
+
+
+def test_invalid_input_names_each_field(api: Api) -> None:
+    before = snapshot(api.store)
+    body = problem(api.call("POST", "/api/v1/agency/suspensions", "agency", json={"reason": "", "extra": 1}), 422)
+    assert body["type"] == "urn:yibao:problem:invalid"
+    assert body["errors"] == [{"field": "psn_no", "rule": "is required"},
+                              {"field": "reason", "rule": "must have at least 1 characters"},
+                              {"field": "extra", "rule": "is not a known key"}]
+    assert body["detail"] == "psn_no: is required; reason: must have at least 1 characters; extra: is not a known key"
+    nested = problem(api.call("POST", "/api/v1/me/mutual-aid", "person", json={
+        "beneficiary_psn_no": SZ_KID, "relation": "child", "start": "2026-03-16", "commitment": {"version": "v1"}}),
+        422)
+    assert fields(nested) == ["commitment.accepted_at"]
+    query = problem(api.call("GET", "/api/v1/agency/coordination?status=lost", "agency"), 422)
+    assert fields(query) == ["status"]
+    # a body that is not JSON, or no body at all
+    broken = problem(api.call("POST", "/api/v1/agency/suspensions", "agency", content=b'{"psn_no": ',
+                              headers={"Content-Type": "application/json"}), 422)
+    assert fields(broken) == ["body"] and "is not valid JSON" in broken["detail"]
+    assert fields(problem(api.call("POST", "/api/v1/agency/suspensions", "agency"), 422)) == ["body"]
+    # a JSON value Python reads as a non-finite float is refused, not echoed back (JSON cannot carry it)
+    nan = problem(api.call("POST", "/api/v1/agency/suspensions", "agency", content=b'{"psn_no": "x", "reason": NaN}',
+                           headers={"Content-Type": "application/json"}), 422)
+    assert fields(nan) == ["reason"]
+    assert snapshot(api.store) == before
+
+
+def test_a_broken_rule_is_a_problem(api: Api) -> None:
+    before = snapshot(api.store)
+    own = problem(api.call("POST", "/api/v1/agency/suspensions", "agency", json={"psn_no": SZ_PSN, "reason": "x"}),
+                  422)
+    assert own["type"] == "urn:yibao:problem:refused"
+    assert own["detail"].startswith("psn_no: the person is insured in 440300")
+    assert snapshot(api.store) == before
+
+
+def test_a_fault_of_ours_is_a_problem_without_a_traceback(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from yibao.platform import filing
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(filing, "mine", broken)
+    body = problem(api.call("GET", "/api/v1/me/filings", "person"), 500)
+    assert body["type"] == "urn:yibao:problem:internal" and "secret" not in body["detail"]
+
+
+def test_the_gateway_and_mobile_payment_keep_their_envelopes(api: Api) -> None:
+    gateway = api.call("POST", "/fsi/api/rsfComIfsService/callService", content=b"garbage",
+                       headers={"Content-Type": "application/json"})
+    assert gateway.headers["content-type"].startswith("application/json;")
+    assert gateway.json()["infcode"] == -1 and gateway.json()["err_msg"].startswith("header x-tif-paasid")
+    mobile = api.call("POST", "/org/local/api/hos/uldFeeInfo", content=b"garbage",
+                      headers={"Content-Type": "application/json"})
+    assert mobile.status_code == 401 and set(mobile.json()) == {"code", "message"}
