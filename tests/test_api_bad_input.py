@@ -148,3 +148,88 @@ def test_the_gateway_and_mobile_payment_keep_their_envelopes(api: Api) -> None:
     mobile = api.call("POST", "/org/local/api/hos/uldFeeInfo", content=b"garbage",
                       headers={"Content-Type": "application/json"})
     assert mobile.status_code == 401 and set(mobile.json()) == {"code", "message"}
+
+
+# -- integer ids: PostgreSQL's integer ends at 2**31 - 1 -------------------------------------------------------
+
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
+ID_ROUTES = [  # (method, path with {id}, who, body, the parameter's name)
+    ("DELETE", "/api/v1/me/filings/{id}", "person", None, "filing_id"),
+    ("POST", "/api/v1/me/filings/{id}/change", "person", {}, "filing_id"),
+    ("DELETE", "/api/v1/agency/filings/{id}", "agency", None, "filing_id"),
+    ("PATCH", "/api/v1/me/mutual-aid/{id}", "person", {"priority": 1}, "grant_id"),
+    ("DELETE", "/api/v1/me/mutual-aid/{id}", "person", None, "grant_id"),
+    ("GET", "/api/v1/me/mutual-aid/{id}/usage", "person", None, "grant_id"),
+    ("POST", "/api/v1/agency/mutual-aid/{id}/end", "agency", {"reason": "x"}, "grant_id"),
+    ("GET", "/api/v1/agency/coordination/{id}", "agency", None, "coord_id"),
+    ("POST", "/api/v1/agency/coordination/{id}/dispatch", "agency", None, "coord_id"),
+    ("POST", "/api/v1/agency/coordination/{id}/pay", "agency", {"method": "cash"}, "coord_id"),
+    ("POST", "/api/v1/agency/suspensions/{id}/lift", "agency", {"reason": "x"}, "suspension_id"),
+    ("POST", "/api/v1/agency/rejections/{id}/agree", "agency", None, "rejection_id"),
+    ("DELETE", "/api/v1/agency/rejections/{id}", "agency", None, "rejection_id"),
+]
+
+
+def test_an_id_out_of_range_is_invalid_input_naming_the_parameter(api: Api) -> None:
+    before = snapshot(api.store)
+    wrong = []
+    for method, path, who, body, name in ID_ROUTES:
+        for value in (0, -1, INT4_MAX + 1, 1_000_000_000_000, 10**30):
+            reply = api.call(method, path.format(id=value), who, json=body)
+            if reply.status_code != 422 or fields(problem(reply, 422)) != [name]:
+                wrong.append((method, path, value, reply.status_code, reply.text[:200]))
+        # the largest id is valid, and merely unknown (the review's rejections answer unknown ids with a refusal)
+        reply = api.call(method, path.format(id=INT4_MAX), who, json=body)
+        if reply.status_code not in (404, 422) or problem(reply, reply.status_code)["type"] not in (
+                "urn:yibao:problem:not-found", "urn:yibao:problem:refused"):
+            wrong.append((method, path, INT4_MAX, reply.status_code, reply.text[:200]))
+    assert wrong == []
+    assert snapshot(api.store) == before
+
+
+def test_an_id_in_a_body_out_of_range_is_invalid_input(api: Api) -> None:
+    before = snapshot(api.store)
+    terms = {"psn_no": SZ_PSN, "type": "long_term_resident", "dest_admdvs": GZ, "start": "2026-03-16",
+             "end": "2026-12-31"}
+    for value in (0, INT4_MAX + 1, 1_000_000_000_000):
+        reply = api.call("POST", "/api/v1/agency/filings", "agency", json={**terms, "replaces_id": value})
+        assert fields(problem(reply, 422)) == ["replaces_id"], value
+    for value in (INT4_MIN - 1, INT4_MAX + 1):
+        reply = api.call("PATCH", "/api/v1/me/mutual-aid/1", "person",
+                         json={"priority": value})
+        assert fields(problem(reply, 422)) == ["priority"], value
+        reply = api.call("POST", "/api/v1/me/mutual-aid", "person", json={
+            "beneficiary_psn_no": GZ_PSN, "relation": "spouse", "start": "2026-03-16", "priority": value,
+            "commitment": {"version": "v1", "accepted_at": "2026-03-16T09:00:00"}})
+        assert fields(problem(reply, 422)) == ["priority"], value
+    assert snapshot(api.store) == before
+
+
+def _schemas(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
+    doc = api.http.app.openapi()  # type: ignore[attr-defined]
+    return doc["paths"], doc.get("components", {}).get("schemas", {})
+
+
+def _branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """A schema and the branches of its anyOf (an optional field is `T | None`)."""
+    return [b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"]
+
+
+def _unbounded(schema: dict[str, Any]) -> bool:
+    return any(b.get("type") == "integer" and not (b.get("minimum", INT4_MIN - 1) >= INT4_MIN
+                                                  and b.get("maximum", INT4_MAX + 1) <= INT4_MAX)
+               for b in _branches(schema))
+
+
+def test_every_integer_the_api_takes_is_bounded_to_the_database_integer(api: Api) -> None:
+    """Guards the routes and bodies to come: an integer without bounds is an HTTP 500 on PostgreSQL."""
+    paths, schemas = _schemas(api)
+    unbounded = []
+    for path, operations in paths.items():
+        if not path.startswith("/api/"):
+            continue
+        for method, op in operations.items():
+            unbounded += [f"{method} {path} {p['name']}" for p in op.get("parameters", []) if _unbounded(p["schema"])]
+    for name, model in schemas.items():
+        unbounded += [f"{name}.{prop}" for prop, schema in model.get("properties", {}).items() if _unbounded(schema)]
+    assert unbounded == []

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from yibao.api.deps import Work, agency, in_unit_of_work
+from yibao.api.params import Id
 from yibao.platform import coordination as co
 from yibao.store.models import CoordinationRequest, Settlement
 
@@ -73,13 +74,13 @@ def overdue(request: Request, region: str = Depends(agency)) -> dict[str, Any]:
 
 
 @router.get("/{coord_id}", summary="One request of my region, with its claim once computed")
-def one(coord_id: int, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def one(coord_id: Id, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     return in_unit_of_work(request, lambda w: _described(w, _seen(w, coord_id, region)))
 
 
 @router.post("/{coord_id}/dispatch", summary="Dispatch to the institution (treatment region): it has 5 working "
                                              "days to upload (2560)")
-def dispatch(coord_id: int, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def dispatch(coord_id: Id, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         row = _seen(w, coord_id, region, lock=True)
         if region != row.treatment_admdvs:
@@ -91,7 +92,7 @@ def dispatch(coord_id: int, request: Request, region: str = Depends(agency)) -> 
 
 
 @router.post("/{coord_id}/pay", summary="Pay the claim's fund part (insured region): to the account or in cash")
-def pay(coord_id: int, body: PayBody, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def pay(coord_id: Id, body: PayBody, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         row = _seen(w, coord_id, region, lock=True)
         if region != row.insu_admdvs:

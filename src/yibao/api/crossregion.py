@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.params import Id
 from yibao.errors import refuse
 from yibao.platform import diseases
 from yibao.store.models import Person, SettlementSuspension
@@ -133,7 +134,7 @@ def suspend(body: SuspendIn, request: Request, region: str = Depends(agency)) ->
 
 
 @router.post("/agency/suspensions/{suspension_id}/lift", summary="Lift a suspension of my region")
-def lift(suspension_id: int, body: LiftIn, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def lift(suspension_id: Id, body: LiftIn, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         row = w.session.scalars(select(SettlementSuspension).where(SettlementSuspension.id == suspension_id)
                                 .with_for_update()).first()

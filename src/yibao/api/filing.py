@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yibao import codes
 from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.params import Id
 from yibao.platform import filing as fl
 from yibao.store.models import Filing, Person
 
@@ -32,7 +33,7 @@ class FilingIn(BaseModel):
 
 class AgencyFilingIn(FilingIn):
     psn_no: str = Field(min_length=1, max_length=30)
-    replaces_id: int | None = Field(None, description="make this filing a new version of an active one")
+    replaces_id: Id | None = Field(None, description="make this filing a new version of an active one")
 
 
 class ChangeIn(BaseModel):
@@ -88,7 +89,7 @@ def mine(request: Request, me: str = Depends(person)) -> list[dict[str, Any]]:
 
 @router.post("/me/filings/{filing_id}/change", status_code=201,
              summary="Change a filing (new place, new institution, referral onwards): a new version replaces it")
-def change(filing_id: int, body: ChangeIn, request: Request, me: str = Depends(person)) -> dict[str, Any]:
+def change(filing_id: Id, body: ChangeIn, request: Request, me: str = Depends(person)) -> dict[str, Any]:
     given = body.model_dump(exclude_unset=True)
 
     def run(w: Work) -> dict[str, Any]:
@@ -107,7 +108,7 @@ def change(filing_id: int, body: ChangeIn, request: Request, me: str = Depends(p
 
 
 @router.delete("/me/filings/{filing_id}", summary="Cancel one of my filings: it covers nothing from now on")
-def cancel_mine(filing_id: int, request: Request, me: str = Depends(person)) -> dict[str, Any]:
+def cancel_mine(filing_id: Id, request: Request, me: str = Depends(person)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         row = _own(w, filing_id, me)
         return _shown(w, fl.cancel(w.session, row.id, now=w.now, actor=f"person:{me}"))
@@ -138,7 +139,7 @@ def agency_file(body: AgencyFilingIn, request: Request, region: str = Depends(ag
 
 
 @router.delete("/agency/filings/{filing_id}", summary="Cancel a filing of a person insured in my region")
-def agency_cancel(filing_id: int, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def agency_cancel(filing_id: Id, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         row = _of_region(w, filing_id, region)
         return _shown(w, fl.cancel(w.session, row.id, now=w.now, actor=f"agency:{region}"))

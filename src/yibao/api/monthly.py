@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from yibao.api.deps import Work, agency, centre, in_unit_of_work, institution
+from yibao.api.params import Id
 from yibao.errors import refuse
 from yibao.platform import allocation as al
 from yibao.platform import declaration as dc
@@ -165,7 +166,7 @@ def finish(decl_id: str, request: Request, region: str = Depends(agency)) -> dic
 
 
 @router.post("/agency/rejections/{rejection_id}/agree", summary="Agree to pay a rejection in the next cycle")
-def agree(rejection_id: int, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def agree(rejection_id: Id, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         r = rv.agree(w.session, region, rejection_id, w.now)
         return {"rejection_id": r.id, "status": r.status}
@@ -174,7 +175,7 @@ def agree(rejection_id: int, request: Request, region: str = Depends(agency)) ->
 
 
 @router.delete("/agency/rejections/{rejection_id}", status_code=204, summary="Withdraw a rejection (review open)")
-def withdraw(rejection_id: int, request: Request, region: str = Depends(agency)) -> None:
+def withdraw(rejection_id: Id, request: Request, region: str = Depends(agency)) -> None:
     in_unit_of_work(request, lambda w: rv.withdraw(w.session, region, rejection_id, w.today))
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from yibao import codes
 from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.params import Id, Int4
 from yibao.errors import refuse
 from yibao.gateway.fields import Amount
 from yibao.platform import mutual_aid as ma
@@ -37,7 +38,7 @@ class BindIn(BaseModel):
     quota: Amount | None = Field(None, description="decimal string; none: the whole balance is available")
     start: date
     end: date | None = None
-    priority: int | None = None
+    priority: Int4 | None = None
     commitment: Commitment
 
 
@@ -46,7 +47,7 @@ class ChangeIn(BaseModel):
     quota: Amount | None = None
     start: date | None = None
     end: date | None = None
-    priority: int | None = None
+    priority: Int4 | None = None
 
 
 class EndIn(BaseModel):
@@ -111,7 +112,7 @@ def _own_grant(w: Work, grant_id: int, me: str, lock: bool = False) -> ma.Grant:
 
 
 @router.patch("/me/mutual-aid/{grant_id}", summary="Change quota or window (authorizer) or priority (beneficiary)")
-def change(grant_id: int, body: ChangeIn, request: Request, me: str = Depends(person)) -> dict[str, Any]:
+def change(grant_id: Id, body: ChangeIn, request: Request, me: str = Depends(person)) -> dict[str, Any]:
     fields = body.model_dump(exclude_unset=True)
     if not fields:
         raise refuse("body", "name at least one of quota, start, end, priority")
@@ -124,7 +125,7 @@ def change(grant_id: int, body: ChangeIn, request: Request, me: str = Depends(pe
 
 
 @router.delete("/me/mutual-aid/{grant_id}", summary="Unbind: ends the authorization for new settlements at once")
-def unbind(grant_id: int, request: Request, me: str = Depends(person)) -> dict[str, Any]:
+def unbind(grant_id: Id, request: Request, me: str = Depends(person)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         grant = _own_grant(w, grant_id, me, lock=True)
         if grant.authorizer != me:
@@ -136,7 +137,7 @@ def unbind(grant_id: int, request: Request, me: str = Depends(person)) -> dict[s
 
 
 @router.get("/me/mutual-aid/{grant_id}/usage", summary="What an authorization paid, and what happened to it")
-def usage(grant_id: int, request: Request, me: str = Depends(person)) -> dict[str, Any]:
+def usage(grant_id: Id, request: Request, me: str = Depends(person)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         grant = _own_grant(w, grant_id, me)
         moves = ma.usage(w.session, grant)
@@ -169,7 +170,7 @@ def region_list(request: Request, status: str | None = None, region: str = Depen
 
 
 @router.post("/agency/mutual-aid/{grant_id}/end", summary="End an authorization of my region")
-def agency_end(grant_id: int, body: EndIn, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def agency_end(grant_id: Id, body: EndIn, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     return in_unit_of_work(request, lambda w: ma.describe(ma.end(
         w.session, _region_grant(w, grant_id, region), now=w.now, actor=f"agency:{region}", reason=body.reason,
         kind="ended_by_agency"), w.today))
