@@ -7,6 +7,7 @@ The world is tests/data/world.yaml: Shenzhen (440300) with 张三 (…0001, an a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -233,3 +234,88 @@ def test_every_integer_the_api_takes_is_bounded_to_the_database_integer(api: Api
     for name, model in schemas.items():
         unbounded += [f"{name}.{prop}" for prop, schema in model.get("properties", {}).items() if _unbounded(schema)]
     assert unbounded == []
+
+
+# -- NUL (PostgreSQL: "a string literal cannot contain NUL") and unpaired surrogates, anywhere ----------------
+
+GRANT = {"beneficiary_psn_no": GZ_PSN, "relation": "spouse", "start": "2026-03-16",
+         "commitment": {"version": "v1", "accepted_at": "2026-03-16T09:00:00"}}
+NUL_CASES = [  # (method, path, who, body, the field named)
+    ("GET", "/api/v1/agency/filings?status=%00", "agency", None, "status"),
+    ("GET", "/api/v1/agency/filings?psn_no=a%00", "agency", None, "psn_no"),
+    ("GET", "/api/v1/agency/mutual-aid?status=%00", "agency", None, "status"),
+    ("GET", "/api/v1/agency/suspensions?active=true&psn_no=%00", "agency", None, "psn_no"),
+    ("GET", "/api/v1/agency/suspensions?x%00=1", "agency", None, "query"),
+    ("GET", "/api/v1/agency/declarations?setl_ym=2026-03%00", "agency", None, "setl_ym"),
+    ("GET", "/api/v1/agency/diseases/a%00b", "agency", None, "psn_no"),
+    ("DELETE", f"/api/v1/agency/diseases/{SZ_PSN}/M%0001600", "agency", None, "code"),
+    ("POST", "/api/v1/agency/institutions/H4403%0000001/agreement", "agency",
+     {"change": "opened", "effective": "2026-03-16"}, "code"),
+    ("POST", "/api/v1/me/insurance-purchases/a%00/refund", "person", None, "purchase_id"),
+    ("POST", "/api/v1/agency/insurance-products/a%00/withdraw", "agency", None, "code"),
+    ("POST", "/api/v1/agency/declarations/a%00/finish", "agency", None, "decl_id"),
+    ("GET", "/api/v1/agency/declarations/a%00/reports/review-notes", "agency", None, "decl_id"),
+    ("GET", "/api/v1/institution/reports/2026-02%00/declaration-1", "institution", None, "setl_ym"),
+    ("GET", "/api/v1/centre/regions/44%000", "centre", None, "admdvs"),
+    ("POST", "/api/v1/agency/persons/a%00/transfer", "agency", {"to_admdvs": GZ}, "psn_no"),
+    ("POST", "/api/v1/agency/accounts/a%00/close", "agency", {"status": "closed"}, "psn_no"),
+    ("POST", "/api/v1/agency/suspensions", "agency", {"psn_no": "a\x00", "reason": "x"}, "psn_no"),
+    ("POST", "/api/v1/agency/suspensions", "agency", {"psn_no": GZ_PSN, "reason": "a\x00b"}, "reason"),
+    ("POST", "/api/v1/agency/institutions/H44030000001/agreement", "agency",
+     {"change": "suspended", "effective": "2026-03-16", "memo": "a\x00"}, "memo"),
+    ("POST", "/api/v1/me/insurance-purchases", "person", {"product_code": "a\x00"}, "product_code"),
+    ("POST", "/api/v1/ecredential/pay-auth", "person", {"fixmedins_code": "a\x00"}, "fixmedins_code"),
+    ("POST", "/api/v1/me/mutual-aid", "person", {**GRANT, "commitment": {"version": "v1\x00", "accepted_at":
+                                                                          "2026-03-16T09:00:00"}},
+     "commitment.version"),
+    ("POST", "/api/v1/me/mutual-aid", "person", {**GRANT, "beneficiary_psn_no": None, "beneficiary_certno": "a\x00",
+                                                 "beneficiary_name": "x"}, "beneficiary_certno"),
+    ("POST", "/api/v1/agency/mutual-aid/1/end", "agency", {"reason": "x\x00"}, "reason"),
+    ("POST", "/api/v1/agency/coordination", "agency", {"psn_no": SZ_PSN, "fixmedins_code": GZ_HOSP,
+                                                       "begndate": "2026-03-02", "enddate": "2026-03-03",
+                                                       "memo": "a\x00"}, "memo"),
+    ("POST", "/api/v1/agency/diseases", "agency", {"psn_no": SZ_KID, "code": "M01600", "since": "2026-01-01",
+                                                   "memo": "\x00"}, "memo"),
+    ("POST", "/api/v1/agency/insurance-products", "agency",
+     {"code": "P1", "name": "n", "insurer": "i\x00", "premium": "10.00"}, "insurer"),
+    ("POST", "/api/v1/me/filings", "person", {"type": "long_term_resident", "dest_admdvs": GZ, "start": "2026-03-16",
+                                              "end": "2026-12-31", "memo": "\x00"}, "memo"),
+]
+
+
+def test_a_nul_anywhere_is_invalid_input_naming_the_field(api: Api) -> None:
+    before = snapshot(api.store)
+    wrong = []
+    for method, path, who, body, name in NUL_CASES:
+        reply = api.call(method, path, who, json=body)
+        if reply.status_code != 422 or fields(problem(reply, 422)) != [name]:
+            wrong.append((method, path, name, reply.status_code, reply.text[:200]))
+    assert wrong == []
+    assert snapshot(api.store) == before
+
+
+def test_an_unpaired_surrogate_in_a_body_is_invalid_input(api: Api) -> None:
+    """JSON may escape half a UTF-16 pair ("\\ud800"); no database can store it as text."""
+    before = snapshot(api.store)
+    for raw, name in ((b'{"psn_no": "44010000000000000001", "reason": "a\\ud800"}', "reason"),
+                      (b'{"psn_no": "44010000000000000001", "reason": "x", "\\udfff": 1}', "body")):
+        reply = api.call("POST", "/api/v1/agency/suspensions", "agency", content=raw,
+                         headers={"Content-Type": "application/json"})
+        body = problem(reply, 422)
+        assert fields(body) == [name], body
+    assert snapshot(api.store) == before
+
+
+def test_every_api_route_refuses_unstorable_text(api: Api) -> None:
+    """Every route of the OpenAPI document, routes to come included: a NUL in the query string is refused before
+    anything else is looked at (no token needed to see it)."""
+    paths, _ = _schemas(api)
+    routes = [(method.upper(), path) for path, ops in paths.items() if path.startswith("/api/") for method in ops]
+    wrong = []
+    for method, path in routes:
+        concrete = re.sub(r"\{[a-z_]*id\}", "1", path)
+        concrete = re.sub(r"\{setl_ym\}", "2026-02", re.sub(r"\{[a-z_]+\}", "X", concrete))
+        reply = api.call(method, concrete + "?note=%00")
+        if reply.status_code != 422 or fields(problem(reply, 422)) != ["note"]:
+            wrong.append((method, path, reply.status_code, reply.text[:200]))
+    assert wrong == [] and len(routes) > 40
