@@ -7,6 +7,7 @@ The world is tests/data/world.yaml: Shenzhen (440300) with 张三 (…0001, an a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -319,3 +320,117 @@ def test_every_api_route_refuses_unstorable_text(api: Api) -> None:
         if reply.status_code != 422 or fields(problem(reply, 422)) != ["note"]:
             wrong.append((method, path, reply.status_code, reply.text[:200]))
     assert wrong == [] and len(routes) > 40
+
+
+# -- amounts, dates, months, lengths, tokens --------------------------------------------------------------------
+
+def test_an_amount_beyond_what_a_column_holds_is_invalid_input(api: Api) -> None:
+    """Money is kept in integer fen (bigint): 1e20 yuan overflows it, 1e30 does not even round to the cent."""
+    before = snapshot(api.store)
+    wrong = []
+    for amount in ("1e20", "1e30", "1e999999999", "-1e20", "10000000000.00"):
+        for method, path, who, body, name in (
+                ("POST", "/api/v1/me/mutual-aid", "person", {**GRANT, "quota": amount}, "quota"),
+                ("PATCH", "/api/v1/me/mutual-aid/1", "person", {"quota": amount}, "quota"),
+                ("POST", "/api/v1/agency/insurance-products", "agency",
+                 {"code": "P1", "name": "n", "insurer": "i", "premium": amount}, "premium"),
+                ("POST", "/api/v1/agency/declarations/D1/deductions", "agency", {"amount": amount, "reason": "r"},
+                 "amount")):
+            reply = api.call(method, path, who, json=body)
+            if reply.status_code != 422 or fields(problem(reply, 422)) != [name]:
+                wrong.append((method, path, amount, reply.status_code, reply.text[:200]))
+    assert wrong == []
+    assert snapshot(api.store) == before
+    # the largest amount is a valid one
+    made = api.call("POST", "/api/v1/agency/insurance-products", "agency",
+                    json={"code": "P1", "name": "n", "insurer": "i", "premium": "9999999999.99"})
+    assert made.status_code == 201 and made.json()["premium"] == "9999999999.99", made.text
+
+
+DAY_CASES = [  # (method, path, who, body with {day}, the field named)
+    ("POST", "/api/v1/me/filings", "person", {"type": "emergency", "dest_admdvs": GZ, "start": "{day}"}, "start"),
+    ("POST", "/api/v1/agency/filings", "agency", {"psn_no": SZ_PSN, "type": "emergency", "dest_admdvs": GZ,
+                                                  "start": "{day}"}, "start"),
+    ("POST", "/api/v1/agency/filings", "agency", {"psn_no": SZ_PSN, "type": "referral", "dest_admdvs": GZ,
+                                                  "start": "2026-03-16", "end": "{day}"}, "end"),
+    ("POST", "/api/v1/me/mutual-aid", "person", {**GRANT, "start": "{day}"}, "start"),
+    ("POST", "/api/v1/me/mutual-aid", "person",
+     {**GRANT, "commitment": {"version": "v1", "accepted_at": "{day}T00:00:00+14:00"}}, "commitment.accepted_at"),
+    ("PATCH", "/api/v1/me/mutual-aid/1", "person", {"end": "{day}"}, "end"),
+    ("POST", "/api/v1/agency/coordination", "agency", {"psn_no": SZ_PSN, "fixmedins_code": GZ_HOSP,
+                                                       "begndate": "{day}", "enddate": "2026-03-03"}, "begndate"),
+    ("POST", "/api/v1/agency/diseases", "agency", {"psn_no": SZ_KID, "code": "M01600", "since": "2026-01-01",
+                                                   "until": "{day}"}, "until"),
+    ("POST", "/api/v1/agency/institutions/H44030000001/agreement", "agency",
+     {"change": "suspended", "effective": "{day}"}, "effective"),
+    ("GET", "/api/v1/registry/institutions?on={day}", None, None, "on"),
+]
+
+
+def test_a_day_outside_1900_to_2099_is_invalid_input(api: Api) -> None:
+    """9999-12-31 + 9 days (an emergency filing's end) overflows Python's dates; 0001-01-01 at +14:00 is a time
+    PostgreSQL stores in year 0 and cannot read back."""
+    before = snapshot(api.store)
+    wrong = []
+    for method, path, who, body, name in DAY_CASES:
+        for day in ("0001-01-01", "1899-12-31", "2100-01-01", "9999-12-31"):
+            filled = path.format(day=day)
+            data = None if body is None else json.loads(json.dumps(body).replace("{day}", day))
+            reply = api.call(method, filled, who, json=data)
+            if reply.status_code != 422 or fields(problem(reply, 422)) != [name]:
+                wrong.append((method, path, day, reply.status_code, reply.text[:200]))
+    assert wrong == []
+    assert snapshot(api.store) == before
+    # a listing still reads (nothing unreadable was stored)
+    assert api.call("GET", "/api/v1/me/mutual-aid", "person").status_code == 200
+
+
+def test_a_month_outside_1900_to_2099_is_refused(api: Api) -> None:
+    """Month M is declared in M+1: 9999-12 would be declared in year 10000."""
+    before = snapshot(api.store)
+    for ym in ("9999-12", "0000-01", "1899-12", "2100-01"):
+        body = problem(api.call("POST", "/api/v1/institution/declarations", "institution", json={"setl_ym": ym}), 422)
+        assert body["detail"].startswith("setl_ym: "), body
+        body = problem(api.call("GET", f"/api/v1/agency/reports/{ym}/review-summary", "agency"), 422)
+        assert body["detail"].startswith("setl_ym: "), body
+    assert fields(problem(api.call("POST", "/api/v1/institution/declarations", "institution",
+                                   json={"setl_ym": "2026-03" * 100}), 422)) == ["setl_ym"]
+    assert snapshot(api.store) == before
+
+
+def test_a_string_longer_than_its_column_is_invalid_input(api: Api) -> None:
+    before = snapshot(api.store)
+    long = "4" * 101
+    terms = {"type": "long_term_resident", "dest_admdvs": GZ, "start": "2026-03-16", "end": "2026-12-31"}
+    wrong = []
+    for method, path, who, body, name in (
+            ("POST", "/api/v1/me/filings", "person", {**terms, "type": long}, "type"),
+            ("POST", "/api/v1/me/filings", "person", {**terms, "dest_admdvs": long}, "dest_admdvs"),
+            ("POST", "/api/v1/me/filings", "person", {**terms, "dest_admdvs": None, "dest_fixmedins": long},
+             "dest_fixmedins"),
+            ("POST", "/api/v1/me/filings/1/change", "person", {"dest_fixmedins": long}, "dest_fixmedins"),
+            ("POST", "/api/v1/me/mutual-aid", "person", {**GRANT, "beneficiary_psn_no": long}, "beneficiary_psn_no"),
+            ("POST", "/api/v1/me/mutual-aid", "person", {**GRANT, "relation": long}, "relation"),
+            ("POST", "/api/v1/me/mutual-aid", "person", {**GRANT, "beneficiary_psn_no": None,
+                                                         "beneficiary_certno": long, "beneficiary_name": "x"},
+             "beneficiary_certno"),
+            ("POST", "/api/v1/agency/suspensions", "agency", {"psn_no": GZ_PSN, "reason": "r" * 501}, "reason"),
+            ("POST", "/api/v1/agency/mutual-aid/1/end", "agency", {"reason": "r" * 201}, "reason")):
+        reply = api.call(method, path, who, json=body)
+        if reply.status_code != 422 or fields(problem(reply, 422)) != [name]:
+            wrong.append((method, path, name, reply.status_code, reply.text[:200]))
+    assert wrong == []
+    assert snapshot(api.store) == before
+
+
+def test_every_string_a_body_takes_is_bounded(api: Api) -> None:
+    """Guards the bodies to come: a string without a maximum length fails on PostgreSQL once longer than its
+    column ("value too long for type character varying")."""
+    _, schemas = _schemas(api)
+    unbounded = [f"{name}.{prop}" for name, model in schemas.items() if name not in ("HTTPValidationError",
+                                                                                    "ValidationError")
+                 for prop, schema in model.get("properties", {}).items()
+                 for b in _branches(schema) if b.get("type") == "string"
+                 and not ({"maxLength", "enum", "const", "pattern", "format"} & set(b))]
+    assert unbounded == []
+

@@ -4,14 +4,13 @@ The institution uploads the records over the wire (2560, gateway/handlers/coordi
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from yibao.api.deps import Work, agency, in_unit_of_work
-from yibao.api.params import Id
+from yibao.api.params import Day, Id
 from yibao.platform import coordination as co
 from yibao.store.models import CoordinationRequest, Settlement
 
@@ -22,8 +21,8 @@ class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     psn_no: str = Field(min_length=1, max_length=30, description="a person insured in the agency's region")
     fixmedins_code: str = Field(min_length=1, max_length=30, description="the institution, in another region")
-    begndate: date = Field(description="first day of the costs claimed")
-    enddate: date = Field(description="last day of the costs claimed")
+    begndate: Day = Field(description="first day of the costs claimed")
+    enddate: Day = Field(description="last day of the costs claimed")
     memo: str | None = Field(None, max_length=500)
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -11,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yibao import codes
 from yibao.api.deps import Work, agency, in_unit_of_work, person
-from yibao.api.params import Id
+from yibao.api.params import Day, Id
 from yibao.platform import filing as fl
 from yibao.store.models import Filing, Person
 
@@ -22,12 +21,12 @@ TYPES = ", ".join(codes.FILING_TYPES)
 
 class FilingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: str = Field(description=f"one of {TYPES}")
-    dest_admdvs: str | None = Field(None, description="a province (xx0000) or a pooling region; or")
-    dest_fixmedins: str | None = Field(None, description="one institution (e.g. dialysis)")
-    start: date = Field(description="emergency: the first outpatient date (may be in the past, not the future)")
-    end: date | None = Field(None, description="empty for retired_resettled; computed for emergency (start + 9 days); "
-                                               "required otherwise (referral: within the insured region's maximum)")
+    type: str = Field(max_length=24, description=f"one of {TYPES}")
+    dest_admdvs: str | None = Field(None, max_length=6, description="a province (xx0000) or a pooling region; or")
+    dest_fixmedins: str | None = Field(None, max_length=30, description="one institution (e.g. dialysis)")
+    start: Day = Field(description="emergency: the first outpatient date (may be in the past, not the future)")
+    end: Day | None = Field(None, description="empty for retired_resettled; computed for emergency (start + 9 days); "
+                                              "required otherwise (referral: within the insured region's maximum)")
     memo: str = Field("", max_length=400)
 
 
@@ -41,11 +40,11 @@ class ChangeIn(BaseModel):
     destination replaces the destination."""
 
     model_config = ConfigDict(extra="forbid")
-    type: str | None = None
-    dest_admdvs: str | None = None
-    dest_fixmedins: str | None = None
-    start: date | None = None
-    end: date | None = None
+    type: str | None = Field(None, max_length=24)
+    dest_admdvs: str | None = Field(None, max_length=6)
+    dest_fixmedins: str | None = Field(None, max_length=30)
+    start: Day | None = None
+    end: Day | None = None
     memo: str = Field("", max_length=400)
 
 

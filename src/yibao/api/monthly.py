@@ -5,7 +5,6 @@ centre pays the rest, clears mutual aid and the advances, and shows its cross-re
 from __future__ import annotations
 
 import tempfile
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from yibao.api.deps import Work, agency, centre, in_unit_of_work, institution
-from yibao.api.params import Id
+from yibao.api.params import FIRST_DAY, LAST_DAY, Id, Money
 from yibao.errors import refuse
 from yibao.platform import allocation as al
 from yibao.platform import declaration as dc
@@ -33,9 +32,13 @@ MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 
 def _ym(text: str) -> str:
     try:
-        return ym_text(*parse_ym(text))
+        year, month = parse_ym(text)
     except ValueError as exc:
         raise refuse("setl_ym", str(exc)) from None
+    # the cycle computes with the following month (declared in M+1): 9999-12 would be declared in year 10000
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise refuse("setl_ym", f"{text!r} is not a month from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}")
+    return ym_text(year, month)
 
 
 def _rendered(report: Report, fmt: str) -> Any:
@@ -61,7 +64,7 @@ def describe(decl: Declaration) -> dict[str, Any]:
 
 class DeclareBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    setl_ym: str = Field(description="the month declared, YYYY-MM")
+    setl_ym: str = Field(max_length=7, description="the month declared, YYYY-MM")
 
 
 def _institution(w: Work, code: str) -> Institution:
@@ -121,7 +124,7 @@ class RejectBody(BaseModel):
 
 class DeductBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: Decimal = Field(gt=0, decimal_places=2)
+    amount: Money = Field(gt=0)
     reason: str = Field(min_length=1, max_length=500, description="the violation (seed 004 art. 30)")
     setl_id: str | None = Field(None, max_length=30)
     insu_admdvs: str | None = Field(None, pattern=r"^\d{6}$")

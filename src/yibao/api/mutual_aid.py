@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,9 +11,8 @@ from sqlalchemy import select
 
 from yibao import codes
 from yibao.api.deps import Work, agency, in_unit_of_work, person
-from yibao.api.params import Id, Int4
+from yibao.api.params import Day, Id, Int4, Moment, Money
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount
 from yibao.platform import mutual_aid as ma
 from yibao.store.models import Person
 
@@ -25,28 +23,28 @@ class Commitment(BaseModel):
     """The commitment text (承诺书) the authorizer accepted, and when (seed 002)."""
 
     version: str = Field(min_length=1, max_length=40)
-    accepted_at: datetime
+    accepted_at: Moment
 
 
 class BindIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    beneficiary_psn_no: str | None = None
-    beneficiary_certno: str | None = Field(None, description="with beneficiary_name, instead of psn_no")
-    beneficiary_name: str | None = None
-    relation: str = Field(description="the beneficiary's relation to the authorizer: "
-                          + ", ".join(codes.GRANT_RELATIONS))
-    quota: Amount | None = Field(None, description="decimal string; none: the whole balance is available")
-    start: date
-    end: date | None = None
+    beneficiary_psn_no: str | None = Field(None, max_length=30)
+    beneficiary_certno: str | None = Field(None, max_length=50, description="with beneficiary_name, instead of psn_no")
+    beneficiary_name: str | None = Field(None, max_length=50)
+    relation: str = Field(max_length=10, description="the beneficiary's relation to the authorizer: "
+                                                     + ", ".join(codes.GRANT_RELATIONS))
+    quota: Money | None = Field(None, description="decimal string; none: the whole balance is available")
+    start: Day
+    end: Day | None = None
     priority: Int4 | None = None
     commitment: Commitment
 
 
 class ChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quota: Amount | None = None
-    start: date | None = None
-    end: date | None = None
+    quota: Money | None = None
+    start: Day | None = None
+    end: Day | None = None
     priority: Int4 | None = None
 
 
