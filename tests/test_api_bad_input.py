@@ -434,3 +434,8 @@ def test_every_string_a_body_takes_is_bounded(api: Api) -> None:
                  and not ({"maxLength", "enum", "const", "pattern", "format"} & set(b))]
     assert unbounded == []
 
+
+def test_a_token_that_is_not_ascii_is_refused_not_failed_on(api: Api) -> None:
+    for token in (b"yb1.x.\xe9", b"yb1.\xe9.x", b"\xff"):
+        reply = api.http.get("/api/v1/me/filings", headers={"Authorization": b"Bearer " + token})
+        assert problem(reply, 401)["detail"] == "malformed token", token
