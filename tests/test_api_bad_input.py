@@ -435,6 +435,13 @@ def test_every_string_a_body_takes_is_bounded(api: Api) -> None:
     assert unbounded == []
 
 
+def test_a_null_where_the_record_needs_a_value_is_invalid_input(api: Api) -> None:
+    """An authorization always has a start: null is not "no start" (PATCH answered 500: date < None)."""
+    before = snapshot(api.store)
+    body = problem(api.call("PATCH", "/api/v1/me/mutual-aid/1", "person", json={"start": None}), 422)
+    assert fields(body) == ["start"], body
+    assert snapshot(api.store) == before
+
 def test_a_token_that_is_not_ascii_is_refused_not_failed_on(api: Api) -> None:
     for token in (b"yb1.x.\xe9", b"yb1.\xe9.x", b"\xff"):
         reply = api.http.get("/api/v1/me/filings", headers={"Authorization": b"Bearer " + token})

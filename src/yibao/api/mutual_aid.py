@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from yibao import codes
@@ -46,6 +47,14 @@ class ChangeIn(BaseModel):
     start: Day | None = None
     end: Day | None = None
     priority: Int4 | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _start_kept(cls, value: date | None) -> date | None:
+        # null means "none" for quota, end and priority; an authorization cannot be without a start
+        if value is None:
+            raise ValueError("must be a date: an authorization always has a start")
+        return value
 
 
 class EndIn(BaseModel):
