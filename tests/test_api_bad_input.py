@@ -122,6 +122,14 @@ def test_invalid_input_names_each_field(api: Api) -> None:
     assert snapshot(api.store) == before
 
 
+def test_the_openapi_document_shows_the_problem_shape(api: Api) -> None:
+    paths, _ = _schemas(api)
+    shown = {(m, p): set(op["responses"]) for p, ops in paths.items() if p.startswith("/api/") for m, op in ops.items()}
+    assert shown and all("4XX" in codes and "422" not in codes for codes in shown.values()), shown
+    refusal = paths["/api/v1/me/filings"]["post"]["responses"]["4XX"]["content"]
+    assert list(refusal) == [MEDIA_TYPE]
+    assert refusal[MEDIA_TYPE]["schema"]["required"] == ["type", "title", "status", "detail"]
+
 def test_a_broken_rule_is_a_problem(api: Api) -> None:
     before = snapshot(api.store)
     own = problem(api.call("POST", "/api/v1/agency/suspensions", "agency", json={"psn_no": SZ_PSN, "reason": "x"}),

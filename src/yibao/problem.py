@@ -39,6 +39,19 @@ TYPES = {
 }
 
 
+#: a refusal in OpenAPI terms, so that /docs shows the shape answered (include_router(..., responses=RESPONSES))
+SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["type", "title", "status", "detail"],
+    "properties": {"type": {"type": "string", "example": "urn:yibao:problem:invalid"}, "title": {"type": "string"},
+                   "status": {"type": "integer"}, "detail": {"type": "string"}, "instance": {"type": "string"},
+                   "errors": {"type": "array", "items": {"type": "object", "required": ["field", "rule"],
+                                                         "properties": {"field": {"type": "string"},
+                                                                        "rule": {"type": "string"}}}}}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"description": "Refused (docs/api.md): `errors` names each invalid field",
+            "content": {MEDIA_TYPE: {"schema": SCHEMA}}}}
+
+
 def type_of(status: int, kind: str | None = None) -> str:
     return "urn:yibao:problem:" + (kind or TYPES.get(status, "error"))
 

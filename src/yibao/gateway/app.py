@@ -68,7 +68,7 @@ def create_app(store: Store | None = None) -> FastAPI:
     # text PostgreSQL cannot store (NUL) is refused as invalid input of any API route, not failed on (500)
     for api in (mutual_aid_api, insurance_api, filing_api, crossregion_api, registry_api, coordination_api,
                 monthly_api, ecredential_api):
-        app.include_router(api.router, dependencies=[Depends(storable_text)])
+        app.include_router(api.router, dependencies=[Depends(storable_text)], responses=problem.RESPONSES)
     app.include_router(mobilepay_routes.router)
 
     # the gateway and mobile-payment routes answer every refusal in their own envelopes before this is reached
