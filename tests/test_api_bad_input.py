@@ -43,8 +43,7 @@ class Api:
         self.http = TestClient(create_app(store), raise_server_exceptions=False)
         key = signing_key(store)
         self.tokens = {"person": issue(key, "person", SZ_PSN), "agency": issue(key, "agency", SZ),
-                       "institution": issue(key, "institution", SZ_HOSP), "centre": issue(key, "centre", "440000"),
-                       "gz-person": issue(key, "person", GZ_PSN)}
+                       "institution": issue(key, "institution", SZ_HOSP), "centre": issue(key, "centre", "440000")}
 
     def call(self, method: str, path: str, who: str | None = None, **kw: Any) -> Response:
         headers = dict(kw.pop("headers", None) or {})
