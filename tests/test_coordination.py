@@ -201,7 +201,7 @@ def test_request_dispatch_upload_and_pay_to_the_account(co):
             "acct_023", Decimal("105.00"), "440100", setl_id, "pending", entry.id)
         assert s.get(CoordinationRequest, cid).journal_id == entry.id
     again = co.http.post(f"/api/v1/agency/coordination/{cid}/pay", headers=co.gz, json={"method": "cash"})
-    assert again.status_code == 422 and "already paid (account, 105.00) on 2025-10-15" in again.json()["error"]
+    assert again.status_code == 422 and "already paid (account, 105.00) on 2025-10-15" in again.json()["detail"]
     with co.store.unit_of_work() as s:
         assert s.get(Account, GZ_PSN).balance == Decimal("4305.00")
         assert len(s.scalars(select(BankInstruction)).all()) == 1
@@ -278,11 +278,11 @@ def test_refusals(co):
     assert co.http.get("/api/v1/agency/coordination", headers=person).status_code == 403
     # pay before upload
     reply = co.http.post(f"/api/v1/agency/coordination/{cid}/pay", headers=co.gz, json={"method": "account"})
-    assert reply.status_code == 422 and "no claim to pay" in reply.json()["error"]
+    assert reply.status_code == 422 and "no claim to pay" in reply.json()["detail"]
 
     assert co.http.post(f"/api/v1/agency/coordination/{cid}/dispatch", headers=co.sz).status_code == 200
     again = co.http.post(f"/api/v1/agency/coordination/{cid}/dispatch", headers=co.sz)
-    assert again.status_code == 422 and "already dispatched on 2025-09-26" in again.json()["error"]
+    assert again.status_code == 422 and "already dispatched on 2025-09-26" in again.json()["detail"]
     # another institution uploads
     out = upload(co, cid, code=GZ_HOSP)
     assert out["infcode"] == -1 and f"no coordination request {cid} for this institution" in out["err_msg"]
@@ -302,7 +302,7 @@ def test_refusals(co):
     assert co.http.post(f"/api/v1/agency/coordination/{cid}/pay", headers=co.gz,
                         json={"method": "account"}).status_code == 200
     reply = co.http.post(f"/api/v1/agency/coordination/{cid}/pay", headers=co.gz, json={"method": "account"})
-    assert reply.status_code == 422 and "already paid" in reply.json()["error"]
+    assert reply.status_code == 422 and "already paid" in reply.json()["detail"]
     with co.store.unit_of_work() as s:  # computed on Sep 26 under September's policy: 0.70 x 190.00 = 133.00
         assert s.get(Account, GZ_PSN).balance == Decimal("4333.00")
         assert len(s.scalars(select(AccountEntry).where(AccountEntry.setl_id.is_not(None))).all()) == 1
@@ -312,17 +312,17 @@ def test_refused_requests(co):
     on(co, "2025-09-26")
     # a person of another region, an institution of the agency's own region, an unqualified case, bad days
     reply = file(co, headers=co.sz)
-    assert reply.status_code == 422 and f"no insured person {GZ_PSN} in region 440300" in reply.json()["error"]
+    assert reply.status_code == 422 and f"no insured person {GZ_PSN} in region 440300" in reply.json()["detail"]
     reply = file(co, code=GZ_HOSP)
-    assert reply.status_code == 422 and "needs no coordination across regions" in reply.json()["error"]
+    assert reply.status_code == 422 and "needs no coordination across regions" in reply.json()["detail"]
     reply = file(co, psn_no="14010000000000000001", code=GZ_HOSP, headers=co.ty)  # Taiyuan at a provincial one
-    assert reply.status_code == 422 and "cross-province cases need national" in reply.json()["error"]
+    assert reply.status_code == 422 and "cross-province cases need national" in reply.json()["detail"]
     assert file(co, "2025-09-21", "2025-09-20").status_code == 422
     reply = file(co, "2025-09-20", "2025-09-27")
-    assert reply.status_code == 422 and "after today 2025-09-26" in reply.json()["error"]
+    assert reply.status_code == 422 and "after today 2025-09-26" in reply.json()["detail"]
     assert file(co).status_code == 201
     reply = file(co, "2025-09-19", "2025-09-22")
-    assert reply.status_code == 422 and "already covers these days" in reply.json()["error"]
+    assert reply.status_code == 422 and "already covers these days" in reply.json()["detail"]
 
 
 def test_a_suspended_person_still_gets_the_claim_computed(co):

@@ -567,7 +567,7 @@ def test_agency_recognises_and_ends_recognitions_of_its_insured(hub: Hub) -> Non
     body = {"psn_no": GZ_EMP, "code": "M04600", "since": "2026-03-16"}
     # M04600 is not on Guangzhou's list: the insured region's agency recognises from its own list
     reply = http.post("/api/v1/agency/diseases", headers=gz, json=body)
-    assert reply.status_code == 422 and reply.json()["error"] == (
+    assert reply.status_code == 422 and reply.json()["detail"] == (
         "code: M04600 is not a chronic/special disease code of region 440100")
     # only for a person of its region
     assert http.post("/api/v1/agency/diseases", headers=sz, json={**body, "code": "M03900"}).status_code == 404
@@ -619,9 +619,9 @@ def test_suspension_refuses_settlement_in_the_treatment_region_until_lifted(hub:
 
     # the agency's rules
     again = http.post("/api/v1/agency/suspensions", headers=sz, json={"psn_no": GZ_EMP, "reason": "again"})
-    assert again.status_code == 422 and "already suspended" in again.json()["error"]
+    assert again.status_code == 422 and "already suspended" in again.json()["detail"]
     own = http.post("/api/v1/agency/suspensions", headers=sz, json={"psn_no": SZ_EMP, "reason": "x"})
-    assert own.status_code == 422 and own.json()["error"].startswith("psn_no: the person is insured in 440300")
+    assert own.status_code == 422 and own.json()["detail"].startswith("psn_no: the person is insured in 440300")
     assert http.post("/api/v1/agency/suspensions", headers=sz, json={"psn_no": "NOBODY", "reason": "x"}
                      ).status_code == 404
     assert http.post(f"/api/v1/agency/suspensions/{suspension['id']}/lift", headers=gz,
@@ -637,7 +637,7 @@ def test_suspension_refuses_settlement_in_the_treatment_region_until_lifted(hub:
     assert lifted.status_code == 200 and (lifted.json()["active"], lifted.json()["lifted_reason"]) == (
         False, "核查后恢复")
     twice = http.post(f"/api/v1/agency/suspensions/{suspension['id']}/lift", headers=sz, json={"reason": "x"})
-    assert twice.status_code == 422 and "already lifted" in twice.json()["error"]
+    assert twice.status_code == 422 and "already lifted" in twice.json()["detail"]
     assert http.get("/api/v1/agency/suspensions?active=true", headers=sz).json() == []
     # Guangzhou's deductible: 10.00 went at home, 40.00 left: round2((230.00 - 40.00) x 0.70) = 133.00
     check_amounts(one_of(visit.settle()), {"medfee_sumamt": "290.00", "act_pay_dedc": "40.00", "hifp_pay": "133.00"})

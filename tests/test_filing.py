@@ -241,11 +241,12 @@ def unloaded(store: Store, monkeypatch: pytest.MonkeyPatch) -> World:
 
 
 def refusal(reply: Response) -> str:
-    """A refused act: HTTP 422 with {"error": "<field>: <rule with its figures>"}."""
+    """A refused act: HTTP 422, a problem (docs/api.md) of type refused, detail "<field>: <rule with its figures>"."""
     assert reply.status_code == 422, reply.text
+    assert reply.headers["content-type"].startswith("application/problem+json"), reply.headers
     body = reply.json()
-    assert set(body) == {"error"}, body
-    return str(body["error"])
+    assert body["type"] == "urn:yibao:problem:refused" and body["status"] == 422, body
+    return str(body["detail"])
 
 
 def needed(kind: str, day: str, code: str) -> str:

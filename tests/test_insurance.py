@@ -249,8 +249,8 @@ def test_unknown_and_foreign_products_are_refused(api: Api) -> None:
     for code in ("NO-SUCH-PRODUCT", GZ_HMB):  # GZ_HMB exists, but in 广州, not in the buyer's region
         reply = api.buy(EMPLOYEE, code)
         assert reply.status_code == 422
-        assert reply.json()["error"].startswith("product_code: no approved commercial health insurance product")
-        assert SZ in reply.json()["error"]
+        assert reply.json()["detail"].startswith("product_code: no approved commercial health insurance product")
+        assert SZ in reply.json()["detail"]
     assert api.buy(EMPLOYEE, "").status_code == 422
     assert api.books() == before and api.purchases(EMPLOYEE) == []
 
@@ -262,7 +262,8 @@ def test_a_withdrawn_product_is_refused(api: Api) -> None:
     assert api.products(EMPLOYEE) == []
     reply = api.buy(EMPLOYEE)
     assert reply.status_code == 422
-    assert reply.json() == {"error": f"product_code: insurance product {HMB} of region {SZ} has been withdrawn"}
+    assert reply.json()["type"] == "urn:yibao:problem:refused"
+    assert reply.json()["detail"] == f"product_code: insurance product {HMB} of region {SZ} has been withdrawn"
     assert api.balance(EMPLOYEE) == D("500.00")
 
 
@@ -271,7 +272,7 @@ def test_a_suspended_person_is_refused(store: Store) -> None:
     next(p for p in doc["persons"] if p["psn_no"] == EMPLOYEE)["suspended"] = True
     load_document(store, doc)
     reply = Api(store).buy(EMPLOYEE)
-    assert reply.status_code == 422 and "suspended" in reply.json()["error"]
+    assert reply.status_code == 422 and "suspended" in reply.json()["detail"]
 
 
 # -- refunds ---------------------------------------------------------------------------------------------
@@ -310,7 +311,7 @@ def test_a_second_refund_is_refused(api: Api) -> None:
     books = api.books()
     again = api.refund(CHILD, p["purchase_id"])
     assert again.status_code == 422
-    assert again.json()["error"] == (f"purchase_id: insurance purchase {p['purchase_id']} was already refunded "
+    assert again.json()["detail"] == (f"purchase_id: insurance purchase {p['purchase_id']} was already refunded "
                                      f"({first.json()['refund_id']})")
     assert api.books() == books
     assert len(api.instructions(first.json()["refund_id"])) == 1
@@ -354,7 +355,7 @@ def test_agency_adds_updates_and_withdraws_products_of_its_region_only(api: Api)
     assert api.withdraw(GZ, "NOPE").status_code == 404
     assert api.withdraw(SZ, "SZ-CI").status_code == 200
     again = api.withdraw(SZ, "SZ-CI")
-    assert again.status_code == 422 and "already withdrawn" in again.json()["error"]
+    assert again.status_code == 422 and "already withdrawn" in again.json()["detail"]
     assert [p["code"] for p in api.products(EMPLOYEE)] == [HMB]
     assert api.buy(EMPLOYEE, "SZ-CI").status_code == 422
 
@@ -365,7 +366,7 @@ def test_agency_adds_updates_and_withdraws_products_of_its_region_only(api: Api)
 
 def test_agency_product_input_is_checked(api: Api) -> None:
     good = {"code": "X1", "name": "产品", "insurer": "示例人寿", "premium": "10.00"}
-    assert api.save_product(SZ, **{**good, "premium": "0.00"}).json() == {"error": "premium: must be above 0; is 0.00"}
+    assert api.save_product(SZ, **{**good, "premium": "0.00"}).json()["detail"] == "premium: must be above 0; is 0.00"
     assert api.save_product(SZ, **{**good, "premium": "10.001"}).status_code == 422
     assert api.save_product(SZ, **{**good, "premium": 10.5}).status_code == 422  # a float is never money
     assert api.save_product(SZ, **{k: v for k, v in good.items() if k != "insurer"}).status_code == 422

@@ -467,7 +467,7 @@ def test_the_pay_auth_api_and_1101_refusals(world: World) -> None:
     token = issue(signing_key(world.store), "person", EMPLOYEE)
     reply = world.http.post("/api/v1/ecredential/pay-auth", json={"fixmedins_code": "H00000000000"},
                             headers={"Authorization": f"Bearer {token}"})
-    assert reply.status_code == 422 and reply.json()["error"] == "fixmedins_code: no institution H00000000000"
+    assert reply.status_code == 422 and reply.json()["detail"] == "fixmedins_code: no institution H00000000000"
     other = world.authorize(EMPLOYEE, TY_HOSP)["pay_auth_no"]
     with pytest.raises(PlatformError) as err:
         world.his().ok("1101", {"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": other}})

@@ -202,7 +202,7 @@ class Month:
         before = snapshot(self.store)
         reply = self.call(method, path, who, 422, **kw)
         assert snapshot(self.store) == before, f"the refused {method} {path} wrote business state"
-        return str(reply.json()["error"])
+        return str(reply.json()["detail"])
 
 
 def institution(code: str) -> tuple[str, str]:

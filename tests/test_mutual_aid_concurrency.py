@@ -214,7 +214,7 @@ def test_bindings_at_the_same_moment_keep_the_relation_limits_and_one_per_pair(s
     for r in replies:
         assert r is not None
         if r.status_code == 422:
-            assert r.json()["error"] in (
+            assert r.json()["detail"] in (
                 "relation: at most 4 active authorization(s) for relation child (子女) per authorizer; 4 already",
                 "beneficiary: an active authorization for this beneficiary already exists; relation: at most 1 active "
                 "authorization(s) for relation spouse (配偶) per authorizer; 1 already"), r.json()

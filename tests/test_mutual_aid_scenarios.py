@@ -256,11 +256,12 @@ class Api:
 
 
 def refusal(reply: Response) -> str:
-    """A refused act: HTTP 422 with {"error": "<field>: <rule with its figures>"}."""
+    """A refused act: HTTP 422, a problem (docs/api.md) of type refused, detail "<field>: <rule with its figures>"."""
     assert reply.status_code == 422, reply.text
+    assert reply.headers["content-type"].startswith("application/problem+json"), reply.headers
     body = reply.json()
-    assert set(body) == {"error"}, body
-    return str(body["error"])
+    assert body["type"] == "urn:yibao:problem:refused" and body["status"] == 422, body
+    return str(body["detail"])
 
 
 # -- reading the books ---------------------------------------------------------------------------------

@@ -39,6 +39,19 @@ TYPES = {
 }
 
 
+#: a refusal in OpenAPI terms, so that /docs shows the shape answered (include_router(..., responses=RESPONSES))
+SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["type", "title", "status", "detail"],
+    "properties": {"type": {"type": "string", "example": "urn:yibao:problem:invalid"}, "title": {"type": "string"},
+                   "status": {"type": "integer"}, "detail": {"type": "string"}, "instance": {"type": "string"},
+                   "errors": {"type": "array", "items": {"type": "object", "required": ["field", "rule"],
+                                                         "properties": {"field": {"type": "string"},
+                                                                        "rule": {"type": "string"}}}}}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"description": "Refused (docs/api.md): `errors` names each invalid field",
+            "content": {MEDIA_TYPE: {"schema": SCHEMA}}}}
+
+
 def type_of(status: int, kind: str | None = None) -> str:
     return "urn:yibao:problem:" + (kind or TYPES.get(status, "error"))
 
@@ -61,6 +74,22 @@ def problem(status: int, detail: str, *, kind: str | None = None, instance: str 
     return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=MEDIA_TYPE)
 
 
+_SOURCES = ("path", "query", "body", "header", "cookie")
+
+
+def _located(error: Mapping[str, Any]) -> dict[str, Any]:
+    """FastAPI's location starts with where the value came from (path, query, body); the client knows the field
+    by its own name. A body that is missing, not an object or not JSON at all is the field `body`."""
+    source, *rest = error["loc"] or ("body",)
+    if error["type"] == "json_invalid":  # its location is a character offset, not a field
+        reason = (error.get("ctx") or {}).get("error", "")
+        return {**error, "type": "value_error", "loc": ["body"],
+                "ctx": {"error": f"is not valid JSON: {reason} (at character {rest[0] if rest else 0})"}}
+    if source not in _SOURCES:
+        return dict(error)
+    return {**error, "loc": rest or [source]}
+
+
 def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     class _Wrapped:  # problems_of reads a pydantic ValidationError's .errors(); FastAPI's has the same method
         def __init__(self, errors: Sequence[Any]):
@@ -69,10 +98,7 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         def errors(self, include_url: bool = False) -> Sequence[Any]:
             return self._errors
 
-    # FastAPI's locations start with where the value came from (path, query, body): keep the field's own name
-    cleaned = [{**e, "loc": [p for p in e["loc"] if p not in ("path", "query", "body", "header", "cookie")]}
-               for e in exc.errors()]
-    found = problems_of(_Wrapped(cleaned))  # type: ignore[arg-type]
+    found = problems_of(_Wrapped([_located(e) for e in exc.errors()]))  # type: ignore[arg-type]
     detail = "; ".join(f"{f}: {r}" if f else r for f, r in found) or "the request is not valid"
     return problem(422, detail, instance=request.url.path, errors=found)
 

@@ -23,6 +23,9 @@ _MESSAGES = {
     "decimal_parsing": "must be a decimal number",
 }
 
+_BOUNDS = {"greater_than_equal": "must be at least", "less_than_equal": "must be at most",
+           "greater_than": "must be above", "less_than": "must be below"}
+
 
 def path_of(loc: Iterable[Any]) -> str:
     out = ""
@@ -47,6 +50,9 @@ def rule_of(error: Any) -> str:
         return f"must match {ctx['pattern']}"
     if kind == "literal_error":
         return f"must be one of {ctx['expected']}"
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values()), "")
+        return f"{_BOUNDS[kind]} {bound}"
     if kind == "too_long":
         return f"must have at most {ctx.get('max_length')} items"
     return _MESSAGES.get(kind, error["msg"])

@@ -4,13 +4,13 @@ The institution uploads the records over the wire (2560, gateway/handlers/coordi
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from yibao.api.deps import Work, agency, in_unit_of_work
+from yibao.api.params import Day, Id
 from yibao.platform import coordination as co
 from yibao.store.models import CoordinationRequest, Settlement
 
@@ -21,8 +21,8 @@ class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     psn_no: str = Field(min_length=1, max_length=30, description="a person insured in the agency's region")
     fixmedins_code: str = Field(min_length=1, max_length=30, description="the institution, in another region")
-    begndate: date = Field(description="first day of the costs claimed")
-    enddate: date = Field(description="last day of the costs claimed")
+    begndate: Day = Field(description="first day of the costs claimed")
+    enddate: Day = Field(description="last day of the costs claimed")
     memo: str | None = Field(None, max_length=500)
 
 
@@ -73,13 +73,13 @@ def overdue(request: Request, region: str = Depends(agency)) -> dict[str, Any]:
 
 
 @router.get("/{coord_id}", summary="One request of my region, with its claim once computed")
-def one(coord_id: int, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def one(coord_id: Id, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     return in_unit_of_work(request, lambda w: _described(w, _seen(w, coord_id, region)))
 
 
 @router.post("/{coord_id}/dispatch", summary="Dispatch to the institution (treatment region): it has 5 working "
                                              "days to upload (2560)")
-def dispatch(coord_id: int, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def dispatch(coord_id: Id, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         row = _seen(w, coord_id, region, lock=True)
         if region != row.treatment_admdvs:
@@ -91,7 +91,7 @@ def dispatch(coord_id: int, request: Request, region: str = Depends(agency)) -> 
 
 
 @router.post("/{coord_id}/pay", summary="Pay the claim's fund part (insured region): to the account or in cash")
-def pay(coord_id: int, body: PayBody, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def pay(coord_id: Id, body: PayBody, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         row = _seen(w, coord_id, region, lock=True)
         if region != row.insu_admdvs:

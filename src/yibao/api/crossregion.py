@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.params import Day, Id
 from yibao.errors import refuse
 from yibao.platform import diseases
 from yibao.store.models import Person, SettlementSuspension
@@ -27,8 +27,8 @@ class DiseaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     psn_no: str = Field(min_length=1, max_length=30)
     code: str = Field(min_length=1, max_length=30, description="a chronic/special disease code of the region")
-    since: date
-    until: date | None = None
+    since: Day
+    until: Day | None = None
     memo: str = Field("", max_length=500)
 
 
@@ -133,7 +133,7 @@ def suspend(body: SuspendIn, request: Request, region: str = Depends(agency)) ->
 
 
 @router.post("/agency/suspensions/{suspension_id}/lift", summary="Lift a suspension of my region")
-def lift(suspension_id: int, body: LiftIn, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def lift(suspension_id: Id, body: LiftIn, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         row = w.session.scalars(select(SettlementSuspension).where(SettlementSuspension.id == suspension_id)
                                 .with_for_update()).first()

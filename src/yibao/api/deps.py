@@ -19,6 +19,8 @@ from yibao.store.db import Store
 
 bearer = HTTPBearer(auto_error=False)
 T = TypeVar("T")
+#: RFC 9110: a 401 names the scheme the client should authenticate with
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def store_of(request: Request) -> Store:
@@ -27,14 +29,15 @@ def store_of(request: Request) -> Store:
 
 def principal(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
     if creds is None:
-        raise HTTPException(401, "a bearer token is required (yibao token person PSN_NO / agency ADMDVS)")
+        raise HTTPException(401, "a bearer token is required (yibao token person PSN_NO / agency ADMDVS)",
+                            headers=CHALLENGE)
     store = store_of(request)
     key = getattr(request.app.state, "token_key", None) or signing_key(store)
     request.app.state.token_key = key
     try:
         return verify(key, creds.credentials)
     except BadToken as exc:
-        raise HTTPException(401, str(exc)) from None
+        raise HTTPException(401, str(exc), headers=CHALLENGE) from None
 
 
 def person(p: Principal = Depends(principal)) -> str:

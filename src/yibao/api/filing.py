@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yibao import codes
 from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.params import Day, Id
 from yibao.platform import filing as fl
 from yibao.store.models import Filing, Person
 
@@ -21,18 +21,18 @@ TYPES = ", ".join(codes.FILING_TYPES)
 
 class FilingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: str = Field(description=f"one of {TYPES}")
-    dest_admdvs: str | None = Field(None, description="a province (xx0000) or a pooling region; or")
-    dest_fixmedins: str | None = Field(None, description="one institution (e.g. dialysis)")
-    start: date = Field(description="emergency: the first outpatient date (may be in the past, not the future)")
-    end: date | None = Field(None, description="empty for retired_resettled; computed for emergency (start + 9 days); "
-                                               "required otherwise (referral: within the insured region's maximum)")
+    type: str = Field(max_length=24, description=f"one of {TYPES}")
+    dest_admdvs: str | None = Field(None, max_length=6, description="a province (xx0000) or a pooling region; or")
+    dest_fixmedins: str | None = Field(None, max_length=30, description="one institution (e.g. dialysis)")
+    start: Day = Field(description="emergency: the first outpatient date (may be in the past, not the future)")
+    end: Day | None = Field(None, description="empty for retired_resettled; computed for emergency (start + 9 days); "
+                                              "required otherwise (referral: within the insured region's maximum)")
     memo: str = Field("", max_length=400)
 
 
 class AgencyFilingIn(FilingIn):
     psn_no: str = Field(min_length=1, max_length=30)
-    replaces_id: int | None = Field(None, description="make this filing a new version of an active one")
+    replaces_id: Id | None = Field(None, description="make this filing a new version of an active one")
 
 
 class ChangeIn(BaseModel):
@@ -40,11 +40,11 @@ class ChangeIn(BaseModel):
     destination replaces the destination."""
 
     model_config = ConfigDict(extra="forbid")
-    type: str | None = None
-    dest_admdvs: str | None = None
-    dest_fixmedins: str | None = None
-    start: date | None = None
-    end: date | None = None
+    type: str | None = Field(None, max_length=24)
+    dest_admdvs: str | None = Field(None, max_length=6)
+    dest_fixmedins: str | None = Field(None, max_length=30)
+    start: Day | None = None
+    end: Day | None = None
     memo: str = Field("", max_length=400)
 
 
@@ -88,7 +88,7 @@ def mine(request: Request, me: str = Depends(person)) -> list[dict[str, Any]]:
 
 @router.post("/me/filings/{filing_id}/change", status_code=201,
              summary="Change a filing (new place, new institution, referral onwards): a new version replaces it")
-def change(filing_id: int, body: ChangeIn, request: Request, me: str = Depends(person)) -> dict[str, Any]:
+def change(filing_id: Id, body: ChangeIn, request: Request, me: str = Depends(person)) -> dict[str, Any]:
     given = body.model_dump(exclude_unset=True)
 
     def run(w: Work) -> dict[str, Any]:
@@ -107,7 +107,7 @@ def change(filing_id: int, body: ChangeIn, request: Request, me: str = Depends(p
 
 
 @router.delete("/me/filings/{filing_id}", summary="Cancel one of my filings: it covers nothing from now on")
-def cancel_mine(filing_id: int, request: Request, me: str = Depends(person)) -> dict[str, Any]:
+def cancel_mine(filing_id: Id, request: Request, me: str = Depends(person)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         row = _own(w, filing_id, me)
         return _shown(w, fl.cancel(w.session, row.id, now=w.now, actor=f"person:{me}"))
@@ -138,7 +138,7 @@ def agency_file(body: AgencyFilingIn, request: Request, region: str = Depends(ag
 
 
 @router.delete("/agency/filings/{filing_id}", summary="Cancel a filing of a person insured in my region")
-def agency_cancel(filing_id: int, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def agency_cancel(filing_id: Id, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         row = _of_region(w, filing_id, region)
         return _shown(w, fl.cancel(w.session, row.id, now=w.now, actor=f"agency:{region}"))

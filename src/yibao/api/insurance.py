@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.params import Money
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount
 from yibao.platform import insurance as ins
 from yibao.store.models import InsuranceProduct, InsurancePurchase, Person
 
@@ -27,7 +27,7 @@ class ProductIn(BaseModel):
     code: str = Field(min_length=1, max_length=50, pattern=r"^\S+$")
     name: str = Field(min_length=1, max_length=200)
     insurer: str = Field(min_length=1, max_length=200)
-    premium: Amount = Field(description="decimal string, above 0")
+    premium: Money = Field(description="decimal string, above 0")
 
 
 def _me(w: Work, me: str) -> Person:

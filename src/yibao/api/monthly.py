@@ -5,7 +5,6 @@ centre pays the rest, clears mutual aid and the advances, and shows its cross-re
 from __future__ import annotations
 
 import tempfile
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from yibao.api.deps import Work, agency, centre, in_unit_of_work, institution
+from yibao.api.params import FIRST_DAY, LAST_DAY, Id, Money
 from yibao.errors import refuse
 from yibao.platform import allocation as al
 from yibao.platform import declaration as dc
@@ -32,9 +32,13 @@ MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 
 def _ym(text: str) -> str:
     try:
-        return ym_text(*parse_ym(text))
+        year, month = parse_ym(text)
     except ValueError as exc:
         raise refuse("setl_ym", str(exc)) from None
+    # the cycle computes with the following month (declared in M+1): 9999-12 would be declared in year 10000
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise refuse("setl_ym", f"{text!r} is not a month from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}")
+    return ym_text(year, month)
 
 
 def _rendered(report: Report, fmt: str) -> Any:
@@ -60,7 +64,7 @@ def describe(decl: Declaration) -> dict[str, Any]:
 
 class DeclareBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    setl_ym: str = Field(description="the month declared, YYYY-MM")
+    setl_ym: str = Field(max_length=7, description="the month declared, YYYY-MM")
 
 
 def _institution(w: Work, code: str) -> Institution:
@@ -120,7 +124,7 @@ class RejectBody(BaseModel):
 
 class DeductBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: Decimal = Field(gt=0, decimal_places=2)
+    amount: Money = Field(gt=0)
     reason: str = Field(min_length=1, max_length=500, description="the violation (seed 004 art. 30)")
     setl_id: str | None = Field(None, max_length=30)
     insu_admdvs: str | None = Field(None, pattern=r"^\d{6}$")
@@ -165,7 +169,7 @@ def finish(decl_id: str, request: Request, region: str = Depends(agency)) -> dic
 
 
 @router.post("/agency/rejections/{rejection_id}/agree", summary="Agree to pay a rejection in the next cycle")
-def agree(rejection_id: int, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def agree(rejection_id: Id, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         r = rv.agree(w.session, region, rejection_id, w.now)
         return {"rejection_id": r.id, "status": r.status}
@@ -174,7 +178,7 @@ def agree(rejection_id: int, request: Request, region: str = Depends(agency)) ->
 
 
 @router.delete("/agency/rejections/{rejection_id}", status_code=204, summary="Withdraw a rejection (review open)")
-def withdraw(rejection_id: int, request: Request, region: str = Depends(agency)) -> None:
+def withdraw(rejection_id: Id, request: Request, region: str = Depends(agency)) -> None:
     in_unit_of_work(request, lambda w: rv.withdraw(w.session, region, rejection_id, w.today))
 
 

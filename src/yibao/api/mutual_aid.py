@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from yibao import codes
 from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.params import Day, Id, Int4, Moment, Money
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount
 from yibao.platform import mutual_aid as ma
 from yibao.store.models import Person
 
@@ -24,29 +24,37 @@ class Commitment(BaseModel):
     """The commitment text (承诺书) the authorizer accepted, and when (seed 002)."""
 
     version: str = Field(min_length=1, max_length=40)
-    accepted_at: datetime
+    accepted_at: Moment
 
 
 class BindIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    beneficiary_psn_no: str | None = None
-    beneficiary_certno: str | None = Field(None, description="with beneficiary_name, instead of psn_no")
-    beneficiary_name: str | None = None
-    relation: str = Field(description="the beneficiary's relation to the authorizer: "
-                          + ", ".join(codes.GRANT_RELATIONS))
-    quota: Amount | None = Field(None, description="decimal string; none: the whole balance is available")
-    start: date
-    end: date | None = None
-    priority: int | None = None
+    beneficiary_psn_no: str | None = Field(None, max_length=30)
+    beneficiary_certno: str | None = Field(None, max_length=50, description="with beneficiary_name, instead of psn_no")
+    beneficiary_name: str | None = Field(None, max_length=50)
+    relation: str = Field(max_length=10, description="the beneficiary's relation to the authorizer: "
+                                                     + ", ".join(codes.GRANT_RELATIONS))
+    quota: Money | None = Field(None, description="decimal string; none: the whole balance is available")
+    start: Day
+    end: Day | None = None
+    priority: Int4 | None = None
     commitment: Commitment
 
 
 class ChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quota: Amount | None = None
-    start: date | None = None
-    end: date | None = None
-    priority: int | None = None
+    quota: Money | None = None
+    start: Day | None = None
+    end: Day | None = None
+    priority: Int4 | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _start_kept(cls, value: date | None) -> date | None:
+        # null means "none" for quota, end and priority; an authorization cannot be without a start
+        if value is None:
+            raise ValueError("must be a date: an authorization always has a start")
+        return value
 
 
 class EndIn(BaseModel):
@@ -111,7 +119,7 @@ def _own_grant(w: Work, grant_id: int, me: str, lock: bool = False) -> ma.Grant:
 
 
 @router.patch("/me/mutual-aid/{grant_id}", summary="Change quota or window (authorizer) or priority (beneficiary)")
-def change(grant_id: int, body: ChangeIn, request: Request, me: str = Depends(person)) -> dict[str, Any]:
+def change(grant_id: Id, body: ChangeIn, request: Request, me: str = Depends(person)) -> dict[str, Any]:
     fields = body.model_dump(exclude_unset=True)
     if not fields:
         raise refuse("body", "name at least one of quota, start, end, priority")
@@ -124,7 +132,7 @@ def change(grant_id: int, body: ChangeIn, request: Request, me: str = Depends(pe
 
 
 @router.delete("/me/mutual-aid/{grant_id}", summary="Unbind: ends the authorization for new settlements at once")
-def unbind(grant_id: int, request: Request, me: str = Depends(person)) -> dict[str, Any]:
+def unbind(grant_id: Id, request: Request, me: str = Depends(person)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         grant = _own_grant(w, grant_id, me, lock=True)
         if grant.authorizer != me:
@@ -136,7 +144,7 @@ def unbind(grant_id: int, request: Request, me: str = Depends(person)) -> dict[s
 
 
 @router.get("/me/mutual-aid/{grant_id}/usage", summary="What an authorization paid, and what happened to it")
-def usage(grant_id: int, request: Request, me: str = Depends(person)) -> dict[str, Any]:
+def usage(grant_id: Id, request: Request, me: str = Depends(person)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         grant = _own_grant(w, grant_id, me)
         moves = ma.usage(w.session, grant)
@@ -169,7 +177,7 @@ def region_list(request: Request, status: str | None = None, region: str = Depen
 
 
 @router.post("/agency/mutual-aid/{grant_id}/end", summary="End an authorization of my region")
-def agency_end(grant_id: int, body: EndIn, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def agency_end(grant_id: Id, body: EndIn, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     return in_unit_of_work(request, lambda w: ma.describe(ma.end(
         w.session, _region_grant(w, grant_id, region), now=w.now, actor=f"agency:{region}", reason=body.reason,
         kind="ended_by_agency"), w.today))

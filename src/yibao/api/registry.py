@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from yibao.api.deps import Work, agency, in_unit_of_work
+from yibao.api.params import Day
 from yibao.errors import refuse
 from yibao.rules.filing import agreement_open
 from yibao.store.models import Institution, InstitutionStatusChange
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["institution registry"])
 
 class ChangeIn(BaseModel):
     change: str = Field(pattern=r"^(opened|suspended|resumed|ended)$")
-    effective: date
+    effective: Day
     memo: str = Field(default="", max_length=500)
 
 
@@ -47,7 +47,7 @@ def report(code: str, body: ChangeIn, request: Request, region: str = Depends(ag
 
 
 @router.get("/registry/institutions", summary="Every institution's cross-region status today and its changes")
-def registry(request: Request, on: date | None = None) -> list[dict[str, Any]]:
+def registry(request: Request, on: Day | None = None) -> list[dict[str, Any]]:
     """Public: the registry is published (annex 2); `on` asks for the status on another day."""
     def run(w: Work) -> list[dict[str, Any]]:
         day = on or w.today

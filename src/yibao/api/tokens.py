@@ -64,6 +64,8 @@ def issue(key: bytes, kind: str, subject: str, days: float = 30) -> str:  # floa
 
 
 def verify(key: bytes, token: str) -> Principal:
+    if not token.isascii():  # compare_digest refuses (TypeError) to compare text beyond ASCII
+        raise BadToken("malformed token")
     try:
         version, payload, mac = token.split(".")
     except ValueError:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
 
 import yibao.gateway.handlers  # noqa: F401  (registers the interfaces)
-from yibao import __version__, wire
+from yibao import __version__, problem, wire
 from yibao.api import coordination as coordination_api
 from yibao.api import crossregion as crossregion_api
 from yibao.api import ecredential as ecredential_api
@@ -18,7 +18,7 @@ from yibao.api import insurance as insurance_api
 from yibao.api import monthly as monthly_api
 from yibao.api import mutual_aid as mutual_aid_api
 from yibao.api import registry as registry_api
-from yibao.errors import Refusal
+from yibao.api.params import storable_text
 from yibao.gateway.registry import INTERFACES
 from yibao.gateway.service import Gateway
 from yibao.mobilepay import routes as mobilepay_routes
@@ -64,20 +64,14 @@ def create_app(store: Store | None = None) -> FastAPI:
     async def health() -> dict:
         return {"status": "ok", "version": __version__, "interfaces": sorted(INTERFACES)}
 
-    app.include_router(mutual_aid_api.router)
-    app.include_router(insurance_api.router)
-    app.include_router(filing_api.router)
-    app.include_router(crossregion_api.router)
-    app.include_router(registry_api.router)
-    app.include_router(coordination_api.router)
-    app.include_router(monthly_api.router)
-    app.include_router(ecredential_api.router)
+    # text PostgreSQL cannot store (NUL) is refused as invalid input of any API route, not failed on (500)
+    for api in (mutual_aid_api, insurance_api, filing_api, crossregion_api, registry_api, coordination_api,
+                monthly_api, ecredential_api):
+        app.include_router(api.router, dependencies=[Depends(storable_text)], responses=problem.RESPONSES)
     app.include_router(mobilepay_routes.router)
 
-    @app.exception_handler(Refusal)
-    async def refused(_request: Request, exc: Refusal) -> JSONResponse:
-        """A broken rule: 422 with the rule's text (which names the field and the figures)."""
-        return JSONResponse({"error": exc.err_msg}, status_code=422)
+    # the gateway and mobile-payment routes answer every refusal in their own envelopes before this is reached
+    problem.install(app)
 
     app.state.store = store
     app.state.bank_worker = None
