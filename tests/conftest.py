@@ -31,6 +31,9 @@ WORLD = DATA / "world.yaml"
 PG_SERVER = os.environ.get("YIBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+#: the adversarial suite's figures, summed and printed where pytest reports (tests/adversarial/report.py)
+pytest_plugins = ["adversarial.report"]
+
 
 def _pg_reachable() -> str | None:
     try:
