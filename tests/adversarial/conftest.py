@@ -171,24 +171,29 @@ class Process:
     env: dict[str, str]
     port: int
     log: Path
+    cwd: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, ready_path: str = "/health", timeout: float = 120) -> None:  # float-ok: seconds
+    def start(self, ready_path: str | None = "/health", timeout: float = 120) -> None:  # float-ok: seconds
+        """Start and wait until `ready_path` answers (None: until the port accepts a connection)."""
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+                                         start_new_session=True, cwd=self.cwd)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
             try:
-                if httpx.get(self.url + ready_path, timeout=5).status_code < 500:
+                if ready_path is None:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=2):
+                        return
+                elif httpx.get(self.url + ready_path, timeout=5).status_code < 500:
                     return
-            except httpx.HTTPError:
+            except (OSError, httpx.HTTPError):
                 pass
             time.sleep(0.2)
         self.stop()
@@ -315,6 +320,70 @@ def served_platform(backend: str, doc: dict[str, Any], tmp: Path, config: pytest
         yield platform
     finally:
         platform.close()
+
+
+# -- the hospital beside the demo platform ---------------------------------------------------------------------
+
+DEMO = ROOT / "examples" / "demo.yaml"
+HOSPITAL_CONFIG = ROOT / "src" / "yibao" / "hospital" / "demo.yaml"
+HOSPITAL_KEY = "adversarial-hospital-key"
+CARD_KEY = "adversarial-card-key"
+#: examples/demo.yaml, Shenzhen (the demo hospital H44030000001's region)
+DEMO_INSURED = {"psn_no": "44030000000000000008", "name": "杨文博", "certno": "440305199912011177"}
+
+
+@dataclass
+class HospitalStack:
+    """The demo platform (SQLite, one worker), the simulated card provider and `yibao hospital serve`."""
+
+    platform: Process
+    card: Process
+    hospital: Process
+    env: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.hospital.url
+
+    def token(self, kind: str, subject: str | int, days: float = 1.0) -> str:  # float-ok: days
+        from yibao.hospital import auth
+
+        return auth.issue(HOSPITAL_KEY.encode(), kind, subject, days)
+
+    def headers(self, kind: str, subject: str | int) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(kind, subject)}"}
+
+
+@contextmanager
+def hospital_stack(tmp: Path) -> Iterator[HospitalStack]:
+    platform_db = f"sqlite:///{tmp / 'demo-platform.db'}"
+    common = base_env(YIBAO_TODAY=TODAY)
+    platform_env = {**common, "YIBAO_DATABASE_URL": platform_db}
+    run_cli(["load", str(DEMO)], platform_env)
+    ports = {name: free_port() for name in ("platform", "card", "hospital")}
+    platform = Process("demo-platform", [YIBAO, "serve", "--host", "127.0.0.1", "--port", str(ports["platform"]),
+                                         "--no-access-log"], platform_env, ports["platform"], tmp / "demo-platform.log")
+    card = Process("card", [sys.executable, "-m", "yibao.hospital.channels.simulated", "--kind", "card", "--key",
+                            CARD_KEY, "--port", str(ports["card"]), "--db", str(tmp / "card.db")], common,
+                   ports["card"], tmp / "card.log")
+    env = {**common, "YIBAO_HOSPITAL_CONFIG": str(HOSPITAL_CONFIG),
+           "YIBAO_HOSPITAL_DATABASE_URL": f"sqlite:///{tmp / 'hospital.db'}",
+           "YIBAO_HOSPITAL_PLATFORM_URL": platform.url, "YIBAO_HOSPITAL_PUBLIC_URL": f"http://127.0.0.1:{ports['hospital']}",
+           "YIBAO_HOSPITAL_CARD_URL": card.url, "YIBAO_HOSPITAL_CARD_KEY": CARD_KEY,
+           "YIBAO_HOSPITAL_AUTH_KEY": HOSPITAL_KEY, "YIBAO_HOSPITAL_SWEEP_EVERY": "0"}
+    hospital = Process("hospital", [YIBAO, "hospital", "serve", "--host", "127.0.0.1", "--port",
+                                    str(ports["hospital"])], env, ports["hospital"], tmp / "hospital.log", cwd=tmp)
+    try:
+        platform.start()
+        card.start(ready_path=None)
+        done = subprocess.run([YIBAO, "hospital", "init"], env=env, cwd=tmp, capture_output=True, text=True,
+                              timeout=180)
+        assert done.returncode == 0, done.stderr[-3000:]
+        hospital.start(ready_path="/hospital")
+        yield HospitalStack(platform, card, hospital, env)
+    finally:
+        for process in (hospital, card, platform):
+            process.stop()
 
 
 # -- the books, read directly -----------------------------------------------------------------------------------
