@@ -105,7 +105,7 @@ def child(n: int, admdvs: str = SZ) -> Who:
     return Who(f"{admdvs}0000{n:010d}", certno(district, "20180101", n % 1000), "390", admdvs, f"儿童{n}")
 
 
-def world(persons: Sequence[Who], grants: Sequence[tuple[Who, Who, str]] = ()) -> dict[str, Any]:
+def world(persons: Sequence[Who], grants: Sequence[tuple[Who, Who, str]] = (), today: str = TODAY) -> dict[str, Any]:
     """Shenzhen (outpatient, inpatient and pharmacy policies, mutual aid) and Guangzhou; two Shenzhen hospitals, a
     Shenzhen pharmacy, a Guangzhou hospital; `grants` are (authorizer, child beneficiary, quota)."""
     catalog = [{"code": DRUG, "name": "药品甲", "chrgitm_lv": "01", "selfpay_prop": "0", "pric_uplmt_amt": None,
@@ -123,7 +123,7 @@ def world(persons: Sequence[Who], grants: Sequence[tuple[Who, Who, str]] = ()) -
                 "annual_cap": cap, "acct_scope": scope}
 
     return {
-        "today": TODAY,
+        "today": today,
         "regions": [
             region(SZ, "深圳市(对抗)", [policy("310", "11", "outpatient", "100.00", "0.60", "5000.00", "all"),
                                      policy("390", "11", "outpatient", "0.00", "0.50", "800.00", "all"),

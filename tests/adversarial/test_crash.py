@@ -40,6 +40,8 @@ from .conftest import (
     world,
 )
 
+pytestmark = pytest.mark.xdist_group("adversarial-crash")  # one worker starts the processes, once
+
 D = Decimal
 OPENING = D("500.00")
 PERSONS = [employee(301 + i) for i in range(24)]

@@ -178,6 +178,7 @@ def platform_fuzzed(platform: Platform) -> Fuzzed:
     return fuzz(spec, platform.url, platform_token)
 
 
+@pytest.mark.xdist_group("adversarial-fuzz-platform")
 def test_platform_openapi_fuzzed_answers_no_5xx(platform: Platform, platform_fuzzed: Fuzzed, figures: Any) -> None:
     errors = platform_fuzzed.server_errors()
     figures("fuzz", requests=len(platform_fuzzed.exchanges), server_errors=len(errors))
@@ -185,6 +186,7 @@ def test_platform_openapi_fuzzed_answers_no_5xx(platform: Platform, platform_fuz
     assert not errors, f"{len(errors)} answers >= 500 of {len(platform_fuzzed.exchanges)}:\n{summary(errors)}"
 
 
+@pytest.mark.xdist_group("adversarial-fuzz-platform")
 def test_platform_api_refusals_are_problem_details(platform_fuzzed: Fuzzed) -> None:
     wrong = problem_shape_errors(platform_fuzzed, lambda x: "/api/v1/" in x.url)
     assert not wrong, f"{len(wrong)} refusals of /api/v1 are not {PROBLEM}, e.g.:\n" + "\n".join(wrong[:8])
@@ -211,6 +213,7 @@ def hospital_fuzzed(hospital: HospitalStack) -> Fuzzed:
     return fuzz(spec, hospital.url, lambda path: staff)
 
 
+@pytest.mark.xdist_group("adversarial-fuzz-hospital")
 def test_hospital_openapi_fuzzed_answers_no_5xx(hospital: HospitalStack, hospital_fuzzed: Fuzzed,
                                                 figures: Any) -> None:
     errors = hospital_fuzzed.server_errors()
@@ -219,6 +222,7 @@ def test_hospital_openapi_fuzzed_answers_no_5xx(hospital: HospitalStack, hospita
     assert not errors, f"{len(errors)} answers >= 500 of {len(hospital_fuzzed.exchanges)}:\n{summary(errors)}"
 
 
+@pytest.mark.xdist_group("adversarial-fuzz-hospital")
 def test_hospital_api_refusals_are_problem_details(hospital_fuzzed: Fuzzed) -> None:
     wrong = problem_shape_errors(hospital_fuzzed, lambda x: "/callbacks/" not in x.url)
     assert not wrong, f"{len(wrong)} refusals of the hospital are not {PROBLEM}, e.g.:\n" + "\n".join(wrong[:8])
@@ -374,6 +378,7 @@ def corpus(desk: Desk, mdtrt_id: str) -> list[Malformed]:
     return cases
 
 
+@pytest.mark.xdist_group("adversarial-fuzz-platform")
 def test_gateway_corpus_of_malformed_envelopes_is_refused_and_writes_nothing(platform: Platform,
                                                                              figures: Any) -> None:
     desk = Desk(platform.url, HOSP_A, opter=f"fz{uuid.uuid4().hex[:6]}")

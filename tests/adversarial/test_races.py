@@ -46,6 +46,8 @@ from .conftest import (
     world,
 )
 
+pytestmark = pytest.mark.xdist_group("adversarial-races")  # one worker starts the processes, once
+
 D = Decimal
 N = 8  # copies fired at once
 OPENING = D("500.00")
