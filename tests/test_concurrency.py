@@ -25,7 +25,7 @@ from yibao.gateway import wire
 from yibao.gateway.app import create_app
 from yibao.gateway.service import Gateway
 from yibao.store.db import Store
-from yibao.store.models import Account, AccountEntry, Accumulator, MutualAidAuthorization
+from yibao.store.models import Account, AccountEntry, Accumulator, FeeDetail, MutualAidAuthorization, Settlement
 
 D = Decimal
 ZERO = D("0.00")
@@ -245,3 +245,49 @@ def test_every_copy_of_a_2207_sent_at_once_gets_the_stored_answer(store: Store) 
     _desk, answers = _the_same_settlement_fired_at_once(store)
     assert [a["err_msg"] for a in answers if a["infcode"] != 0] == []
     assert all(a == answers[0] for a in answers)
+
+
+# -- one batch, many messages (a HIS retrying after a timeout under fresh msgids) ------------------------------
+
+def _fresh_msgids(desk: Desk, body: bytes, copies: int) -> list[bytes]:
+    """The same 2207A content in `copies` envelopes, each with its own msgid."""
+    envelope = wire.decode(body)
+    return [wire.encode({**envelope, "msgid": desk.client.next_msgid()}) for _ in range(copies)]
+
+
+def _settlements_of(store: Store, mdtrt_id: str) -> list[Settlement]:
+    with store.unit_of_work() as s:
+        return list(s.scalars(select(Settlement).where(Settlement.mdtrt_id == mdtrt_id)))
+
+
+def test_a_batch_sent_at_once_under_fresh_msgids_settles_once(store: Store) -> None:
+    desk = Desk(store, dataset("500.00", "0.00", "0.00"))
+    body = desk.prepared_settlement(EMPLOYEE, EMPLOYEE_CERT, "310", "50.00", "2")
+    mdtrt_id = wire.decode(body)["input"]["data"]["mdtrt_id"]
+    answers = desk.fire(_fresh_msgids(desk, body, THREADS))
+    ok = [a for a in answers if a["infcode"] == 0]
+    assert len(ok) == 1, [a["err_msg"] for a in answers]
+    for a in answers:
+        assert a["infcode"] == 0 or "no unsettled fee lines" in a["err_msg"], a["err_msg"]
+    rows = _settlements_of(store, mdtrt_id)
+    assert [r.setl_id for r in rows] == [ok[0]["output"]["setlinfo"]["setl_id"]]
+    assert desk.books()["balances"][EMPLOYEE] == D("400.00")
+    assert desk.books()["accumulators"][EMPLOYEE] == (D("100.00"), ZERO)
+
+
+def test_a_cancellation_racing_retries_of_its_batch_leaves_consistent_books(store: Store) -> None:
+    desk = Desk(store, dataset("500.00", "0.00", "0.00"))
+    body = desk.prepared_settlement(EMPLOYEE, EMPLOYEE_CERT, "310", "50.00", "2")
+    mdtrt_id = wire.decode(body)["input"]["data"]["mdtrt_id"]
+    first = settled(desk.fire([body]))[0]
+    desk.fire([desk.cancellation(first), *_fresh_msgids(desk, body, THREADS - 1)])
+    rows = _settlements_of(store, mdtrt_id)
+    standing = [r for r in rows if r.status == "settled"]
+    assert len(standing) <= 1  # cancelled once, and settled again at most once after it
+    assert len([r for r in rows if r.status == "reversal"]) == 1
+    with store.unit_of_work() as s:
+        line_setl = set(s.scalars(select(FeeDetail.setl_id).where(FeeDetail.mdtrt_id == mdtrt_id)))
+    assert line_setl == ({standing[0].setl_id} if standing else {None})
+    paid = sum((r.acct_pay for r in standing), ZERO)
+    assert desk.books()["balances"][EMPLOYEE] == D("500.00") - paid
+    assert -(desk.journal_sum(EMPLOYEE, "settlement") + desk.journal_sum(EMPLOYEE, "refund")) == paid

@@ -8,10 +8,13 @@ from typing import TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yibao.api.tokens import BadToken, Principal, signing_key, verify
 from yibao.clock import business_date, business_now
+from yibao.errors import Refusal
+from yibao.store.conflicts import conflict_rule
 from yibao.store.db import Store
 
 bearer = HTTPBearer(auto_error=False)
@@ -68,6 +71,12 @@ class Work:
 def in_unit_of_work(request: Request, fn: Callable[[Work], T]) -> T:
     """Run `fn` in one transaction, committed before the answer is sent; a Refusal rolls it back."""
     store = store_of(request)
-    with store.unit_of_work() as session:
-        stored = store.stored_today(session)
-        return fn(Work(session, business_date(stored), business_now(stored)))
+    try:
+        with store.unit_of_work() as session:
+            stored = store.stored_today(session)
+            return fn(Work(session, business_date(stored), business_now(stored)))
+    except IntegrityError as exc:  # a concurrent twin of this request committed first
+        rule = conflict_rule(exc)
+        if rule is None:
+            raise
+        raise Refusal(rule, http_status=409) from None

@@ -27,6 +27,7 @@ from yibao.gateway.audit import mask_payload
 from yibao.gateway.envelope import RequestEnvelope
 from yibao.gateway.registry import INTERFACES, Call
 from yibao.rules.identity import mask_id_numbers
+from yibao.store.conflicts import conflict_rule
 from yibao.store.db import Store
 from yibao.store.models import MessageLog, MessageReplay, SignIn
 from yibao.validation import problems_of
@@ -133,13 +134,17 @@ class Gateway:
             if stored is None:
                 raise
             return self._replay(ex, stored, envelope.msgid, fingerprint)
-        except IntegrityError:
-            # the same msgid committed meanwhile by a concurrent request: answer as a replay
+        except IntegrityError as exc:
+            # the same msgid committed meanwhile by a concurrent request: answer as a replay; a twin under
+            # another msgid that won the race: refused by the unique index it met
             ex.outcome = "refused"
             with self.store.unit_of_work() as s:
                 stored = s.get(MessageReplay, (institution.code, envelope.msgid))
             if stored is None:
-                raise
+                rule = conflict_rule(exc)
+                if rule is None:
+                    raise
+                raise Refusal(rule) from None
             return self._replay(ex, stored, envelope.msgid, fingerprint)
         ex.audited = True
         return response

@@ -65,7 +65,8 @@ def file(session: Session, psn_no: str, type: str, dest_admdvs: str | None, dest
          memo: str = "", source: str = "api", fields: Mapping[str, str] | None = None) -> Filing:
     """Record a filing (a new version of `replaces_id` when given), refusing with every broken rule."""
     f = {**FIELDS, **(fields or {})}
-    person = session.get(Person, psn_no)
+    # the person's row is locked: two filings at once are checked against each other (uq_filings_active_twin)
+    person = session.get(Person, psn_no, with_for_update=True)
     if person is None:
         raise refuse(_label(f, "psn_no"), f"no insured person {psn_no}")
     old: Filing | None = None

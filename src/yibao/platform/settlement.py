@@ -37,6 +37,7 @@ from yibao.store.models import (
     Region,
     Settlement,
     SettlementFund,
+    Visit,
 )
 
 FUND_NAMES = {"310100": "职工基本医疗保险统筹基金", "390100": "城乡居民基本医疗保险基金", "510100": "生育基金"}
@@ -274,8 +275,12 @@ def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: I
         grant.quota_used += draw.amount
     stored = [x for x in lines or [] if x.id is not None]
     if stored:  # one UPDATE for the batch rather than one per line
-        session.execute(update(FeeDetail).where(FeeDetail.id.in_([x.id for x in stored])).values(setl_id=setl_id)
-                        .execution_options(synchronize_session=False))
+        marked = session.execute(update(FeeDetail).where(FeeDetail.id.in_([x.id for x in stored]),
+                                                         FeeDetail.setl_id.is_(None)).values(setl_id=setl_id)
+                                 .execution_options(synchronize_session=False)).rowcount
+        if marked != len(stored):  # the visit lock makes this unreachable; the database still has the last word
+            raise Refusal(f"feedetail: {len(stored) - marked} of the lines to settle were settled meanwhile by "
+                          "another message; nothing was settled")
         for line in stored:
             set_committed_value(line, "setl_id", setl_id)
     for line in lines or []:
@@ -323,6 +328,8 @@ def cancel(session: Session, original: Settlement, *, now: datetime, msgid: str,
     acct_023 instruction), the quota used; a negative record (refd_setl_flag 1) keeps the books."""
     if original.status != "settled":
         raise refuse("input.data.setl_id", f"settlement {original.setl_id} was already cancelled")
+    # the visit first, as a settlement of it does: a cancellation and a settlement of one visit never interleave
+    session.get(Visit, original.mdtrt_id, with_for_update=True)
     entries = list(session.scalars(select(AccountEntry).where(AccountEntry.setl_id == original.setl_id,
                                                               AccountEntry.amount < 0)))
     accounts = ledger.lock_accounts(session, {e.psn_no for e in entries})

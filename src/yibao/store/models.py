@@ -6,7 +6,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from yibao.store.types import ExactDecimal, Money
@@ -14,6 +27,11 @@ from yibao.store.types import ExactDecimal, Money
 
 class Base(DeclarativeBase):
     pass
+
+
+def unique_where(name: str, *columns: Any, where: str) -> Index:
+    """A unique index over the rows matching `where` (both databases): what keeps a race from a double effect."""
+    return Index(name, *columns, unique=True, sqlite_where=text(where), postgresql_where=text(where))
 
 
 class Setting(Base):
@@ -205,6 +223,8 @@ class Accumulator(Base):
 
 class MutualAidAuthorization(Base):
     __tablename__ = "mutual_aid_authorizations"
+    __table_args__ = (unique_where("uq_mutual_aid_active_pair", "authorizer", "beneficiary", "start",
+                                 where="status = 'active'"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     authorizer: Mapped[str] = mapped_column(String(30), index=True)
     beneficiary: Mapped[str] = mapped_column(String(30), index=True)
@@ -269,6 +289,8 @@ class Filing(Base):
     """A cross-region filing (异地备案)."""
 
     __tablename__ = "filings"
+    __table_args__ = (unique_where("uq_filings_active_twin", "psn_no", "type", func.coalesce(text("dest_admdvs"), ""),
+                                   func.coalesce(text("dest_fixmedins"), ""), "start", where="status = 'active'"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     psn_no: Mapped[str] = mapped_column(String(30), index=True)
     type: Mapped[str] = mapped_column(String(24))
@@ -347,6 +369,14 @@ class Visit(Base):
     """A visit (就诊): an outpatient registration, an admission, or a pharmacy purchase; `mdtrt_id`."""
 
     __tablename__ = "visits"
+    __table_args__ = (
+        # two registrations or admissions sent at once under one visit number cannot both open a visit
+        unique_where("uq_visits_open_ipt_otp_no", "fixmedins_code", "ipt_otp_no",
+                     where="status <> 'cancelled' AND ipt_otp_no IS NOT NULL"),
+        # a pharmacy sale sent twice (fresh msgids) is settled once until it is cancelled
+        unique_where("uq_visits_open_sale_key", "fixmedins_code", "sale_key",
+                     where="status <> 'cancelled' AND sale_key IS NOT NULL"),
+    )
     mdtrt_id: Mapped[str] = mapped_column(String(30), primary_key=True)
     fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
     psn_no: Mapped[str] = mapped_column(String(30), index=True)
@@ -364,6 +394,8 @@ class Visit(Base):
     status: Mapped[str] = mapped_column(String(12))  # open | discharged | cancelled
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    #: a pharmacy sale's fingerprint (person and lines): the same sale is not settled twice
+    sale_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class FeeDetail(Base):
@@ -409,7 +441,9 @@ class Settlement(Base):
     #: the monthly declaration, 2704 and 3260 read one institution's settlements by time; on PostgreSQL the
     #: index carries the columns they sum, so they are read from the index alone (docs/performance.md)
     __table_args__ = (Index("ix_settlements_medins_time", "fixmedins_code", "setl_time", "setl_id",
-                            postgresql_include=MONTHLY_COLUMNS),)
+                            postgresql_include=MONTHLY_COLUMNS),
+                      unique_where("uq_settlements_final_stay", "mdtrt_id",
+                                   where="status = 'settled' AND kind = 'inpatient' AND mid_setl_flag = '0'"))
     setl_id: Mapped[str] = mapped_column(String(30), primary_key=True)
     mdtrt_id: Mapped[str] = mapped_column(String(30), index=True)
     psn_no: Mapped[str] = mapped_column(String(30), index=True)

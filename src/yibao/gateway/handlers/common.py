@@ -18,8 +18,12 @@ from yibao.store.models import Region, Settlement, Visit
 
 
 def visit_of(call: Call, mdtrt_id: str, psn_no: str, kind: str, *, open_only: bool = True) -> Visit:
-    """A visit of this institution and person; refused if unknown, of another kind, or closed."""
-    visit = call.session.get(Visit, mdtrt_id)
+    """A visit of this institution and person; refused if unknown, of another kind, or closed.
+
+    The visit's row is locked for the rest of the unit of work, before any of its lines is read: messages on one
+    visit (a 2207 and its retry under a fresh msgid, a 2208 racing a 2207, two uploads) run one after the other,
+    and the second sees what the first committed (on SQLite the write lock taken at BEGIN does the same)."""
+    visit = call.session.get(Visit, mdtrt_id, with_for_update=True, populate_existing=True)
     if visit is None or visit.fixmedins_code != call.institution.code:
         raise refuse("input.data.mdtrt_id", f"no visit {mdtrt_id} at this institution")
     if visit.psn_no != psn_no:

@@ -3,7 +3,10 @@ A pharmacy has no registration: the platform issues the mdtrt_id when it settles
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import Field
+from sqlalchemy import select
 
 from yibao.errors import refuse
 from yibao.gateway.fields import Amount, Flag, Text, Time
@@ -91,16 +94,30 @@ def _presettle(call: Call, data: Input2101, a_form: bool) -> dict:
             "detlcutinfo": _cut_info(lines, splits)}
 
 
+def sale_key(psn_no: str, lines: list[fees.LineIn]) -> str:
+    """What makes two 2102 messages the same sale: the person and every line (serial, item, price, quantity,
+    time), in any order. A pharmacy retrying a sale under a fresh msgid sends the same lines."""
+    rows = sorted((x.feedetl_sn, x.med_list_codg, str(x.pric), str(x.cnt), x.fee_ocur_time.isoformat())
+                  for x in lines)
+    return hashlib.sha256(repr((psn_no, rows)).encode("utf-8")).hexdigest()
+
+
 @interface_with_a_form("2102", "药店结算", Input2101)
 def _settle(call: Call, data: Input2101, a_form: bool) -> dict:
     info = data.druginfo
     person, case, lines, splits, comp = _prepare(call, data, lock=True)
+    key = sale_key(person.psn_no, lines)
+    twin = call.session.scalar(select(Visit.mdtrt_id).where(
+        Visit.fixmedins_code == call.institution.code, Visit.sale_key == key, Visit.status != "cancelled"))
+    if twin:  # sequential case; concurrent twins meet the unique index uq_visits_open_sale_key at commit
+        raise refuse("input.drugdetail", f"this sale was already settled (mdtrt_id {twin}); a retry is answered "
+                                         "by resending its msgid, or cancel it (2103) to sell it again")
     mdtrt_id = new_id(call.institution.admdvs, call.now)
     visit = Visit(mdtrt_id=mdtrt_id, fixmedins_code=call.institution.code, psn_no=person.psn_no,
                   insutype=info.insutype, kind="pharmacy", med_type=info.med_type, insuplc_admdvs=person.admdvs,
                   mdtrtarea_admvs=call.institution.admdvs, begntime=info.begntime or call.now, endtime=call.now,
                   dise_codg=info.dise_codg or None, dise_name=info.dise_name or None,
-                  mdtrt_cert_type=info.mdtrt_cert_type, status="open", info={}, created_at=call.now)
+                  mdtrt_cert_type=info.mdtrt_cert_type, status="open", info={}, created_at=call.now, sale_key=key)
     call.session.add(visit)
     rows = fees.store_lines(call.session, visit, case.catalog_admdvs, info.insutype, lines, allow_returns=False)
     out = settled_output(call, comp, visit=visit, lines=rows, kind="pharmacy", mdtrt_cert_type=info.mdtrt_cert_type,

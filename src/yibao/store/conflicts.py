@@ -1,0 +1,34 @@
+"""What a unique index that refused a write means, in words that name the field: a message that raced a twin
+(sent twice at once with fresh msgids, or a second request while the first was still running) is refused with
+this text instead of an internal error."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+#: index name -> (the table and columns SQLite names instead, the refusal)
+_KNOWN: dict[str, tuple[str, str]] = {
+    "uq_visits_open_ipt_otp_no": ("visits.fixmedins_code, visits.ipt_otp_no",
+                                  "ipt_otp_no: a concurrent message already opened a visit under this number"),
+    "uq_visits_open_sale_key": ("visits.fixmedins_code, visits.sale_key",
+                                "drugdetail: this sale was settled by a concurrent message; cancel it (2103) to "
+                                "sell it again"),
+    "uq_settlements_final_stay": ("settlements.mdtrt_id", "mdtrt_id: the stay was settled by a concurrent message"),
+    "uq_mutual_aid_active_pair": ("mutual_aid_authorizations.authorizer, mutual_aid_authorizations.beneficiary, "
+                                  "mutual_aid_authorizations.start",
+                                  "beneficiary: an active authorization for this beneficiary already exists "
+                                  "(made by a concurrent request)"),
+    "uq_filings_active_twin": ("index 'uq_filings_active_twin'",
+                               "type: the same filing was made by a concurrent request; change or cancel it"),
+}
+
+
+def conflict_rule(exc: IntegrityError) -> str | None:
+    """The `field: rule` a known unique index stands for, or None for any other integrity error."""
+    diag = getattr(exc.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    text = str(exc.orig)
+    for index, (sqlite_names, rule) in _KNOWN.items():
+        if name == index or index in text or sqlite_names in text:
+            return rule
+    return None
