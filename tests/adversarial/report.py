@@ -21,7 +21,7 @@ REPORT = Path(__file__).resolve().parents[2] / "var" / "adversarial-report.json"
 
 #: per suite: the figures summed, and the one that must be zero (or, for races, equal to the scenarios)
 SUITES: dict[str, tuple[str, ...]] = {
-    "races": ("scenarios", "requests", "effects", "extra_effects"),
+    "races": ("scenarios", "requests", "effects", "wanted", "extra_effects"),
     "crash": ("answered", "present_once", "resent", "doubled", "reversed", "reversal_traces"),
     "fuzz": ("requests", "server_errors"),
     "authz": ("cells", "leaks"),
@@ -79,7 +79,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr.section("adversarial suite")
     lines = [
         "races: {scenarios} scenarios, {requests} requests sent, {effects} effects counted "
-        "(one per scenario wanted), {extra_effects} extra".format(**figures["races"]),
+        "({wanted} wanted), {extra_effects} extra".format(**figures["races"]),
         "crash: {answered} answered with infcode 0, {present_once} present exactly once, {resent} resent, "
         "{doubled} doubled; {reversed} reversed by 2601, {reversal_traces} left a trace".format(**figures["crash"]),
         "fuzz: {requests} requests, {server_errors} answered 5xx".format(**figures["fuzz"]),

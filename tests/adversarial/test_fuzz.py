@@ -253,8 +253,11 @@ def corpus(desk: Desk, mdtrt_id: str) -> list[Malformed]:
     reg = {"psn_no": psn, "insutype": "310", "begntime": f"{TODAY} 09:00:00", "mdtrt_cert_type": "02",
            "mdtrt_cert_no": cert, "ipt_otp_no": "FUZZ-1"}
 
+    numbers = iter(range(2, 10**6))
+
     def register(**over: Any) -> bytes:
-        return raw(env("2201", {"data": {**reg, **over}}))
+        """A 2201 with its own visit number, so that each case is refused for its own junk or not at all."""
+        return raw(env("2201", {"data": {**reg, "ipt_otp_no": f"FUZZ-{next(numbers)}", **over}}))
 
     line = {"feedetl_sn": "F1", "mdtrt_id": mdtrt_id, "psn_no": psn, "chrg_bchno": "FB1",
             "fee_ocur_time": f"{TODAY} 09:30:00", "med_list_codg": DRUG, "medins_list_codg": "A",

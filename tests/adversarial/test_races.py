@@ -174,7 +174,7 @@ def judged(answers: list[Any], node: str = "setlinfo", key: str = "setl_id") -> 
 
 
 def report(figures: Any, effects: int) -> None:
-    figures("races", scenarios=1, requests=N, effects=effects, extra_effects=max(0, effects - 1))
+    figures("races", scenarios=1, requests=N, effects=effects, wanted=1, extra_effects=max(0, effects - 1))
 
 
 def assert_one_settlement(platform: Platform, mdtrt_id: str, ok: list[dict], setl_ids: set[str],
@@ -359,7 +359,8 @@ def test_2208_racing_the_2207_of_one_visit_leaves_consistent_books(platform: Pla
     reversals = platform.books.settlements(mdtrt_id=mdtrt_id, refd_setl_flag="1")
     effects = len(originals) + len(reversals)
     wanted = 1 + (1 if cancelled_ok else 0)
-    figures("races", scenarios=1, requests=len(answers), effects=effects, extra_effects=max(0, effects - wanted))
+    figures("races", scenarios=1, requests=len(answers), effects=effects, wanted=wanted,
+            extra_effects=max(0, effects - wanted))
     assert len(originals) == 1, f"{len(originals)} settlements of one visit: {[r.setl_id for r in originals]}"
     assert len(reversals) == (1 if cancelled_ok else 0), (len(reversals), len(cancelled_ok))
     assert {a["output"]["setlinfo"]["setl_id"] for a in settled_ok} == {originals[0].setl_id}
