@@ -41,10 +41,10 @@ demo: $(STAMP)
 	    --db var/alipay.db & alipay=$$!; \
 	$(BIN)/python -m yibao.hospital.channels.simulated --kind card --key demo-card-key --port 8023 \
 	    --db var/card.db & card=$$!; \
-	YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) $(BIN)/yibao hospital serve --host $(HOST) --port $(HOSPITAL_PORT) \
+	YIBAO_DEMO=1 YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) $(BIN)/yibao hospital serve --host $(HOST) --port $(HOSPITAL_PORT) \
 	    & hospital=$$!; \
 	trap 'kill $$bank $$wechat $$alipay $$card $$hospital 2>/dev/null' EXIT INT TERM; \
-	YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) \
+	YIBAO_DEMO=1 YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) \
 	    $(BIN)/yibao serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)

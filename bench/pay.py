@@ -59,6 +59,7 @@ class Stack:
         self.ports = {name: free_port() for name in ("platform", "wechat", "card", "hospital")}
         self.procs: list[subprocess.Popen[bytes]] = []
         self.base = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")}
+        self.base["YIBAO_DEMO"] = "1"  # the demo world and the hospital's demo configuration
         self.base["YIBAO_TODAY"] = TODAY
         self.env = dict(self.base)
 

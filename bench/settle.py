@@ -28,6 +28,7 @@ from yibao.client import PlatformClient, SignInCache
 from yibao.dataset.loader import load_document
 from yibao.rules.identity import id_card_problem
 from yibao.store.db import Store, upgrade
+from yibao.store.vault import new_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("YIBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -166,6 +167,7 @@ def main() -> None:
 
     port = free_port()
     env = dict(os.environ, YIBAO_DATABASE_URL=url)
+    env.setdefault("YIBAO_DATA_KEY", new_key())  # a throwaway key: the bench's replay rows are read by it alone
     exe = Path(sys.executable).parent / "yibao"
     cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
            "--no-access-log"]

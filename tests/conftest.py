@@ -28,6 +28,8 @@ from yibao.store.models import Base
 
 DATA = Path(__file__).parent / "data"
 WORLD = DATA / "world.yaml"
+# the key sealing personal data at rest (store/vault.py): one for the whole run, inherited by served processes
+os.environ.setdefault("YIBAO_DATA_KEY", "y0lBnRjAtpdB1S2Y2hCFOjVSKazgdNGLKt1lGAPwRkE=")
 PG_SERVER = os.environ.get("YIBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -139,6 +139,7 @@ def test_serve_and_call_end_to_end(world: Store, database_url: str, tmp_path: Pa
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")}
     env["YIBAO_DATABASE_URL"] = database_url
+    env["YIBAO_DATA_KEY"] = os.environ["YIBAO_DATA_KEY"]
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen([str(YIBAO), "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -98,6 +98,7 @@ class Stack:
 def stack(tmp_path: Path) -> Iterator[Stack]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")}
     base["YIBAO_TODAY"] = TODAY  # the demo dataset's business date, for every process alike
+    base["YIBAO_DEMO"] = "1"  # the demo's shipped secrets and keys
     s = Stack(tmp_path, base, {name: _free_port() for name in ("platform", "wechat", "card", "hospital")})
     try:
         platform_db = tmp_path / "platform.db"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -59,7 +60,36 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     upgrade()
+    problem = startup_problem()
+    if problem:
+        typer.echo(f"yibao serve: {problem}", err=True)
+        raise typer.Exit(2)
     run(host, port, workers, access_log)
+
+
+def startup_problem() -> str | None:
+    """Why this deployment must not serve: a shipped demo secret in use, or no key for personal data at rest."""
+    from sqlalchemy import select
+
+    from yibao.demo_keys import ShippedKey, refuse_shipped
+    from yibao.store.db import Store
+    from yibao.store.models import Institution
+    from yibao.store.vault import VaultError, vault_for
+
+    store = Store()
+    try:
+        with store.unit_of_work(durable=False) as s:
+            secrets = [(f"institution {code}'s secret", secret)
+                       for code, secret in s.execute(select(Institution.code, Institution.secret))]
+        refuse_shipped([*secrets, ("YIBAO_TOKEN_KEY", os.environ.get("YIBAO_TOKEN_KEY", ""))],
+                       "give each institution a secret of its own in the dataset (institutions[].secret) and load "
+                       "it again; set YIBAO_TOKEN_KEY to a random value of your own")
+        vault_for(store.url)
+    except (ShippedKey, VaultError) as exc:
+        return str(exc)
+    finally:
+        store.dispose()
+    return None
 
 
 @app.command()
@@ -378,6 +408,18 @@ def simulate(month: Annotated[str, typer.Option(help="the month to simulate, YYY
 
     folder = run(month=month, dataset=dataset, out=out, visits_per_day=visits, seed=seed)
     typer.echo(f"reports in {folder}")
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="Keys a deployment configures (docs/reliability.md)")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("data")
+def keys_data() -> None:
+    """Print a new key for YIBAO_DATA_KEY (seals personal data at rest; put the new key first to rotate)."""
+    from yibao.store.vault import new_key
+
+    typer.echo(new_key())
 
 
 # -- the mobile-payment centre (docs/mobilepay.md) ---------------------------------------------------------

@@ -9,12 +9,48 @@ INSUTYPE = {
     "320": "公务员医疗补助",
     "330": "大额医疗费用补助",
     "340": "离休人员医疗保障",
+    "350": "一至六级残疾军人医疗补助",
+    "360": "老红军医疗保障",
+    "370": "企业补充医疗保险",
+    "380": "新型农村合作医疗",
     "390": "城乡居民基本医疗保险",
     "391": "城镇居民基本医疗保险",
     "392": "城乡居民大病医疗保险",
+    "399": "其他特殊人员医疗保障",
     "410": "长期照护保险",
     "510": "生育保险",
 }
+
+PSN_CERT_TYPE = {
+    "01": "居民身份证（户口簿）", "02": "中国人民解放军军官证", "03": "中国人民武装警察警官证",
+    "04": "香港特区护照/港澳居民来往内地通行证", "05": "澳门特区护照/港澳居民来往内地通行证",
+    "06": "台湾居民来往大陆通行证", "07": "外国人永久居留证", "08": "外国人护照", "09": "残疾人证",
+    "10": "军烈属证明", "11": "外国人就业证", "12": "外国专家证", "13": "外国人常驻记者证",
+    "14": "台港澳人员就业证", "15": "回国（来华）定居专家证", "16": "中国护照", "17": "港澳台居民居住证",
+    "90": "社会保障卡", "99": "其他身份证件",
+}
+
+#: the national core; 99xx and six-digit codes are local and mean different things by province
+MED_TYPE = {
+    "11": "普通门诊", "12": "门诊挂号", "13": "急诊", "14": "门诊慢特病", "15": "特药", "16": "中医特色门诊",
+    "21": "普通住院", "22": "外伤住院", "23": "转外诊治住院", "24": "急诊转住院", "25": "异地住院",
+    "26": "单病种住院", "27": "自主就医", "28": "日间手术", "29": "起付线治疗", "41": "定点药店购药",
+    "51": "生育门诊", "52": "生育住院", "5212": "生育新生儿费用", "61": "照护保险", "81": "意外伤害门诊",
+}
+
+PSN_SETLWAY = {"01": "按项目结算", "02": "按定额结算"}
+
+CLR_TYPE = {"11": "门诊", "21": "住院", "41": "药店购药", "99": "其他"}
+
+HOSP_APPR_FLAG = {"0": "无须审批", "1": "审批通过", "2": "审批不通过"}
+
+#: 离院方式 of the discharge record (病案首页)
+DSCG_WAY = {"1": "医嘱离院", "2": "医嘱转院", "3": "医嘱转社区卫生服务机构/乡镇卫生院", "4": "非医嘱离院", "5": "死亡",
+            "9": "其他"}
+
+DIAG_TYPE = {"1": "西医诊断", "2": "中医主病诊断", "3": "中医主证诊断"}
+
+REFD_SETL_FLAG = {"0": "正常", "1": "退费"}
 #: Insurance types a person of the dataset may carry (rules.md section 1).
 PERSON_INSUTYPES = ("310", "390", "510")
 EMPLOYEE = "310"
@@ -42,6 +78,15 @@ GRANT_RELATIONS = (*RELATIONS, "self")
 FILING_TYPES = (
     "retired_resettled", "long_term_resident", "posted_worker", "referral", "emergency", "other",
 )
+
+
+#: every dictionary a message's coded field is checked against, by the field's name on the wire
+DICTIONARIES: dict[str, dict[str, str]] = {
+    "mdtrt_cert_type": MDTRT_CERT_TYPE, "psn_cert_type": PSN_CERT_TYPE, "insutype": INSUTYPE, "med_type": MED_TYPE,
+    "psn_setlway": PSN_SETLWAY, "clr_type": CLR_TYPE, "hosp_appr_flag": HOSP_APPR_FLAG, "dscg_way": DSCG_WAY,
+    "diag_type": DIAG_TYPE, "refd_setl_flag": REFD_SETL_FLAG, "gend": GEND, "chrgitm_lv": CHRGITM_LV,
+    "med_chrgitm_type": MED_CHRGITM_TYPE,
+}
 
 
 def province(admdvs: str) -> str:

@@ -417,6 +417,7 @@ def _server(url: str, log: Path, timeout: float = 30.0) -> Iterator[str]:  # flo
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "YIBAO_TODAY"}
     env["YIBAO_DATABASE_URL"] = url
+    env["YIBAO_DEMO"] = "1"  # the demo world, with its shipped secrets
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "yibao.cli", "serve", "--host", "127.0.0.1", "--port",
                                  str(port), "--no-access-log"], env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -8,14 +8,25 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, StrictStr
 
+from yibao.codes import DICTIONARIES
 from yibao.money import NotDecimal, to_decimal
+
+#: no bill, price or quantity of a medical visit comes near it; far larger values only overflow the arithmetic
+LIMIT = Decimal("1E12")
+PLACES = 6
 
 
 def _decimal(value: Any) -> Decimal:
     try:
-        return to_decimal(value)
+        number = to_decimal(value)
     except NotDecimal:
         raise ValueError("must be a decimal number (a JSON number or a numeric string)") from None
+    if abs(number) >= LIMIT:
+        raise ValueError(f"must be below {LIMIT:,.0f} in magnitude")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -PLACES and number != number.quantize(Decimal(1).scaleb(-PLACES)):
+        raise ValueError(f"must have at most {PLACES} decimal places")
+    return number
 
 
 def _amount(value: Any) -> Decimal:
@@ -48,3 +59,26 @@ Amount = Annotated[Decimal, BeforeValidator(_amount)]
 Time = Annotated[datetime, BeforeValidator(_datetime)]
 Flag = Annotated[str, BeforeValidator(_flag)]
 Text = StrictStr
+
+
+def code(dictionary: str, *, empty: bool = False) -> Any:
+    """A coded field checked against its dictionary (codes.DICTIONARIES); `empty` lets "" mean "not given"."""
+    known = DICTIONARIES[dictionary]
+    listed = ", ".join(f"{k} {v}" for k, v in known.items()) if len(known) <= 8 else ", ".join(known)
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a code of {dictionary} as a string, one of: {listed}")
+        if value == "" and empty:
+            return value
+        if value not in known:
+            raise ValueError(f"{value[:20]!r} is not a code of {dictionary}; one of: {listed}")
+        return value
+
+    return Annotated[str, BeforeValidator(check)]
+
+
+CertType = code("mdtrt_cert_type")
+InsuType = code("insutype")
+MedType = code("med_type")
+SetlWay = code("psn_setlway")

@@ -30,6 +30,8 @@ from yibao.rules.identity import mask_id_numbers
 from yibao.store.conflicts import conflict_rule
 from yibao.store.db import Store
 from yibao.store.models import MessageLog, MessageReplay, SignIn
+from yibao.store.vault import PREFIX as SEALED
+from yibao.store.vault import vault_for
 from yibao.validation import problems_of
 
 log = logging.getLogger("yibao.gateway")
@@ -57,6 +59,7 @@ class _Exchange:
 class Gateway:
     def __init__(self, store: Store, max_body: int | None = None):
         self.store = store
+        self.vault = vault_for(store.url)
         self.max_body = max_body or int(os.environ.get("YIBAO_MAX_BODY", DEFAULT_MAX_BODY))
         self._calls = 0
 
@@ -123,8 +126,8 @@ class Gateway:
                 output = spec.run(call, data)
                 response = self._answer(ex, 0, output=output, warn_msg="; ".join(call.warnings))
                 s.add(MessageReplay(fixmedins_code=institution.code, msgid=envelope.msgid, infno=envelope.infno,
-                                    body_sha256=fingerprint, response=wire.encode(response).decode("utf-8"),
-                                    created_at=datetime.now()))
+                                    body_sha256=fingerprint, created_at=datetime.now(), effect_id=effect_of(output),
+                                    response=self.vault.seal(wire.encode(response).decode("utf-8"))))
                 ex.outcome = "ok"
                 s.add(self._audit_row(ex, response))
         except Refusal:
@@ -154,15 +157,20 @@ class Gateway:
             raise refuse("msgid", f"{msgid} was already used by this institution for a different message "
                                   f"({stored.infno}); every message needs its own msgid")
         ex.outcome = "replayed"
-        return wire.decode(stored.response.encode("utf-8"))
+        return wire.decode(self.vault.open(stored.response).encode("utf-8"))
 
     def _envelope(self, ex: _Exchange, body: bytes) -> RequestEnvelope:
         try:
             ex.parsed = wire.decode(body)
         except (UnicodeDecodeError, ValueError) as exc:
             raise Refusal(f"body: is not valid UTF-8 JSON ({str(exc)[:80]})") from None
+        except RecursionError:
+            raise Refusal("body: is nested too deeply to be a message") from None
         if not isinstance(ex.parsed, dict):
             raise Refusal("body: must be a JSON object (the message envelope)")
+        nul = wire.path_of_nul(ex.parsed)
+        if nul is not None:  # no database column takes a NUL character, and no field of the interface has one
+            raise Refusal(f"{nul or 'body'}: must not contain a NUL character (\\u0000)")
         ex.infno = ex.parsed.get("infno") if isinstance(ex.parsed.get("infno"), str) else None
         ex.msgid = ex.parsed.get("msgid") if isinstance(ex.parsed.get("msgid"), str) else None
         try:
@@ -209,6 +217,23 @@ class Gateway:
                 s.add(self._audit_row(ex, response))
         except Exception:  # the answer still goes out; the loss of an audit row is itself logged
             log.exception("could not write the audit row of %s %s", ex.infno, ex.msgid)
+
+
+def effect_of(output: dict) -> str | None:
+    """The id of what a message made: a settlement's setl_id, else a registration's or admission's mdtrt_id."""
+    for node, key in (("setlinfo", "setl_id"), ("data", "mdtrt_id"), ("result", "mdtrt_id")):
+        value = output.get(node)
+        if isinstance(value, dict) and isinstance(value.get(key), str):
+            return value[key][:30]
+    return None
+
+
+def legacy_effect(response: str) -> str:
+    """effect_of a stored answer kept before answers were sealed (no effect_id; plain text): read from it."""
+    if response.startswith(SEALED):
+        return ""
+    output = wire.decode(response.encode("utf-8")).get("output")
+    return (effect_of(output) if isinstance(output, dict) else None) or ""
 
 
 def _check_sign_in(s: Session, call: Call) -> None:

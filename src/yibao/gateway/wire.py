@@ -23,6 +23,25 @@ def canonical_sha256(obj: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def path_of_nul(obj: Any) -> str | None:
+    """The path (input.data.psn_no, feedetail[2]) of the first key or string holding a NUL character, or None.
+    Walked without recursion: the depth of a message is the sender's choice."""
+    stack: list[tuple[str, Any]] = [("", obj)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in str(key):
+                    return path
+                stack.append((f"{path}.{key}" if path else str(key), item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
+
+
 def stamp_ms(moment: datetime) -> str:
     """yyyyMMddHHmmssSSS (refmsg_time, respond_time)."""
     return moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}"

@@ -142,11 +142,21 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
     """Serve the internet-hospital API (OpenAPI at /docs); the database is created first."""
     import uvicorn
 
+    from yibao.demo_keys import ShippedKey, refuse_shipped
     from yibao.hospital.api import create_hospital_app
     from yibao.hospital.service import Hospital
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     hospital: Hospital = _hospital(config)
+    c = hospital.config
+    try:
+        refuse_shipped([("auth_key", c.auth_key), ("institution.secret", c.secret),
+                        *((f"channels.{kind}.key", ch.key) for kind, ch in c.channels.items())],
+                       "set your own in the configuration file or its YIBAO_HOSPITAL_* variables (docs/hospital.md)")
+    except ShippedKey as exc:
+        hospital.close()
+        typer.echo(f"yibao hospital serve: {exc}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(create_hospital_app(hospital), host=host, port=port, log_level="info")
     hospital.close()
 

@@ -26,7 +26,7 @@ import yibao.gateway.handlers  # noqa: F401  (registers the interfaces reused he
 from yibao.errors import Refusal, refuse
 from yibao.gateway import wire
 from yibao.gateway.envelope import RequestEnvelope
-from yibao.gateway.fields import Amount, Flag, Number, Text, Time
+from yibao.gateway.fields import Amount, Flag, InsuType, MedType, Number, SetlWay, Text, Time, code
 from yibao.gateway.handlers.common import visit_of
 from yibao.gateway.registry import INTERFACES, Call, Node
 from yibao.mobilepay import ecredential
@@ -209,27 +209,27 @@ class FeeLine6201(Node):
     detItemFeeSumamt: Amount
     cnt: Number
     pric: Number
-    hospApprFlag: Text = "0"
+    hospApprFlag: code("hosp_appr_flag", empty=True) = "0"
     diseCodg: Text = ""
 
 
 class Data6201(Node):
     orgCodg: Text = Field(min_length=1)
     psnNo: Text = Field(min_length=1)
-    insutype: Text = Field(min_length=1)
+    insutype: InsuType
     medOrgOrd: Text = Field(min_length=1, max_length=64)
     begntime: Time
     idNo: Text = Field(min_length=1)
     userName: Text = Field(min_length=1)
-    idType: Text = Field(min_length=1)
+    idType: code("psn_cert_type")
     insuCode: Text = Field(pattern=r"^\d{6}$")
     iptOtpNo: Text = Field(min_length=1, max_length=30)
     deptName: Text = Field(min_length=1)
     deptCode: Text = Field(min_length=1)
     caty: Text = Field(min_length=1)
-    medType: Text = Field(min_length=1, max_length=6)
+    medType: MedType
     feeType: Text = Field(min_length=1)
-    psnSetlway: Text = Field(min_length=1)
+    psnSetlway: SetlWay
     chrgBchno: Text = Field(min_length=1, max_length=30)
     pubHospRfomFlag: Text = Field(min_length=1)
     medfeeSumamt: Amount

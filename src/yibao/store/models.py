@@ -361,8 +361,11 @@ class MessageReplay(Base):
     msgid: Mapped[str] = mapped_column(String(30), primary_key=True)
     infno: Mapped[str] = mapped_column(String(10))
     body_sha256: Mapped[str] = mapped_column(String(64))
+    #: the whole answer, sealed (store/vault.py): it names the person
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    #: the settlement (setl_id) or visit (mdtrt_id) the message made, for a reversal (2601)
+    effect_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
 
 
 class Visit(Base):

@@ -10,7 +10,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Flag, Number, Text, Time
+from yibao.gateway.fields import Amount, Flag, Number, Text, Time, code
 from yibao.gateway.handlers import render
 from yibao.gateway.registry import Call, Node
 from yibao.platform import fees, settlement
@@ -91,7 +91,7 @@ class FeeLineBase(Node):
     det_item_fee_sumamt: Amount
     cnt: Number
     pric: Number
-    hosp_appr_flag: Text = "0"
+    hosp_appr_flag: code("hosp_appr_flag", empty=True) = "0"
 
 
 class SettlementRef(Node):

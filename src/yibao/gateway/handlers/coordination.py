@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Text
+from yibao.gateway.fields import MedType, Text
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import FeeLineBase, line_in
 from yibao.gateway.registry import Call, Node, interface
@@ -21,7 +21,7 @@ from yibao.platform import coordination, fees, settlement
 class Data2560(Node):
     coord_id: int = Field(description="the coordination request's id")
     psn_no: Text = Field(min_length=1)
-    med_type: Text = Field(min_length=1)
+    med_type: MedType
     dise_codg: Text = ""
 
 

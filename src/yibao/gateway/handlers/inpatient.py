@@ -10,7 +10,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Flag, Text, Time
+from yibao.gateway.fields import Amount, CertType, Flag, InsuType, MedType, SetlWay, Text, Time, code
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import (
     CancelInput,
@@ -42,11 +42,11 @@ def _final_settlement(call: Call, visit: Visit) -> str | None:
 
 class AdmInfo(Node):
     psn_no: Text
-    insutype: Text
+    insutype: InsuType
     begntime: Time
-    mdtrt_cert_type: Text
+    mdtrt_cert_type: CertType
     mdtrt_cert_no: Text = ""
-    med_type: Text = "21"
+    med_type: MedType = "21"
     ipt_no: Text = Field(min_length=1)
     medrcdno: Text = ""
     atddr_no: Text = ""
@@ -97,7 +97,7 @@ class ChangeInfo(Node):
     mdtrt_id: Text
     psn_no: Text
     begntime: Time | None = None
-    med_type: Text = ""
+    med_type: code("med_type", empty=True) = ""
     dise_codg: Text = ""
     dise_name: Text = ""
 
@@ -143,11 +143,11 @@ def cancel_admission(call: Call, data: InputStay) -> dict:
 class DischargeInfo(Node):
     mdtrt_id: Text
     psn_no: Text
-    insutype: Text = ""
+    insutype: code("insutype", empty=True) = ""
     endtime: Time
     dise_codg: Text = ""
     dise_name: Text = ""
-    dscg_way: Text = Field(min_length=1)
+    dscg_way: code("dscg_way")
     dscg_dept_codg: Text = ""
     dscg_dept_name: Text = ""
 
@@ -190,7 +190,7 @@ class InpatientLine(FeeLineBase):
     mdtrt_id: Text
     drord_no: Text = ""
     psn_no: Text
-    med_type: Text = ""
+    med_type: code("med_type", empty=True) = ""
 
 
 class Input2301(Node):
@@ -243,12 +243,12 @@ def delete_fees(call: Call, data: Input2302) -> dict:
 
 class Data2303(Node):
     psn_no: Text
-    mdtrt_cert_type: Text
+    mdtrt_cert_type: CertType
     mdtrt_cert_no: Text = ""
     medfee_sumamt: Amount
-    psn_setlway: Text = "01"
+    psn_setlway: SetlWay = "01"
     mdtrt_id: Text
-    insutype: Text
+    insutype: InsuType
     acct_used_flag: Flag = "0"
     invono: Text = ""
     mid_setl_flag: Flag = "0"

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Text
+from yibao.gateway.fields import Amount, Text, code
 from yibao.gateway.registry import Call, Node, interface
 from yibao.platform import clearing
 from yibao.platform import declaration as dc
@@ -46,8 +46,8 @@ def _month(year: int, month: int, field: str) -> str:
 
 class Data2704(Node):
     setl_ym: Text = Field(min_length=6, max_length=7, description="the declared month, yyyyMM")
-    insutype: Text = ""
-    clr_type: Text = ""
+    insutype: code("insutype", empty=True) = ""
+    clr_type: code("clr_type", empty=True) = ""
     insu_admdvs: Text = ""
     page_num: Whole = Field(default=1, ge=1)
     page_size: Whole = Field(default=100, ge=1, le=PAGE_SIZE_MAX)

@@ -9,7 +9,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Flag, Text, Time
+from yibao.gateway.fields import Amount, CertType, Flag, InsuType, MedType, SetlWay, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import (
     CancelInput,
@@ -32,9 +32,9 @@ from yibao.store.models import FeeDetail, Visit
 
 class Data2201(Node):
     psn_no: Text
-    insutype: Text
+    insutype: InsuType
     begntime: Time
-    mdtrt_cert_type: Text
+    mdtrt_cert_type: CertType
     mdtrt_cert_no: Text = ""
     ipt_otp_no: Text = Field(min_length=1)
     atddr_no: Text = ""
@@ -91,7 +91,7 @@ def cancel_registration(call: Call, data: Input2202) -> dict:
 class MdtrtInfo2203(Node):
     mdtrt_id: Text
     psn_no: Text
-    med_type: Text = Field(min_length=1)
+    med_type: MedType
     begntime: Time
     main_cond_dscr: Text = ""
     dise_codg: Text = ""
@@ -169,15 +169,15 @@ def delete_fees(call: Call, data: Input2205) -> dict:
 
 class Data2206(Node):
     psn_no: Text
-    mdtrt_cert_type: Text
+    mdtrt_cert_type: CertType
     mdtrt_cert_no: Text = ""
-    med_type: Text = Field(min_length=1)
+    med_type: MedType
     medfee_sumamt: Amount
-    psn_setlway: Text = "01"
+    psn_setlway: SetlWay = "01"
     mdtrt_id: Text
     chrg_bchno: Text = ""
     acct_used_flag: Flag = "0"
-    insutype: Text
+    insutype: InsuType
     suppl_flag: Flag = "0"  # 1: supplementary bookkeeping of a visit whose direct settlement failed
 
 

@@ -9,6 +9,7 @@ from pydantic import StrictStr
 
 from yibao.codes import province
 from yibao.errors import refuse
+from yibao.gateway.fields import CertType, code
 from yibao.gateway.registry import Call, Node, interface
 from yibao.mobilepay import ecredential
 from yibao.platform import persons
@@ -20,7 +21,7 @@ class Data1101(Node):
     mdtrt_cert_no: StrictStr
     card_sn: StrictStr = ""
     begntime: StrictStr = ""
-    psn_cert_type: StrictStr = ""
+    psn_cert_type: code("psn_cert_type", empty=True) = ""
     certno: StrictStr = ""
     psn_name: StrictStr = ""
 
@@ -30,7 +31,7 @@ class Input1101(Node):
 
 
 class Data90991(Node):
-    mdtrt_cert_type: StrictStr = "03"
+    mdtrt_cert_type: CertType = "03"
     mdtrt_cert_no: StrictStr
     card_sn: StrictStr = ""
     pwd: StrictStr = ""

@@ -9,7 +9,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Flag, Text, Time
+from yibao.gateway.fields import Amount, CertType, Flag, InsuType, MedType, SetlWay, Text, Time
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.common import (
     CancelInput,
@@ -28,17 +28,17 @@ from yibao.store.models import Visit
 
 class DrugInfo(Node):
     psn_no: Text
-    mdtrt_cert_type: Text
+    mdtrt_cert_type: CertType
     mdtrt_cert_no: Text = ""
     begntime: Time | None = None
     medfee_sumamt: Amount
     invono: Text = ""
-    insutype: Text
+    insutype: InsuType
     dise_codg: Text = ""
     dise_name: Text = ""
     acct_used_flag: Flag = "0"
-    med_type: Text = "41"
-    psn_setlway: Text = "01"
+    med_type: MedType = "41"
+    psn_setlway: SetlWay = "01"
     suppl_flag: Flag = "0"  # 1: supplementary bookkeeping of a purchase whose direct settlement failed
     fulamt_ownpay_amt: Amount | None = None
     overlmt_selfpay: Amount | None = None

@@ -20,7 +20,7 @@ from pydantic import BeforeValidator, Field
 from sqlalchemy import ColumnElement, func, select
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Text
+from yibao.gateway.fields import Amount, InsuType, Text, code
 from yibao.gateway.handlers import render
 from yibao.gateway.handlers.files import file_info, own_file, store_file
 from yibao.gateway.registry import Call, Node, interface
@@ -298,8 +298,8 @@ def _stmtinfo(setl_optins: str, problems: list[str], count: int) -> dict[str, st
 # -- 3201 totals ----------------------------------------------------------------------------------------
 
 class Data3201(Node):
-    insutype: Text = Field(min_length=1)
-    clr_type: Text = Field(min_length=1)
+    insutype: InsuType
+    clr_type: code("clr_type")
     setl_optins: Text = Field(min_length=1)
     stmt_begndate: Day
     stmt_enddate: Day
@@ -467,7 +467,7 @@ class Data3202(Node):
     fund_pay_sumamt: Amount
     cash_payamt: Amount
     fixmedins_setl_cnt: Count
-    clr_type: Text = ""
+    clr_type: code("clr_type", empty=True) = ""
     refd_setl_flag: RefdFilter = ""
 
 

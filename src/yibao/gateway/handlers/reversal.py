@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from yibao.errors import refuse
-from yibao.gateway import wire
 from yibao.gateway.fields import Text
 from yibao.gateway.handlers import common
 from yibao.gateway.registry import Call, Node, interface
+from yibao.gateway.service import legacy_effect
 from yibao.store.models import MessageReplay, Settlement, Visit
 
 SETTLING = {"2207": "outpatient", "2207A": "outpatient", "2102": "pharmacy", "2102A": "pharmacy",
@@ -47,9 +47,9 @@ def reverse(call: Call, data: Input2601) -> dict:
         return {"data": {**answer, "rvs_rslt": "not received: nothing to reverse; the msgid is now closed"}}
     if original.infno != d.oinfno:
         raise refuse("input.data.oinfno", f"message {d.omsgid} was a {original.infno}, not {d.oinfno}")
-    output = wire.decode(original.response.encode("utf-8")).get("output") or {}
+    effect = original.effect_id or legacy_effect(original.response)
     if d.oinfno in SETTLING:
-        setl_id = str((output.get("setlinfo") or {}).get("setl_id", ""))
+        setl_id = effect
         row = call.session.get(Settlement, setl_id)
         if row is None or row.psn_no != d.psn_no:
             raise refuse("input.data.psn_no", f"message {d.omsgid} did not settle for person {d.psn_no}")
@@ -57,8 +57,7 @@ def reverse(call: Call, data: Input2601) -> dict:
             return {"data": {**answer, "setl_id": setl_id, "rvs_rslt": "already reversed"}}
         common.cancel_output(call, row)
         return {"data": {**answer, "setl_id": setl_id, "rvs_rslt": "reversed"}}
-    node = output.get("data") or output.get("result") or {}
-    visit = call.session.get(Visit, str(node.get("mdtrt_id", "")))
+    visit = call.session.get(Visit, effect)
     if visit is None or visit.psn_no != d.psn_no:
         raise refuse("input.data.psn_no", f"message {d.omsgid} did not open a visit for person {d.psn_no}")
     if visit.status == "cancelled":
