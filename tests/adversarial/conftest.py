@@ -8,6 +8,7 @@ afterwards. Every process is started in a process group of its own and that grou
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -51,6 +52,9 @@ SERVICE = "/fsi/api/rsfComIfsService/callService"
 QUIET_TABLES = {"message_log", "nonces"}
 #: the API token key every platform process of this suite is started with (YIBAO_TOKEN_KEY)
 TOKEN_KEY = "adversarial-token-key"
+#: the key sealing personal data at rest (YIBAO_DATA_KEY, a Fernet key), one per test process: a restarted server
+#: opens what its predecessor sealed
+DATA_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
 
 SZ, GZ = "440300", "440100"
 HOSP_A, HOSP_B, PHARMACY, GZ_HOSP = "H44030000901", "H44030000902", "P44030000901", "H44010000901"
@@ -152,7 +156,7 @@ def free_port() -> int:
 def base_env(**extra: str) -> dict[str, str]:
     """The environment of every process started here: no YIBAO_* of the caller's shell, the suite's token key."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")}
-    env.update({"YIBAO_TOKEN_KEY": TOKEN_KEY, "PYTHONUNBUFFERED": "1"}, **extra)
+    env.update({"YIBAO_TOKEN_KEY": TOKEN_KEY, "YIBAO_DATA_KEY": DATA_KEY, "PYTHONUNBUFFERED": "1"}, **extra)
     return env
 
 
@@ -357,7 +361,7 @@ class HospitalStack:
 @contextmanager
 def hospital_stack(tmp: Path) -> Iterator[HospitalStack]:
     platform_db = f"sqlite:///{tmp / 'demo-platform.db'}"
-    common = base_env(YIBAO_TODAY=TODAY)
+    common = base_env(YIBAO_TODAY=TODAY, YIBAO_DEMO="1")  # the demo world, with its shipped secrets
     platform_env = {**common, "YIBAO_DATABASE_URL": platform_db}
     run_cli(["load", str(DEMO)], platform_env)
     ports = {name: free_port() for name in ("platform", "card", "hospital")}
