@@ -41,6 +41,9 @@ os.environ.setdefault("YIBAO_DATA_KEY", "y0lBnRjAtpdB1S2Y2hCFOjVSKazgdNGLKt1lGAP
 PG_SERVER = os.environ.get("YIBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+#: the adversarial suite's figures, summed and printed where pytest reports (tests/adversarial/report.py)
+pytest_plugins = ["adversarial.report"]
+
 
 def _pg_reachable() -> str | None:
     try:
