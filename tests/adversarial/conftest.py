@@ -31,8 +31,8 @@ from conftest import PG_SERVER, signed_headers
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 
+from yibao import wire
 from yibao.client import PlatformClient
-from yibao.gateway import wire
 from yibao.store.db import normalise_url
 from yibao.store.models import (
     Account,

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from yibao import wire
 from yibao.api.tokens import issue
-from yibao.gateway import wire
 
 from .conftest import (
     DEMO_INSURED,

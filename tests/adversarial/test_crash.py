@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from yibao.gateway import wire
+from yibao import wire
 
 from .conftest import (
     DRUG,

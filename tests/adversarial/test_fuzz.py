@@ -29,8 +29,8 @@ from conftest import signed_headers
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
+from yibao import wire
 from yibao.api.tokens import issue
-from yibao.gateway import wire
 
 from .conftest import (
     DRUG,

@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from yibao import wire
 from yibao.api.tokens import issue
-from yibao.gateway import wire
 from yibao.mobilepay.envelope import open_sealed, seal
 
 from .conftest import (
