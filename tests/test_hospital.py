@@ -703,7 +703,7 @@ def test_refusals_name_the_rule(world: World) -> None:
                          "lines": [{"med_list_codg": "EX-DRUG-A", "pric": 1.5, "cnt": "1"}]}, 422)
     # the platform's refusal is passed on: a person insured elsewhere needs his insured region
     gz = PERSONS[GZ_EMPLOYEE]
-    err = desk.post("/patients/lookup", {"mdtrt_cert_type": "02", "mdtrt_cert_no": gz["certno"]}, 502)["detail"]
+    err = desk.post("/patients/lookup", {"mdtrt_cert_type": "02", "mdtrt_cert_no": gz["certno"]}, 422)["detail"]
     assert err.startswith("1101: insuplc_admdvs:"), err
     found = desk.post("/patients/lookup", {"mdtrt_cert_type": "02", "mdtrt_cert_no": gz["certno"],
                                            "insuplc_admdvs": "440100"})

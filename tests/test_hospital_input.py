@@ -269,8 +269,8 @@ def test_every_kind_of_refusal_is_a_problem(world: World) -> None:
     assert refused["type"] == "urn:yibao:problem:refused"  # a rule said no (HospitalError), not malformed input
     gz = PERSONS["44010000000000000201"]
     upstream = is_problem(http.post("/patients/lookup", json={"mdtrt_cert_type": "02", "mdtrt_cert_no": gz["certno"]}),
-                          502, "1101")
-    assert upstream["type"] == "urn:yibao:problem:upstream"
+                          422, "1101")
+    assert upstream["type"] == "urn:yibao:problem:refused"  # the platform said no: the request cannot succeed
 
 
 def test_a_fault_of_ours_is_a_problem_without_a_traceback(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,6 +35,7 @@ def two_hospitals(tmp_path: Path, hospital_schemas: HospitalSchemas) -> Iterator
     """The platform and two hospital processes over one PostgreSQL schema; the schema's URL."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")}
     base["YIBAO_TODAY"] = TODAY
+    base["YIBAO_DEMO"] = "1"  # the demo world and the hospital's demo configuration
     s = Stack(tmp_path, base, {name: _free_port() for name in ("platform", "hospital-a", "hospital-b")})
     url = hospital_schemas.url(0)
     try:

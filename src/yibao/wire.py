@@ -23,19 +23,33 @@ def canonical_sha256(obj: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def path_of_nul(obj: Any) -> str | None:
-    """The path (input.data.psn_no, feedetail[2]) of the first key or string holding a NUL character, or None.
-    Walked without recursion: the depth of a message is the sender's choice."""
+def unstorable(text: str) -> str | None:
+    """Why no database column can take this text, or None: a NUL character, or a lone surrogate (a JSON escape
+    such as \\ud800 that names half a character, which has no UTF-8 form)."""
+    if "\x00" in text:
+        return "must not contain a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must not contain a lone surrogate (half of a UTF-16 pair, such as \\ud800)"
+    return None
+
+
+def first_unstorable(obj: Any) -> tuple[str, str] | None:
+    """(path, rule) of the first key or string of a message no database column can take (input.data.psn_no,
+    feedetail[2]), or None. Walked without recursion: the depth of a message is the sender's choice."""
     stack: list[tuple[str, Any]] = [("", obj)]
     while stack:
         path, value = stack.pop()
         if isinstance(value, str):
-            if "\x00" in value:
-                return path
+            rule = unstorable(value)
+            if rule:
+                return path, rule
         elif isinstance(value, dict):
             for key, item in value.items():
-                if "\x00" in str(key):
-                    return path
+                rule = unstorable(str(key))
+                if rule:
+                    return path, rule
                 stack.append((f"{path}.{key}" if path else str(key), item))
         elif isinstance(value, list):
             stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))

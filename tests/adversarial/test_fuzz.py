@@ -117,7 +117,7 @@ def _sender(out: Fuzzed, session: requests.Session, base_url: str, headers_for: 
         if isinstance(content_type, list):  # schemathesis keeps every value of a header
             content_type = ", ".join(content_type)
         out.exchanges.append(Exchange(operation.label, mode.value, case.method, reply.request.url or "",
-                                      reply.status_code, content_type, reply.text[:300]))
+                                      reply.status_code, content_type, reply.text[:20_000]))
 
     return send
 

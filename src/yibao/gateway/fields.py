@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StrictStr
+from pydantic import BeforeValidator, Field
 
 from yibao.codes import DICTIONARIES
 from yibao.money import NotDecimal, to_decimal
@@ -104,7 +104,10 @@ Number = Annotated[Decimal, BeforeValidator(_decimal)]
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
 Time = Annotated[datetime, BeforeValidator(_datetime)]
 Flag = Annotated[str, BeforeValidator(_flag)]
-Text = StrictStr
+#: free text of a message: at most 500 characters (the longest text column; identifiers have their own bound)
+Text = Annotated[str, Field(strict=True, max_length=500)]
+#: an identifier the platform keeps (psn_no, mdtrt_id, setl_id, ipt_otp_no, ...): at most 30 characters, as its columns
+Id = Annotated[str, Field(strict=True, max_length=30)]
 Day = Annotated[date, BeforeValidator(_day)]
 #: a date that may be left out ("" or null)
 MaybeDay = Annotated[date | None, BeforeValidator(_day_or_none)]

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Flag, Number, Text, Time, code
+from yibao.gateway.fields import Amount, Flag, Id, Number, Text, Time, code
 from yibao.gateway.registry import Node
 from yibao.platform import fees
 from yibao.platform.checkout import Claim
@@ -46,8 +46,8 @@ def claim_of(d: Any) -> Claim:
 class FeeLineBase(Node):
     """The fields every fee line shares (2204 feedetail, 2301 feedetail, 2101 drugdetail, 2560)."""
 
-    feedetl_sn: Text = Field(min_length=1, max_length=30)
-    rxno: Text = ""
+    feedetl_sn: Id = Field(min_length=1, max_length=30)
+    rxno: Id = ""
     rx_circ_flag: Flag = "0"
     fee_ocur_time: Time
     med_list_codg: Text = Field(min_length=1)
@@ -61,9 +61,9 @@ class FeeLineBase(Node):
 class SettlementRef(Node):
     """The input `data` of 2208 / 2103 / 2305: which settlement to cancel."""
 
-    setl_id: Text
-    mdtrt_id: Text
-    psn_no: Text
+    setl_id: Id
+    mdtrt_id: Id
+    psn_no: Id
 
 
 class CancelInput(Node):
@@ -75,7 +75,7 @@ class CancelInput(Node):
 class FeeLine(FeeLineBase):
     """A 2204 line: of one visit and batch."""
 
-    mdtrt_id: Text
-    psn_no: Text
-    chrg_bchno: Text = Field(min_length=1)
-    dise_codg: Text = ""
+    mdtrt_id: Id
+    psn_no: Id
+    chrg_bchno: Id = Field(min_length=1)
+    dise_codg: Id = ""

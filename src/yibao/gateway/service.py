@@ -169,9 +169,9 @@ class Gateway:
             raise Refusal("body: is nested too deeply to be a message") from None
         if not isinstance(ex.parsed, dict):
             raise Refusal("body: must be a JSON object (the message envelope)")
-        nul = wire.path_of_nul(ex.parsed)
-        if nul is not None:  # no database column takes a NUL character, and no field of the interface has one
-            raise Refusal(f"{nul or 'body'}: must not contain a NUL character (\\u0000)")
+        bad = wire.first_unstorable(ex.parsed)
+        if bad is not None:  # no field of the interface has one, and no database column would take it
+            raise Refusal(f"{bad[0] or 'body'}: {bad[1]}")
         ex.infno = ex.parsed.get("infno") if isinstance(ex.parsed.get("infno"), str) else None
         ex.msgid = ex.parsed.get("msgid") if isinstance(ex.parsed.get("msgid"), str) else None
         try:
@@ -197,10 +197,10 @@ class Gateway:
 
     def _audit_row(self, ex: _Exchange, response: dict) -> MessageLog:
         responded = datetime.now()
-        if ex.parsed is not None:
+        if ex.parsed is not None and wire.first_unstorable(ex.parsed) is None:
             request_text = wire.encode(mask_payload(ex.parsed)).decode("utf-8")
-        else:
-            request_text = mask_id_numbers(ex.body[:8192].decode("utf-8", errors="replace"))
+        else:  # the text as received, what no column could take replaced
+            request_text = mask_id_numbers(ex.body[:8192].decode("utf-8", errors="replace").replace("\x00", "\ufffd"))
         return MessageLog(
             received_at=ex.received, responded_at=responded,
             duration_ms=int((responded - ex.received).total_seconds() * 1000),

@@ -38,7 +38,7 @@ def fetch(hospital: Hospital, ym: str) -> dict[str, Any]:
             if not page or len(rows) >= int(out.get("totalrow", 0)):
                 break
     except PlatformError as exc:
-        raise upstream(f"3260: {exc.err_msg}") from None
+        raise upstream(f"3260: {exc.err_msg}", refused=bool(exc.response)) from None
     return {"month": f"{year:04d}-{month:02d}", "totalrow": int(first.get("totalrow", len(rows))), "rows": rows,
             "cnfm_stas": first.get("cnfm_stas", ""), "otransid": first.get("otransid", "")}
 
@@ -56,7 +56,7 @@ def confirm(hospital: Hospital, ym: str, exclude: set[str] | frozenset[str] = fr
         out = hospital.insurance.ok("3261", {"data": {"trt_year": year, "trt_month": month,
                                                       "totalrow": len(detail)}, "detail": detail})
     except PlatformError as exc:
-        raise upstream(f"3261: {exc.err_msg}") from None
+        raise upstream(f"3261: {exc.err_msg}", refused=bool(exc.response)) from None
     return {"month": extract["month"], "rows": len(detail), "excluded": sorted(exclude), **out.get("result", {})}
 
 
@@ -65,5 +65,5 @@ def roll_back(hospital: Hospital, ym: str, otransid: str) -> dict[str, Any]:
     try:
         out = hospital.insurance.ok("3262", {"data": {"trt_year": year, "trt_month": month, "otransid": otransid}})
     except PlatformError as exc:
-        raise upstream(f"3262: {exc.err_msg}") from None
+        raise upstream(f"3262: {exc.err_msg}", refused=bool(exc.response)) from None
     return {"month": f"{year:04d}-{month:02d}", **out.get("result", {})}

@@ -22,6 +22,8 @@ def invalid(message: str) -> HospitalError:
     return HospitalError(422, message)
 
 
-def upstream(message: str) -> HospitalError:
-    """The platform refused (its err_msg is passed on) or could not be reached."""
-    return HospitalError(502, message)
+def upstream(message: str, *, refused: bool = False) -> HospitalError:
+    """What the platform said, passed on. `refused`: it answered and said no (infcode -1: the request cannot
+    succeed as it stands, 422 with the platform's reason); otherwise it could not be reached or did not answer
+    an envelope (502)."""
+    return HospitalError(422 if refused else 502, message)

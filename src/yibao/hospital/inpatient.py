@@ -59,11 +59,11 @@ def one_at_a_time(h: Hospital, no: str) -> Iterator[None]:
 
 
 def call(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -> dict[str, Any]:
-    """A message that commits nothing (or nothing that cannot be asked again): a refusal is 502."""
+    """A message that commits nothing (or nothing that cannot be asked again): a refusal is 422, no answer 502."""
     try:
         return h.insurance.ok(infno, input_, insuplc)
     except PlatformError as exc:
-        raise upstream(f"{infno}: {exc.err_msg}") from None
+        raise upstream(f"{infno}: {exc.err_msg}", refused=bool(exc.response)) from None
 
 
 def envelope_of(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -> dict[str, Any]:
@@ -71,23 +71,23 @@ def envelope_of(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -
     try:
         return h.insurance.envelope(infno, input_, insuplc)
     except PlatformError as exc:
-        raise upstream(f"{exc.infno}: {exc.err_msg}") from None
+        raise upstream(f"{exc.infno}: {exc.err_msg}", refused=bool(exc.response)) from None
 
 
 def send(h: Hospital, envelope: dict[str, Any], insuplc: str) -> dict[str, Any]:
     """A committing message (resent as-is on a lost answer: OutcomeUnknown when it never came). A refusal for
-    a stale sign-in (the message never committed) is made again with a fresh one; another refusal is 502."""
+    a stale sign-in (the message never committed) is made again with a fresh one; another refusal is 422."""
     try:
         return h.insurance.send_kept(envelope)
     except PlatformError as exc:
         if not exc.err_msg.startswith("sign_no:"):
-            raise upstream(f"{envelope['infno']}: {exc.err_msg}") from None
+            raise upstream(f"{envelope['infno']}: {exc.err_msg}", refused=bool(exc.response)) from None
     h.insurance.client.sign_no(renew=True)
     fresh = envelope_of(h, str(envelope["infno"]), envelope["input"], insuplc)
     try:
         return h.insurance.send_kept(fresh)
     except PlatformError as exc:
-        raise upstream(f"{envelope['infno']}: {exc.err_msg}") from None
+        raise upstream(f"{envelope['infno']}: {exc.err_msg}", refused=bool(exc.response)) from None
 
 
 def insured_patient(h: Hospital, patient_id: int) -> Patient:
@@ -264,14 +264,14 @@ class Inpatient:
         try:
             out = self._send_or_keep(row, pending["envelope"], pending["lines"])
         except HospitalError as exc:
-            if exc.status != 502:
+            if exc.status not in (422, 502):  # refused, or not answered with an envelope: not committed
                 raise
             # refused: nothing of it was committed, and the stay's record says so
             save(self.h, no, pending=None)
             what = (f"its {len(pending['lines'] or [])} fee line(s) were not recorded: upload them again"
                     if pending["infno"] == "2301" else "the stay was not discharged: discharge it again")
             raise upstream(f"{pending['infno']} of stay {no}, kept when its answer was lost, was refused when sent "
-                           f"again ({exc.message}); {what}") from None
+                           f"again ({exc.message}); {what}", refused=exc.status == 422) from None
         if pending["infno"] == "2301":
             return self._apply_2301(row, pending["envelope"]["input"]["feedetail"], pending["lines"], out)
         return save(self.h, no, pending=None, status="discharged")

@@ -126,7 +126,7 @@ def reconcile(hospital: Hospital, begin: date, end: date) -> dict[str, Any]:
             details.append({"setl_optins": optins, "records": len(rows), **out["stmtinfo"],
                             "differences": _result_rows(hospital, out.get("fileinfo") or {})})
     except PlatformError as exc:
-        raise upstream(f"{exc.infno}: {exc.err_msg}") from None
+        raise upstream(f"{exc.infno}: {exc.err_msg}", refused=bool(exc.response)) from None
     balanced = all(t["stmt_rslt"] == "0" for t in totals + details)
     return {"begin": begin.isoformat(), "end": end.isoformat(), "records": len(records), "balanced": balanced,
             "totals": totals, "details": details}

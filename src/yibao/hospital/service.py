@@ -212,7 +212,7 @@ class Hospital:
         try:
             out = self.insurance.lookup(cert_type, cert_no, card_sn, insuplc_admdvs)
         except PlatformError as exc:
-            raise upstream(f"1101: {exc.err_msg}") from None
+            raise upstream(f"1101: {exc.err_msg}", refused=bool(exc.response)) from None
         base = out.get("baseinfo") or {}
         rows = [r for r in out.get("insuinfo") or [] if str(r.get("psn_insu_stas", "1")) == "1"] or \
             list(out.get("insuinfo") or [])
@@ -405,7 +405,7 @@ class Hospital:
                 if booking_id is None:
                     with self.db.session() as s:
                         self._release(s, slot_id)
-                raise upstream(f"2201: {exc.err_msg}") from None
+                raise upstream(f"2201: {exc.err_msg}", refused=bool(exc.response)) from None
         with self.db.session() as s:
             reg = Registration(reg_no=reg_no, patient_id=patient_id, slot_id=slot_id, booking_id=booking_id,
                                insured=insured, mdtrt_id=mdtrt_id, visit_info_sent=False, status="registered",

@@ -137,9 +137,9 @@ class MobilePay:
             ex.data = open_sealed(ex.envelope, inst.secret, app.public_key, max_age_seconds=TIMESTAMP_WINDOW)
         except EnvelopeError as exc:
             return 401, _failure(401, str(exc))
-        nul = wire.path_of_nul(ex.data)
-        if nul is not None:
-            return 200, _failure(-1, f"data.{nul}: must not contain a NUL character (\\u0000)")
+        bad = wire.first_unstorable(ex.data)
+        if bad is not None:
+            return 200, _failure(-1, f"data.{bad[0]}: {bad[1]}")
 
         for attempt in (1, 2):
             ctx: orders.Ctx | None = None

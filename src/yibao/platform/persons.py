@@ -95,6 +95,19 @@ def check_claimed_identity(person: Person, certno: str | None, psn_name: str | N
         raise refuse("input.data.psn_name", "does not match the name of the holder of the credential")
 
 
+def presented_problem(person: Person, cert_type: str, cert_no: str) -> str | None:
+    """Why the credential a visit was opened with is not the person's own, or None. An ID card (02) must carry
+    his ID number and a social-security card (03) his card number; an e-credential (01) is a code that changes
+    with each scan (or a mobile-payment authorization), checked where it is read (1101), not here."""
+    if not cert_no:
+        return None
+    if cert_type == "02" and cert_no.upper() != person.certno:
+        return "is not the ID number of the person (psn_no)"
+    if cert_type == "03" and person.card_no and cert_no != person.card_no:
+        return "is not the social-security card number of the person (psn_no)"
+    return None
+
+
 def account_balance(session: Session, psn_no: str) -> Decimal:
     account = session.get(Account, psn_no)
     return account.balance if account is not None and account.status == "open" else ZERO

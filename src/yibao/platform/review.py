@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yibao.errors import refuse
+from yibao.errors import Refusal, refuse
 from yibao.money import ZERO, round2
 from yibao.platform import declaration as dc
 from yibao.rules.monthly import window_problem
@@ -31,7 +31,8 @@ def open_declaration(session: Session, agency: str, decl_id: str, today: date) -
     """The agency's declaration still under review, locked, inside the review window."""
     decl = dc.find(session, decl_id, lock=True)
     if decl is None or decl.admdvs != agency:
-        raise refuse("decl_id", f"no declaration {decl_id} for the agency of {agency} to review")
+        # another region's declaration looks like an unknown one: 404 on the API
+        raise Refusal(f"decl_id: no declaration {decl_id} for the agency of {agency} to review", http_status=404)
     if decl.status != "declared":
         raise refuse("decl_id", f"declaration {decl_id} is {decl.status}: its review is finished")
     problem = window_problem(decl.setl_ym, "review", dc.cycle_of(session, decl.admdvs), today)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from yibao.errors import refuse
-from yibao.platform import fees, settlement
+from yibao.platform import fees, persons, settlement
 from yibao.platform.ids import new_id
 from yibao.platform.work import Work
 from yibao.store.models import Person, Settlement, Visit
@@ -32,6 +32,7 @@ class Opening:
     begntime: datetime
     mdtrt_cert_type: str
     ipt_otp_no: str
+    mdtrt_cert_no: str = ""
     med_type: str | None = None
     dise_codg: str = ""
     dise_name: str = ""
@@ -72,6 +73,9 @@ def open_visit(work: Work, o: Opening, *, at: str) -> Visit:
     person = patient(work, o.psn_no, field=f"{at}.psn_no")
     if o.insutype != person.insutype:
         raise refuse(f"{at}.insutype", f"the person is insured under {person.insutype}, not {o.insutype}")
+    presented = persons.presented_problem(person, o.mdtrt_cert_type, o.mdtrt_cert_no)
+    if presented:
+        raise refuse(f"{at}.mdtrt_cert_no", presented)
     if inst.kind != "hospital":
         raise refuse("fixmedins_code", "only a hospital admits patients" if inpatient
                      else "a pharmacy has no outpatient registration; use 2101/2102")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import MaybeDay, Text
+from yibao.gateway.fields import Id, MaybeDay, Text
 from yibao.gateway.registry import Node, interface
 from yibao.platform import diseases, settlement
 from yibao.platform.visits import patient
@@ -15,8 +15,8 @@ from yibao.platform.work import Work
 
 
 class Data2503(Node):
-    psn_no: Text = Field(min_length=1)
-    opsp_dise_code: Text = Field(min_length=1)
+    psn_no: Id = Field(min_length=1)
+    opsp_dise_code: Id = Field(min_length=1)
     opsp_dise_name: Text = ""
     begndate: MaybeDay
     enddate: MaybeDay = None
@@ -28,8 +28,8 @@ class Input2503(Node):
 
 
 class Data2504(Node):
-    psn_no: Text = Field(min_length=1)
-    opsp_dise_code: Text = Field(min_length=1)
+    psn_no: Id = Field(min_length=1)
+    opsp_dise_code: Id = Field(min_length=1)
     memo: Text = ""
 
 
@@ -38,7 +38,7 @@ class Input2504(Node):
 
 
 class Data5301(Node):
-    psn_no: Text = Field(min_length=1)
+    psn_no: Id = Field(min_length=1)
 
 
 class Input5301(Node):

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from yibao.errors import refuse
 from yibao.gateway import render
-from yibao.gateway.fields import MedType, Text
+from yibao.gateway.fields import Id, MedType
 from yibao.gateway.lines import FeeLineBase, line_in
 from yibao.gateway.registry import Node, interface
 from yibao.platform import coordination, fees, settlement
@@ -21,15 +21,15 @@ from yibao.platform.work import Work
 
 class Data2560(Node):
     coord_id: int = Field(description="the coordination request's id")
-    psn_no: Text = Field(min_length=1)
+    psn_no: Id = Field(min_length=1)
     med_type: MedType
-    dise_codg: Text = ""
+    dise_codg: Id = ""
 
 
 class CoordinationLine(FeeLineBase):
     """A 2204 fee line without mdtrt_id and chrg_bchno (the platform makes the visit)."""
 
-    dise_codg: Text = ""
+    dise_codg: Id = ""
 
 
 class Input2560(Node):

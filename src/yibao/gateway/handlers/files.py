@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Text
+from yibao.gateway.fields import Id, Text
 from yibao.gateway.registry import Node, interface
 from yibao.platform import files
 from yibao.platform.records import StoredFile
@@ -46,7 +46,7 @@ def _bytes_of(value: Any, field: str) -> bytes:
 class FsUploadIn(Node):
     in_: Any = Field(alias="in")
     filename: Text = Field(min_length=1, max_length=200)
-    fixmedins_code: Text
+    fixmedins_code: Id
 
 
 class Input9101(Node):
@@ -68,7 +68,7 @@ def upload(work: Work, data: Input9101) -> dict:
 class FsDownloadIn(Node):
     file_qury_no: Text = Field(min_length=1)
     filename: Text = ""
-    fixmedins_code: Text
+    fixmedins_code: Id
 
 
 class Input9102(Node):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import MaybeDay, Text
+from yibao.gateway.fields import Id, MaybeDay, Text
 from yibao.gateway.registry import Node, interface
 from yibao.platform import filing as fl
 from yibao.platform.visits import patient
@@ -20,10 +20,10 @@ FIELDS_2505 = {"psn_no": "input.data.psn_no", "type": "input.data.filing_type",
 
 
 class Data2505(Node):
-    psn_no: Text = Field(min_length=1)
+    psn_no: Id = Field(min_length=1)
     filing_type: Text = Field(min_length=1)
     dest_admdvs: Text = ""
-    dest_fixmedins: Text = ""
+    dest_fixmedins: Id = ""
     begndate: MaybeDay
     enddate: MaybeDay = None
     tel: Text = ""
@@ -55,8 +55,8 @@ def file_for_patient(work: Work, data: Input2505) -> dict:
 
 
 class Data2506(Node):
-    psn_no: Text = Field(min_length=1)
-    trt_dcla_detl_sn: Text = Field(min_length=1)
+    psn_no: Id = Field(min_length=1)
+    trt_dcla_detl_sn: Id = Field(min_length=1)
     memo: Text = ""
 
 

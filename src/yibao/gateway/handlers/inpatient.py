@@ -10,7 +10,7 @@ from pydantic import Field
 
 from yibao.errors import refuse
 from yibao.gateway import render
-from yibao.gateway.fields import Amount, CertType, Flag, InsuType, MedType, SetlWay, Text, Time, code
+from yibao.gateway.fields import Amount, CertType, Flag, Id, InsuType, MedType, SetlWay, Text, Time, code
 from yibao.gateway.lines import CancelInput, FeeLineBase, claim_of, line_in, one_visit, result
 from yibao.gateway.registry import Node, interface, interface_with_a_form
 from yibao.gateway.render import cancel_output, settled_output
@@ -20,21 +20,21 @@ from yibao.platform.work import Work
 # -- admission and discharge -------------------------------------------------------------------------
 
 class AdmInfo(Node):
-    psn_no: Text
+    psn_no: Id
     insutype: InsuType
     begntime: Time
     mdtrt_cert_type: CertType
     mdtrt_cert_no: Text = ""
     med_type: MedType = "21"
-    ipt_no: Text = Field(min_length=1)
+    ipt_no: Id = Field(min_length=1)
     medrcdno: Text = ""
-    atddr_no: Text = ""
+    atddr_no: Id = ""
     chfpdr_name: Text = ""
     adm_diag_dscr: Text = ""
     adm_dept_codg: Text = ""
     adm_dept_name: Text = ""
     adm_bed: Text = ""
-    dise_codg: Text = ""
+    dise_codg: Id = ""
     dise_name: Text = ""
 
 
@@ -47,18 +47,19 @@ class Input2401(Node):
 def admit(work: Work, data: Input2401) -> dict:
     m = data.mdtrtinfo
     visit = visits.open_visit(work, visits.Opening(
-        "inpatient", m.psn_no, m.insutype, m.begntime, m.mdtrt_cert_type, m.ipt_no, med_type=m.med_type,
+        "inpatient", m.psn_no, m.insutype, m.begntime, m.mdtrt_cert_type, m.ipt_no, m.mdtrt_cert_no,
+        med_type=m.med_type,
         dise_codg=m.dise_codg, dise_name=m.dise_name,
         info={"admission": m.model_dump(mode="json"), "diseinfo": data.diseinfo}), at="input.mdtrtinfo")
     return {"result": {"mdtrt_id": visit.mdtrt_id, "psn_no": visit.psn_no, "ipt_no": m.ipt_no}}
 
 
 class ChangeInfo(Node):
-    mdtrt_id: Text
-    psn_no: Text
+    mdtrt_id: Id
+    psn_no: Id
     begntime: Time | None = None
     med_type: code("med_type", empty=True) = ""
-    dise_codg: Text = ""
+    dise_codg: Id = ""
     dise_name: Text = ""
 
 
@@ -80,8 +81,8 @@ def change_admission(work: Work, data: Input2403) -> dict:
 
 
 class StayRef(Node):
-    mdtrt_id: Text
-    psn_no: Text
+    mdtrt_id: Id
+    psn_no: Id
 
 
 class InputStay(Node):
@@ -96,11 +97,11 @@ def cancel_admission(work: Work, data: InputStay) -> dict:
 
 
 class DischargeInfo(Node):
-    mdtrt_id: Text
-    psn_no: Text
+    mdtrt_id: Id
+    psn_no: Id
     insutype: code("insutype", empty=True) = ""
     endtime: Time
-    dise_codg: Text = ""
+    dise_codg: Id = ""
     dise_name: Text = ""
     dscg_way: code("dscg_way")
     dscg_dept_codg: Text = ""
@@ -131,10 +132,10 @@ def cancel_discharge(work: Work, data: InputStay) -> dict:
 # -- fee lines ---------------------------------------------------------------------------------------
 
 class InpatientLine(FeeLineBase):
-    init_feedetl_sn: Text = ""
-    mdtrt_id: Text
-    drord_no: Text = ""
-    psn_no: Text
+    init_feedetl_sn: Id = ""
+    mdtrt_id: Id
+    drord_no: Id = ""
+    psn_no: Id
     med_type: code("med_type", empty=True) = ""
 
 
@@ -151,9 +152,9 @@ def upload_fees(work: Work, data: Input2301) -> dict:
 
 
 class Data2302(Node):
-    feedetl_sn: Text = Field(min_length=1)
-    mdtrt_id: Text
-    psn_no: Text
+    feedetl_sn: Id = Field(min_length=1)
+    mdtrt_id: Id
+    psn_no: Id
 
 
 class Input2302(Node):
@@ -170,15 +171,15 @@ def delete_fees(work: Work, data: Input2302) -> dict:
 # -- settlement ------------------------------------------------------------------------------------
 
 class Data2303(Node):
-    psn_no: Text
+    psn_no: Id
     mdtrt_cert_type: CertType
     mdtrt_cert_no: Text = ""
     medfee_sumamt: Amount
     psn_setlway: SetlWay = "01"
-    mdtrt_id: Text
+    mdtrt_id: Id
     insutype: InsuType
     acct_used_flag: Flag = "0"
-    invono: Text = ""
+    invono: Id = ""
     mid_setl_flag: Flag = "0"
     suppl_flag: Flag = "0"  # 1: supplementary bookkeeping (the stay's discharge day counts)
     fulamt_ownpay_amt: Amount | None = None

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Text, code
+from yibao.gateway.fields import Amount, Id, Text, code
 from yibao.gateway.registry import Node, interface
 from yibao.platform import clearing
 from yibao.platform import declaration as dc
@@ -110,10 +110,10 @@ def clearing_extract(work: Work, data: Input3260) -> dict:
 
 
 class Detail3261(Node):
-    certno: Text = ""
-    mdtrt_id: Text = Field(min_length=1)
+    certno: Id = ""
+    mdtrt_id: Id = Field(min_length=1)
     mdtrt_setl_time: Text = ""
-    setl_sn: Text = Field(min_length=1)
+    setl_sn: Id = Field(min_length=1)
     medfee_sumamt: Amount
     optins_pay_sumamt: Amount
     cnfm_flag: Text = Field(pattern=r"^[01]$", description="1 confirmed, 0 left out of this clearing")

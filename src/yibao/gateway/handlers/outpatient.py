@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from yibao.gateway import render
-from yibao.gateway.fields import Amount, CertType, Flag, InsuType, MedType, SetlWay, Text, Time
+from yibao.gateway.fields import Amount, CertType, Flag, Id, InsuType, MedType, SetlWay, Text, Time
 from yibao.gateway.lines import CancelInput, FeeLine, claim_of, line_in, one_visit, result
 from yibao.gateway.registry import Node, interface, interface_with_a_form
 from yibao.gateway.render import cancel_output, settled_output
@@ -18,13 +18,13 @@ from yibao.platform.work import Work
 # -- 2201 / 2202 / 2203 -------------------------------------------------------------------------------
 
 class Data2201(Node):
-    psn_no: Text
+    psn_no: Id
     insutype: InsuType
     begntime: Time
     mdtrt_cert_type: CertType
     mdtrt_cert_no: Text = ""
-    ipt_otp_no: Text = Field(min_length=1)
-    atddr_no: Text = ""
+    ipt_otp_no: Id = Field(min_length=1)
+    atddr_no: Id = ""
     dr_name: Text = ""
     dept_code: Text = ""
     dept_name: Text = ""
@@ -39,16 +39,16 @@ class Input2201(Node):
 def register(work: Work, data: Input2201) -> dict:
     d = data.data
     visit = visits.open_visit(work, visits.Opening(
-        "outpatient", d.psn_no, d.insutype, d.begntime, d.mdtrt_cert_type, d.ipt_otp_no,
+        "outpatient", d.psn_no, d.insutype, d.begntime, d.mdtrt_cert_type, d.ipt_otp_no, d.mdtrt_cert_no,
         info={"atddr_no": d.atddr_no, "dr_name": d.dr_name, "dept_code": d.dept_code, "dept_name": d.dept_name,
               "caty": d.caty}), at="input.data")
     return {"data": {"mdtrt_id": visit.mdtrt_id, "psn_no": visit.psn_no, "ipt_otp_no": d.ipt_otp_no}}
 
 
 class Data2202(Node):
-    psn_no: Text
-    mdtrt_id: Text
-    ipt_otp_no: Text = ""
+    psn_no: Id
+    mdtrt_id: Id
+    ipt_otp_no: Id = ""
 
 
 class Input2202(Node):
@@ -63,12 +63,12 @@ def cancel_registration(work: Work, data: Input2202) -> dict:
 
 
 class MdtrtInfo2203(Node):
-    mdtrt_id: Text
-    psn_no: Text
+    mdtrt_id: Id
+    psn_no: Id
     med_type: MedType
     begntime: Time
     main_cond_dscr: Text = ""
-    dise_codg: Text = ""
+    dise_codg: Id = ""
     dise_name: Text = ""
 
 
@@ -101,9 +101,9 @@ def upload_fees(work: Work, data: Input2204) -> dict:
 
 
 class Data2205(Node):
-    mdtrt_id: Text
-    chrg_bchno: Text = Field(min_length=1)
-    psn_no: Text
+    mdtrt_id: Id
+    chrg_bchno: Id = Field(min_length=1)
+    psn_no: Id
 
 
 class Input2205(Node):
@@ -120,21 +120,21 @@ def delete_fees(work: Work, data: Input2205) -> dict:
 # -- 2206 / 2207 / 2208 ------------------------------------------------------------------------------
 
 class Data2206(Node):
-    psn_no: Text
+    psn_no: Id
     mdtrt_cert_type: CertType
     mdtrt_cert_no: Text = ""
     med_type: MedType
     medfee_sumamt: Amount
     psn_setlway: SetlWay = "01"
-    mdtrt_id: Text
-    chrg_bchno: Text = ""
+    mdtrt_id: Id
+    chrg_bchno: Id = ""
     acct_used_flag: Flag = "0"
     insutype: InsuType
     suppl_flag: Flag = "0"  # 1: supplementary bookkeeping of a visit whose direct settlement failed
 
 
 class Data2207(Data2206):
-    invono: Text = ""
+    invono: Id = ""
     fulamt_ownpay_amt: Amount
     overlmt_selfpay: Amount
     preselfpay_amt: Amount

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from yibao.gateway import render
-from yibao.gateway.fields import Amount, CertType, Flag, InsuType, MedType, SetlWay, Text, Time
+from yibao.gateway.fields import Amount, CertType, Flag, Id, InsuType, MedType, SetlWay, Text, Time
 from yibao.gateway.lines import CancelInput, FeeLineBase, claim_of, line_in
 from yibao.gateway.registry import Node, interface, interface_with_a_form
 from yibao.gateway.render import cancel_output, settled_output
@@ -15,14 +15,14 @@ from yibao.platform.work import Work
 
 
 class DrugInfo(Node):
-    psn_no: Text
+    psn_no: Id
     mdtrt_cert_type: CertType
     mdtrt_cert_no: Text = ""
     begntime: Time | None = None
     medfee_sumamt: Amount
-    invono: Text = ""
+    invono: Id = ""
     insutype: InsuType
-    dise_codg: Text = ""
+    dise_codg: Id = ""
     dise_name: Text = ""
     acct_used_flag: Flag = "0"
     med_type: MedType = "41"

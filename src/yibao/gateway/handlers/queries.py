@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from yibao.gateway import render
-from yibao.gateway.fields import Begin, End, Text
+from yibao.gateway.fields import Begin, End, Id
 from yibao.gateway.registry import Node, interface
 from yibao.platform import fees, queries
 from yibao.platform.records import FeeDetail, Settlement
@@ -21,9 +21,9 @@ NEWBORN = "1401"
 # -- 5203 settlement query ------------------------------------------------------------------------------
 
 class Data5203(Node):
-    psn_no: Text = Field(min_length=1)
-    setl_id: Text = Field(min_length=1)
-    mdtrt_id: Text = Field(min_length=1)
+    psn_no: Id = Field(min_length=1)
+    setl_id: Id = Field(min_length=1)
+    mdtrt_id: Id = Field(min_length=1)
 
 
 class Input5203(Node):
@@ -63,9 +63,9 @@ def settlement_query(work: Work, data: Input5203) -> dict:
 # -- 5204 fee-detail query ------------------------------------------------------------------------------
 
 class Data5204(Node):
-    psn_no: Text = Field(min_length=1)
-    setl_id: Text = ""
-    mdtrt_id: Text = Field(min_length=1)
+    psn_no: Id = Field(min_length=1)
+    setl_id: Id = ""
+    mdtrt_id: Id = Field(min_length=1)
 
 
 class Input5204(Node):
@@ -102,7 +102,7 @@ def fee_query(work: Work, data: Input5204) -> dict:
 # -- 5205 chronic/special-disease drug history ----------------------------------------------------------
 
 class Data5205(Node):
-    psn_no: Text = Field(min_length=1)
+    psn_no: Id = Field(min_length=1)
     begntime: Begin
     endtime: End
 

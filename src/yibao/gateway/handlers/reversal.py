@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from yibao.gateway.fields import Text
+from yibao.gateway.fields import Id, Text
 from yibao.gateway.registry import Node, interface
 from yibao.platform import reversal
 from yibao.platform.work import Work
 
 
 class Data2601(Node):
-    psn_no: Text
-    omsgid: Text
+    psn_no: Id
+    omsgid: Id
     oinfno: Text
 
 
