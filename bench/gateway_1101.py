@@ -17,9 +17,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from yibao.app import create_app
 from yibao.client import PlatformClient
 from yibao.dataset.loader import load_file
-from yibao.gateway.app import create_app
 from yibao.store.db import Store, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,9 +25,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from yibao import wire
+from yibao.app import create_app
 from yibao.client import PlatformClient
 from yibao.dataset.loader import load_file
-from yibao.gateway.app import create_app
 from yibao.gateway.auth import signature
 from yibao.hospital.db import Base as HospitalBase
 from yibao.hospital.db import HospitalDB

@@ -18,7 +18,7 @@ from helpers import snapshot
 from httpx import Response
 
 from yibao.api.tokens import issue, signing_key
-from yibao.gateway.app import create_app
+from yibao.app import create_app
 from yibao.problem import MEDIA_TYPE
 from yibao.store.db import Store
 

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
+from yibao.app import create_app
 from yibao.bank import adapter as bank_adapter
 from yibao.bank.adapter import (
     CREDIT,
@@ -49,7 +50,6 @@ from yibao.bank.simulated import SimulatedBank, booked
 from yibao.cli import app as cli_app
 from yibao.client import PlatformClient
 from yibao.dataset.loader import load_document
-from yibao.gateway.app import create_app
 from yibao.platform import ledger
 from yibao.store.db import Store
 from yibao.store.models import BankInstruction

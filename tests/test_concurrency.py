@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from yibao import wire
+from yibao.app import create_app
 from yibao.client import PlatformClient
 from yibao.dataset.loader import load_document
-from yibao.gateway.app import create_app
 from yibao.gateway.service import Gateway
 from yibao.store.db import Store
 from yibao.store.models import Account, AccountEntry, Accumulator, FeeDetail, MutualAidAuthorization, Settlement

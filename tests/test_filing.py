@@ -23,8 +23,8 @@ from sqlalchemy import select
 from test_outpatient import His, Hub, Visit_, id_card, one_of, person, policy, region
 
 from yibao.api.tokens import issue, signing_key
+from yibao.app import create_app
 from yibao.dataset.loader import load_document
-from yibao.gateway.app import create_app
 from yibao.store.db import Store
 from yibao.store.models import Filing
 

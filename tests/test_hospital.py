@@ -30,8 +30,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from yibao.app import create_app
 from yibao.dataset.loader import load_document
-from yibao.gateway.app import create_app
 from yibao.hospital import auth
 from yibao.hospital import cli as hospital_cli
 from yibao.hospital.api import create_hospital_app

@@ -39,8 +39,8 @@ from test_hospital import (
     dataset,
 )
 
+from yibao.app import create_app
 from yibao.dataset.loader import load_document
-from yibao.gateway.app import create_app
 from yibao.hospital.api import create_hospital_app
 from yibao.hospital.channels.base import CashOrder, ChannelRejected, ChannelResult
 from yibao.hospital.config import HospitalConfig

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from yibao.api.tokens import issue, signing_key
+from yibao.app import create_app
 from yibao.dataset.loader import load_document, read_document
-from yibao.gateway.app import create_app
 from yibao.store.db import Store
 from yibao.store.models import (
     Account,

@@ -38,9 +38,9 @@ from test_outpatient import (
 
 from yibao import wire
 from yibao.api.tokens import issue, signing_key
+from yibao.app import create_app
 from yibao.client import PlatformClient, PlatformError
 from yibao.dataset.loader import load_document
-from yibao.gateway.app import create_app
 from yibao.mobilepay import keys
 from yibao.mobilepay.envelope import EnvelopeError, generate_keypair, open_sealed, seal
 from yibao.store.db import Store

@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from test_outpatient import TY_HOSP, base_doc, fee_lines, id_card
 
+from yibao.app import create_app
 from yibao.client import PlatformClient
 from yibao.dataset.loader import load_document
-from yibao.gateway.app import create_app
 from yibao.store.db import Store
 from yibao.store.models import Account, AccountEntry, Accumulator, BankInstruction, MutualAidAuthorization
 

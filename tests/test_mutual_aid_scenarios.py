@@ -35,8 +35,8 @@ from test_outpatient import (
 )
 
 from yibao.api.tokens import issue, signing_key
+from yibao.app import create_app
 from yibao.dataset.loader import load_document
-from yibao.gateway.app import create_app
 from yibao.store.db import Store
 from yibao.store.models import (
     Account,

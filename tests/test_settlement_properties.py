@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from yibao.app import create_app
 from yibao.client import PlatformClient
 from yibao.dataset.loader import load_document
-from yibao.gateway.app import create_app
 from yibao.rules.cost_sharing import PolicyTerms, Usage, account_scope_amount, share_costs
 from yibao.rules.splitting import CatalogEntry, Sums, split_line
 from yibao.rules.waterfall import AidSource, pay_from_accounts

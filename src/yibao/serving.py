@@ -26,7 +26,7 @@ class _Config(uvicorn.Config):
 
 
 def run(host: str, port: int, workers: int = 1, access_log: bool = True) -> None:
-    config = _Config("yibao.gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
+    config = _Config("yibao.app:create_app", factory=True, host=host, port=port, workers=workers,
                      log_level="info", access_log=access_log)
     if workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -9,9 +9,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from yibao.api.deps import Work, agency, in_unit_of_work
+from yibao.api.deps import agency, in_unit_of_work
 from yibao.api.params import Day, Id
 from yibao.platform import coordination as co
+from yibao.platform.work import Work
 from yibao.store.models import CoordinationRequest, Settlement
 
 router = APIRouter(prefix="/api/v1/agency/coordination", tags=["reimbursement coordination"])

@@ -14,10 +14,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.deps import agency, in_unit_of_work, person
 from yibao.api.params import Day, Id
 from yibao.errors import refuse
 from yibao.platform import diseases
+from yibao.platform.work import Work
 from yibao.store.models import Person, SettlementSuspension
 
 router = APIRouter(prefix="/api/v1", tags=["cross-region: diseases and suspensions"])

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
 from typing import TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from yibao.api.tokens import BadToken, Principal, signing_key, verify
-from yibao.clock import business_date, business_now
 from yibao.errors import Refusal
+from yibao.platform.work import SYSTEM, Caller, Work, working
 from yibao.store.conflicts import conflict_rule
 from yibao.store.db import Store
 
@@ -35,9 +33,11 @@ def principal(request: Request, creds: HTTPAuthorizationCredentials | None = Dep
     key = getattr(request.app.state, "token_key", None) or signing_key(store)
     request.app.state.token_key = key
     try:
-        return verify(key, creds.credentials)
+        who = verify(key, creds.credentials)
     except BadToken as exc:
         raise HTTPException(401, str(exc), headers=CHALLENGE) from None
+    request.state.principal = who
+    return who
 
 
 def person(p: Principal = Depends(principal)) -> str:
@@ -64,20 +64,14 @@ def centre(p: Principal = Depends(principal)) -> str:
     return p.subject
 
 
-class Work:
-    """A unit of work with the business clock, for one API request."""
-
-    def __init__(self, session: Session, today: date, now: datetime):
-        self.session, self.today, self.now = session, today, now
-
-
 def in_unit_of_work(request: Request, fn: Callable[[Work], T]) -> T:
-    """Run `fn` in one transaction, committed before the answer is sent; a Refusal rolls it back."""
-    store = store_of(request)
+    """Run `fn` with the request's Work in one transaction, committed before the answer is sent; a Refusal rolls
+    it back. The caller is the token's principal (set by `principal`)."""
+    who: Principal | None = getattr(request.state, "principal", None)
+    caller = Caller(who.kind, who.subject) if who is not None else SYSTEM
     try:
-        with store.unit_of_work() as session:
-            stored = store.stored_today(session)
-            return fn(Work(session, business_date(stored), business_now(stored)))
+        with working(store_of(request), caller) as work:
+            return fn(work)
     except IntegrityError as exc:  # a concurrent twin of this request committed first
         rule = conflict_rule(exc)
         if rule is None:

@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from yibao.api.deps import Work, in_unit_of_work, person
+from yibao.api.deps import in_unit_of_work, person
 from yibao.errors import refuse
 from yibao.mobilepay import ecredential
+from yibao.platform.work import Work
 from yibao.store.models import Institution, Person
 
 router = APIRouter(prefix="/api/v1", tags=["e-credential (mobile payment)"])

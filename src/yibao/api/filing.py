@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from yibao import codes
-from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.deps import agency, in_unit_of_work, person
 from yibao.api.params import Day, Id
 from yibao.platform import filing as fl
+from yibao.platform.work import Work
 from yibao.store.models import Filing, Person
 
 router = APIRouter(prefix="/api/v1", tags=["cross-region filing"])

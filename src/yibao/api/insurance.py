@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.deps import agency, in_unit_of_work, person
 from yibao.api.params import Money
 from yibao.errors import refuse
 from yibao.platform import insurance as ins
+from yibao.platform.work import Work
 from yibao.store.models import InsuranceProduct, InsurancePurchase, Person
 
 router = APIRouter(prefix="/api/v1", tags=["commercial health insurance"])

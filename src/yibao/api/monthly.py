@@ -13,12 +13,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from yibao.api.deps import Work, agency, centre, in_unit_of_work, institution
+from yibao.api.deps import agency, centre, in_unit_of_work, institution
 from yibao.api.params import FIRST_DAY, LAST_DAY, Id, Money
 from yibao.errors import refuse
 from yibao.platform import allocation as al
 from yibao.platform import declaration as dc
 from yibao.platform import review as rv
+from yibao.platform.work import Work
 from yibao.reports import monthly as reports
 from yibao.reports.render import Report, to_json, write_pdf, write_xlsx
 from yibao.rules.monthly import parse_ym, ym_text
@@ -52,13 +53,6 @@ def _rendered(report: Report, fmt: str) -> Any:
                     headers={"Content-Disposition": f'attachment; filename="{report.code}.{fmt}"'})
 
 
-def describe(decl: Declaration) -> dict[str, Any]:
-    return {k: getattr(decl, k) for k in (
-        "decl_id", "fixmedins_code", "admdvs", "setl_ym", "rolled_months", "status", "declared_at", "reviewed_at",
-        "allocated_at", "setl_cnt", "medfee_sumamt", "fund_pay_sumamt", "acct_pay", "acct_mulaid_pay",
-        "psn_cash_pay", "payable", "redeclared", "rejected", "deducted", "approved")}
-
-
 # -- the institution -------------------------------------------------------------------------------------
 
 
@@ -76,13 +70,13 @@ def _institution(w: Work, code: str) -> Institution:
 
 @router.post("/institution/declarations", status_code=201, summary="Declare a month (days 1-10 of the next)")
 def declare(body: DeclareBody, request: Request, code: str = Depends(institution)) -> dict[str, Any]:
-    return in_unit_of_work(request, lambda w: describe(
+    return in_unit_of_work(request, lambda w: dc.describe(
         dc.declare(w.session, _institution(w, code), _ym(body.setl_ym), w.today, w.now)))
 
 
 @router.get("/institution/declarations", summary="My declarations")
 def my_declarations(request: Request, code: str = Depends(institution)) -> list[dict[str, Any]]:
-    return in_unit_of_work(request, lambda w: [describe(d) for d in w.session.scalars(
+    return in_unit_of_work(request, lambda w: [dc.describe(d) for d in w.session.scalars(
         select(Declaration).where(Declaration.fixmedins_code == code).order_by(Declaration.setl_ym))])
 
 
@@ -133,7 +127,7 @@ class DeductBody(BaseModel):
 
 @router.get("/agency/declarations", summary="My region's declarations of a month")
 def region_declarations(setl_ym: str, request: Request, region: str = Depends(agency)) -> list[dict[str, Any]]:
-    return in_unit_of_work(request, lambda w: [describe(d) for d in w.session.scalars(
+    return in_unit_of_work(request, lambda w: [dc.describe(d) for d in w.session.scalars(
         select(Declaration).where(Declaration.admdvs == region, Declaration.setl_ym == _ym(setl_ym))
         .order_by(Declaration.fixmedins_code))])
 
@@ -161,7 +155,7 @@ def deduct(decl_id: str, body: DeductBody, request: Request, region: str = Depen
 def finish(decl_id: str, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
         decl = rv.finish(w.session, region, decl_id, w.today, w.now)
-        return {**describe(decl), "plan": [{"payer": i.payer, "charged_admdvs": i.charged_admdvs, "part": i.part,
+        return {**dc.describe(decl), "plan": [{"payer": i.payer, "charged_admdvs": i.charged_admdvs, "part": i.part,
                                             "insutype": i.insutype, "amount": i.amount}
                                            for i in rv.plan(w.session, decl_id)]}
 

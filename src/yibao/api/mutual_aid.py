@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from yibao import codes
-from yibao.api.deps import Work, agency, in_unit_of_work, person
+from yibao.api.deps import agency, in_unit_of_work, person
 from yibao.api.params import Day, Id, Int4, Moment, Money
 from yibao.errors import refuse
 from yibao.platform import mutual_aid as ma
+from yibao.platform.work import Work
 from yibao.store.models import Person
 
 router = APIRouter(prefix="/api/v1", tags=["family mutual aid"])

@@ -90,7 +90,7 @@ def _strings(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...]
 
 async def storable_text(request: Request) -> None:
     """Refuse a request with a string the database cannot store, wherever it is: a path parameter, a query
-    parameter (name or value), a JSON body (key or value). Each API router depends on it (gateway/app.py).
+    parameter (name or value), a JSON body (key or value). Each API router depends on it (yibao/app.py).
 
     It runs before the route's own checks, authentication included: such a request is malformed whoever sends it,
     and it is refused before anything reads the database."""

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from yibao.api.deps import Work, agency, in_unit_of_work
+from yibao.api.deps import agency, in_unit_of_work
 from yibao.api.params import Day
 from yibao.errors import refuse
+from yibao.platform.work import Work
 from yibao.rules.filing import agreement_open
 from yibao.store.models import Institution, InstitutionStatusChange
 

@@ -39,6 +39,7 @@ from yibao.platform.work import Caller, Work
 from yibao.rules.identity import mask_certno, mask_id_numbers
 from yibao.store.db import Store
 from yibao.store.models import Institution, MessageLog
+from yibao.web import read_limited
 
 log = logging.getLogger("yibao.mobilepay")
 
@@ -199,21 +200,10 @@ def _service(app: FastAPI) -> MobilePay:
     return service
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            break
-    return b"".join(chunks)
-
-
 def _endpoint(infno: str, fn: Callable[[orders.Ctx, dict[str, Any]], dict[str, Any]]):  # type: ignore[no-untyped-def]
     async def endpoint(request: Request) -> Response:
         service = _service(request.app)
-        body = await _read_limited(request, service.max_body)
+        body = await read_limited(request, service.max_body)
         status, answer = await run_in_threadpool(service.handle, infno, fn, body)
         return Response(wire.encode(answer), status_code=status, media_type="application/json; charset=utf-8")
 

@@ -210,3 +210,10 @@ def detail_rows(session: Session, decl: Declaration, f: DetailFilter | None = No
             return
         after = (rows[-1]["setl_time"], rows[-1]["setl_id"])
 
+
+def describe(decl: Declaration) -> dict[str, Any]:
+    """A declaration as the API and the command print it."""
+    return {k: getattr(decl, k) for k in (
+        "decl_id", "fixmedins_code", "admdvs", "setl_ym", "rolled_months", "status", "declared_at", "reviewed_at",
+        "allocated_at", "setl_cnt", "medfee_sumamt", "fund_pay_sumamt", "acct_pay", "acct_mulaid_pay",
+        "psn_cash_pay", "payable", "redeclared", "rejected", "deducted", "approved")}
