@@ -21,11 +21,13 @@ from yibao.errors import Refusal, refuse
 from yibao.money import ZERO
 from yibao.platform import catalog, crossregion, ledger
 from yibao.platform.ids import new_id
+from yibao.platform.persons import pooling_region
+from yibao.rules import aid_sources as aid
 from yibao.rules.cost_sharing import PolicyTerms, Shares, Usage, account_scope_amount, share_costs
 from yibao.rules.invariants import Totals, violations
 from yibao.rules.selection import Case, PolicyRow, qualification_problem, settlement_case
 from yibao.rules.splitting import LineSplit, Sums, sum_lines
-from yibao.rules.waterfall import AccountPayment, AidSource, pay_from_accounts
+from yibao.rules.waterfall import AccountPayment, pay_from_accounts
 from yibao.store.models import (
     Account,
     AccountEntry,
@@ -43,12 +45,6 @@ from yibao.store.models import (
 FUND_NAMES = {"310100": "职工基本医疗保险统筹基金", "390100": "城乡居民基本医疗保险基金", "510100": "生育基金"}
 POOLED_FUND = {"310": "310100", "390": "390100", "510": "510100"}
 CLR_TYPE = {"outpatient": "11", "inpatient": "21", "pharmacy": "41"}
-
-
-def pooling_involved(med_type: str) -> bool:
-    """Benefit kinds that involve pooling, where arrears block mutual aid (seed 001 五(一)):
-    inpatient (2x, 52) and outpatient chronic/special disease (14)."""
-    return med_type == "14" or med_type.startswith("2") or med_type == "52"
 
 
 @dataclass
@@ -88,8 +84,6 @@ def person_for_message(session: Session, psn_no: str, insuplc_admdvs: str, insti
                        field_name: str = "input.data.psn_no", check_suspension: bool = True) -> Person:
     """The insured person a message names, with the envelope's insured region agreeing (interface.md 1.1).
     Queries pass check_suspension=False: a suspended person's history is still answered."""
-    from yibao.platform.persons import pooling_region
-
     person = session.get(Person, psn_no)
     if person is None:
         raise refuse(field_name, f"no insured person {psn_no}")
@@ -139,26 +133,23 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
         warnings.append("personal account not used: the insured region and the treatment region must both "
                         "support account bookkeeping (seed 000)")
 
-    grants: list[MutualAidAuthorization] = []
+    rows: dict[int, MutualAidAuthorization] = {}
     if use_accounts:
-        grants = list(session.scalars(
-            select(MutualAidAuthorization).where(
-                MutualAidAuthorization.beneficiary == person.psn_no, MutualAidAuthorization.status == "active",
-                MutualAidAuthorization.start <= today)
-            .order_by(MutualAidAuthorization.priority.is_(None), MutualAidAuthorization.priority,
-                      MutualAidAuthorization.created_at, MutualAidAuthorization.id)))
-        grants = [g for g in grants if g.end is None or today <= g.end]
-        if grants and person.arrears and pooling_involved(med_type):
-            warnings.append("family mutual aid not used: the person is in arrears and this benefit involves "
-                            "pooling (seed 001 五(一))")
-            grants = []
-    wanted = {person.psn_no} | {g.authorizer for g in grants}  # own account read even unused: balc
+        rows = {g.id: g for g in session.scalars(select(MutualAidAuthorization).where(
+            MutualAidAuthorization.beneficiary == person.psn_no, MutualAidAuthorization.status == "active"))}
+    live = aid.ordered([_grant(g) for g in rows.values()], today)
+    blocked = aid.arrears_block(person.arrears, med_type)
+    if live and blocked:
+        warnings.append(blocked)
+        live = []
+    wanted = {person.psn_no} | {g.authorizer for g in live}  # own account read even unused: balc
     accounts = ledger.lock_accounts(session, wanted) if lock else (
         {a.psn_no: a for a in session.scalars(select(Account).where(Account.psn_no.in_(sorted(wanted))))}
         if wanted else {})
-    for g in grants if lock else ():  # read before the accounts were locked: read again, locked (quota_used)
-        session.refresh(g, with_for_update=True)
-    grants = [g for g in grants if g.status == "active" and g.start <= today and (g.end is None or today <= g.end)]
+    if lock:  # read before the accounts were locked: read again, locked (quota_used, status, window)
+        for g in live:
+            session.refresh(rows[g.id], with_for_update=True)
+        live = aid.ordered([_grant(rows[g.id]) for g in live], today)
 
     own = accounts.get(person.psn_no)
     # the account of a suspended employee insurance pays its owner's resident costs only through his
@@ -168,19 +159,11 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
         own_usable = False
         warnings.append(f"own account not used: its region {own.admdvs} does not support account bookkeeping")
 
-    sources: list[AidSource] = []
-    grant_by_id: dict[int, MutualAidAuthorization] = {}
-    for g in grants:
-        acct = accounts.get(g.authorizer)
-        region = regions.get(acct.admdvs) if acct else None
-        if acct is not None and region is not None and not region.acct_bookkeeping:
-            warnings.append(f"mutual aid of {g.authorizer} not used: the account's region {acct.admdvs} does not "
-                            "support account bookkeeping (seed 000)")
-        if acct is None or acct.status != "open" or region is None or not region.acct_bookkeeping:
-            continue
-        quota_left = None if g.quota is None else g.quota - g.quota_used
-        sources.append(AidSource(g.id, g.authorizer, acct.admdvs, acct.balance, quota_left))
-        grant_by_id[g.id] = g
+    sources, left_out = aid.sources(
+        live, {a.psn_no: aid.AccountFacts(a.admdvs, a.status == "open", a.balance) for a in accounts.values()},
+        {r.admdvs: r.acct_bookkeeping for r in regions.values()})
+    warnings.extend(left_out)
+    grant_by_id = {s.authorization_id: rows[s.authorization_id] for s in sources}
 
     accumulator = _accumulator(session, person.psn_no, year, policy.bucket, lock)
     usage = Usage(accumulator.deductible_used, accumulator.fund_paid) if accumulator else Usage()
@@ -194,6 +177,11 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
                        accumulator, year, accounts, grant_by_id, warnings)
     _check_invariants(comp)
     return comp
+
+
+def _grant(g: MutualAidAuthorization) -> aid.Grant:
+    return aid.Grant(g.id, g.authorizer, g.status == "active", g.start, g.end, g.priority, g.created_at, g.quota,
+                     g.quota_used)
 
 
 def _accumulator(session: Session, psn_no: str, year: int, bucket: str, lock: bool) -> Accumulator | None:
