@@ -174,10 +174,5 @@ class Data6301(Node):
     idType: Text = ""
 
 
-class Data6401(Node):
-    payOrdId: Text = Field(min_length=1)
-    payToken: Text = Field(min_length=1)
-    orgCodg: Text = ""
-    idNo: Text = ""
-    userName: Text = ""
-    idType: Text = ""
+class Data6401(Data6301):
+    """6401 names the order and its holder as 6301 does."""

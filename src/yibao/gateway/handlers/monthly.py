@@ -4,13 +4,10 @@ An institution sees its own declarations and settlements only."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Id, Text, code
+from yibao.gateway.fields import Amount, Id, Text, Whole, code
 from yibao.gateway.registry import Node, interface
 from yibao.platform import clearing
 from yibao.platform import declaration as dc
@@ -21,19 +18,7 @@ TIME = "%Y-%m-%d %H:%M:%S"
 PAGE_SIZE_MAX = 1000
 
 
-def _whole(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError("must be a whole number")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    raise ValueError("must be a whole number")
 
-
-Whole = Annotated[int, BeforeValidator(_whole)]
 
 
 def _month(year: int, month: int, field: str) -> str:
