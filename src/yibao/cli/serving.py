@@ -19,6 +19,7 @@ from yibao.demo_keys import ShippedKey, refuse_shipped
 from yibao.serving import run
 from yibao.store.db import Store, database_url, upgrade
 from yibao.store.models import Institution
+from yibao.store.partitions import Maintained, maintain
 from yibao.store.vault import VaultError, new_key, vault_for
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema")
@@ -32,6 +33,23 @@ def db_upgrade() -> None:
     """Create or migrate the schema of the database named by YIBAO_DATABASE_URL."""
     upgrade()
     typer.echo(f"schema up to date: {safe_url(database_url())}")
+
+
+@db_app.command("maintain")
+def db_maintain() -> None:
+    """Make the audit log's coming months and drop those past YIBAO_AUDIT_MONTHS (PostgreSQL); prune the answers
+    kept for msgid replay past YIBAO_REPLAY_DAYS. Run it daily (yibao serve runs it when it starts)."""
+    done = _maintain()
+    typer.echo(f"partitions made: {', '.join(done.created) or 'none'}; dropped: {', '.join(done.dropped) or 'none'}; "
+               f"replay answers pruned: {done.replay_pruned}")
+
+
+def _maintain() -> Maintained:
+    store = Store()
+    try:
+        return maintain(store.engine)
+    finally:
+        store.dispose()
 
 
 @app.command()
@@ -59,6 +77,7 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
     """Serve the platform on the database named by YIBAO_DATABASE_URL (its schema upgraded first)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     upgrade()
+    _maintain()
     problem = startup_problem()
     if problem:
         typer.echo(f"yibao serve: {problem}", err=True)

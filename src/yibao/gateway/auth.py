@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal
 from yibao.store.models import Institution, Nonce
+from yibao.store.reference import reference
 
 MAX_SKEW_SECONDS = 300
 
@@ -39,7 +40,7 @@ def verify_headers(session: Session, headers: Mapping[str, str], now_epoch: int)
         raise _refuse("header x-tif-timestamp: must be Unix time in seconds")
     if len(nonce) > 64:
         raise _refuse("header x-tif-nonce: must have at most 64 characters")
-    institution = session.get(Institution, paasid)
+    institution = reference(session).institution(session, paasid)
     if institution is None:
         raise _refuse(f"header x-tif-paasid: {paasid} is not a designated institution of this platform")
     skew = abs(now_epoch - int(timestamp))

@@ -98,6 +98,7 @@ class Gateway:
             if envelope is not None:
                 stored = replay.kept(s, institution.code, envelope.msgid)
             stored_today = self.store.stored_today(s)
+            copy = s.info.get("reference")
         ex.institution, ex.area = institution.code, institution.admdvs
         if bad_envelope is not None or envelope is None:
             raise bad_envelope or Refusal("body: no envelope")
@@ -120,6 +121,7 @@ class Gateway:
             raise Refusal("; ".join(f"{p}: {r}" for p, r in problems_of(exc, ["input"]))) from None
         try:
             with self.store.unit_of_work() as s:  # the business, its replay record and its audit row: one commit
+                s.info["reference"] = copy  # the version read a moment ago stands for this message
                 work = Work(s, business_date(stored_today), business_now(stored_today),
                             Caller("institution", institution.code, envelope.opter, envelope.opter_name),
                             institution=institution, msgid=envelope.msgid, insuplc_admdvs=envelope.insuplc_admdvs)

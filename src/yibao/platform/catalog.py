@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
 from yibao.rules.selection import PolicyRow, choose_policy
 from yibao.rules.splitting import CATALOG_FLAGS, CatalogEntry
-from yibao.store.models import CatalogItem, Policy, RegionSwitch
+from yibao.store.reference import reference
 
 
 def catalog_entries(session: Session, admdvs: str, codes: set[str], insutype: str) -> dict[str, CatalogEntry]:
@@ -19,8 +18,7 @@ def catalog_entries(session: Session, admdvs: str, codes: set[str], insutype: st
     out: dict[str, CatalogEntry] = {}
     if not codes:
         return out
-    for item in session.scalars(select(CatalogItem).where(CatalogItem.admdvs == admdvs,
-                                                          CatalogItem.code.in_(sorted(codes)))):
+    for item in reference(session).catalog_items(session, admdvs, codes).values():
         prop = item.selfpay_prop.get(insutype, item.selfpay_prop.get("*"))
         if prop is None:  # the item names ratios for other insurance types only: not covered for this one
             continue
@@ -35,8 +33,8 @@ def policy_for(session: Session, admdvs: str, insutype: str, med_type: str, hosp
                on: date) -> PolicyRow:
     rows = [PolicyRow(p.id, p.insutype, tuple(p.med_types), tuple(p.hosp_lv) if p.hosp_lv else None, p.bucket,
                       p.deductible, p.ratio, p.annual_cap, p.acct_scope, p.valid_from, p.valid_to, p.switch)
-            for p in session.scalars(select(Policy).where(Policy.admdvs == admdvs, Policy.insutype == insutype))]
-    switches_on = {s.name for s in session.scalars(select(RegionSwitch).where(RegionSwitch.admdvs == admdvs))
+            for p in reference(session).policies(session, admdvs, insutype)]
+    switches_on = {s.name for s in reference(session).switches(session, admdvs)
                    if s.on and (s.since is None or s.since <= on)}
     chosen = choose_policy(rows, insutype, med_type, hosp_lv, on, switches_on)
     if isinstance(chosen, str):
@@ -47,6 +45,4 @@ def policy_for(session: Session, admdvs: str, insutype: str, med_type: str, hosp
 def catalog_names(session: Session, admdvs: str, codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
-    rows = session.execute(select(CatalogItem.code, CatalogItem.name).where(
-        CatalogItem.admdvs == admdvs, CatalogItem.code.in_(sorted(codes))))
-    return {code: name for code, name in rows}
+    return {code: item.name for code, item in reference(session).catalog_items(session, admdvs, codes).items()}

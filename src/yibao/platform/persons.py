@@ -14,6 +14,7 @@ from yibao.money import ZERO
 from yibao.platform.work import Work
 from yibao.rules.identity import id_card_problem
 from yibao.store.models import Account, Contribution, Institution, Person, Region
+from yibao.store.reference import reference
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,11 @@ class Credential:
 
 def pooling_region(session: Session, code: str) -> str:
     """The pooling region a code names: itself, or the city of a district code (440106 -> 440100)."""
-    if session.get(Region, code) is not None:
+    regions = reference(session).regions(session)
+    if code in regions:
         return code
     city = code[:4] + "00"
-    return city if session.get(Region, city) is not None else code
+    return city if city in regions else code
 
 
 XPROV_CERT_TYPES_DEFAULT = ("01", "02", "03")

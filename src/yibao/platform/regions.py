@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from yibao.store.models import Region
+from yibao.store.reference import reference
 
 
 def region_setting(session: Session, admdvs: str, name: str, default: Any = None) -> Any:
-    region = session.get(Region, admdvs)
+    region = reference(session).regions(session).get(admdvs)
     return (region.settings or {}).get(name, default) if region is not None else default

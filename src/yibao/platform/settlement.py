@@ -36,11 +36,11 @@ from yibao.store.models import (
     Institution,
     MutualAidAuthorization,
     Person,
-    Region,
     Settlement,
     SettlementFund,
     Visit,
 )
+from yibao.store.reference import reference
 
 FUND_NAMES = {"310100": "职工基本医疗保险统筹基金", "390100": "城乡居民基本医疗保险基金", "510100": "生育基金"}
 POOLED_FUND = {"310": "310100", "390": "390100", "510": "510100"}
@@ -87,6 +87,9 @@ def person_for_message(session: Session, psn_no: str, insuplc_admdvs: str, insti
     person = session.get(Person, psn_no)
     if person is None:
         raise refuse(field_name, f"no insured person {psn_no}")
+    # the session's identity map holds rows weakly: kept here, the next read of this person in the same unit
+    # of work (a message reads him more than once) costs no statement
+    session.info.setdefault("people", {})[psn_no] = person
     named = pooling_region(session, insuplc_admdvs) if insuplc_admdvs else institution.admdvs
     if named != person.admdvs:
         raise refuse("insuplc_admdvs", f"must name the person's insured region {person.admdvs}, "
@@ -121,7 +124,7 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
         raise refuse("feedetail", f"the lines to settle sum to {sums.medfee_sumamt} (in scope "
                                   f"{sums.inscp_scp_amt}); a settlement cannot be negative")
     year = (as_of or today).year
-    regions = {r.admdvs: r for r in session.scalars(select(Region))}
+    regions = reference(session).regions(session)
     crossregion.check(session, person=person, institution=institution, case=case, med_type=med_type,
                       dise_codg=dise_codg, visit_day=visit_day or today, regions=regions, direct=direct)
     warnings: list[str] = []
@@ -188,12 +191,13 @@ def _accumulator(session: Session, psn_no: str, year: int, bucket: str, lock: bo
     key = {"psn_no": psn_no, "year": year, "bucket": bucket}
     if not lock:
         return session.get(Accumulator, (psn_no, year, bucket))
-    # make sure the row exists, then lock it: concurrent first settlements of a year must not both insert
-    values = {**key, "deductible_used": 0, "fund_paid": 0}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(Accumulator.__table__).values(**values).on_conflict_do_nothing())
-    return session.scalars(select(Accumulator).filter_by(**key).with_for_update()).one()
+    # one statement makes the row if the year has none and locks it either way (the conflict's update takes the
+    # row lock): concurrent first settlements of a year never both insert, later ones queue on the row
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Accumulator).values(**key, deductible_used=0, fund_paid=0)
+    stmt = stmt.on_conflict_do_update(index_elements=["psn_no", "year", "bucket"],
+                                      set_={"psn_no": stmt.excluded.psn_no}).returning(Accumulator)
+    return session.scalars(stmt, execution_options={"populate_existing": True}).one()
 
 
 def _check_invariants(c: Computation) -> None:

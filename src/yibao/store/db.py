@@ -11,10 +11,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from yibao.store.models import Setting
+from yibao.store.reference import ReferenceCache
 
 DEFAULT_URL = "sqlite:///yibao.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -77,6 +77,8 @@ class Store:
         self.url = normalise_url(url or database_url())
         self.engine = engine or make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        #: the reference data this process keeps while the database's reference version stays (reference.py)
+        self.reference = ReferenceCache()
 
     @contextmanager
     def unit_of_work(self, durable: bool = True) -> Iterator[Session]:
@@ -86,6 +88,7 @@ class Store:
         refused messages): PostgreSQL then commits without waiting for the WAL flush.
         """
         session = self._sessions()
+        session.info["reference_cache"] = self.reference
         try:
             with session.begin():
                 if not durable and self.engine.dialect.name == "postgresql":
@@ -95,8 +98,7 @@ class Store:
             session.close()
 
     def stored_today(self, session: Session) -> date | None:
-        value = session.scalar(select(Setting.value).where(Setting.key == "today"))
-        return date.fromisoformat(value) if value else None
+        return self.reference.today(session)
 
     def dispose(self) -> None:
         self.engine.dispose()

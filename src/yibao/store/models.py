@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -40,6 +41,15 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ReferenceVersion(Base):
+    """One counter, bumped by triggers on every change to the reference data (migration 0014): while it stays,
+    a process's cached copy of that data is current (store/reference.py)."""
+
+    __tablename__ = "reference_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class Region(Base):
@@ -338,7 +348,9 @@ class MessageLog(Base):
 
     __tablename__ = "message_log"
     __table_args__ = (Index("ix_message_log_inst_msgid", "fixmedins_code", "msgid"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: on PostgreSQL the table is partitioned by month of received_at (migration 0015; store/partitions.py)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(DateTime)
     responded_at: Mapped[datetime] = mapped_column(DateTime)
     duration_ms: Mapped[int] = mapped_column(Integer)
@@ -405,7 +417,10 @@ class FeeDetail(Base):
     """One uploaded fee line with its split (rules.md section 3)."""
 
     __tablename__ = "fee_details"
-    __table_args__ = (UniqueConstraint("mdtrt_id", "feedetl_sn"),)
+    __table_args__ = (UniqueConstraint("mdtrt_id", "feedetl_sn"),
+                      # a visit's unsettled lines, read by every settlement, without reading the others'
+                      Index("ix_fee_details_unsettled", "mdtrt_id", sqlite_where=text("setl_id IS NULL"),
+                            postgresql_where=text("setl_id IS NULL")))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     mdtrt_id: Mapped[str] = mapped_column(String(30), index=True)
     feedetl_sn: Mapped[str] = mapped_column(String(30))
