@@ -50,12 +50,16 @@ def verify_headers(session: Session, headers: Mapping[str, str], now_epoch: int)
     if not hmac.compare_digest(given, signature(timestamp, institution.secret, nonce)):
         raise _refuse("header x-tif-signature: does not match SHA-256(timestamp + secret + nonce + timestamp) "
                       "for this institution's secret")
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    fresh = session.execute(insert(Nonce).values(fixmedins_code=institution.code, nonce=nonce, seen_at=int(timestamp))
-                            .on_conflict_do_nothing().returning(Nonce.nonce)).first()
-    if fresh is None:
+    if not remember_nonce(session, institution.code, nonce, int(timestamp)):
         raise _refuse("header x-tif-nonce: was already used; a request is accepted once")
     return institution
+
+
+def remember_nonce(session: Session, code: str, nonce: str, seen_at: int) -> bool:
+    """Record a nonce; False when the institution had used it already."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return session.execute(insert(Nonce).values(fixmedins_code=code, nonce=nonce, seen_at=seen_at)
+                           .on_conflict_do_nothing().returning(Nonce.nonce)).first() is not None
 
 
 def forget_old_nonces(session: Session, now_epoch: int) -> None:

@@ -31,7 +31,7 @@ from yibao.platform.work import Caller, Work
 from yibao.rules.identity import mask_id_numbers
 from yibao.store.conflicts import conflict_rule
 from yibao.store.db import Store
-from yibao.store.models import MessageLog, MessageReplay
+from yibao.store.models import Institution, MessageLog, MessageReplay
 from yibao.store.vault import vault_for
 from yibao.validation import problems_of
 
@@ -54,6 +54,7 @@ class _Exchange:
     outcome: str = "refused"
     area: str = "000000"
     audited: bool = False
+    nonce: tuple[str, str, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -89,39 +90,33 @@ class Gateway:
         except Refusal as r:
             bad_envelope = r  # reported once the sender is authenticated
         fingerprint = wire.canonical_sha256(ex.parsed) if envelope is not None else ""
-        stored: MessageReplay | None = None
-        with self.store.unit_of_work(durable=False) as s:  # signature, nonce, replay lookup, clock
-            institution = auth.verify_headers(s, headers, now_epoch)
-            self._calls += 1
-            if self._calls % 200 == 1:
+        if self._calls % 200 == 0:
+            with self.store.unit_of_work(durable=False) as s:
                 auth.forget_old_nonces(s, now_epoch)
-            if envelope is not None:
+        self._calls += 1
+        institution = None
+        try:
+            # one transaction: the signature and its nonce, the replay lookup, the business, its kept answer and
+            # its audit row; a refusal rolls it all back (the nonce is then recorded with the audit row)
+            with self.store.unit_of_work() as s:
+                institution = auth.verify_headers(s, headers, now_epoch)
+                ex.institution, ex.area = institution.code, institution.admdvs
+                ex.nonce = (institution.code, headers.get("x-tif-nonce", "").strip(),
+                            int(headers.get("x-tif-timestamp", "0").strip()))
+                if bad_envelope is not None or envelope is None:
+                    raise bad_envelope or Refusal("body: no envelope")
+                self._check_sender(envelope, institution, path_infno)
                 stored = replay.kept(s, institution.code, envelope.msgid)
-            stored_today = self.store.stored_today(s)
-            copy = s.info.get("reference")
-        ex.institution, ex.area = institution.code, institution.admdvs
-        if bad_envelope is not None or envelope is None:
-            raise bad_envelope or Refusal("body: no envelope")
-        if envelope.fixmedins_code != institution.code:
-            raise refuse("fixmedins_code", f"{envelope.fixmedins_code} is not the authenticated institution "
-                                           f"(x-tif-paasid {institution.code})")
-        if path_infno and path_infno != envelope.infno:
-            raise refuse("infno", f"the URL names {path_infno} but the message says {envelope.infno}")
-        if envelope.mdtrtarea_admvs != institution.admdvs:
-            raise refuse("mdtrtarea_admvs", f"must be the institution's region {institution.admdvs}, "
-                                            f"not {envelope.mdtrtarea_admvs}")
-        if stored is not None:
-            return self._replay(ex, stored, envelope.msgid, fingerprint)
-        spec = INTERFACES.get(envelope.infno)
-        if spec is None:
-            raise refuse("infno", f"{envelope.infno} is not an interface of this platform")
-        try:
-            data = spec.input_model.model_validate(envelope.input)
-        except ValidationError as exc:
-            raise Refusal("; ".join(f"{p}: {r}" for p, r in problems_of(exc, ["input"]))) from None
-        try:
-            with self.store.unit_of_work() as s:  # the business, its replay record and its audit row: one commit
-                s.info["reference"] = copy  # the version read a moment ago stands for this message
+                if stored is not None:
+                    return self._replay(ex, stored, envelope.msgid, fingerprint)
+                spec = INTERFACES.get(envelope.infno)
+                if spec is None:
+                    raise refuse("infno", f"{envelope.infno} is not an interface of this platform")
+                try:
+                    data = spec.input_model.model_validate(envelope.input)
+                except ValidationError as exc:
+                    raise Refusal("; ".join(f"{p}: {r}" for p, r in problems_of(exc, ["input"]))) from None
+                stored_today = self.store.stored_today(s)
                 work = Work(s, business_date(stored_today), business_now(stored_today),
                             Caller("institution", institution.code, envelope.opter, envelope.opter_name),
                             institution=institution, msgid=envelope.msgid, insuplc_admdvs=envelope.insuplc_admdvs)
@@ -134,6 +129,8 @@ class Gateway:
                 ex.outcome = "ok"
                 s.add(self._audit_row(ex, response))
         except Refusal:
+            if institution is None or envelope is None:
+                raise
             # a copy of this message still in flight may have committed meanwhile: then its answer stands
             with self.store.unit_of_work(durable=False) as s:
                 stored = replay.kept(s, institution.code, envelope.msgid)
@@ -141,6 +138,8 @@ class Gateway:
                 raise
             return self._replay(ex, stored, envelope.msgid, fingerprint)
         except IntegrityError as exc:
+            if institution is None or envelope is None:
+                raise
             # the same msgid committed meanwhile by a concurrent request: answer as a replay; a twin under
             # another msgid that won the race: refused by the unique index it met
             ex.outcome = "refused"
@@ -154,6 +153,17 @@ class Gateway:
             return self._replay(ex, stored, envelope.msgid, fingerprint)
         ex.audited = True
         return response
+
+    @staticmethod
+    def _check_sender(envelope: RequestEnvelope, institution: Institution, path_infno: str | None) -> None:
+        if envelope.fixmedins_code != institution.code:
+            raise refuse("fixmedins_code", f"{envelope.fixmedins_code} is not the authenticated institution "
+                                           f"(x-tif-paasid {institution.code})")
+        if path_infno and path_infno != envelope.infno:
+            raise refuse("infno", f"the URL names {path_infno} but the message says {envelope.infno}")
+        if envelope.mdtrtarea_admvs != institution.admdvs:
+            raise refuse("mdtrtarea_admvs", f"must be the institution's region {institution.admdvs}, "
+                                            f"not {envelope.mdtrtarea_admvs}")
 
     def _replay(self, ex: _Exchange, stored: MessageReplay, msgid: str, fingerprint: str) -> dict:
         if stored.body_sha256 != fingerprint:
@@ -217,6 +227,8 @@ class Gateway:
             return
         try:
             with self.store.unit_of_work(durable=ex.outcome != "refused") as s:
+                if ex.nonce is not None:  # the business rolled back with its nonce: a request is still accepted once
+                    auth.remember_nonce(s, *ex.nonce)
                 s.add(self._audit_row(ex, response))
         except Exception:  # the answer still goes out; the loss of an audit row is itself logged
             log.exception("could not write the audit row of %s %s", ex.infno, ex.msgid)
