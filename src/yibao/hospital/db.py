@@ -463,7 +463,7 @@ class KindSettlement(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-# -- the patient's deposit account (预交金 / 充值, seed 003 其他 3): deposit.py -------------------------------------
+# -- the patient's deposit account (预交金 / 充值, seed 003 其他 3): deposit/ ----------------------------------------
 
 class DepositAccount(Base):
     """A patient's deposit balance (never negative: debited by a guarded UPDATE, checked by the database)."""
