@@ -883,7 +883,7 @@ def test_a_lost_2207_answer_is_resent_as_is_and_settles_once(world: World) -> No
 
 
 def test_a_payment_left_settling_is_learned_and_undone(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from yibao.hospital import cashier
+    from yibao.hospital.cashier import later
 
     losing = LosingTransport(world.platform_http, "2207", 3)  # every try of the request is lost
     desk = world.hospital(platform_http=httpx.Client(transport=losing))
@@ -892,7 +892,7 @@ def test_a_payment_left_settling_is_learned_and_undone(world: World, monkeypatch
     assert (out["status"], out["insurance"]["status"]) == ("settling", "settling"), out
     assert "outcome unknown" in out["error"]
     assert world.settlements_of(reg["mdtrt_id"]) == 1  # it did commit on the platform
-    monkeypatch.setattr(cashier, "SETTLING_GRACE", timedelta(0))
+    monkeypatch.setattr(later, "SETTLING_GRACE", timedelta(0))
     done = desk.get(f"/payments/{out['payment_no']}", refresh="true")
     assert (done["status"], done["insurance"]["status"]) == ("failed", "cancelled"), done
     assert world.settlements_of(reg["mdtrt_id"]) == 0 and world.balance(EMPLOYEE) == D("12.00")

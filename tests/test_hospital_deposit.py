@@ -29,9 +29,10 @@ from test_hospital import (
     patient_headers,
 )
 
-from yibao.hospital import cashier, deposit
+from yibao.hospital.cashier import later
 from yibao.hospital.channels.base import ChannelResult, ChannelTimeout, Status
 from yibao.hospital.db import DepositEntry, DepositTopUp, Payment
+from yibao.hospital.deposit import topup
 from yibao.store.db import Store
 from yibao.store.models import Settlement
 from yibao.timebox import DrivenClock
@@ -329,7 +330,7 @@ def test_no_withdrawal_while_a_payment_from_the_deposit_is_open(world: World,
     assert dep["balance"] == "200.00" and [e["kind"] for e in dep["entries"]] == ["topup"]
     assert desk.channels["card"].refunds == {}
 
-    monkeypatch.setattr(cashier, "SETTLING_GRACE", timedelta(0))
+    monkeypatch.setattr(later, "SETTLING_GRACE", timedelta(0))
     ended = desk.get(f"/payments/{paying['payment_no']}", refresh="true")
     assert ended["status"] == "failed", ended  # the insurance leg undone, nothing taken from the deposit
     out = desk.post("/deposits/withdraw", {"patient_id": pid})
@@ -344,13 +345,13 @@ def test_the_same_key_sent_twice_at_once_makes_one_order(world: World, monkeypat
     first = desk.post("/deposits/top-up", body, 201, headers={"Idempotency-Key": "at-once"})
     # the second request looked before the first had written its top-up: the unique key stops its insert, and
     # the first's top-up answers
-    looked, asked = deposit._by_key, []
+    looked, asked = topup._by_key, []
 
     def late_look(*args: Any) -> str | None:
         asked.append(args[1])
         return None if len(asked) == 1 else looked(*args)
 
-    monkeypatch.setattr(deposit, "_by_key", late_look)
+    monkeypatch.setattr(topup, "_by_key", late_look)
     second = desk.post("/deposits/top-up", body, 201, headers={"Idempotency-Key": "at-once"})
     assert second["topup_no"] == first["topup_no"]
     assert asked == ["at-once", "at-once"]

@@ -367,7 +367,7 @@ def test_a_stay_payment_retried_with_its_key_settles_once(world: World) -> None:
 
 def test_lost_answers_are_resent_or_reversed_never_guessed(world: World,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from yibao.hospital import cashier
+    from yibao.hospital.cashier import later
 
     # 2401 never answered (three tries): reversed by 2601, nothing stands
     losing = LosingTransport(world.platform_http, "2401", 3)
@@ -402,7 +402,7 @@ def test_lost_answers_are_resent_or_reversed_never_guessed(world: World,
     out = desk.post(f"/inpatient/stays/{no}/settle", {})
     assert out["status"] == "paying" and out["payment"]["status"] == "settling", out
     assert "outcome unknown" in out["payment"]["error"] and world.settlements_of(mdtrt_id) == 1
-    monkeypatch.setattr(cashier, "SETTLING_GRACE", timedelta(0))
+    monkeypatch.setattr(later, "SETTLING_GRACE", timedelta(0))
     left = desk.get(f"/payments/{out['payment']['payment_no']}", params={"refresh": "true"})
     assert (left["status"], left["insurance"]["status"]) == ("failed", "cancelled"), left
     assert world.settlements_of(mdtrt_id) == 0 and desk.get(f"/inpatient/stays/{no}")["status"] == "discharged"

@@ -167,7 +167,7 @@ def test_a_failed_cash_leg_and_a_refund_undo_the_order_by_6203(world: World) -> 
 
 
 def test_lost_answers_are_asked_again(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from yibao.hospital import cashier
+    from yibao.hospital.cashier import later
 
     losing = LosingPath(world.platform_http, "pay_order", 1)
     desk = mobile_desk(world, platform_http=httpx.Client(transport=losing))
@@ -180,7 +180,7 @@ def test_lost_answers_are_asked_again(world: World, monkeypatch: pytest.MonkeyPa
     clinic2 = desk.bill(reg["registration_id"], [("EX-ITEM-C", "30.00", "1")])
     left = desk.pay(pid, [clinic2], "wechat", "mobile", pay_auth_no=authorize(world, EMPLOYEE))
     assert (left["status"], left["insurance"]["status"]) == ("settling", "settling"), left
-    monkeypatch.setattr(cashier, "SETTLING_GRACE", timedelta(0))
+    monkeypatch.setattr(later, "SETTLING_GRACE", timedelta(0))
     done = desk.get(f"/payments/{left['payment_no']}", refresh="true")
     assert (done["status"], done["insurance"]["status"]) == ("failed", "cancelled"), done
     assert order_state(world, done["pay_ord_id"]) == "8"

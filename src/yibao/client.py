@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from yibao import wire
-from yibao.gateway.auth import signature
+from yibao.xtif import signature
 
 SERVICE_PATH = "/fsi/api/rsfComIfsService/callService"
 

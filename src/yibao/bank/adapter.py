@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import simplejson
 
+from yibao import httpcall
 from yibao.money import from_fen, to_decimal, to_fen
 
 DEFAULT_BANK_URL = "http://127.0.0.1:8010"
@@ -162,14 +163,10 @@ class HttpBankAdapter(BankAdapter):
 
     def _request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         try:
-            reply = self.http.request(method, self.base_url + path, **kw)
-        except httpx.TimeoutException:
-            raise BankUnavailable(f"no answer from {self.base_url} within {self.timeout} s") from None
-        except httpx.TransportError as exc:
-            raise BankUnavailable(f"{self.base_url} unreachable: {exc}") from None
+            reply = httpcall.request(self.http, method, self.base_url, path, self.timeout, **kw)
+        except httpcall.NoAnswer as exc:
+            raise BankUnavailable(str(exc)) from None
         detail = reply.text[:200]
-        if reply.status_code >= 500 or reply.status_code == 429:
-            raise BankUnavailable(f"HTTP {reply.status_code} from {self.base_url}: {detail}")
         if reply.status_code >= 400:
             raise BankRejected(f"HTTP {reply.status_code} from {self.base_url}: {detail}")
         try:

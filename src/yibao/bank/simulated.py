@@ -16,16 +16,16 @@ import threading
 import time
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, inspect, select, text, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from yibao.bank.adapter import CREDIT, DEBIT, DEBIT_CODES, FUND_TRANSFER, amount_text
 from yibao.money import ZERO, to_decimal
+from yibao.sqlkit import engine_of
 
 metadata = MetaData()
 booked = Table(
@@ -93,24 +93,11 @@ class Conflict(Exception):
     """An id already booked with other content."""
 
 
-def _engine(db: str) -> Engine:
-    """`db` is a database URL, or a path to an SQLite file (its folder created)."""
-    if "://" not in db:
-        path = Path(db)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = f"sqlite:///{path}"
-    elif db.startswith(("postgresql://", "postgres://")):
-        db = "postgresql+psycopg://" + db.split("://", 1)[1]
-    if db.startswith("sqlite"):
-        return create_engine(db, connect_args={"timeout": 30, "check_same_thread": False})
-    return create_engine(db, pool_pre_ping=True)
-
-
 class SimulatedBank:
     """The bank's ledger and its switches; `.app` is its HTTP face."""
 
     def __init__(self, db: str = "bank.db"):
-        self.engine = _engine(db)
+        self.engine = engine_of(db)  # an SQLite file or a database URL
         metadata.create_all(self.engine)
         self._add_missing_columns()
         self.mode = "ok"

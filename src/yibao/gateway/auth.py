@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 
@@ -14,12 +13,9 @@ from sqlalchemy.orm import Session
 from yibao.errors import Refusal
 from yibao.store.models import Institution, Nonce
 from yibao.store.reference import reference
+from yibao.xtif import signature
 
 MAX_SKEW_SECONDS = 300
-
-
-def signature(timestamp: str, secret: str, nonce: str) -> str:
-    return hashlib.sha256((timestamp + secret + nonce + timestamp).encode("utf-8")).hexdigest()
 
 
 def _refuse(text: str) -> Refusal:

@@ -12,18 +12,22 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from yibao import __version__, problem
 from yibao.hospital import auth, clearing, reconcile, slips
-from yibao.hospital.auth import BadToken, Principal
+from yibao.hospital.api_base import Staff, Strict, Who, own, plain, problem_of, token_key
+from yibao.hospital.api_deposit import deposit_router
+from yibao.hospital.api_settlements import router as settlements
+from yibao.hospital.auth import Principal
+from yibao.hospital.cashier import later, paying, refunds, views
+from yibao.hospital.config import load_config
 from yibao.hospital.errors import HospitalError, not_found
 from yibao.hospital.fields import (
     Day,
@@ -50,25 +54,6 @@ def _sweep(hospital: Hospital, every: float, stop: threading.Event) -> None:  # 
             hospital.sweep()
         except Exception:  # noqa: BLE001 - the sweeper keeps running
             log.exception("sweep failed")
-
-
-def plain(obj: Any) -> Any:
-    """JSON-ready: decimals as their text, times as yyyy-MM-dd HH:mm:ss."""
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, datetime):
-        return obj.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [plain(v) for v in obj]
-    return obj
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PatientLoginIn(Strict):
@@ -179,45 +164,6 @@ class RollbackIn(Strict):
 Month = Annotated[str, Path(max_length=7, pattern=r"^[0-9]{4}-?[0-9]{2}$", description="YYYY-MM")]
 
 
-def problem_of(request: Request, exc: HospitalError) -> JSONResponse:
-    """A HospitalError as a problem; a 401 says which scheme to use (RFC 9110)."""
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return problem.problem(exc.status, exc.message, kind="refused" if exc.status == 422 else None,
-                           instance=request.url.path, headers=headers)
-
-
-bearer = HTTPBearer(auto_error=False, description="a hospital token: `yibao hospital token-staff OPERATOR`, "
-                                                 "`token-patient PATIENT_ID`, or POST /auth/patient")
-
-
-def token_key(app: FastAPI) -> bytes:
-    """The hospital's signing key, read once per app."""
-    if getattr(app.state, "token_key", None) is None:
-        app.state.token_key = auth.signing_key(app.state.hospital)
-    return app.state.token_key  # type: ignore[no-any-return]
-
-
-def who(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-    """The caller named by the bearer token: 401 without one, or with a bad or expired one."""
-    if cred is None:
-        raise HospitalError(401, "authorization: a bearer token is required")
-    try:
-        return auth.verify(token_key(request.app), cred.credentials)
-    except BadToken as exc:
-        raise HospitalError(401, f"authorization: {exc}") from None
-
-
-def staff_only(p: Annotated[Principal, Depends(who)]) -> Principal:
-    """The HIS's operations, the sweep, reconciliation and clearing: 403 for a patient."""
-    if not p.staff:
-        raise HospitalError(403, "authorization: for staff only (the HIS, the cashier, the terminals)")
-    return p
-
-
-Who = Annotated[Principal, Depends(who)]
-Staff = Annotated[Principal, Depends(staff_only)]
-
-
 def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
     """The app over `hospital`, or over one made from the configuration (closed when the app stops)."""
     owned = hospital is None
@@ -241,17 +187,13 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
                 app.state.hospital.close()
 
     if hospital is None:
-        from yibao.hospital.config import load_config
-
         hospital = Hospital(load_config())
     h = hospital
     app = FastAPI(title="yibao hospital", version=__version__, lifespan=lifespan,
                   description="The internet-hospital API of seed 003 beside a HIS; it talks to the platform only "
                               "through the wire protocol. See docs/hospital.md.")
     app.state.hospital = h
-    from yibao.hospital.api_settlements import router as settlements  # inpatient stays, pharmacy sales
-
-    app.include_router(settlements)
+    app.include_router(settlements)  # inpatient stays, pharmacy sales
 
     problem.install(app)  # every refusal in one shape (RFC 9457): HTTP errors, invalid input, our own faults
 
@@ -271,17 +213,11 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
                                headers={"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after,
                                retry_at=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
-    from yibao.hospital.api_deposit import deposit_router  # the deposit account (预交金): its own module
-    app.include_router(deposit_router(h))
+    app.include_router(deposit_router(h))  # the deposit account (预交金)
 
     # -- who is asking (auth.py) -----------------------------------------------------------------------
     def key() -> bytes:
         return token_key(app)
-
-    def own(p: Principal, owner: int | None, unknown: str) -> None:
-        """A patient reaches only his own things: another's is answered as an unknown one (404)."""
-        if not p.staff and (owner is None or owner != p.patient_id):
-            raise not_found(unknown)
 
     def own_patient(p: Principal, patient_id: int) -> None:
         own(p, patient_id, f"patient {patient_id} is not known")
@@ -413,12 +349,12 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
               tags=["payment"])
     def refund(reg_id: PathId, body: ReasonIn, p: Who) -> Any:
         own(p, auth.owner_of_registration(h, reg_id), f"registration {reg_id} is not known")
-        return plain(h.cashier.refund_registration(reg_id, body.reason))
+        return plain(refunds.refund_registration(h, reg_id, body.reason))
 
     @app.post("/refunds/{refund_no}/cash-given", summary="The desk gave a refund's cash back itself (the "
               "channel refused the refund); the reason says how", tags=["payment"])
     def cash_given(refund_no: PathText(32), body: ReasonIn, p: Staff) -> Any:
-        return plain(h.cashier.give_cash_back(refund_no, p.subject, body.reason))
+        return plain(refunds.give_cash_back(h, refund_no, p.subject, body.reason))
 
     # -- bills and payments ----------------------------------------------------------------------------
     @app.post("/bills", summary="A bill on a registration (the HIS: items ordered in the clinic room)",
@@ -452,25 +388,25 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
             if body.terminal != "mobile":
                 raise HospitalError(403, "authorization: a patient pays from the mobile terminal; the desk, "
                                          "clinic-room and bedside terminals are staff's")
-        return plain(h.cashier.pay(body.patient_id, body.bill_nos, body.channel, body.terminal,
+        return plain(paying.pay(h, body.patient_id, body.bill_nos, body.channel, body.terminal,
                                    key_given, body.acct_used_flag, body.payer_ref, body.use_insurance,
                                    body.device, body.pay_auth_no))
 
     @app.get("/payments/{payment_no}", summary="A payment; refresh=true resolves one still open", tags=["payment"])
     def payment(payment_no: PathText(30), p: Who, refresh: bool = False) -> Any:
         own(p, auth.owner_of_payment(h, payment_no), f"payment {payment_no} is not known")
-        return plain(h.cashier.refresh(payment_no) if refresh else h.cashier.view(payment_no))
+        return plain(later.refresh(h, payment_no) if refresh else views.view(h, payment_no))
 
     @app.post("/payments/{payment_no}/cancel", summary="Give up an order not paid yet (closed, insurance undone)",
               tags=["payment"])
     def cancel_payment(payment_no: PathText(30), p: Who) -> Any:
         own(p, auth.owner_of_payment(h, payment_no), f"payment {payment_no} is not known")
-        return plain(h.cashier.cancel(payment_no))
+        return plain(later.cancel(h, payment_no))
 
     @app.get("/patients/{patient_id}/payments", tags=["payment"])
     def payments(patient_id: PathId, p: Who) -> Any:
         own_patient(p, patient_id)
-        return plain(h.cashier.payments(patient_id))
+        return plain(views.payments(h, patient_id))
 
     @app.post("/payments/sweep", summary="Query, resume or undo every open payment and deposit order now",
               tags=["payment"])
@@ -481,9 +417,7 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
     async def callback(channel: PathText(10), request: Request) -> Response:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
-        from starlette.concurrency import run_in_threadpool
-
-        status, answer, _outcome = await run_in_threadpool(h.cashier.callback, channel, headers, body)
+        status, answer, _outcome = await run_in_threadpool(later.callback, h, channel, headers, body)
         return Response(answer, status_code=status)
 
     # -- slips, reconciliation, clearing ---------------------------------------------------------------

@@ -10,12 +10,12 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import Field
 
-from yibao.hospital import deposit
-from yibao.hospital.api import Staff, Strict, Who, plain
-from yibao.hospital.auth import Principal
-from yibao.hospital.errors import HospitalError, not_found
+from yibao.hospital.api_base import Staff, Strict, Who, own, plain
+from yibao.hospital.context import Context
+from yibao.hospital.deposit import ledger, withdrawal
+from yibao.hospital.deposit import topup as topups
+from yibao.hospital.errors import HospitalError
 from yibao.hospital.fields import Id, IdempotencyHeader, Money, PathId, PathText, Text
-from yibao.hospital.service import Hospital
 
 
 class TopUpIn(Strict):
@@ -30,50 +30,46 @@ class WithdrawIn(Strict):
     amount: Money | None = Field(None, description="default: the whole balance")
 
 
-def deposit_router(h: Hospital) -> APIRouter:
+def deposit_router(h: Context) -> APIRouter:
     """The routes over `h`; the deposit becomes one of its channels (`channel: "deposit"` in POST /payments)."""
-    deposit.install(h)
+    ledger.install(h)
     router = APIRouter(tags=["deposit"])
-
-    def own(p: Principal, owner: int | None, unknown: str) -> None:
-        if not p.staff and (owner is None or owner != p.patient_id):
-            raise not_found(unknown)
 
     @router.post("/deposits/top-up", summary="预交金充值 by the e-credential or the health code", status_code=201)
     def top_up(body: TopUpIn, p: Who,
                idempotency_key: IdempotencyHeader = None) -> Any:
         if not p.staff:
             try:
-                owner: int | None = deposit.patient_by_code(h, body.code)
+                owner: int | None = ledger.patient_by_code(h, body.code)
             except Exception:  # noqa: BLE001 - unknown and another's answer alike
                 owner = None
             own(p, owner, "no patient holds this code")
-            if idempotency_key and deposit.owner_of_topup_key(h, idempotency_key) not in (None, p.patient_id):
+            if idempotency_key and topups.owner_of_topup_key(h, idempotency_key) not in (None, p.patient_id):
                 raise HospitalError(409, "idempotency_key: already used for another top-up")
-        return plain(deposit.top_up(h, body.code, body.amount, body.channel, body.payer_ref, idempotency_key))
+        return plain(topups.top_up(h, body.code, body.amount, body.channel, body.payer_ref, idempotency_key))
 
     @router.get("/deposits/top-ups/{topup_no}", summary="A top-up; refresh=true queries the channel")
     def topup(topup_no: PathText(32), p: Who, refresh: bool = False) -> Any:
-        own(p, deposit.owner_of_topup(h, topup_no), f"top-up {topup_no} is not known")
-        return plain(deposit.refresh(h, topup_no) if refresh else deposit.topup_view(h, topup_no))
+        own(p, topups.owner_of_topup(h, topup_no), f"top-up {topup_no} is not known")
+        return plain(topups.refresh(h, topup_no) if refresh else topups.topup_view(h, topup_no))
 
     @router.get("/patients/{patient_id}/deposit", summary="The deposit: balance and every entry")
     def balance(patient_id: PathId, p: Who) -> Any:
         own(p, patient_id, f"patient {patient_id} is not known")
-        return plain(deposit.view(h, patient_id))
+        return plain(ledger.view(h, patient_id))
 
     @router.post("/deposits/withdraw", summary="Withdraw the unused deposit through the channel(s) it came from")
     def withdraw(body: WithdrawIn, p: Who) -> Any:
         own(p, body.patient_id, f"patient {body.patient_id} is not known")
-        return plain(deposit.withdraw(h, body.patient_id, body.amount))
+        return plain(withdrawal.withdraw(h, body.patient_id, body.amount))
 
     @router.post("/deposits/withdrawals/{withdraw_no}", summary="Continue a withdrawal whose refund was lost")
     def continue_withdrawal(withdraw_no: PathText(32), p: Who) -> Any:
-        own(p, deposit.owner_of_withdrawal(h, withdraw_no), f"withdrawal {withdraw_no} is not known")
-        return plain(deposit.continue_withdrawal(h, withdraw_no))
+        own(p, withdrawal.owner_of_withdrawal(h, withdraw_no), f"withdrawal {withdraw_no} is not known")
+        return plain(withdrawal.continue_withdrawal(h, withdraw_no))
 
     @router.post("/deposits/sweep", summary="Resolve every open top-up and continue every open withdrawal now")
     def sweep(_p: Staff) -> Any:
-        return plain(deposit.sweep(h))
+        return plain(topups.sweep(h))
 
     return router

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from yibao.hospital.api import Staff, Strict, plain
+from yibao.hospital.api_base import Staff, Strict, plain
 from yibao.hospital.fields import Id, IdempotencyHeader, Number, PathText, Text, When
 from yibao.hospital.inpatient import Inpatient
 from yibao.hospital.pharmacy import Pharmacy

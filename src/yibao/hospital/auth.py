@@ -1,5 +1,5 @@
-"""Who may call the internet-hospital API: bearer tokens, HMAC-SHA256 signed and expiring (the style of the
-platform's yibao.api.tokens, with the hospital's own key).
+"""Who may call the internet-hospital API: bearer tokens, signed and expiring (`yibao.tokens`, the family `yh1`,
+as the platform's yibao.api.tokens but with the hospital's own key and salt).
 
 Two kinds: `patient` (the subject is the hospital's patient_id: a phone sees only its own patient's records)
 and `staff` (the subject is an operator id: the HIS, cashier desk, clinic room, bedside terminals and admin
@@ -9,28 +9,35 @@ first use and kept in the hospital's database (`hospital_settings`), so every pr
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
 import secrets
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from yibao.hospital.db import Bill, Booking, Patient, Payment, Registration, Setting
+from yibao.sqlkit import insert_or_ignore
+from yibao.tokens import BadToken, TokenFamily
 
 if TYPE_CHECKING:
-    from yibao.hospital.service import Hospital
+    from yibao.hospital.context import Context
 
 KINDS = ("patient", "staff")
 VERSION = "yh1"
 PATIENT_DAYS = 1.0  # float-ok: days a patient token from POST /auth/patient lasts
 STAFF_DAYS = 30.0  # float-ok: days a staff token lasts unless told otherwise
+
+__all__ = ["KINDS", "PATIENT_DAYS", "STAFF_DAYS", "BadToken", "Principal", "issue", "signing_key", "verify"]
+
+
+def _names_someone(kind: str, subject: str) -> bool:
+    """A patient token names a patient_id (digits), a staff token any operator id."""
+    return bool(subject) and (kind != "patient" or subject.isdigit())
+
+
+TOKENS = TokenFamily(VERSION, KINDS, salt="yibao.hospital.auth", names="patient or operator",
+                     subject_ok=_names_someone)
 
 
 @dataclass(frozen=True)
@@ -47,29 +54,12 @@ class Principal:
         return int(self.subject) if self.kind == "patient" else None
 
 
-class BadToken(Exception):
-    pass
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _mac(key: bytes, payload: str) -> str:
-    return _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
-
-
-def signing_key(hospital: Hospital) -> bytes:
+def signing_key(hospital: Context) -> bytes:
     """The configured `auth_key`, else the one kept in the database (made on first use, race-free)."""
     if hospital.config.auth_key:
         return hospital.config.auth_key.encode()
     with hospital.db.session() as s:
-        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        s.execute(insert(Setting).values(key="auth_key", value=secrets.token_hex(32)).on_conflict_do_nothing())
+        insert_or_ignore(s, Setting, key="auth_key", value=secrets.token_hex(32))
         row = s.get(Setting, "auth_key")
         assert row is not None
         return row.value.encode()
@@ -79,33 +69,16 @@ def issue(key: bytes, kind: str, subject: str | int, days: float = STAFF_DAYS) -
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     subject = str(subject).strip()
-    if not subject or (kind == "patient" and not subject.isdigit()):
+    if not _names_someone(kind, subject):
         raise ValueError("subject: a patient token names a patient_id, a staff token an operator id")
-    payload = _b64(json.dumps({"k": kind, "s": subject, "e": int(time.time() + days * 86400)}).encode())
-    return f"{VERSION}.{payload}.{_mac(key, payload)}"
+    return TOKENS.issue(key, kind, subject, days)
 
 
 def verify(key: bytes, token: str) -> Principal:
-    try:
-        version, payload, mac = token.split(".")
-    except ValueError:
-        raise BadToken("malformed token") from None
-    if version != VERSION or not hmac.compare_digest(mac, _mac(key, payload)):
-        raise BadToken("token signature does not match")
-    try:
-        claims = json.loads(_unb64(payload))
-        expires = int(claims.get("e", 0))
-    except (ValueError, TypeError, AttributeError):
-        raise BadToken("malformed token") from None
-    if expires < time.time():
-        raise BadToken("token expired")
-    kind, subject = claims.get("k"), str(claims.get("s") or "")
-    if kind not in KINDS or not subject or (kind == "patient" and not subject.isdigit()):
-        raise BadToken("token names no patient or operator")
-    return Principal(kind, subject)
+    return Principal(*TOKENS.verify(key, token))
 
 
-def patient_login(hospital: Hospital, code: str, certno_tail: str) -> int | None:
+def patient_login(hospital: Context, code: str, certno_tail: str) -> int | None:
     """The patient holding `code` (医保电子凭证 or 电子健康码) whose ID number ends with `certno_tail` (6
     characters), or None: one answer for an unknown code and a wrong tail, so neither can be probed."""
     code, tail = code.strip(), certno_tail.strip().upper()
@@ -119,17 +92,17 @@ def patient_login(hospital: Hospital, code: str, certno_tail: str) -> int | None
 
 # -- whose a thing is: the patient_id owning it, None when it is not known ------------------------------------
 
-def owner_of_booking(hospital: Hospital, booking_id: int) -> int | None:
+def owner_of_booking(hospital: Context, booking_id: int) -> int | None:
     with hospital.db.session() as s:
         return s.scalar(select(Booking.patient_id).where(Booking.id == booking_id))
 
 
-def owner_of_registration(hospital: Hospital, reg_id: int) -> int | None:
+def owner_of_registration(hospital: Context, reg_id: int) -> int | None:
     with hospital.db.session() as s:
         return s.scalar(select(Registration.patient_id).where(Registration.id == reg_id))
 
 
-def owners_of_bills(hospital: Hospital, bill_nos: list[str]) -> dict[str, int | None]:
+def owners_of_bills(hospital: Context, bill_nos: list[str]) -> dict[str, int | None]:
     """Each bill's owner; None for a bill not known."""
     with hospital.db.session() as s:
         found = {no: owner for no, owner in s.execute(
@@ -137,21 +110,21 @@ def owners_of_bills(hospital: Hospital, bill_nos: list[str]) -> dict[str, int | 
     return {no: found.get(no) for no in bill_nos}
 
 
-def owner_of_payment(hospital: Hospital, payment_no: str) -> int | None:
+def owner_of_payment(hospital: Context, payment_no: str) -> int | None:
     with hospital.db.session() as s:
         return s.scalar(select(Payment.patient_id).where(Payment.payment_no == payment_no))
 
 
-def owner_of_idempotency_key(hospital: Hospital, key: str) -> int | None:
+def owner_of_idempotency_key(hospital: Context, key: str) -> int | None:
     with hospital.db.session() as s:
         return s.scalar(select(Payment.patient_id).where(Payment.idem_key == f"key:{key}"))
 
 
-def owner_of_settlement(hospital: Hospital, setl_id: str) -> int | None:
+def owner_of_settlement(hospital: Context, setl_id: str) -> int | None:
     with hospital.db.session() as s:
         return s.scalar(select(Payment.patient_id).where(Payment.setl_id == setl_id))
 
 
-def patient_record(hospital: Hospital, patient_id: int) -> Patient | None:
+def patient_record(hospital: Context, patient_id: int) -> Patient | None:
     with hospital.db.session() as s:
         return s.get(Patient, patient_id)

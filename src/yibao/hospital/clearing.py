@@ -10,7 +10,7 @@ from yibao.client import PlatformError
 from yibao.hospital.errors import invalid, upstream
 
 if TYPE_CHECKING:
-    from yibao.hospital.service import Hospital
+    from yibao.hospital.context import Context
 
 ANSWERED = ("certno", "mdtrt_id", "mdtrt_setl_time", "setl_sn", "medfee_sumamt", "optins_pay_sumamt")
 
@@ -23,7 +23,7 @@ def parse_month(ym: str) -> tuple[int, int]:
     return int(text[:4]), int(text[4:])
 
 
-def fetch(hospital: Hospital, ym: str) -> dict[str, Any]:
+def fetch(hospital: Context, ym: str) -> dict[str, Any]:
     """3260, every page: the month's rows, their total, and whether (by which otransid) it stands confirmed."""
     year, month = parse_month(ym)
     rows: list[dict[str, Any]] = []
@@ -43,7 +43,7 @@ def fetch(hospital: Hospital, ym: str) -> dict[str, Any]:
             "cnfm_stas": first.get("cnfm_stas", ""), "otransid": first.get("otransid", "")}
 
 
-def confirm(hospital: Hospital, ym: str, exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+def confirm(hospital: Context, ym: str, exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
     """3260 (all pages), then 3261: every row confirmed (cnfm_flag 1) but those whose setl_sn is excluded."""
     year, month = parse_month(ym)
     extract = fetch(hospital, ym)
@@ -60,7 +60,7 @@ def confirm(hospital: Hospital, ym: str, exclude: set[str] | frozenset[str] = fr
     return {"month": extract["month"], "rows": len(detail), "excluded": sorted(exclude), **out.get("result", {})}
 
 
-def roll_back(hospital: Hospital, ym: str, otransid: str) -> dict[str, Any]:
+def roll_back(hospital: Context, ym: str, otransid: str) -> dict[str, Any]:
     year, month = parse_month(ym)
     try:
         out = hospital.insurance.ok("3262", {"data": {"trt_year": year, "trt_month": month, "otransid": otransid}})

@@ -19,6 +19,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import uvicorn
+
+from yibao.demo_keys import ShippedKey, refuse_shipped
+from yibao.hospital import auth, clearing
+from yibao.hospital.api import create_hospital_app
+from yibao.hospital.api_base import plain
+from yibao.hospital.config import ConfigError, HospitalConfig, load_config
+from yibao.hospital.db import HospitalDB
+from yibao.hospital.errors import HospitalError
+from yibao.hospital.service import Hospital
 
 hospital_app = typer.Typer(no_args_is_help=True, add_completion=False,
                            help="The hospital service: internet-hospital API, payments, slips, clearing")
@@ -31,9 +41,7 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML/TOML f
                                                    dir_okay=False)]
 
 
-def _config(config: Path | None) -> Any:
-    from yibao.hospital.config import ConfigError, load_config
-
+def _config(config: Path | None) -> HospitalConfig:
     try:
         return load_config(config)
     except ConfigError as exc:
@@ -41,12 +49,8 @@ def _config(config: Path | None) -> Any:
         raise typer.Exit(2) from None
 
 
-def _hospital(config: Any, db: Any = None) -> Any:
+def _hospital(config: Path | HospitalConfig | None, db: HospitalDB | None = None) -> Hospital:
     """The hospital of the configuration (its database migrated first); `config` a path or a loaded one."""
-    from yibao.hospital.config import ConfigError, HospitalConfig
-    from yibao.hospital.db import HospitalDB
-    from yibao.hospital.service import Hospital
-
     try:
         return Hospital(config if isinstance(config, HospitalConfig) else _config(config), db)
     except ConfigError as exc:
@@ -57,10 +61,8 @@ def _hospital(config: Any, db: Any = None) -> Any:
         raise typer.Exit(1) from None
 
 
-def _upgrade(db: Any) -> str:
+def _upgrade(db: HospitalDB) -> str:
     """Migrate the hospital's database to the newest revision; what was done."""
-    from yibao.hospital.db import HospitalDB
-
     try:
         return db.upgrade()
     except HospitalDB.SchemaError as exc:
@@ -70,14 +72,10 @@ def _upgrade(db: Any) -> str:
 
 
 def _print(obj: Any) -> None:
-    from yibao.hospital.api import plain
-
     typer.echo(json.dumps(plain(obj), ensure_ascii=False, indent=2))
 
 
 def _run(config: Path | None, fn: Any) -> None:
-    from yibao.hospital.errors import HospitalError
-
     hospital = _hospital(config)
     try:
         _print(fn(hospital))
@@ -93,8 +91,6 @@ def init(config: ConfigOption = None) -> None:
     """Create or migrate the hospital's database (its own tables and Alembic migrations; nothing of the
     platform's; tables made before migrations existed are stamped, keeping their rows) and load the `setup` of
     the configuration file (departments, doctors, slots), keeping what exists."""
-    from yibao.hospital.db import HospitalDB
-
     settings = _config(config)
     db = HospitalDB(settings.database_url)
     schema = _upgrade(db)
@@ -111,8 +107,6 @@ def init(config: ConfigOption = None) -> None:
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the hospital's database to the newest revision (a database whose tables were made
     before migrations existed is stamped at 0001 after checking them, keeping every row); nothing else."""
-    from yibao.hospital.db import HospitalDB
-
     db = HospitalDB(_config(config).database_url)
     try:
         typer.echo(f"hospital database {_safe(db.url)}: {_upgrade(db)}")
@@ -123,8 +117,6 @@ def db_upgrade(config: ConfigOption = None) -> None:
 @db_app.command("current")
 def db_current(config: ConfigOption = None) -> None:
     """Print the revision the hospital's database is at and the newest one (changes nothing)."""
-    from yibao.hospital.db import HospitalDB
-
     db = HospitalDB(_config(config).database_url)
     try:
         current, heads = db.current(), db.heads()
@@ -140,12 +132,6 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
           port: Annotated[int, typer.Option(help="port to listen on")] = 8020,
           config: ConfigOption = None) -> None:
     """Serve the internet-hospital API (OpenAPI at /docs); the database is created first."""
-    import uvicorn
-
-    from yibao.demo_keys import ShippedKey, refuse_shipped
-    from yibao.hospital.api import create_hospital_app
-    from yibao.hospital.service import Hospital
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     hospital: Hospital = _hospital(config)
     c = hospital.config
@@ -166,8 +152,6 @@ def confirm_clearing(month: Annotated[str, typer.Argument(help="YYYY-MM")],
                      exclude: Annotated[list[str] | None, typer.Option(help="setl_sn to answer cnfm_flag 0")] = None,
                      config: ConfigOption = None) -> None:
     """3260 (every page), then 3261 confirming every row (cnfm_flag 1) but the excluded ones."""
-    from yibao.hospital import clearing
-
     _run(config, lambda h: clearing.confirm(h, month, set(exclude or [])))
 
 
@@ -176,14 +160,10 @@ def rollback_clearing(month: Annotated[str, typer.Argument(help="YYYY-MM")],
                       otransid: Annotated[str, typer.Argument(help="the confirmation to roll back")],
                       config: ConfigOption = None) -> None:
     """3262: roll a month's confirmation back."""
-    from yibao.hospital import clearing
-
     _run(config, lambda h: clearing.roll_back(h, month, otransid))
 
 
 def _token(config: Path | None, kind: str, subject: str, days: float) -> None:  # float-ok: days
-    from yibao.hospital import auth
-
     if days <= 0:
         typer.echo("--days: must be above 0", err=True)
         raise typer.Exit(2)

@@ -17,6 +17,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -30,13 +34,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    inspect,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from yibao.store.db import make_engine, normalise_url
-from yibao.store.types import ExactDecimal, Money
+from yibao.sqlkit import ExactDecimal, Money, make_engine, normalise_url
 
 
 class Base(DeclarativeBase):
@@ -300,8 +305,6 @@ class HospitalDB:
 
     def alembic_config(self, connection: Any = None) -> Any:
         """The Alembic Config of this database; with `connection`, migrations run on it (env.py)."""
-        from alembic.config import Config
-
         cfg = Config()
         cfg.set_main_option("script_location", str(self.MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
@@ -311,14 +314,10 @@ class HospitalDB:
 
     def heads(self) -> tuple[str, ...]:
         """The newest revision(s) of the hospital's migrations."""
-        from alembic.script import ScriptDirectory
-
         return tuple(ScriptDirectory(str(self.MIGRATIONS)).get_heads())
 
     def current(self, connection: Any = None) -> tuple[str, ...]:
         """The revision(s) the database is at: () for a database never migrated (or made by `create_all`)."""
-        from alembic.runtime.migration import MigrationContext
-
         if connection is None:
             with self.engine.connect() as conn:
                 return self.current(conn)
@@ -353,9 +352,6 @@ class HospitalDB:
                     conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
     def _upgrade(self, conn: Any) -> str:
-        from alembic import command
-        from sqlalchemy import text
-
         if conn.dialect.name == "postgresql":  # two processes starting at once: one migrates, one waits
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('yibao.hospital:' || "
                               "coalesce(current_schema(), '')))"))
@@ -381,8 +377,6 @@ class HospitalDB:
     def _legacy_tables(self, conn: Any) -> bool:
         """True if the unversioned database holds the baseline's tables as 0001 makes them (to be stamped);
         False if it holds none of them; HospitalDB.SchemaError otherwise."""
-        from sqlalchemy import inspect
-
         baseline = self._baseline_columns()
         inspector = inspect(conn)
         present = set(inspector.get_table_names()) & set(baseline)
@@ -404,9 +398,6 @@ class HospitalDB:
 
     def _baseline_columns(self) -> dict[str, set[str]]:
         """Each table of migration 0001 and its column names, found by running 0001 on a scratch database."""
-        from alembic import command
-        from sqlalchemy import create_engine, inspect
-
         scratch = create_engine("sqlite://")
         try:
             with scratch.begin() as conn:
@@ -472,7 +463,7 @@ class KindSettlement(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-# -- the patient's deposit account (预交金 / 充值, seed 003 其他 3): deposit.py -------------------------------------
+# -- the patient's deposit account (预交金 / 充值, seed 003 其他 3): deposit/ ----------------------------------------
 
 class DepositAccount(Base):
     """A patient's deposit balance (never negative: debited by a guarded UPDATE, checked by the database)."""

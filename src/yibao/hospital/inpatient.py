@@ -1,7 +1,7 @@
 """Inpatient stays through the platform: admission (2401), fee lines (2301), discharge (2402); the stay is then
-paid like bills (cashier.pay_stay: 2303 pre-settlement, 2304 settlement with acct_used_flag so the account and
-family mutual aid apply, the cash part through any channel at the desk or the bedside, a failed cash leg undone
-by 2305). Cancelling a paid stay refunds it: 2305 and the cash back through its channel.
+paid like bills (cashier/paying.py, pay_stay: 2303 pre-settlement, 2304 settlement with acct_used_flag so the
+account and family mutual aid apply, the cash part through any channel at the desk or the bedside, a failed cash
+leg undone by 2305). Cancelling a paid stay refunds it: 2305 and the cash back through its channel.
 
 Every 2301 output is kept verbatim on the stay, the settlement and its cancellation on the payment: the slip and
 the reconciliation are made from them. A lost answer is never guessed: a 2401 is reversed by 2601 (nothing
@@ -20,23 +20,23 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from sqlalchemy import select, text
 
 from yibao.client import PlatformError
+from yibao.hospital.cashier import paying, refunds, views
+from yibao.hospital.context import new_no
 from yibao.hospital.db import KindSettlement, Patient
-from yibao.hospital.errors import HospitalError, conflict, invalid, not_found, upstream
+from yibao.hospital.errors import HospitalError, conflict, upstream
 from yibao.hospital.insurance import OutcomeUnknown, dumps
-from yibao.money import ZERO, round2, to_decimal
+from yibao.hospital.kinds import SETTLED, SPLIT, TIME, cert_of, insured_patient, line_amount, load, save
+from yibao.hospital.states import STAYS, StayStatus
+from yibao.money import ZERO
 
 if TYPE_CHECKING:
-    from yibao.hospital.service import Hospital
-
-TIME = "%Y-%m-%d %H:%M:%S"
-SPLIT = ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt")
-NOUN = {"inpatient": "stay", "retail": "sale"}
+    from yibao.hospital.context import Context
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
 @contextmanager
-def one_at_a_time(h: Hospital, no: str) -> Iterator[None]:
+def one_at_a_time(h: Context, no: str) -> Iterator[None]:
     """A stay's steps one after another, in every process on the database: its fee lines are numbered from the
     lines kept, and a kept message is resent before the next step (two requests on one stay must not interleave).
 
@@ -58,7 +58,7 @@ def one_at_a_time(h: Hospital, no: str) -> Iterator[None]:
             yield
 
 
-def call(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -> dict[str, Any]:
+def call(h: Context, infno: str, input_: dict[str, Any], insuplc: str) -> dict[str, Any]:
     """A message that commits nothing (or nothing that cannot be asked again): a refusal is 422, no answer 502."""
     try:
         return h.insurance.ok(infno, input_, insuplc)
@@ -66,7 +66,7 @@ def call(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -> dict[
         raise upstream(f"{infno}: {exc.err_msg}", refused=bool(exc.response)) from None
 
 
-def envelope_of(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -> dict[str, Any]:
+def envelope_of(h: Context, infno: str, input_: dict[str, Any], insuplc: str) -> dict[str, Any]:
     """A committing message, signed in for (9001 when needed), to be sent and kept."""
     try:
         return h.insurance.envelope(infno, input_, insuplc)
@@ -74,7 +74,7 @@ def envelope_of(h: Hospital, infno: str, input_: dict[str, Any], insuplc: str) -
         raise upstream(f"{exc.infno}: {exc.err_msg}", refused=bool(exc.response)) from None
 
 
-def send(h: Hospital, envelope: dict[str, Any], insuplc: str) -> dict[str, Any]:
+def send(h: Context, envelope: dict[str, Any], insuplc: str) -> dict[str, Any]:
     """A committing message (resent as-is on a lost answer: OutcomeUnknown when it never came). A refusal for
     a stale sign-in (the message never committed) is made again with a fresh one; another refusal is 422."""
     try:
@@ -90,94 +90,24 @@ def send(h: Hospital, envelope: dict[str, Any], insuplc: str) -> dict[str, Any]:
         raise upstream(f"{envelope['infno']}: {exc.err_msg}", refused=bool(exc.response)) from None
 
 
-def insured_patient(h: Hospital, patient_id: int) -> Patient:
-    with h.db.session() as s:
-        patient = s.get(Patient, patient_id)
-    if patient is None:
-        raise not_found(f"patient {patient_id} is not known")
-    if not patient.psn_no:
-        raise invalid(f"patient {patient_id}: not insured (no psn_no from 1101); settle him as self-paying")
-    return patient
-
-
-def cert_of(patient: Patient) -> dict[str, str]:
-    return {"mdtrt_cert_type": patient.mdtrt_cert_type or "02",
-            "mdtrt_cert_no": patient.mdtrt_cert_no or patient.certno}
-
-
-def load(h: Hospital, kind: str, no: str) -> KindSettlement:
-    with h.db.session() as s:
-        row = s.scalar(select(KindSettlement).where(KindSettlement.no == no, KindSettlement.kind == kind))
-    if row is None:
-        raise not_found(f"{NOUN[kind]} {no} is not known")
-    return row
-
-
-def save(h: Hospital, no: str, **values: Any) -> KindSettlement:
-    with h.db.session() as s:
-        row = s.scalar(select(KindSettlement).where(KindSettlement.no == no))
-        assert row is not None
-        for k, v in values.items():
-            setattr(row, k, v)
-        row.updated_at = h.now()
-        s.flush()
-        return row
-
-
-def line_amount(pric: Any, cnt: Any) -> Decimal:
-    return round2(to_decimal(pric) * to_decimal(cnt))
-
-
-def view(h: Hospital, row: KindSettlement) -> dict[str, Any]:
+def view(h: Context, row: KindSettlement) -> dict[str, Any]:
     """A stay or a sale: its state, lines and the payment that settles it (insurance figures, cash, slip)."""
-    payment = h.cashier.view(row.payment_no) if row.payment_no else None
+    payment = views.view(h, row.payment_no) if row.payment_no else None
     insurance = (payment or {}).get("insurance") or {}
     return {"no": row.no, "kind": row.kind, "patient_id": row.patient_id, "psn_no": row.psn_no,
             "mdtrt_id": row.mdtrt_id, "status": row.status, "total": row.total, "lines": row.lines,
             "acct_used_flag": row.acct_used_flag, "pending": (row.pending or {}).get("infno"),
-            "setl_id": insurance.get("setl_id") if row.status == "settled" else None, "payment": payment}
-
-
-# -- the cashier's side: what settles a stay or a sale, and the split it answers ------------------------------
-
-def settlement_messages(h: Hospital, stay: KindSettlement, acct_used_flag: str) -> tuple[str, str, dict[str, Any]]:
-    """(pre-settlement infno, settlement infno, their input) of a stay (2303/2304) or a sale (2101/2102)."""
-    patient = insured_patient(h, stay.patient_id)
-    if stay.kind == "retail":
-        from yibao.hospital.pharmacy import sale_input
-
-        return "2101", "2102", sale_input(stay, patient, acct_used_flag)
-    sums = {k: sum((Decimal(x[k]) for x in stay.lines if x.get(k) not in (None, "")), ZERO) for k in SPLIT}
-    return "2303", "2304", {"data": {
-        "psn_no": stay.psn_no, **cert_of(patient), "medfee_sumamt": str(stay.total), "psn_setlway": "01",
-        "mdtrt_id": stay.mdtrt_id, "insutype": stay.insutype, "acct_used_flag": acct_used_flag,
-        "invono": "", "mid_setl_flag": "0", "fulamt_ownpay_amt": str(sums["fulamt_ownpay_amt"]),
-        "overlmt_selfpay": str(sums["overlmt_amt"]), "preselfpay_amt": str(sums["preselfpay_amt"]),
-        "inscp_scp_amt": str(sums["inscp_scp_amt"])}}
-
-
-def record_split(h: Hospital, stay_no: str, out: dict[str, Any]) -> None:
-    """A sale's lines take the 2102 split (detlcutinfo) and its mdtrt_id; a stay's split came with 2301."""
-    with h.db.session() as s:
-        row = s.scalar(select(KindSettlement).where(KindSettlement.no == stay_no))
-        assert row is not None
-        row.mdtrt_id = str(out["setlinfo"]["mdtrt_id"])
-        if row.kind == "retail":
-            split = {str(r["feedetl_sn"]): r for r in out.get("detlcutinfo") or []}
-            row.lines = [{**x, **{k: str(split.get(x["feedetl_sn"], {}).get(k, "")) for k in SPLIT}}
-                         for x in row.lines]
+            "setl_id": insurance.get("setl_id") if row.status == SETTLED[row.kind] else None, "payment": payment}
 
 
 class Inpatient:
-    def __init__(self, hospital: Hospital):
+    def __init__(self, hospital: Context):
         self.h = hospital
 
     def admit(self, patient_id: int, begntime: datetime | None = None, adm_dept_codg: str = "",
               adm_dept_name: str = "", med_type: str = "21", diag_name: str = "") -> dict[str, Any]:
         """2401: the stay's ipt_no is made here; the platform answers its mdtrt_id. An answer lost is reversed
         by 2601, so that no admission the hospital does not know of stands."""
-        from yibao.hospital.service import new_no
-
         patient = insured_patient(self.h, patient_id)
         self._reverse_orphans(patient)
         now = self.h.now()
@@ -196,7 +126,7 @@ class Inpatient:
         with self.h.db.session() as s:
             row = KindSettlement(no=no, kind="inpatient", patient_id=patient_id, psn_no=patient.psn_no,
                                  insutype=patient.insutype, insuplc_admdvs=patient.insuplc_admdvs,
-                                 mdtrt_id=mdtrt_id, status="admitted", lines=[], outs_2301=[], total=ZERO,
+                                 mdtrt_id=mdtrt_id, status=StayStatus.ADMITTED, lines=[], outs_2301=[], total=ZERO,
                                  created_at=now, updated_at=now)
             s.add(row)
             s.flush()
@@ -218,7 +148,7 @@ class Inpatient:
             with self.h.db.session() as s:
                 s.add(KindSettlement(no=no, kind="inpatient", patient_id=patient.id, psn_no=patient.psn_no,
                                      insutype=patient.insutype, insuplc_admdvs=patient.insuplc_admdvs,
-                                     status="reversing", lines=[], outs_2301=[], total=ZERO,
+                                     status=StayStatus.REVERSING, lines=[], outs_2301=[], total=ZERO,
                                      pending={"infno": "2401", "envelope": envelope, "lines": None},
                                      created_at=now, updated_at=now))
             raise HospitalError(504, f"2401: no answer from the platform (msgid {msgid}), and its reversal 2601 "
@@ -230,7 +160,7 @@ class Inpatient:
         """An earlier admission of this patient whose answer and reversal were both lost: reversed first."""
         with self.h.db.session() as s:
             orphans = list(s.scalars(select(KindSettlement).where(KindSettlement.patient_id == patient.id,
-                                                                  KindSettlement.status == "reversing")))
+                                                                  KindSettlement.status == StayStatus.REVERSING)))
         for row in orphans:
             assert row.pending is not None
             try:
@@ -238,7 +168,9 @@ class Inpatient:
             except PlatformError as exc:
                 raise HospitalError(504, f"an earlier admission {row.no} of patient {patient.id} is still being "
                                          f"reversed (2601: {exc.err_msg}); try again later") from None
-            save(self.h, row.no, status="reversed", pending=None)
+            with self.h.db.session() as s:
+                STAYS.move(s, KindSettlement.no == row.no, StayStatus.REVERSED, (StayStatus.REVERSING,),
+                           pending=None, updated_at=self.h.now())
 
     def _committing(self, row: KindSettlement, infno: str, input_: dict[str, Any],
                     lines: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -274,7 +206,7 @@ class Inpatient:
                            f"again ({exc.message}); {what}", refused=exc.status == 422) from None
         if pending["infno"] == "2301":
             return self._apply_2301(row, pending["envelope"]["input"]["feedetail"], pending["lines"], out)
-        return save(self.h, no, pending=None, status="discharged")
+        return self._discharged(no)
 
     def upload(self, no: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
         """2301: fee lines of the stay (a negative cnt with init_feedetl_sn returns a line); output kept."""
@@ -283,7 +215,7 @@ class Inpatient:
 
     def _upload(self, no: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
         row = self._resume(no)
-        if row.status != "admitted":
+        if row.status != StayStatus.ADMITTED:
             raise conflict(f"stay {no} is {row.status}: fee lines are uploaded while admitted")
         now = self.h.now()
         start = len(row.lines)
@@ -323,40 +255,47 @@ class Inpatient:
     def _discharge(self, no: str, endtime: datetime | None, dscg_way: str) -> dict[str, Any]:
         kept = load(self.h, "inpatient", no).pending
         row = self._resume(no)
-        if kept and kept["infno"] == "2402" and row.status == "discharged":  # the lost 2402 was this discharge
+        if kept and kept["infno"] == "2402" and row.status == StayStatus.DISCHARGED:  # the lost 2402 was this discharge
             return view(self.h, row)
-        if row.status != "admitted":
+        if row.status != StayStatus.ADMITTED:
             raise conflict(f"stay {no} is {row.status}: only an admitted stay is discharged")
         self._committing(row, "2402", {"dscginfo": {
             "mdtrt_id": row.mdtrt_id, "psn_no": row.psn_no, "insutype": row.insutype,
             "endtime": f"{endtime or self.h.now():{TIME}}", "dscg_way": dscg_way}, "diseinfo": []})
-        return view(self.h, save(self.h, no, status="discharged"))
+        return view(self.h, self._discharged(no))
+
+    def _discharged(self, no: str) -> KindSettlement:
+        """admitted -> discharged: its 2402 was answered (a kept one included, which leaves `pending`)."""
+        with self.h.db.session() as s:
+            STAYS.move(s, KindSettlement.no == no, StayStatus.DISCHARGED, (StayStatus.ADMITTED,), pending=None,
+                       updated_at=self.h.now())
+        return load(self.h, "inpatient", no)
 
     def settle(self, no: str, endtime: datetime | None = None, dscg_way: str = "1", acct_used_flag: str = "1",
                channel: str | None = None, terminal: str = "desk", device: str | None = None,
                idempotency_key: str | None = None, payer_ref: str | None = None) -> dict[str, Any]:
         """Discharge (when still admitted), then pay: 2303, 2304 and the cash part through `channel`."""
         # the payment's fields and key are checked before the discharge commits anything
-        self.h.cashier.check(channel, terminal, acct_used_flag, device)
+        paying.check(self.h, channel, terminal, acct_used_flag, device)
         if idempotency_key:
-            self.h.cashier.key_of(idempotency_key, f"stay:{no}")
+            paying.key_of(self.h, idempotency_key, f"stay:{no}")
         with one_at_a_time(self.h, no):
             row = self._resume(no)
-            if row.status == "admitted":
+            if row.status == StayStatus.ADMITTED:
                 if not row.lines:
                     raise conflict(f"stay {no}: no fee lines uploaded")
                 self._discharge(no, endtime, dscg_way)
-            elif row.status == "discharged" and not row.lines:
+            elif row.status == StayStatus.DISCHARGED and not row.lines:
                 raise conflict(f"stay {no}: no fee lines uploaded")
-            self.h.cashier.pay_stay(no, channel, terminal, idempotency_key, acct_used_flag, payer_ref, device)
+            paying.pay_stay(self.h, no, channel, terminal, idempotency_key, acct_used_flag, payer_ref, device)
         return self.get(no)
 
     def cancel(self, no: str, reason: str = "") -> dict[str, Any]:
         """2305 and the cash back through its channel; the stay is discharged again (it may be settled again)."""
         row = load(self.h, "inpatient", no)
-        if row.status != "settled" or not row.payment_no:
+        if row.status != StayStatus.SETTLED or not row.payment_no:
             raise conflict(f"stay {no} is {row.status}: only a settled stay is cancelled")
-        self.h.cashier.refund_payment(row.payment_no, reason or "cancelled at the desk")
+        refunds.refund_payment(self.h, row.payment_no, reason or "cancelled at the desk")
         return self.get(no)
 
     def get(self, no: str) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from yibao.hospital.insurance import RETRIES, OutcomeUnknown
 from yibao.mobilepay.envelope import EnvelopeError, SealedRefusal, open_sealed, seal
 
 if TYPE_CHECKING:
+    from yibao.hospital.context import Context
     from yibao.hospital.db import Bill, BillLine, Patient, Payment, Registration
-    from yibao.hospital.service import Hospital
 
 PATHS = {"6201": "uldFeeInfo", "6202": "pay_order", "6203": "refund_Order", "6301": "query_order_info",
          "6401": "revoke_order"}
@@ -33,14 +33,14 @@ TIME = "%Y-%m-%d %H:%M:%S"
 UPLOADED, SETTLED, REFUNDED = "0", "6", ("8", "9")  # ordStas (docs/mobilepay.md)
 
 
-def configured(hospital: Hospital) -> bool:
+def configured(hospital: Context) -> bool:
     return bool(hospital.config.mobilepay_app_id)
 
 
 class MobilePay:
     """One hospital's channel to the mobile-payment centre."""
 
-    def __init__(self, hospital: Hospital):
+    def __init__(self, hospital: Context):
         c = hospital.config
         self.h = hospital
         self.base = (c.mobilepay_url or c.platform_url).rstrip("/") + "/org/local/api/hos/"

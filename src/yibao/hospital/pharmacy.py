@@ -1,5 +1,5 @@
-"""Retail pharmacy sales (定点药店购药, med_type 41) through the platform, paid like bills (cashier.pay_stay):
-2101 pre-settlement (kept on the sale), 2102 settlement (kept on the payment; its detlcutinfo is the lines'
+"""Retail pharmacy sales (定点药店购药, med_type 41) through the platform, paid like bills (cashier/paying.py,
+pay_stay): 2101 pre-settlement (kept on the sale), 2102 settlement (kept on the payment; its detlcutinfo is the lines'
 split), the cash part through any channel at the counter, a failed cash leg undone by 2103. Cancelling a paid
 sale refunds it: 2103 and the cash back through its channel. Meant for an institution the platform knows as a
 pharmacy; the platform refuses 2102 from another kind, and the sale stays open (nothing charged)."""
@@ -9,42 +9,34 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from yibao.hospital.db import KindSettlement, Patient
+from yibao.hospital.cashier import paying, refunds
+from yibao.hospital.context import new_no
+from yibao.hospital.db import KindSettlement
 from yibao.hospital.errors import conflict
-from yibao.hospital.inpatient import TIME, cert_of, insured_patient, line_amount, load, view
+from yibao.hospital.inpatient import view
+from yibao.hospital.kinds import TIME, insured_patient, line_amount, load
+from yibao.hospital.states import SaleStatus
 from yibao.money import ZERO
 
 if TYPE_CHECKING:
-    from yibao.hospital.service import Hospital
-
-
-def sale_input(sale: KindSettlement, patient: Patient, acct_used_flag: str) -> dict[str, Any]:
-    """The 2101 / 2102 input of a sale (the same for both)."""
-    drugs = [{k: x[k] for k in ("feedetl_sn", "rxno", "rx_circ_flag", "fee_ocur_time", "med_list_codg",
-                                "medins_list_codg", "det_item_fee_sumamt", "cnt", "pric")} for x in sale.lines]
-    return {"druginfo": {"psn_no": patient.psn_no, **cert_of(patient), "begntime": f"{sale.created_at:{TIME}}",
-                         "medfee_sumamt": str(sale.total), "invono": "", "insutype": patient.insutype,
-                         "acct_used_flag": acct_used_flag, "med_type": "41"},
-            "drugdetail": drugs}
+    from yibao.hospital.context import Context
 
 
 class Pharmacy:
-    def __init__(self, hospital: Hospital):
+    def __init__(self, hospital: Context):
         self.h = hospital
 
     def sell(self, patient_id: int, lines: list[dict[str, Any]], acct_used_flag: str = "1",
              channel: str | None = None, terminal: str = "desk", device: str | None = None,
              idempotency_key: str | None = None, payer_ref: str | None = None) -> dict[str, Any]:
         """Open a sale of these lines and pay it at once. A payment that fails leaves the sale open (pay())."""
-        from yibao.hospital.service import new_no
-
         if idempotency_key:  # a retried request: the sale its key already paid
-            found = self.h.cashier.payment_of_key(idempotency_key)
+            found = paying.payment_of_key(self.h, idempotency_key)
             if found is not None:
                 if not found.stay_no or found.patient_id != patient_id:
                     raise conflict(f"idempotency_key: already used for payment {found.payment_no}")
                 return self.get(found.stay_no)
-        self.h.cashier.check(channel, terminal, acct_used_flag, device)  # before the sale is written
+        paying.check(self.h, channel, terminal, acct_used_flag, device)  # before the sale is written
         patient = insured_patient(self.h, patient_id)
         now = self.h.now()
         no = new_no("YD", now)
@@ -55,8 +47,8 @@ class Pharmacy:
                   "pric": str(x["pric"]), "name": x.get("name") or ""} for i, x in enumerate(lines, 1)]
         with self.h.db.session() as s:
             s.add(KindSettlement(no=no, kind="retail", patient_id=patient_id, psn_no=patient.psn_no,
-                                 insutype=patient.insutype, insuplc_admdvs=patient.insuplc_admdvs, status="open",
-                                 acct_used_flag=acct_used_flag, lines=drugs, outs_2301=[],
+                                 insutype=patient.insutype, insuplc_admdvs=patient.insuplc_admdvs,
+                                 status=SaleStatus.OPEN, acct_used_flag=acct_used_flag, lines=drugs, outs_2301=[],
                                  total=sum((Decimal(d["det_item_fee_sumamt"]) for d in drugs), ZERO),
                                  created_at=now, updated_at=now))
         return self.pay(no, acct_used_flag, channel, terminal, device, idempotency_key, payer_ref)
@@ -65,14 +57,14 @@ class Pharmacy:
             device: str | None = None, idempotency_key: str | None = None,
             payer_ref: str | None = None) -> dict[str, Any]:
         load(self.h, "retail", no)
-        self.h.cashier.pay_stay(no, channel, terminal, idempotency_key, acct_used_flag, payer_ref, device)
+        paying.pay_stay(self.h, no, channel, terminal, idempotency_key, acct_used_flag, payer_ref, device)
         return self.get(no)
 
     def cancel(self, no: str, reason: str = "") -> dict[str, Any]:
         row = load(self.h, "retail", no)
-        if row.status != "settled" or not row.payment_no:
+        if row.status != SaleStatus.SETTLED or not row.payment_no:
             raise conflict(f"sale {no} is {row.status}: only a settled sale is cancelled")
-        self.h.cashier.refund_payment(row.payment_no, reason or "cancelled at the counter")
+        refunds.refund_payment(self.h, row.payment_no, reason or "cancelled at the counter")
         return self.get(no)
 
     def get(self, no: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from yibao.hospital.insurance import loads
 from yibao.money import ZERO
 
 if TYPE_CHECKING:
-    from yibao.hospital.service import Hospital
+    from yibao.hospital.context import Context
 
 TIME = "%Y-%m-%d %H:%M:%S"
 
@@ -61,7 +61,7 @@ def _record(info: dict[str, Any], setl_id: str, sign: int, flag: str) -> Record:
                   psn_cash_pay=_amount(info, "psn_cash_pay", sign), refd_setl_flag=flag)
 
 
-def kept_records(hospital: Hospital, begin: date, end: date) -> list[Record]:
+def kept_records(hospital: Context, begin: date, end: date) -> list[Record]:
     """The settlement and cancellation records the hospital kept, settled within [begin, end]."""
     start, stop = datetime.combine(begin, time.min), datetime.combine(end + timedelta(days=1), time.min)
     with hospital.db.session() as s:
@@ -91,7 +91,7 @@ def _sum(records: list[Record], key: str) -> Decimal:
     return sum((getattr(r, key) for r in records), ZERO)
 
 
-def reconcile(hospital: Hospital, begin: date, end: date) -> dict[str, Any]:
+def reconcile(hospital: Context, begin: date, end: date) -> dict[str, Any]:
     """3201 for each insutype x clr_type x clr_optins, and 3202 for each clr_optins, over the kept records."""
     if end < begin:
         raise invalid(f"end: {end} is before begin {begin}")
@@ -136,7 +136,7 @@ RESULT_COLUMNS = ("psn_no", "mdtrt_id", "setl_id", "msgid", "stmt_rslt", "refd_s
                   "medfee_sumamt", "fund_pay_sumamt", "acct_pay")
 
 
-def _result_rows(hospital: Hospital, fileinfo: dict[str, Any]) -> list[dict[str, str]]:
+def _result_rows(hospital: Context, fileinfo: dict[str, Any]) -> list[dict[str, str]]:
     """The platform's 3202 result file (9102): one row per record that differs or is on one side only."""
     if not fileinfo.get("file_qury_no"):
         return []

@@ -11,6 +11,12 @@ from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import select
 
 from yibao.hospital.db import Bill, BillLine, KindSettlement, Patient, Payment
@@ -18,7 +24,7 @@ from yibao.hospital.errors import not_found
 from yibao.hospital.insurance import loads
 
 if TYPE_CHECKING:
-    from yibao.hospital.service import Hospital
+    from yibao.hospital.context import Context
 
 TITLES = {"outpatient": "门诊医保结算单", "pharmacy": "药房医保结算单", "inpatient": "住院结算单",
           "retail": "药店购药结算单"}
@@ -50,7 +56,7 @@ def mask(certno: str) -> str:
     return certno[:6] + "*" * max(len(certno) - 10, 0) + certno[-4:] if len(certno) > 10 else certno
 
 
-def slip_data(hospital: Hospital, setl_id: str) -> dict[str, Any]:
+def slip_data(hospital: Context, setl_id: str) -> dict[str, Any]:
     """Everything a slip shows, from the kept outputs of the payment that made the settlement: the lines of its
     bills with the 2204 split, or of its stay (the 2301 split) or sale (the 2102 detlcutinfo)."""
     with hospital.db.session() as s:
@@ -116,13 +122,6 @@ def render_html(data: dict[str, Any]) -> str:
 
 
 def render_pdf(data: dict[str, Any]) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     title = ParagraphStyle("title", fontName=FONT, fontSize=15, leading=20, alignment=1)

@@ -11,9 +11,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from yibao import sqlkit
+from yibao.sqlkit import normalise_url
 from yibao.store.reference import ReferenceCache
 
 DEFAULT_URL = "sqlite:///yibao.db"
@@ -24,38 +26,9 @@ def database_url() -> str:
     return normalise_url(os.environ.get("YIBAO_DATABASE_URL", "").strip() or DEFAULT_URL)
 
 
-def normalise_url(url: str) -> str:
-    """Plain postgresql:// URLs go through psycopg 3."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
 def make_engine(url: str | None = None) -> Engine:
-    url = normalise_url(url or database_url())
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        _sqlite_immediate_transactions(engine)
-        return engine
-    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=10)
-
-
-def _sqlite_immediate_transactions(engine: Engine) -> None:
-    """Every transaction takes SQLite's write lock at BEGIN, so two settlements never interleave."""
-
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        dbapi_connection.isolation_level = None  # let us issue BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """The platform's engine (`yibao.sqlkit.make_engine`: SQLite's immediate transactions, psycopg 3)."""
+    return sqlkit.make_engine(url or database_url())
 
 
 def alembic_config(url: str) -> Config:

@@ -5,11 +5,11 @@ answers and notifies in its provider's format, signed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request, Response
@@ -19,9 +19,6 @@ from yibao.hospital.channels import alipay, card, wechat
 from yibao.hospital.channels.base import Status
 from yibao.hospital.channels.transport import amount_text, fen, yuan
 from yibao.money import to_decimal
-
-if TYPE_CHECKING:
-    from yibao.hospital.channels.simulated import SimulatedProvider
 
 PAY_URLS = {"wechat": "weixin://wxpay/bizpayurl?pr=SIM{}", "alipay": "https://qr.alipay.com/sim{}"}
 
@@ -83,10 +80,31 @@ class Unavailable(Exception):
     """The provider did not do the request (simulated outage)."""
 
 
+T = TypeVar("T")
+
+
+class Ledger(Protocol):
+    """What a face asks of its provider (simulated.SimulatedProvider): the key it signs with, the ledger's
+    operations, and `handle`, which does one of them under the provider's current mode."""
+
+    key: str
+
+    def handle(self, work: Callable[[], T]) -> T: ...
+
+    def pay(self, out_trade_no: str, amount: Decimal, description: str, payer_ref: str | None = None,
+            notify_url: str | None = None) -> Order: ...
+
+    def refund(self, out_trade_no: str, refund_no: str, amount: Decimal) -> Order: ...
+
+    def close(self, out_trade_no: str) -> Order: ...
+
+    def get(self, out_trade_no: str) -> Order | None: ...
+
+
 class Face:
     """What every face shares: the request cycle, and the request done on the ledger."""
 
-    def __init__(self, sim: SimulatedProvider):
+    def __init__(self, sim: Ledger):
         self.sim, self.key = sim, sim.key
 
     def register(self, app: FastAPI) -> None:

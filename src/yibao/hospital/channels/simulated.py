@@ -19,6 +19,7 @@ hospital must query); `hold` keeps them until released, `reverse` releasing the 
 
 from __future__ import annotations
 
+import argparse
 import secrets
 import threading
 import time
@@ -29,14 +30,15 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 import httpx
+import uvicorn
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, select, update
 
-from yibao.bank.simulated import _engine  # an SQLite file or a database URL, as the simulated bank takes
 from yibao.hospital.channels.base import Status
 from yibao.hospital.channels.sim_faces import FACES, Event, Order, Refused, Unavailable
 from yibao.money import ZERO, to_decimal
+from yibao.sqlkit import engine_of
 
 KINDS = ("wechat", "alipay", "card")
 DEFAULT_PORTS = {"wechat": 8021, "alipay": 8022, "card": 8023}
@@ -117,7 +119,7 @@ class SimulatedProvider:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
         self.kind, self.key = kind, key
-        self.engine = _engine(db)
+        self.engine = engine_of(db)  # an SQLite file or a database URL, as the simulated bank takes
         metadata.create_all(self.engine)
         self.notify = notify or httpx.Client(timeout=5)
         self._own_notify = notify is None
@@ -358,16 +360,12 @@ class SimulatedProvider:
 
 
 def serve(kind: str, key: str, host: str = "127.0.0.1", port: int | None = None, db: str | None = None) -> None:
-    import uvicorn
-
     provider = SimulatedProvider(kind, key, db or f"{kind}.db")
     uvicorn.run(provider.app, host=host, port=port or DEFAULT_PORTS[kind], log_level="info")
 
 
 def main(argv: list[str] | None = None) -> None:
     """python -m yibao.hospital.channels.simulated --kind wechat --key K [--port 8021] [--db var/wechat.db]"""
-    import argparse
-
     ap = argparse.ArgumentParser(description="Serve a simulated payment provider (docs/channels.md).")
     ap.add_argument("--kind", choices=KINDS, required=True)
     ap.add_argument("--key", required=True, help="the key shared with the hospital")

@@ -1,4 +1,5 @@
-"""What the three HTTP adapters share: the client and its error mapping, HMAC-SHA256, amounts on the wire."""
+"""What the three HTTP adapters share: the client (its answers read by yibao.httpcall, as the bank adapter's),
+HMAC-SHA256, amounts on the wire."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from yibao import httpcall
 from yibao.hospital.channels.base import Channel, ChannelRejected, ChannelTimeout
 from yibao.money import from_fen, to_decimal, to_fen
 
@@ -71,14 +73,9 @@ class HttpChannel(Channel):
         """One request; no answer (timeout, refused connection) or a 5xx / 429 raises ChannelTimeout. Other statuses
         are the adapter's to read."""
         try:
-            reply = self.http.request(method, self.base_url + path, **kw)
-        except httpx.TimeoutException:
-            raise ChannelTimeout(f"{self.name}: no answer from {self.base_url} within {self.timeout} s") from None
-        except httpx.TransportError as exc:
-            raise ChannelTimeout(f"{self.name}: {self.base_url} unreachable: {exc}") from None
-        if reply.status_code >= 500 or reply.status_code == 429:
-            raise ChannelTimeout(f"{self.name}: HTTP {reply.status_code} from {self.base_url}: {reply.text[:200]}")
-        return reply
+            return httpcall.request(self.http, method, self.base_url, path, self.timeout, **kw)
+        except httpcall.NoAnswer as exc:
+            raise ChannelTimeout(f"{self.name}: {exc}") from None
 
     def unverified(self, what: str, why: str = "its signature does not check") -> ChannelTimeout:
         """An answer that is unsigned or unreadable is as good as none: the outcome stays unknown."""
