@@ -267,11 +267,15 @@ def _load_part_star(a: tuple) -> dict[str, int]:
 # -- setup -------------------------------------------------------------------------------------------------
 
 
-def check_columns(url: str, schema: str) -> None:
+LOADED = (("settlements", SETTLEMENT_COLUMNS), ("account_journal", JOURNAL_COLUMNS), ("persons", PERSON_COLUMNS),
+          ("accounts", ACCOUNT_COLUMNS))
+
+
+def check_columns(url: str, schema: str, tables: tuple[tuple[str, tuple[str, ...]], ...] = LOADED,
+                  bench: str = "bench/monthly.py") -> None:
     """The generator fills every NOT NULL column without a default of the migrated tables it loads."""
     with connect(url, schema) as c:
-        for table, mine in (("settlements", SETTLEMENT_COLUMNS), ("account_journal", JOURNAL_COLUMNS),
-                            ("persons", PERSON_COLUMNS), ("accounts", ACCOUNT_COLUMNS)):
+        for table, mine in tables:
             rows = c.execute("SELECT column_name, is_nullable, column_default FROM information_schema.columns "
                              "WHERE table_schema = %s AND table_name = %s", (schema, table)).fetchall()
             have = {r[0] for r in rows}
@@ -279,17 +283,17 @@ def check_columns(url: str, schema: str) -> None:
             unknown = [m for m in mine if m not in have]
             if missing or unknown:
                 raise SystemExit(f"{table}: the generator misses NOT NULL columns {missing}, "
-                                 f"or fills unknown ones {unknown}: update bench/monthly.py")
+                                 f"or fills unknown ones {unknown}: update {bench}")
 
 
 def drop_indexes(c: psycopg.Connection, schema: str, table: str) -> list[str]:
-    """Drop the table's indexes and primary key; the statements that make them again."""
+    """Drop the table's indexes, primary key and unique constraints; the statements that make them again."""
     again = []
-    pk = c.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                   "WHERE conrelid = %s::regclass AND contype = 'p'", (f'"{schema}".{table}',)).fetchone()
-    if pk:
-        c.execute(f'ALTER TABLE "{schema}".{table} DROP CONSTRAINT {pk[0]}')
-        again.append(f'ALTER TABLE "{schema}".{table} ADD CONSTRAINT {pk[0]} {pk[1]}')
+    for name, definition in c.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE "
+                                      "conrelid = %s::regclass AND contype IN ('p', 'u')",
+                                      (f'"{schema}".{table}',)).fetchall():
+        c.execute(f'ALTER TABLE "{schema}".{table} DROP CONSTRAINT {name}')
+        again.append(f'ALTER TABLE "{schema}".{table} ADD CONSTRAINT {name} {definition}')
     for name, definition in c.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
                                       "AND tablename = %s", (schema, table)).fetchall():
         c.execute(f'DROP INDEX "{schema}".{name}')

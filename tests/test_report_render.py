@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import IllegalCharacterError
 
 from yibao.reports.render import (
     Column,
@@ -179,3 +180,46 @@ def test_counts_must_be_int_and_iterators_are_refused():
         to_json(make_report(rows=[{"psn_cnt": 2.0}]))
     with pytest.raises(TypeError, match="not an iterator"):
         make_report(rows=iter(ROWS))
+
+
+def test_xlsx_layout_reads_back(tmp_path):
+    """The sheet as openpyxl reads it: name, widths, frozen header, print titles, page setup, title and header."""
+    path = write_xlsx(make_report(), tmp_path / "t.xlsx")
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["annex03_declaration_employee_l1"]
+    sheet = workbook.active
+    assert sheet["A1"].font.bold and sheet["A1"].font.sz == 14
+    header = 2 + 2  # title, two meta rows, then the header
+    assert sheet.freeze_panes == f"A{header + 1}"
+    assert sheet.print_title_rows == f"${header}:${header}"
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert [sheet.column_dimensions[c].width for c in "ABCD"] == [18, 10, 16, 16]
+    title = sheet.cell(header, 3)
+    assert title.font.bold and title.alignment.wrap_text and title.alignment.horizontal == "center"
+    assert sheet.cell(header + 1, 2).number_format == "General"  # a count: no money format
+
+
+def test_xlsx_text_is_kept_as_written(tmp_path):
+    """Markup characters, edge spaces, line breaks and a leading '=' come back as the same text (never a formula);
+    a control character no worksheet can hold is refused and leaves no file."""
+    names = ["a <b> & 'c' \"d\"", "  padded  ", "two\nlines", "=SUM(A1:A9)", "宽" * 300]
+    rows = [{"fixmedins_name": name, "psn_cnt": 1, "medfee_sumamt": Decimal("1.00")} for name in names]
+    sheet = load_workbook(write_xlsx(make_report(rows=rows), tmp_path / "t.xlsx")).active
+    values = [row[0].value for row in sheet.iter_rows(min_row=5, max_row=4 + len(names))]
+    assert values == names
+    assert {row[0].data_type for row in sheet.iter_rows(min_row=5, max_row=4 + len(names))} == {"s"}
+    with pytest.raises(IllegalCharacterError):
+        write_xlsx(make_report(rows=[{"fixmedins_name": "bell\x07"}]), tmp_path / "bad.xlsx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]
+
+
+def test_xlsx_streams_a_large_table(tmp_path):
+    path = write_xlsx(make_report(rows=lambda: big_rows(20_000)), tmp_path / "big.xlsx")
+    sheet = load_workbook(path, read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[4][:2] == ("定点医疗机构00000", 0)
+    assert rows[4 + 19_999][0] == "定点医疗机构19999"
+    total = rows[4 + 20_000]
+    assert total[0] == "合计" and Decimal(str(total[3])) == Decimal("200.00")

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_, type_coerce
+from sqlalchemy import BigInteger, Select, func, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
@@ -27,21 +27,31 @@ S = Settlement
 PAGE_LIMIT = 100
 
 
+_ST, _PT = Settlement.__table__, Person.__table__
+
+
 def _extract_query(institution: Institution, ym: str) -> Select[Any]:
+    """The month's rows of the extract in SQLAlchemy Core: no ORM objects, and the amounts read as their stored
+    integer fen (the payable summed in SQL), not through Money's conversion of each column of each row."""
     province = institution.admdvs[:2]
-    return (select(S.setl_id, S.mdtrt_id, S.setl_time, S.medfee_sumamt, S.fund_pay_sumamt, S.acct_pay,
-                   S.refd_setl_flag, S.insu_admdvs, Person.certno)
-            .select_from(S).outerjoin(Person, Person.psn_no == S.psn_no)
-            .where(S.fixmedins_code == institution.code, S.setl_time >= month_start(ym), S.setl_time < month_end(ym),
-                   S.kind != "coordination", S.insu_admdvs != institution.admdvs,
-                   S.insu_admdvs.like(province + "%")))
+    t = _ST.c
+    return (select(t.setl_id, t.mdtrt_id, t.setl_time, type_coerce(t.medfee_sumamt, BigInteger()),
+                   type_coerce(t.fund_pay_sumamt, BigInteger()) + type_coerce(t.acct_pay, BigInteger()),
+                   t.refd_setl_flag, t.insu_admdvs, _PT.c.certno)
+            .select_from(_ST.outerjoin(_PT, _PT.c.psn_no == t.psn_no))
+            .where(t.fixmedins_code == institution.code, t.setl_time >= month_start(ym), t.setl_time < month_end(ym),
+                   t.kind != "coordination", t.insu_admdvs != institution.admdvs, t.insu_admdvs.like(province + "%")))
 
 
-def _row(institution: Institution, seqno: int, r: Any) -> dict[str, Any]:
-    return {"seqno": seqno, "mdtrtarea": institution.admdvs, "medins_no": institution.code, "certno": r.certno,
-            "mdtrt_id": r.mdtrt_id, "mdtrt_setl_time": r.setl_time, "setl_sn": r.setl_id, "fulamt_advpay_flag": "0",
-            "medfee_sumamt": r.medfee_sumamt, "optins_pay_sumamt": r.fund_pay_sumamt + r.acct_pay,
-            "refd_setl_flag": r.refd_setl_flag, "insu_admdvs": r.insu_admdvs}
+def _rows(institution: Institution, first: int, rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """The extract's rows from the query's tuples. Stored fen become two-place yuan as Money reads them
+    (Decimal(12345).scaleb(-2) is Decimal("123.45"), of 0 Decimal("0.00")), once per amount."""
+    area, code, yuan = institution.admdvs, institution.code, Decimal
+    for seqno, (setl_id, mdtrt_id, setl_time, medfee, payable, refd, insu, certno) in enumerate(rows, first):
+        yield {"seqno": seqno, "mdtrtarea": area, "medins_no": code, "certno": certno, "mdtrt_id": mdtrt_id,
+               "mdtrt_setl_time": setl_time, "setl_sn": setl_id, "fulamt_advpay_flag": "0",
+               "medfee_sumamt": yuan(medfee).scaleb(-2), "optins_pay_sumamt": yuan(payable).scaleb(-2),
+               "refd_setl_flag": refd, "insu_admdvs": insu}
 
 
 def extract_page(session: Session, institution: Institution, ym: str, startrow: int,
@@ -49,24 +59,25 @@ def extract_page(session: Session, institution: Institution, ym: str, startrow: 
     """Rows startrow.. (1-based) of the month's extract, in time order, and the total."""
     q = _extract_query(institution, ym)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.execute(q.order_by(S.setl_time, S.setl_id).offset(startrow - 1).limit(limit))
-    return int(total), [_row(institution, startrow + k, r) for k, r in enumerate(rows)]
+    t = _ST.c
+    rows = session.execute(q.order_by(t.setl_time, t.setl_id).offset(startrow - 1).limit(limit)).all()
+    return int(total), list(_rows(institution, startrow, rows))
 
 
 def extract_all(session: Session, institution: Institution, ym: str, chunk: int = 5000) -> Iterator[dict[str, Any]]:
     """The whole extract, read in chunks by key: memory flat in the number of rows."""
-    q = _extract_query(institution, ym).order_by(S.setl_time, S.setl_id)
-    after: tuple[datetime, str] | None = None
-    seqno = 0
+    t = _ST.c
+    q = _extract_query(institution, ym).order_by(t.setl_time, t.setl_id)
+    seqno = 1
+    page = q
     while True:
-        page = q if after is None else q.where(tuple_(S.setl_time, S.setl_id) > tuple_(*after))
-        rows = list(session.execute(page.limit(chunk)))
-        for r in rows:
-            seqno += 1
-            yield _row(institution, seqno, r)
+        rows = session.execute(page.limit(chunk)).all()
+        yield from _rows(institution, seqno, rows)
         if len(rows) < chunk:
             return
-        after = (rows[-1].setl_time, rows[-1].setl_id)
+        seqno += len(rows)
+        last = rows[-1]
+        page = q.where(tuple_(t.setl_time, t.setl_id) > tuple_(last[2], last[0]))
 
 
 @dataclass(frozen=True)
