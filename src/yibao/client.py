@@ -79,6 +79,11 @@ class SignInCache:
         return self._lock
 
 
+#: each institution's msgid sequence in this process, from a random start (another process starts elsewhere)
+_SEQUENCES: dict[str, int] = {}
+_SEQ_LOCK = threading.Lock()
+
+
 class PlatformClient:
     def __init__(self, base_url: str, fixmedins_code: str, secret: str, mdtrtarea_admvs: str, *,
                  fixmedins_name: str = "", opter: str = "his01", opter_name: str = "HIS", opter_type: str = "1",
@@ -95,15 +100,14 @@ class PlatformClient:
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]))
         self.cache = sign_in_cache or SignInCache()
         self.extra_envelope = dict(extra_envelope or {})
-        self._seq = random.randrange(10000)
-        self._seq_lock = threading.Lock()
 
     # -- building -----------------------------------------------------------------------------
     def next_msgid(self) -> str:
-        """fixmedins_code + yyyyMMddHHmmss + 4-digit sequence (interface.md 1.1)."""
-        with self._seq_lock:
-            self._seq = (self._seq + 1) % 10000
-            return f"{self.code}{datetime.now():%Y%m%d%H%M%S}{self._seq:04d}"
+        """fixmedins_code + yyyyMMddHHmmss + 4-digit sequence (interface.md 1.1). The sequence is the process's
+        for each institution, so its clients (one per desk, per thread) never meet on a msgid."""
+        with _SEQ_LOCK:
+            seq = _SEQUENCES[self.code] = (_SEQUENCES.get(self.code, random.randrange(10000)) + 1) % 10000
+        return f"{self.code}{datetime.now():%Y%m%d%H%M%S}{seq:04d}"
 
     def envelope(self, infno: str, input_: Mapping[str, Any], insuplc_admdvs: str = "", sign_no: str = "",
                  msgid: str | None = None) -> dict[str, Any]:
