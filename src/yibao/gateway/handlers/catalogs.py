@@ -35,7 +35,7 @@ def _version(value: Any) -> int:
 
 
 class DataDownload(Node):
-    ver: Any = ""
+    ver: Any = 0  # absent: every row
 
     @field_validator("ver", mode="before")
     @classmethod
