@@ -238,7 +238,8 @@ def test_a_file_line_has_every_column_and_no_tab_or_break_inside_a_field():
     row = cf.Published(fields, "1", "r" * 32, datetime(2026, 3, 16, 9, 0), datetime(2026, 3, 17, 9, 0), 7, "v7")
     parts = cf.line_of("1305", row).split("\t")
     assert len(parts) == 16
-    assert (parts[0], parts[9], parts[7], parts[6], parts[13], parts[14]) == ("X1", "名 称", "两 行", "1", "r" * 32, "7")
+    assert (parts[0], parts[9], parts[7], parts[6], parts[13], parts[14]) == \
+        ("X1", "名 称", "两 行", "1", "r" * 32, "7")
     data = cf.zip_of("1305", [row, row], "a.txt")
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert z.read("a.txt").decode().count("\n") == 2
