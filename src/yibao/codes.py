@@ -92,3 +92,9 @@ DICTIONARIES: dict[str, dict[str, str]] = {
 def province(admdvs: str) -> str:
     """The two-digit province of a region code."""
     return admdvs[:2]
+
+
+# -- catalog downloads (docs/catalogs.md) ----------------------------------------------------------------------
+#: 目录类别: which catalog an item is in (3301 list_type; 1312 list_type); each is served by one download
+LIST_TYPE = {"101": "西药中成药", "102": "中药饮片", "103": "医疗机构制剂", "201": "医疗服务项目", "301": "医用耗材"}
+DICTIONARIES["list_type"] = LIST_TYPE
