@@ -114,4 +114,6 @@ DSPO_WAY = {"1": "继续执行医嘱", "2": "返回修改医嘱"}
 DICTIONARIES.update({
     "sev_deg": SEV_DEG, "vola_bhvr_type": VOLA_BHVR_TYPE, "trig_scen": TRIG_SCEN, "med_mdtrt_type": MED_MDTRT_TYPE,
     "warn_type": WARN_TYPE, "dspo_way": DSPO_WAY,
+    # 3101's order fields carry the same codes as the fee lines' (interface-integration.md 6.1)
+    "chrg_type": MED_CHRGITM_TYPE, "hilist_lv": CHRGITM_LV,
 })

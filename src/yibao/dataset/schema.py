@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from yibao import codes
 from yibao.dataset.fields import Admdvs, Code, IsoDate, Money, Price, Ratio, SelfpayProp, choice
+from yibao.rules.analysis import LmtCond, RuleDoc
 from yibao.rules.identity import id_card_problem
 
 
@@ -73,6 +74,8 @@ class CatalogItemDoc(Strict):
     list_sp_item_flag: choice("0", "1") = "0"
     lmt_used_flag: choice("0", "1") = "0"
     drt_reim_flag: choice("0", "1") = "0"
+    #: 限定支付范围 in a checkable form (docs/analysis.md): loaded as the region's rule LMT-<code>
+    lmt_cond: LmtCond | None = None
 
     @field_validator("chrgitm_lv", mode="before")
     @classmethod
@@ -101,6 +104,8 @@ class RegionDoc(Strict):
     switches: list[SwitchDoc] = Field(default_factory=list)
     insurance_products: list[InsuranceProductDoc] = Field(default_factory=list)
     settings: dict[StrictStr, Any] = Field(default_factory=dict)
+    #: pre- and mid-event analysis rules (docs/analysis.md)
+    analysis_rules: list[RuleDoc] = Field(default_factory=list)
 
 
 class InstitutionDoc(Strict):

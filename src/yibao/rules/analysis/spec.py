@@ -186,7 +186,7 @@ class RuleDoc(BaseModel):
         if model is None:
             return value  # the kind itself is refused
         try:
-            return model.model_validate(value).model_dump(exclude_none=True)
+            return model.model_validate(value).model_dump(mode="json", exclude_none=True)
         except ValidationError as exc:
             raise ValueError("; ".join(f"{p}: {r}" if p else r for p, r in problems_of(exc))) from None
 
@@ -221,4 +221,4 @@ def catalog_rule(code: str, name: str, cond: LmtCond) -> RuleDoc:
     said = ", ".join(f"{k}={v}" for k, v in cond.model_dump(exclude_none=True).items())
     return RuleDoc(rule_id=f"LMT-{code}"[:50], name=f"限定支付范围 {name}"[:200], kind="restricted_payment",
                    severity="1", message=f"{name} 超出限定支付范围 ({said})"[:500],
-                   params={"codes": [code], **cond.model_dump(exclude_none=True)})
+                   params={"codes": [code], **cond.model_dump(mode="json", exclude_none=True)})
