@@ -113,7 +113,8 @@ def _age(rule: Rule, case: Case) -> list[Violation]:
 def _level(rule: Rule, case: Case) -> list[Violation]:
     if case.hosp_lv in rule.params.hosp_lv:
         return []
-    return _each(rule, _concerned(rule, case), f"医疗机构等级{case.hosp_lv or '未知'}不在{'/'.join(rule.params.hosp_lv)}")
+    allowed = "/".join(rule.params.hosp_lv)
+    return _each(rule, _concerned(rule, case), f"医疗机构等级{case.hosp_lv or '未知'}不在{allowed}")
 
 
 def _dept(rule: Rule, case: Case) -> list[Violation]:
