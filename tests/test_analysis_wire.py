@@ -168,7 +168,8 @@ def test_3103_refuses_unknown_foreign_and_unreasoned_feedback(ruled: Platform) -
         return str(answer["err_msg"])
 
     ok_warn = {"warn_rslt_id": mine, "dspo_way": "2"}
-    assert refused("H44030000001", {"warn_type": "1", "warns": [ok_warn, {"warn_rslt_id": "JR-NONE", "dspo_way": "2"}]}) \
+    unknown = {"warn_rslt_id": "JR-NONE", "dspo_way": "2"}
+    assert refused("H44030000001", {"warn_type": "1", "warns": [ok_warn, unknown]}) \
         == "input.data.warns[1].warn_rslt_id: no analysis result JR-NONE of this institution"
     assert refused(GZ_HOSPITAL, {"warn_type": "1", "warns": [ok_warn]}).startswith(
         "input.data.warns[0].warn_rslt_id: no analysis result")  # another institution's result is unknown

@@ -10,8 +10,18 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from yibao.rules.analysis import Case, Charge, Line, LmtCond, RuleDoc, age_on, analyse, by_line, catalog_rule, \
-    rule_from_doc
+from yibao.rules.analysis import (
+    Case,
+    Charge,
+    Line,
+    LmtCond,
+    RuleDoc,
+    age_on,
+    analyse,
+    by_line,
+    catalog_rule,
+    rule_from_doc,
+)
 from yibao.validation import problems_of
 
 D = Decimal
