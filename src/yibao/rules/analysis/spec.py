@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -58,6 +58,8 @@ class _Items(_Params):
         return value
 
 
+#: a department code or a diagnosis code prefix
+Prefix = Annotated[StrictStr, Field(min_length=1, max_length=50)]
 Gend = Literal["1", "2"]
 Level = Literal["1", "2", "3"]
 Age = Field(default=None, ge=0, le=150)
@@ -85,7 +87,7 @@ class LevelParams(_Items):
 
 
 class DeptParams(_Items):
-    depts: list[StrictStr] = Field(min_length=1)  # department code prefixes allowed
+    depts: list[Prefix] = Field(min_length=1)  # department code prefixes allowed
 
 
 class QuantityParams(_Items):
@@ -102,7 +104,7 @@ class PeriodParams(QuantityParams):
 
 
 class ExclusiveParams(_Items):
-    with_codes: list[StrictStr] = Field(min_length=1)  # not on one visit with any of `codes`
+    with_codes: list[Prefix] = Field(min_length=1)  # not on one visit with any of `codes`
 
     @model_validator(mode="after")
     def _apart(self) -> ExclusiveParams:
@@ -113,7 +115,7 @@ class ExclusiveParams(_Items):
 
 
 class DuplicateParams(_Params):
-    codes: list[StrictStr] = Field(default_factory=list)  # empty: every item
+    codes: list[Prefix] = Field(default_factory=list)  # empty: every item
 
 
 class LmtCond(_Params):
@@ -123,7 +125,7 @@ class LmtCond(_Params):
     min_age: StrictInt | None = Age
     max_age: StrictInt | None = Age
     hosp_lv: list[Level] | None = Field(default=None, min_length=1)
-    dise_prefixes: list[StrictStr] | None = Field(default=None, min_length=1)  # a diagnosis of the visit starts so
+    dise_prefixes: list[Prefix] | None = Field(default=None, min_length=1)  # a diagnosis of the visit starts so
     max_days: StrictInt | None = Field(default=None, ge=1, le=3660)  # days of use the fund pays, per person
 
     @model_validator(mode="after")
