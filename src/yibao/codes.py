@@ -98,3 +98,27 @@ def province(admdvs: str) -> str:
 #: 目录类别: which catalog an item is in (3301 list_type; 1312 list_type); each is served by one download
 LIST_TYPE = {"101": "西药中成药", "102": "中药饮片", "103": "医疗机构制剂", "201": "医疗服务项目", "301": "医用耗材"}
 DICTIONARIES["list_type"] = LIST_TYPE
+
+# -- pre- and mid-event analysis (3101/3102/3103, docs/analysis.md) ----------------------------------------------
+#: 严重程度 of a 3101 result; the national dictionary is not in the public client code we read: 1 and 2 are the
+#: values clients display, 3 completes the scale (yibao's reading)
+SEV_DEG = {"1": "明确违规", "2": "高度可疑", "3": "轻度可疑"}
+#: 违规行为分类 of a 3101 result: yibao's own codes (the national dictionary was not found), one per kind of rule
+VOLA_BHVR_TYPE = {"1": "超限定支付范围", "2": "重复收费", "3": "超量收费", "4": "不符合诊疗对象",
+                  "5": "超医疗机构资质", "6": "互斥收费", "9": "其他"}
+#: judge_result_detail_dtos[].vola_item_type
+VOLA_ITEM_TYPE = {"1": "违规项", "2": "涉及项"}
+#: vola_amt_stas: yibao computes every amount it answers
+VOLA_AMT_STAS = {"1": "已计算", "0": "未计算"}
+TRIG_SCEN = {"1": "门诊挂号", "2": "门诊收费登记", "3": "住院登记", "4": "住院收费登记", "5": "住院执行医嘱",
+             "6": "门诊结算", "7": "门诊预结算", "8": "住院结算", "9": "住院预结算"}
+MED_MDTRT_TYPE = {"1": "门诊", "2": "住院", "3": "购药", "4": "其他"}
+WARN_TYPE = {"1": "事前", "2": "事中"}
+DSPO_WAY = {"1": "继续执行医嘱", "2": "返回修改医嘱"}
+
+DICTIONARIES.update({
+    "sev_deg": SEV_DEG, "vola_bhvr_type": VOLA_BHVR_TYPE, "trig_scen": TRIG_SCEN, "med_mdtrt_type": MED_MDTRT_TYPE,
+    "warn_type": WARN_TYPE, "dspo_way": DSPO_WAY,
+    # 3101's order fields carry the same codes as the fee lines' (interface-integration.md 6.1)
+    "chrg_type": MED_CHRGITM_TYPE, "hilist_lv": CHRGITM_LV,
+})

@@ -23,6 +23,7 @@ from yibao.clock import business_date, business_now
 from yibao.dataset import published
 from yibao.dataset.schema import DatasetDoc, PersonDoc, PolicyDoc, RegionDoc
 from yibao.dataset.validate import Known, Problem, cross_check, parse
+from yibao.rules.analysis import catalog_rule
 from yibao.rules.splitting import CATALOG_FLAGS
 from yibao.store import models as m
 from yibao.store.db import Store
@@ -182,10 +183,34 @@ class _Writer:
             })
         self.remove(m.CatalogItem, m.CatalogItem.admdvs == r.admdvs,
                     m.CatalogItem.code.not_in([item.code for item in r.catalog]))
+        self.analysis_rules(r)
         for product in r.insurance_products:
             self.upsert(m.InsuranceProduct, {"admdvs": r.admdvs, "code": product.code},
                         {"name": product.name, "insurer": product.insurer, "premium": product.premium,
                          "active": True})
+
+    def analysis_rules(self, r: RegionDoc) -> None:
+        """The region's rules from the document (its own and its catalog's 限定支付范围); rules the agency made
+        through the API stay, and a rule the agency disabled stays disabled."""
+        wanted = [(doc, "dataset") for doc in r.analysis_rules]
+        wanted += [(catalog_rule(item.code, item.name, item.lmt_cond), "catalog")
+                   for item in r.catalog if item.lmt_cond is not None]
+        for doc, source in wanted:
+            values = {"name": doc.name or doc.rule_id, "kind": doc.kind, "severity": doc.severity,
+                      "vola_bhvr_type": doc.vola_bhvr_type, "message": doc.message, "params": doc.params,
+                      "source": source}
+            row = self.s.get(m.AnalysisRule, (r.admdvs, doc.rule_id))
+            if row is None:
+                self.s.add(m.AnalysisRule(admdvs=r.admdvs, rule_id=doc.rule_id, active=True, created_at=self.now,
+                                          **values))
+                self.report.count("analysis_rules", INSERTED)
+            elif any(getattr(row, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(row, k, v)
+                self.report.count("analysis_rules", UPDATED)
+        self.remove(m.AnalysisRule, m.AnalysisRule.admdvs == r.admdvs,
+                    m.AnalysisRule.source.in_(("dataset", "catalog")),
+                    m.AnalysisRule.rule_id.not_in([doc.rule_id for doc, _ in wanted]))
 
     def policies(self, r: RegionDoc) -> None:
         """Policy rows have no natural key: a row is its content, so a changed row is a new row."""

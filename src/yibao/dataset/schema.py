@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from yibao import codes
 from yibao.dataset.fields import Admdvs, Code, IsoDate, Money, Price, Ratio, SelfpayProp, choice
+from yibao.rules.analysis import LmtCond, RuleDoc
 from yibao.rules.identity import id_card_problem
 
 
@@ -79,6 +80,8 @@ class CatalogItemDoc(Strict):
     details: dict[StrictStr, StrictStr] = Field(default_factory=dict)
     lmtpric_type: Code | None = None
     overlmt_dspo_way: Code | None = None
+    #: 限定支付范围 in a checkable form (docs/analysis.md): loaded as the region's rule LMT-<code>
+    lmt_cond: LmtCond | None = None
 
     @field_validator("chrgitm_lv", mode="before")
     @classmethod
@@ -118,6 +121,8 @@ class RegionDoc(Strict):
     #: rows of the downloads 1307, 1308, 1310, 1311, 1313, 1314, 1315, by infno (docs/catalogs.md)
     downloads: dict[choice("1307", "1308", "1310", "1311", "1313", "1314", "1315"), list[ListedRowDoc]] = Field(
         default_factory=dict)
+    #: pre- and mid-event analysis rules (docs/analysis.md)
+    analysis_rules: list[RuleDoc] = Field(default_factory=list)
 
 
 class InstitutionDoc(Strict):

@@ -74,6 +74,11 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
         for key, values in (("diseases", [d.code for d in region.diseases]),
                             ("switches", [sw.name for sw in region.switches])):
             _repeats(add, f"{here}.{key}", values, "code" if key == "diseases" else "name")
+        rule_ids = [r.rule_id for r in region.analysis_rules]
+        _repeats(add, f"{here}.analysis_rules", rule_ids, "rule_id")
+        for j, item in enumerate(region.catalog):
+            if item.lmt_cond is not None and f"LMT-{item.code}"[:50] in rule_ids:
+                add(Problem(f"{here}.catalog[{j}].lmt_cond", f"its rule LMT-{item.code} is also among analysis_rules"))
         switch_names = {s.name for s in region.switches}
         for j, policy in enumerate(region.policies):
             if policy.switch and region.switches and policy.switch not in switch_names:

@@ -907,3 +907,73 @@ class CatalogRow(Base):
     updt_time: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_catalog_rows_ver", "admdvs", "infno", "ver"),)
+
+# -- pre- and mid-event analysis: rules, 3101 results and their 3103 feedback, review suggestions (docs/analysis.md) --
+
+
+class AnalysisRule(Base):
+    """A region's analysis rule (rules/analysis/spec.py): from the dataset (`analysis_rules`, a catalog row's
+    `lmt_cond`: source dataset / catalog) or made by the region's agency (source api). Disabled, never deleted, so
+    the results and suggestions naming it keep their meaning."""
+
+    __tablename__ = "analysis_rules"
+    admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    severity: Mapped[str] = mapped_column(String(3))
+    vola_bhvr_type: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    message: Mapped[str] = mapped_column(String(500))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(10))  # dataset | catalog | api
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AnalysisResult(Base):
+    """One violation answered by 3101/3102 (`jr_id`), and the HIS's feedback on it by 3103."""
+
+    __tablename__ = "analysis_results"
+    jr_id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    infno: Mapped[str] = mapped_column(String(10))
+    trig_scen: Mapped[str] = mapped_column(String(3))
+    task_id: Mapped[str] = mapped_column(String(50))
+    patn_id: Mapped[str] = mapped_column(String(50))
+    mdtrt_id: Mapped[str] = mapped_column(String(50))
+    admdvs: Mapped[str] = mapped_column(String(6))
+    rule_id: Mapped[str] = mapped_column(String(50))
+    sev_deg: Mapped[str] = mapped_column(String(3))
+    vola_amt: Mapped[Decimal] = mapped_column(Money)
+    items: Mapped[list[str]] = mapped_column(JSON)  # rx_id of the violating orders
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    warn_type: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    dspo_way: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    dspo_way_rea: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    fed_back_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    fed_back_by: Mapped[str | None] = mapped_column(String(50), nullable=True)
+
+
+class ReviewSuggestion(Base):
+    """A fee line of a declared settlement that a rule flags for the reviewing clerk: open until the clerk accepts
+    it (a rejection or a deduction of the review) or dismisses it. The engine never rejects by itself."""
+
+    __tablename__ = "review_suggestions"
+    __table_args__ = (UniqueConstraint("decl_id", "fee_id", "rule_id", name="uq_review_suggestions_line_rule"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decl_id: Mapped[str] = mapped_column(String(40), index=True)
+    setl_id: Mapped[str] = mapped_column(String(30))
+    mdtrt_id: Mapped[str] = mapped_column(String(30))
+    fee_id: Mapped[int] = mapped_column(Integer)
+    feedetl_sn: Mapped[str] = mapped_column(String(30))
+    med_list_codg: Mapped[str] = mapped_column(String(50))
+    rule_id: Mapped[str] = mapped_column(String(50))
+    sev_deg: Mapped[str] = mapped_column(String(3))
+    message: Mapped[str] = mapped_column(String(500))
+    vola_amt: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(12))  # open | accepted | dismissed
+    action: Mapped[str | None] = mapped_column(String(10), nullable=True)  # reject | deduct
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
