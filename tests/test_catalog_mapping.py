@@ -295,6 +295,26 @@ def test_2204_under_each_mapping_check(platform, setting):
     assert answer["warn_msg"] == ("; ".join(problems) if setting == "warn" else "")
 
 
+def test_2101_pharmacy_pre_settlement_under_refuse(platform):
+    doc = world_doc("refuse")
+    doc["regions"][0]["policies"].append({"insutype": "310", "med_types": ["41"], "bucket": "pharmacy",
+                                          "deductible": "0.00", "ratio": "0", "annual_cap": "0.00",
+                                          "acct_scope": "all"})
+    doc["institutions"].append({"code": "P44030000001", "name": "深圳示例药房", "admdvs": "440300",
+                                "kind": "pharmacy", "xregion": "provincial", "secret": "test-secret-ph"})
+    load_document(platform.store, doc)
+    platform.SECRETS = {**platform.SECRETS, "P44030000001": ("test-secret-ph", "440300")}
+    ph = platform.client("P44030000001")
+    drugs = [{"feedetl_sn": "D1", "fee_ocur_time": f"{DAY} 10:00:00", "med_list_codg": "EX-DRUG-A",
+              "medins_list_codg": "P-A", "det_item_fee_sumamt": "60.00", "cnt": "3", "pric": "20.00"}]
+    info = {"psn_no": PSN, "mdtrt_cert_type": "02", "mdtrt_cert_no": CERTNO, "begntime": f"{DAY} 10:00:00",
+            "medfee_sumamt": "60.00", "insutype": "310", "acct_used_flag": "1", "med_type": "41"}
+    assert refused(ph, "2101", {"druginfo": info, "drugdetail": drugs}) == (
+        "input.drugdetail[0].medins_list_codg: P-A has no mapping (3301) in force on 2026-03-16")
+    ph.ok("3301", {"data": row("P-A", "EX-DRUG-A")})
+    assert ph.ok("2101", {"druginfo": info, "drugdetail": drugs})["setlinfo"]["medfee_sumamt"] == 60
+
+
 def test_a_bad_mapping_check_setting_is_refused_by_the_dataset(store):
     with pytest.raises(DatasetError) as err:
         load_document(store, world_doc("strict"))
