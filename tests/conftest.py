@@ -29,8 +29,8 @@ from yibao.app import create_app
 from yibao.client import PlatformClient
 from yibao.dataset.loader import load_file
 from yibao.gateway.auth import signature
+from yibao.hospital.database import HospitalDB
 from yibao.hospital.db import Base as HospitalBase
-from yibao.hospital.db import HospitalDB
 from yibao.store.db import Store, upgrade
 from yibao.store.models import Base
 

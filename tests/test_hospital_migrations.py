@@ -30,7 +30,8 @@ from yibao.hospital import auth
 from yibao.hospital import cli as hospital_cli
 from yibao.hospital.api import create_hospital_app
 from yibao.hospital.config import HospitalConfig
-from yibao.hospital.db import Base, Department, HospitalDB, KindSettlement, Patient, Payment
+from yibao.hospital.database import HospitalDB
+from yibao.hospital.db import Base, Department, KindSettlement, Patient, Payment
 from yibao.hospital.service import Hospital
 from yibao.store.db import normalise_url
 from yibao.store.db import upgrade as platform_upgrade

@@ -93,10 +93,12 @@ def province(admdvs: str) -> str:
     """The two-digit province of a region code."""
     return admdvs[:2]
 
-# -- catalog mapping (3301/3302, 1316/1317; docs/mapping.md) -------------------------------------------------
-#: 目录类别 (interface-integration.md 4.3); 103 inferred from the 1303 catalog, 105 read as 其他 by one client
-LIST_TYPE = {"101": "西药中成药", "102": "中药饮片", "103": "医疗机构制剂", "105": "其他", "106": "中药颗粒",
-             "201": "医疗服务项目", "301": "医用耗材", "501": "长期服务项目"}
+
+# -- catalog downloads (docs/catalogs.md) ----------------------------------------------------------------------
+#: 目录类别: which catalog an item is in (3301 list_type; 1312 list_type); each is served by one download
+LIST_TYPE = {"101": "西药中成药", "102": "中药饮片", "103": "医疗机构制剂", "201": "医疗服务项目", "301": "医用耗材"}
 DICTIONARIES["list_type"] = LIST_TYPE
+
+# -- catalog mapping (3301/3302, 1316/1317; docs/mapping.md): list_type is LIST_TYPE above ---------------------
 #: region setting `mapping_check`: what a fee line whose HIS code has no mapping in force gets
 MAPPING_CHECK = ("off", "warn", "refuse")

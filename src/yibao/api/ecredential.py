@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yibao.api.deps import in_unit_of_work, person
 from yibao.errors import refuse
-from yibao.mobilepay import ecredential
+from yibao.platform import ecredential
 from yibao.platform.work import Work
 from yibao.store.models import Institution, Person
 

@@ -20,6 +20,7 @@ from yibao.platform import allocation as al
 from yibao.platform import declaration as dc
 from yibao.platform import review as rv
 from yibao.platform.work import Work
+from yibao.reports import centre as centre_tables
 from yibao.reports import monthly as reports
 from yibao.reports.render import Report, to_json, write_pdf, write_xlsx
 from yibao.rules.monthly import parse_ym, ym_text
@@ -198,8 +199,8 @@ def region_report(setl_ym: str, name: AgencyReport, request: Request, cls: Cls =
         build = {"review-payment": lambda: reports.review_payment(w.session, ym, cls, region),
                  "review-summary": lambda: reports.review_summary(w.session, ym, cls, region),
                  "allocation-plan": lambda: reports.allocation_plan(w.session, ym, cls, region),
-                 "mutual-aid-local": lambda: reports.mutual_aid_payment(w.session, ym, region, True),
-                 "mutual-aid-xregion": lambda: reports.mutual_aid_payment(w.session, ym, region, False)}
+                 "mutual-aid-local": lambda: centre_tables.mutual_aid_payment(w.session, ym, region, True),
+                 "mutual-aid-xregion": lambda: centre_tables.mutual_aid_payment(w.session, ym, region, False)}
         return _rendered(build[name](), format)
 
     return in_unit_of_work(request, run)
@@ -263,8 +264,10 @@ def centre_report(setl_ym: str, name: CentreReport, request: Request, format: Fo
                   province: str = Depends(centre)) -> Any:
     def run(w: Work) -> Any:
         ym = _ym(setl_ym)
-        build = {"transfer-voucher": reports.transfer_voucher, "insurance-breakdown": reports.insurance_breakdown,
-                 "mutual-aid-clearing": reports.mutual_aid_clearing, "clearing-balances": reports.clearing_balances}
+        build = {"transfer-voucher": centre_tables.transfer_voucher,
+                 "insurance-breakdown": centre_tables.insurance_breakdown,
+                 "mutual-aid-clearing": centre_tables.mutual_aid_clearing,
+                 "clearing-balances": centre_tables.clearing_balances}
         return _rendered(build[name](w.session, province, ym), format)
 
     return in_unit_of_work(request, run)

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from yibao.clock import business_date, business_now
+from yibao.dataset import published
 from yibao.dataset.schema import DatasetDoc, PersonDoc, PolicyDoc, RegionDoc
 from yibao.dataset.validate import Known, Problem, cross_check, parse
 from yibao.rules.splitting import CATALOG_FLAGS
@@ -151,6 +152,8 @@ class _Writer:
             self.mutual_aid(grant)
         for filing in doc.filings:
             self.filing(filing)
+        # the catalog rows HIS systems download, stamped with a version where they changed (docs/catalogs.md)
+        published.stamp(self.s, {r.admdvs: published.wanted(r) for r in doc.regions}, self.now, self.report.count)
 
     def region(self, r: RegionDoc) -> None:
         ma = r.mutual_aid

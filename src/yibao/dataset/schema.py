@@ -73,11 +73,25 @@ class CatalogItemDoc(Strict):
     list_sp_item_flag: choice("0", "1") = "0"
     lmt_used_flag: choice("0", "1") = "0"
     drt_reim_flag: choice("0", "1") = "0"
+    # catalog downloads (docs/catalogs.md): which download serves the item (default by med_chrgitm_type), the
+    # columns of its file by the file's header, and the codes 1318 shows beside pric_uplmt_amt
+    list_type: choice("101", "102", "103", "201", "301") | None = None
+    details: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    lmtpric_type: Code | None = None
+    overlmt_dspo_way: Code | None = None
 
     @field_validator("chrgitm_lv", mode="before")
     @classmethod
     def _pad_grade(cls, value: Any) -> Any:
         return _chrgitm_lv(value)
+
+
+class ListedRowDoc(Strict):
+    """A row of a catalog yibao keeps no table for (diagnoses, operations, ...): served by its download only."""
+
+    code: Code
+    name: StrictStr
+    details: dict[StrictStr, StrictStr] = Field(default_factory=dict)
 
 
 class InsuranceProductDoc(Strict):
@@ -101,6 +115,9 @@ class RegionDoc(Strict):
     switches: list[SwitchDoc] = Field(default_factory=list)
     insurance_products: list[InsuranceProductDoc] = Field(default_factory=list)
     settings: dict[StrictStr, Any] = Field(default_factory=dict)
+    #: rows of the downloads 1307, 1308, 1310, 1311, 1313, 1314, 1315, by infno (docs/catalogs.md)
+    downloads: dict[choice("1307", "1308", "1310", "1311", "1313", "1314", "1315"), list[ListedRowDoc]] = Field(
+        default_factory=dict)
 
 
 class InstitutionDoc(Strict):

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from yibao import codes
+from yibao.dataset.published import problems as catalog_problems
 from yibao.dataset.schema import DatasetDoc
 from yibao.rules.mapping import setting_problem as mapping_setting_problem
 from yibao.validation import problems_of
@@ -168,6 +169,8 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
             add(Problem(f"{here}.dest_fixmedins", f"institution {filing.dest_fixmedins} is not defined"))
         if filing.end and filing.end < filing.start:
             add(Problem(f"{here}.end", f"ends ({filing.end}) before it starts ({filing.start})"))
+    # the catalog downloads' details and lists (docs/catalogs.md)
+    problems.extend(Problem(path, rule) for path, rule in catalog_problems(doc))
     return problems
 
 

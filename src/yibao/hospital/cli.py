@@ -26,7 +26,7 @@ from yibao.hospital import auth, clearing
 from yibao.hospital.api import create_hospital_app
 from yibao.hospital.api_base import plain
 from yibao.hospital.config import ConfigError, HospitalConfig, load_config
-from yibao.hospital.db import HospitalDB
+from yibao.hospital.database import HospitalDB
 from yibao.hospital.errors import HospitalError
 from yibao.hospital.service import Hospital
 

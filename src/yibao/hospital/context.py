@@ -19,7 +19,7 @@ from yibao.client import PlatformClient
 from yibao.clock import business_date, business_now
 from yibao.hospital.channels import make_channel
 from yibao.hospital.config import HospitalConfig
-from yibao.hospital.db import HospitalDB
+from yibao.hospital.database import HospitalDB
 from yibao.hospital.errors import invalid
 from yibao.hospital.insurance import Insurance, client_for
 from yibao.throttle import SignInThrottle

@@ -22,7 +22,6 @@ from yibao import wire
 from yibao.errors import Refusal, refuse
 from yibao.gateway.lines import FeeLine, line_in
 from yibao.gateway.render import cancel_output, settled_output
-from yibao.mobilepay import ecredential
 from yibao.mobilepay.fields import (
     CENTS,
     Data6201,
@@ -36,7 +35,7 @@ from yibao.mobilepay.fields import (
     snake_keys,
     validate,
 )
-from yibao.platform import checkout, fees, uploads, visits
+from yibao.platform import checkout, ecredential, fees, uploads, visits
 from yibao.platform.ids import new_id
 from yibao.platform.persons import pooling_region
 from yibao.platform.work import Caller, Work

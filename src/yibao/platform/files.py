@@ -3,6 +3,7 @@ the 3202 detail file and its result. An institution sees only its own files."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from yibao.errors import refuse
@@ -12,6 +13,10 @@ from yibao.store.models import StoredFile
 
 #: how long a stored file can be downloaded (dld_endtime)
 KEEP_FOR = timedelta(days=7)
+#: the fixmedins_code a HIS names in 9102 for a file the platform made for it (the 13xx catalog files), and
+#: the prefix of such a file's file_qury_no (the national platform's form: fsi/plc/ + 30 hex characters)
+PLATFORM = "plc"
+PLATFORM_PREFIX = "fsi/plc/"
 
 
 def store_file(work: Work, filename: str, content: bytes) -> StoredFile:
@@ -21,6 +26,19 @@ def store_file(work: Work, filename: str, content: bytes) -> StoredFile:
                      content=content, created_at=work.now, dld_endtime=work.now + KEEP_FOR)
     work.session.add(row)
     return row
+
+
+def store_platform_file(work: Work, filename: str, content: bytes) -> StoredFile:
+    """Keep a file the platform made for the calling institution (a catalog download): fetched through 9102
+    naming `plc` (or the institution itself) as its fixmedins_code."""
+    row = StoredFile(file_qury_no=PLATFORM_PREFIX + secrets.token_hex(15), fixmedins_code=work.here.code,
+                     filename=filename, content=content, created_at=work.now, dld_endtime=work.now + KEEP_FOR)
+    work.session.add(row)
+    return row
+
+
+def is_platform_file(file_qury_no: str) -> bool:
+    return file_qury_no.startswith(PLATFORM_PREFIX)
 
 
 def own_file(work: Work, file_qury_no: str, field: str) -> StoredFile:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,37 +15,28 @@ from sqlalchemy.orm import Session
 
 from yibao.money import ZERO
 from yibao.platform import allocation as al
-from yibao.platform import clearing
 from yibao.platform import declaration as dc
-from yibao.reports.render import Column, Report
+from yibao.reports.centre import (
+    clearing_balances,
+    insurance_breakdown,
+    mutual_aid_clearing,
+    mutual_aid_payment,
+    transfer_voucher,
+)
+from yibao.reports.columns import count_column, money_column, region_names
+from yibao.reports.table import Column, Report
 from yibao.rules.monthly import RESIDENT_INSUTYPES, insutype_class
 from yibao.store.models import (
     AllocationItem,
     Declaration,
     DeclarationLine,
-    DeclarationMutualAid,
-    FundPosting,
     Institution,
-    MutualAidClearing,
-    Region,
     ReviewDeduction,
     ReviewRejection,
 )
 
 CLASS_NAMES = {"employee": "职工医保", "resident": "居民医保"}
 GD = "广东省省内异地就医门诊医疗费用"
-
-
-def _money(key: str, title: str) -> Column:
-    return Column(key, title, "money")
-
-
-def _count(key: str, title: str) -> Column:
-    return Column(key, title, "count")
-
-
-def _names(session: Session) -> dict[str, str]:
-    return {r.admdvs: r.name for r in session.scalars(select(Region))}
 
 
 def _class_filter(column: Any, cls: str) -> Any:
@@ -67,15 +57,15 @@ def _meta(decl: Declaration, inst: Institution | None, cls: str) -> list[tuple[s
 
 
 DECL_AMOUNTS = [
-    _count("setl_cnt", "结算人次"),
-    _count("refd_cnt", "其中退费笔数"),
-    _money("medfee_sumamt", "医疗费总额"),
-    _money("fund_pay_sumamt", "基金支付"),
-    _money("hifp_pay", "其中统筹基金"),
-    _money("acct_pay", "个人账户支付"),
-    _money("acct_mulaid_pay", "其中共济支付"),
-    _money("psn_cash_pay", "个人现金支付"),
-    _money("payable", "申报金额(基金+个账)"),
+    count_column("setl_cnt", "结算人次"),
+    count_column("refd_cnt", "其中退费笔数"),
+    money_column("medfee_sumamt", "医疗费总额"),
+    money_column("fund_pay_sumamt", "基金支付"),
+    money_column("hifp_pay", "其中统筹基金"),
+    money_column("acct_pay", "个人账户支付"),
+    money_column("acct_mulaid_pay", "其中共济支付"),
+    money_column("psn_cash_pay", "个人现金支付"),
+    money_column("payable", "申报金额(基金+个账)"),
 ]
 
 
@@ -108,7 +98,7 @@ def declaration(session: Session, decl: Declaration, cls: str, level: int) -> Re
         columns = [Column("fixmedins_code", "机构编码"), Column("fixmedins_name", "机构名称"), *DECL_AMOUNTS]
         return Report(code, title, columns, rows, meta=_meta(decl, inst, cls))
     if level == 2:
-        names = _names(session)
+        names = region_names(session)
         q = (
             base.add_columns(L.insu_admdvs, L.clr_type)
             .group_by(L.insu_admdvs, L.clr_type)
@@ -141,12 +131,12 @@ def declaration(session: Session, decl: Declaration, cls: str, level: int) -> Re
         Column("clr_type", "清算类别"),
         Column("setl_time", "结算时间"),
         Column("refd_setl_flag", "退费"),
-        _money("medfee_sumamt", "医疗费总额"),
-        _money("fund_pay_sumamt", "基金支付"),
-        _money("acct_pay", "个人账户"),
-        _money("acct_mulaid_pay", "共济支付"),
-        _money("psn_cash_pay", "现金"),
-        _money("payable", "申报金额"),
+        money_column("medfee_sumamt", "医疗费总额"),
+        money_column("fund_pay_sumamt", "基金支付"),
+        money_column("acct_pay", "个人账户"),
+        money_column("acct_mulaid_pay", "共济支付"),
+        money_column("psn_cash_pay", "现金"),
+        money_column("payable", "申报金额"),
     ]
     return Report(code, title, columns, settlements, meta=_meta(decl, inst, cls))
 
@@ -179,8 +169,8 @@ def review_notes(session: Session, decl: Declaration, cls: str) -> Report:
         Column("item", "项目"),
         Column("setl_id", "结算ID"),
         Column("reason", "原因"),
-        _count("cnt", "人次"),
-        _money("amount", "金额"),
+        count_column("cnt", "人次"),
+        money_column("amount", "金额"),
     ]
     totals = {"cnt": int(declared[0]), "amount": sum((r["amount"] for r in rows), ZERO)}
     inst = session.get(Institution, decl.fixmedins_code)
@@ -246,12 +236,12 @@ def _payment_rows(session: Session, ym: str, cls: str, agency: str | None, code:
 PAYMENT_COLUMNS = [
     Column("fixmedins_code", "机构编码"),
     Column("insu_admdvs", "参保地"),
-    _count("setl_cnt", "人次"),
-    _money("declared", "申报金额"),
-    _money("redeclared", "补报金额"),
-    _money("rejected", "拒付金额"),
-    _money("deducted", "扣款金额"),
-    _money("approved", "审核支付金额"),
+    count_column("setl_cnt", "人次"),
+    money_column("declared", "申报金额"),
+    money_column("redeclared", "补报金额"),
+    money_column("rejected", "拒付金额"),
+    money_column("deducted", "扣款金额"),
+    money_column("approved", "审核支付金额"),
 ]
 
 
@@ -280,7 +270,7 @@ def review_summary(session: Session, ym: str, cls: str, agency: str) -> Report:
         for k, v in r.items():
             if k not in ("fixmedins_code", "insu_admdvs"):
                 x[k] = x.get(k, 0 if k == "setl_cnt" else ZERO) + v
-    names = _names(session)
+    names = region_names(session)
     rows = [{"insu_admdvs": k, "insu_name": names.get(k, ""), **v} for k, v in sorted(sums.items())]
     columns = [Column("insu_admdvs", "参保地区划"), Column("insu_name", "参保地"), *PAYMENT_COLUMNS[2:]]
     return Report(
@@ -311,7 +301,7 @@ def allocation_plan(session: Session, ym: str, cls: str, agency: str) -> Report:
         Column("charged_admdvs", "资金所属地"),
         Column("part", "资金类别"),
         Column("status", "状态"),
-        _money("amount", "拨付金额"),
+        money_column("amount", "拨付金额"),
     ]
     return Report(
         f"annex{17 if cls == 'employee' else 18}_{agency}_{ym}",
@@ -319,169 +309,6 @@ def allocation_plan(session: Session, ym: str, cls: str, agency: str) -> Report:
         columns,
         rows,
         meta=[("就医地经办机构", agency), ("结算年月", ym)],
-    )
-
-
-def transfer_voucher(session: Session, province: str, ym: str) -> Report:
-    """Annex 19: the centre's cross-region account for the month, by region: paid in, drawn, held."""
-    P = FundPosting
-    names = _names(session)
-    flows: defaultdict[str, dict[str, Decimal]] = defaultdict(lambda: {"paid_in": ZERO, "drawn": ZERO})
-    for account, kind, amount in session.execute(
-        select(P.account, P.kind, func.sum(P.amount))
-        .where(P.province == province, P.setl_ym == ym, P.account.like("advance:%"))
-        .group_by(P.account, P.kind)
-    ):
-        x = flows[account.split(":", 1)[1]]
-        if kind in ("prepayment", "clearing"):
-            x["paid_in"] += -amount
-        else:
-            x["drawn"] += amount
-    view = al.centre_view(session, province)
-    rows = [
-        {"admdvs": k, "name": names.get(k, ""), **v, "held": view["advances"].get(k, ZERO)}
-        for k, v in sorted(flows.items())
-    ]
-    columns = [
-        Column("admdvs", "地区区划"),
-        Column("name", "地区"),
-        _money("paid_in", "收款(预付/清算)"),
-        _money("drawn", "付款(拨付/共济)"),
-        _money("held", "预付金结余"),
-    ]
-    return Report(
-        f"annex19_{province}_{ym}",
-        "广东省医疗保险异地就医结算专户划拨凭证（收/付款）",
-        columns,
-        rows,
-        meta=[
-            ("省医保中心", province),
-            ("结算年月", ym),
-            ("专户余额", str(view["bank"])),
-            ("收支平衡", "是" if view["balanced"] else "否"),
-        ],
-    )
-
-
-def insurance_breakdown(session: Session, province: str, ym: str) -> Report:
-    """Annex 20: the month's centre payments by region and insurance type."""
-    A, D = AllocationItem, Declaration
-    rows = [
-        dict(r._mapping)
-        for r in session.execute(
-            select(
-                A.charged_admdvs,
-                A.insutype,
-                A.part,
-                func.count(func.distinct(A.decl_id)).label("decl_cnt"),
-                func.sum(A.amount).label("amount"),
-            )
-            .join(D, D.decl_id == A.decl_id)
-            .where(A.setl_ym == ym, A.payer == "centre", A.status == "paid", D.admdvs.like(province[:2] + "%"))
-            .group_by(A.charged_admdvs, A.insutype, A.part)
-            .order_by(A.charged_admdvs, A.insutype, A.part)
-        )
-    ]
-    columns = [
-        Column("charged_admdvs", "参保地/账户地"),
-        Column("insutype", "险种"),
-        Column("part", "资金类别"),
-        _count("decl_cnt", "申报数"),
-        _money("amount", "金额"),
-    ]
-    return Report(
-        f"annex20_{province}_{ym}",
-        "广东省医疗保险省内异地就医门诊医疗费用险种分类表",
-        columns,
-        rows,
-        meta=[("省医保中心", province), ("结算年月", ym)],
-    )
-
-
-def mutual_aid_payment(session: Session, ym: str, agency: str, local: bool) -> Report:
-    """Seed 001 四(四)4: the local and the cross-region mutual-aid account payment tables, printed beside the
-    payment plan when mutual-aid amounts are present."""
-    M, D = DeclarationMutualAid, Declaration
-    cond = M.acct_admdvs == D.admdvs if local else M.acct_admdvs != D.admdvs
-    rows = [
-        dict(r._mapping)
-        for r in session.execute(
-            select(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs, func.sum(M.amount).label("amount"))
-            .join(D, D.decl_id == M.decl_id)
-            .where(D.setl_ym == ym, D.admdvs == agency, cond)
-            .group_by(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs)
-            .order_by(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs)
-        )
-    ]
-    title = "山西省医疗保险两定机构" + ("本地" if local else "异地") + "共济账户支付表"
-    columns = [
-        Column("fixmedins_code", "机构编码"),
-        Column("insu_admdvs", "参保地"),
-        Column("insutype", "险种"),
-        Column("acct_admdvs", "共济账户所在地"),
-        _money("amount", "共济账户支付金额"),
-    ]
-    return Report(
-        f"mutual_aid_{'local' if local else 'xregion'}_{agency}_{ym}",
-        title,
-        columns,
-        rows,
-        meta=[("经办机构", agency), ("结算年月", ym)],
-        notes=["支付表只用来区分本地、异地共济账户金额，正常支付"],
-    )
-
-
-def mutual_aid_clearing(session: Session, province: str, ym: str) -> Report:
-    """Mutual-aid money between regions (seed 000 case (1)): drawn from the accounts, cleared by the centre."""
-    C = MutualAidClearing
-    rows = [
-        {
-            "acct_admdvs": r.acct_admdvs,
-            "insu_admdvs": r.insu_admdvs,
-            "drawn": r.drawn,
-            "cleared": r.cleared,
-            "difference": r.drawn - r.cleared,
-        }
-        for r in session.scalars(
-            select(C)
-            .where(C.setl_ym == ym, C.acct_admdvs.like(province[:2] + "%"))
-            .order_by(C.acct_admdvs, C.insu_admdvs)
-        )
-    ]
-    columns = [
-        Column("acct_admdvs", "账户所在地"),
-        Column("insu_admdvs", "参保地(垫付方)"),
-        _money("drawn", "共济支出"),
-        _money("cleared", "省中心清算"),
-        _money("difference", "差额"),
-    ]
-    return Report(
-        f"mutual_aid_clearing_{province}_{ym}",
-        "个人账户家庭共济异地资金清算表",
-        columns,
-        rows,
-        meta=[("省医保中心", province), ("结算年月", ym)],
-    )
-
-
-def clearing_balances(session: Session, province: str, ym: str) -> Report:
-    """The month's cross-region clearing between each pair of regions, from the confirmed 3261 details."""
-    rows = clearing.pair_balances(session, province, ym)
-    columns = [
-        Column("region_a", "地区A"),
-        Column("region_b", "地区B"),
-        _count("a_treated_for_b_cnt", "A为B就医人次"),
-        _money("a_treated_for_b", "A为B垫付"),
-        _count("b_treated_for_a_cnt", "B为A就医人次"),
-        _money("b_treated_for_a", "B为A垫付"),
-        _money("net_b_owes_a", "B应付A净额"),
-    ]
-    return Report(
-        f"clearing_{province}_{ym}",
-        "省内异地清分结果（地区间）",
-        columns,
-        rows,
-        meta=[("省", province), ("清分年月", ym)],
     )
 
 

@@ -884,6 +884,29 @@ class PayRefund(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+# -- catalog downloads 1301-1319 (docs/catalogs.md) ----------------------------------------------------------
+
+class CatalogRow(Base):
+    """One published row of a catalog a HIS downloads (1301-1315) or pages through (1312, 1318, 1319), with the
+    version stamp of its last change: a load that changes a row's content gives it a newer `ver`, a row the
+    dataset no longer lists stays with vali_flag 0 (so a HIS that downloads only what changed learns of it)."""
+
+    __tablename__ = "catalog_rows"
+    admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
+    infno: Mapped[str] = mapped_column(String(4), primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: the content the dataset decides, by column name (the file's Chinese header, or the query's field name)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    vali_flag: Mapped[str] = mapped_column(String(1))
+    rid: Mapped[str] = mapped_column(String(40))
+    ver: Mapped[int] = mapped_column(BigInteger)
+    ver_name: Mapped[str] = mapped_column(String(100))
+    crte_time: Mapped[datetime] = mapped_column(DateTime)
+    updt_time: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_catalog_rows_ver", "admdvs", "infno", "ver"),)
 # -- catalog mapping 目录对照 (3301/3302, 1316/1317; docs/mapping.md) ------------------------------------------
 
 class CatalogMapping(Base):

@@ -1,6 +1,7 @@
 """Interface handlers. Importing this package registers every interface with the gateway."""
 
 from yibao.gateway.handlers import (  # noqa: F401
+    catalogs,
     chronic,
     coordination,
     files,

@@ -79,7 +79,10 @@ class Input9102(Node):
 def download(work: Work, data: Input9102) -> dict:
     """yibao answers the usual JSON envelope, the file in base64 (docs/gateway.md), not a bare zip."""
     f = data.fsDownloadIn
-    _check_institution(work, f.fixmedins_code, "input.fsDownloadIn.fixmedins_code")
+    # the spec has a HIS name "plc" for the files the platform made (the 13xx catalog files); the file is still
+    # the calling institution's own
+    if not (f.fixmedins_code == files.PLATFORM and files.is_platform_file(f.file_qury_no)):
+        _check_institution(work, f.fixmedins_code, "input.fsDownloadIn.fixmedins_code")
     row = files.own_file(work, f.file_qury_no, "input.fsDownloadIn.file_qury_no")
     if f.filename and f.filename != row.filename:
         raise refuse("input.fsDownloadIn.filename", f"file {row.file_qury_no} is named {row.filename}, "

@@ -11,8 +11,7 @@ from yibao.codes import province
 from yibao.errors import refuse
 from yibao.gateway.fields import CertType, code
 from yibao.gateway.registry import Node, interface
-from yibao.mobilepay import ecredential
-from yibao.platform import persons
+from yibao.platform import ecredential, persons
 from yibao.platform.records import Person
 from yibao.platform.work import Work
 

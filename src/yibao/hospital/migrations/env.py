@@ -1,4 +1,4 @@
-"""Alembic environment of the hospital's own database (yibao.hospital.db.HospitalDB.upgrade): its own
+"""Alembic environment of the hospital's own database (yibao.hospital.database.HospitalDB.upgrade): its own
 MetaData and its own version table, so a hospital and the platform could even share one database. The caller
 passes an open connection in `config.attributes["connection"]` (the hospital's engine, in one transaction),
 else the URL of its Config is used."""

@@ -1,0 +1,94 @@
+"""Catalog downloads (1301-1315), catalog queries (1312, 1318, 1319) and the code dictionaries (1901): what a
+HIS reads to keep its catalogs in step with the platform's (docs/catalogs.md).
+
+Every answer is the calling institution's region's: the rows the dataset published for it
+(yibao.dataset.published), each with the version of its last change.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from yibao import codes
+from yibao.errors import refuse
+from yibao.platform import files
+from yibao.platform.work import Work
+from yibao.rules import catalog_file as cf
+from yibao.store.models import CatalogRow, StoredFile
+
+
+@dataclass(frozen=True)
+class Download:
+    file: StoredFile
+    data_cnt: int
+
+
+def _published(row: CatalogRow) -> cf.Published:
+    return cf.Published(row.fields, row.vali_flag, row.rid, row.crte_time, row.updt_time, row.ver, row.ver_name)
+
+
+def download(work: Work, infno: str, since: int) -> Download:
+    """The file of every row of this download changed after version `since` (0: every row), oldest change first;
+    an empty file when there is none (a catalog the dataset holds nothing of, or nothing new)."""
+    rows = list(work.session.scalars(
+        select(CatalogRow).where(CatalogRow.admdvs == work.here.admdvs, CatalogRow.infno == infno,
+                                 CatalogRow.ver > since)
+        .order_by(CatalogRow.ver, CatalogRow.code)))
+    stem = f"{work.now:%Y%m%d%H%M%S}{secrets.randbelow(10**13):013d}.txt"
+    content = cf.zip_of(infno, (_published(r) for r in rows), stem)
+    return Download(files.store_platform_file(work, stem + ".zip", content), len(rows))
+
+
+@dataclass(frozen=True)
+class Query:
+    """A paged query's filters: exact field values, a part of the name, a day the row must be valid on."""
+
+    updt_from: datetime
+    page_num: int
+    page_size: int
+    equal: Mapping[str, str]
+    name_part: str = ""
+    valid_on: date | None = None
+    vali_flag: str = ""
+    rid: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    rows: list[CatalogRow]
+
+
+def _valid_on(fields: Mapping[str, str], day: date) -> bool:
+    begin, end = fields.get("begndate") or "", fields.get("enddate") or ""
+    return (not begin or begin <= day.isoformat()) and (not end or end >= day.isoformat())
+
+
+def page(work: Work, infno: str, q: Query) -> Page:
+    """One page of the region's rows of 1312, 1318 or 1319 updated at or after updt_from, by code. The filters
+    run over the row's published fields: a catalog is a region's, thousands of rows, not millions."""
+    rows = work.session.scalars(
+        select(CatalogRow).where(CatalogRow.admdvs == work.here.admdvs, CatalogRow.infno == infno,
+                                 CatalogRow.updt_time >= q.updt_from).order_by(CatalogRow.code))
+    kept = [r for r in rows
+            if all(r.fields.get(k) == v for k, v in q.equal.items())
+            and (not q.name_part or q.name_part in r.name)
+            and (q.valid_on is None or _valid_on(r.fields, q.valid_on))
+            and (not q.vali_flag or r.vali_flag == q.vali_flag)
+            and (not q.rid or r.rid == q.rid)]
+    start = (q.page_num - 1) * q.page_size
+    return Page(len(kept), kept[start:start + q.page_size])
+
+
+def dictionary(kind: str, field: str) -> list[tuple[str, str]]:
+    """(value, label) of one of the dictionaries yibao checks coded fields against (codes.DICTIONARIES)."""
+    known = codes.DICTIONARIES.get(kind)
+    if known is None:
+        raise refuse(field, f"{kind[:30]!r} is not a dictionary yibao keeps; one of: "
+                            f"{', '.join(sorted(codes.DICTIONARIES))}")
+    return list(known.items())
