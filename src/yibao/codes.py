@@ -122,3 +122,7 @@ DICTIONARIES.update({
     # 3101's order fields carry the same codes as the fee lines' (interface-integration.md 6.1)
     "chrg_type": MED_CHRGITM_TYPE, "hilist_lv": CHRGITM_LV,
 })
+
+# -- catalog mapping (3301/3302, 1316/1317; docs/mapping.md): list_type is LIST_TYPE above ---------------------
+#: region setting `mapping_check`: what a fee line whose HIS code has no mapping in force gets
+MAPPING_CHECK = ("off", "warn", "refuse")

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from yibao import codes
 from yibao.dataset.published import problems as catalog_problems
 from yibao.dataset.schema import DatasetDoc
+from yibao.rules.mapping import setting_problem as mapping_setting_problem
 from yibao.validation import problems_of
 
 
@@ -83,6 +84,10 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
         for j, policy in enumerate(region.policies):
             if policy.switch and region.switches and policy.switch not in switch_names:
                 add(Problem(f"{here}.policies[{j}].switch", f"{policy.switch} is not among this region's switches"))
+        if "mapping_check" in region.settings:  # catalog mapping (docs/mapping.md)
+            why = mapping_setting_problem(region.settings["mapping_check"])
+            if why:
+                add(Problem(f"{here}.settings.mapping_check", why))
 
     for i, inst in enumerate(doc.institutions):
         if inst.admdvs not in regions:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from yibao.errors import refuse
-from yibao.platform import fees, prescriptions, settlement
+from yibao.platform import fees, mapping, prescriptions, settlement
 from yibao.platform.ids import new_id
 from yibao.platform.regions import region_setting
 from yibao.platform.settlement import Committed, Computation
@@ -216,6 +216,7 @@ def price_sale(work: Work, sale: Sale, *, lock: bool = False) -> PricedSale:
             raise refuse(f"{line.path}.feedetl_sn", f"{line.feedetl_sn} appears twice")
         seen.add(line.feedetl_sn)
     prescriptions.check(work.session, person.psn_no, sale.lines)
+    mapping.check_lines(work, sale.lines)  # the region's mapping_check (docs/mapping.md)
     splits = fees.split_lines(work.session, case.catalog_admdvs, sale.insutype, sale.lines)
     visit_day = sale.begntime.date() if sale.begntime else work.today
     comp = settlement.compute(work.session, person=person, institution=work.here, kind="pharmacy",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from yibao.errors import refuse
-from yibao.platform import fees, settlement
+from yibao.platform import fees, mapping, settlement
 from yibao.platform.visits import final_settlement, patient, visit_of
 from yibao.platform.work import Work
 from yibao.store.models import FeeDetail
@@ -20,6 +20,7 @@ def upload(work: Work, kind: str, mdtrt_id: str, psn_no: str, lines: list[fees.L
         raise refuse("input.feedetail[0].mdtrt_id", "the stay is settled; cancel the settlement (2305) first")
     person = patient(work, visit.psn_no)
     case = settlement.case_for(person, work.here, kind)
+    mapping.check_lines(work, lines)  # the region's mapping_check (docs/mapping.md)
     return fees.store_lines(work.session, visit, case.catalog_admdvs, visit.insutype, lines,
                             allow_returns=kind == "inpatient")
 

@@ -20,6 +20,10 @@ _KNOWN: dict[str, tuple[str, str]] = {
                                   "(made by a concurrent request)"),
     "uq_filings_active_twin": ("index 'uq_filings_active_twin'",
                                "type: the same filing was made by a concurrent request; change or cancel it"),
+    # catalog mapping (3301): a twin upload of the same item code committed first
+    "uq_catalog_mappings_active": ("catalog_mappings.fixmedins_code, catalog_mappings.medins_list_codg",
+                                   "medins_list_codg: a concurrent 3301 mapped this item code at the same moment; "
+                                   "send the upload again to replace that mapping"),
 }
 
 

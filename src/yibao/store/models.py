@@ -977,3 +977,39 @@ class ReviewSuggestion(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+# -- catalog mapping 目录对照 (3301/3302, 1316/1317; docs/mapping.md) ------------------------------------------
+
+class CatalogMapping(Base):
+    """One mapping an institution uploaded (3301) of its own item code (medins_list_codg, the spec's
+    fixmedins_hilist_id) to a code of its region's catalog (med_list_codg). status: active, closed (a later
+    upload of the same code replaced it) or cancelled (3302). Rows are never deleted: they are the history."""
+
+    __tablename__ = "catalog_mappings"
+    __table_args__ = (
+        # two uploads of one code racing each other cannot leave two mappings in force
+        unique_where("uq_catalog_mappings_active", "fixmedins_code", "medins_list_codg", where="status = 'active'"),
+        Index("ix_catalog_mappings_inst_updated", "fixmedins_code", "updated_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rid: Mapped[str] = mapped_column(String(30), unique=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30))
+    medins_list_codg: Mapped[str] = mapped_column(String(30))
+    medins_list_name: Mapped[str] = mapped_column(String(200))
+    list_type: Mapped[str] = mapped_column(String(3))
+    med_list_codg: Mapped[str] = mapped_column(String(50))
+    catalog_admdvs: Mapped[str] = mapped_column(String(6))
+    begndate: Mapped[date] = mapped_column(Date)
+    enddate: Mapped[date | None] = mapped_column(Date, nullable=True)  # None: open-ended
+    status: Mapped[str] = mapped_column(String(10))
+    #: the optional 3301 fields as sent (aprvno, dosform, exct_cont, item_cont, prcunt, spec, pacspec, memo, ...)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    opter: Mapped[str] = mapped_column(String(30))
+    opter_name: Mapped[str] = mapped_column(String(50))
+    msgid: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    #: who ended it, when, by which message (3301 of a newer mapping, or 3302)
+    ended_by: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    ended_msgid: Mapped[str | None] = mapped_column(String(30), nullable=True)

@@ -8,6 +8,7 @@ from yibao.gateway.handlers import (  # noqa: F401
     files,
     filing,
     inpatient,
+    mapping,
     monthly,
     outpatient,
     persons,
