@@ -13,5 +13,7 @@ from yibao.gateway.handlers import (  # noqa: F401
     queries,
     reconcile,
     reversal,
+    selfpay,
+    setl_list,
     signin,
 )
