@@ -111,3 +111,17 @@ def fee_line_problem(cnt: Decimal, pric: Decimal, det_item_fee_sumamt: Decimal) 
     if det_item_fee_sumamt != expected:
         return f"{det_item_fee_sumamt} sent, but pric {pric} x cnt {cnt} = {expected}"
     return None
+
+
+#: where a declared settlement record stands with its settlement list (4101A)
+LIST_UPLOADED, LIST_MISSING, LIST_NOT_NEEDED = "uploaded", "missing", "not_needed"
+
+
+def list_state(refd_setl_flag: str, setl_stas: str, setl_list_id: str | None) -> str:
+    """A standing settlement needs a list; a cancelled one and a cancellation record do not (a list cannot be
+    uploaded for them)."""
+    if setl_list_id:
+        return LIST_UPLOADED
+    if refd_setl_flag == "1" or setl_stas != "settled":
+        return LIST_NOT_NEEDED
+    return LIST_MISSING
