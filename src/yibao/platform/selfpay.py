@@ -120,7 +120,7 @@ def upload_fees(work: Work, lines: Sequence[FeeIn]) -> int:
     for x in lines:
         visit = visit_of(work, x.fixmedins_mdtrt_id, lock=True)
         _open(visit, x.path)
-        if visit is not None and visit.kind != INPATIENT:
+        if visit is not None and visit.kind != INPATIENT and visit.vali_flag == "1":
             raise refuse(f"{x.path}.fixmedins_mdtrt_id", f"visit {x.fixmedins_mdtrt_id} is an outpatient visit "
                                                          "(4205): its lines come with it")
     _store_lines(work, lines)
