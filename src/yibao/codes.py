@@ -126,3 +126,14 @@ DICTIONARIES.update({
 # -- catalog mapping (3301/3302, 1316/1317; docs/mapping.md): list_type is LIST_TYPE above ---------------------
 #: region setting `mapping_check`: what a fee line whose HIS code has no mapping in force gets
 MAPPING_CHECK = ("off", "warn", "refuse")
+
+# -- settlement lists (4101A) and self-pay records (4201A-4209): docs/setl_list.md ----------------------------
+
+#: 入院病情类型 of a settlement list's diagnosis (病案首页): 有, 临床未确定, 情况不明, 无
+ADM_COND_TYPE = {"1": "有", "2": "临床未确定", "3": "情况不明", "4": "无"}
+
+DICTIONARIES.update({
+    "adm_cond_type": ADM_COND_TYPE,
+    # iteminfo.med_chrgitm: the spec says "参照医疗收费项目类别", the same dictionary as med_chrgitm_type
+    "med_chrgitm": MED_CHRGITM_TYPE,
+})

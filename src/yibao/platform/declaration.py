@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from yibao.errors import refuse
 from yibao.money import ZERO
 from yibao.rules.monthly import Cycle, month_end, month_of, shift, window_problem
+from yibao.rules.setl_list import list_state
 from yibao.store.models import (
     Account,
     AccountEntry,
@@ -31,6 +32,7 @@ from yibao.store.models import (
     Person,
     Region,
     ReviewRejection,
+    SetlList,
     Settlement,
 )
 
@@ -181,12 +183,21 @@ class DetailFilter:
 def _detail_query(decl: Declaration, f: DetailFilter) -> Select[Any]:
     q = (select(S.setl_id, S.mdtrt_id, S.psn_no, Person.name.label("psn_name"), S.insutype, S.clr_type, S.setl_time,
                 S.medfee_sumamt, S.fund_pay_sumamt, S.hifp_pay, S.acct_pay, S.psn_cash_pay, S.refd_setl_flag,
-                S.acct_mulaid_pay, S.acct_admdvs, S.acct_mulaid_admdvs, S.insu_admdvs, S.med_type)
-         .select_from(S).outerjoin(Person, Person.psn_no == S.psn_no).where(covered(decl)))
+                S.acct_mulaid_pay, S.acct_admdvs, S.acct_mulaid_admdvs, S.insu_admdvs, S.med_type,
+                S.status.label("setl_stas"), SetlList.setl_list_id)
+         .select_from(S).outerjoin(Person, Person.psn_no == S.psn_no)
+         # the settlement's current list (4101A), if any: a settlement without one is flagged, not refused
+         .outerjoin(SetlList, and_(SetlList.setl_id == S.setl_id, SetlList.vali_flag == "1"))
+         .where(covered(decl)))
     for column, value in ((S.insutype, f.insutype), (S.clr_type, f.clr_type), (S.insu_admdvs, f.insu_admdvs)):
         if value:
             q = q.where(column == value)
     return q
+
+
+def _with_list_state(row: dict[str, Any]) -> dict[str, Any]:
+    row["setl_list_stas"] = list_state(row["refd_setl_flag"], row["setl_stas"], row["setl_list_id"])
+    return row
 
 
 def detail_page(session: Session, decl: Declaration, f: DetailFilter, page_num: int,
@@ -194,7 +205,7 @@ def detail_page(session: Session, decl: Declaration, f: DetailFilter, page_num: 
     q = _detail_query(decl, f)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = session.execute(q.order_by(S.setl_time, S.setl_id).offset((page_num - 1) * page_size).limit(page_size))
-    return int(total), [dict(r._mapping) for r in rows]
+    return int(total), [_with_list_state(dict(r._mapping)) for r in rows]
 
 
 def detail_rows(session: Session, decl: Declaration, f: DetailFilter | None = None,
@@ -204,7 +215,7 @@ def detail_rows(session: Session, decl: Declaration, f: DetailFilter | None = No
     after: tuple[datetime, str] | None = None
     while True:
         page = q if after is None else q.where(tuple_(S.setl_time, S.setl_id) > tuple_(*after))
-        rows = [dict(r._mapping) for r in session.execute(page.limit(chunk))]
+        rows = [_with_list_state(dict(r._mapping)) for r in session.execute(page.limit(chunk))]
         yield from rows
         if len(rows) < chunk:
             return

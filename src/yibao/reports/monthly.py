@@ -26,6 +26,7 @@ from yibao.reports.centre import (
 from yibao.reports.columns import count_column, money_column, region_names
 from yibao.reports.table import Column, Report
 from yibao.rules.monthly import RESIDENT_INSUTYPES, insutype_class
+from yibao.rules.setl_list import LIST_MISSING, LIST_NOT_NEEDED, LIST_UPLOADED
 from yibao.store.models import (
     AllocationItem,
     Declaration,
@@ -37,6 +38,8 @@ from yibao.store.models import (
 
 CLASS_NAMES = {"employee": "职工医保", "resident": "居民医保"}
 GD = "广东省省内异地就医门诊医疗费用"
+#: the level-3 tables flag a settlement whose list (4101A) is missing
+LIST_STATE_NAMES = {LIST_UPLOADED: "已上传", LIST_MISSING: "未上传", LIST_NOT_NEEDED: ""}
 
 
 def _class_filter(column: Any, cls: str) -> Any:
@@ -120,6 +123,7 @@ def declaration(session: Session, decl: Declaration, cls: str, level: int) -> Re
                     **r,
                     "setl_time": f"{r['setl_time']:%Y-%m-%d %H:%M:%S}",
                     "payable": r["fund_pay_sumamt"] + r["acct_pay"],
+                    "setl_list": LIST_STATE_NAMES[r["setl_list_stas"]],
                 }
 
     columns = [
@@ -137,6 +141,7 @@ def declaration(session: Session, decl: Declaration, cls: str, level: int) -> Re
         money_column("acct_mulaid_pay", "共济支付"),
         money_column("psn_cash_pay", "现金"),
         money_column("payable", "申报金额"),
+        Column("setl_list", "结算清单"),
     ]
     return Report(code, title, columns, settlements, meta=_meta(decl, inst, cls))
 

@@ -1013,3 +1013,72 @@ class CatalogMapping(Base):
     ended_by: Mapped[str | None] = mapped_column(String(30), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     ended_msgid: Mapped[str | None] = mapped_column(String(30), nullable=True)
+
+# -- settlement lists (4101A) and self-pay patients' records (4201A-4209): docs/setl_list.md ----------------
+
+
+class SetlList(Base):
+    """A settlement list (医疗保障基金结算清单, 4101A) as uploaded for one settlement: every upload is a version
+    kept; the latest (vali_flag "1") is the settlement's list, the earlier ones stay as history ("0")."""
+
+    __tablename__ = "setl_lists"
+    __table_args__ = (UniqueConstraint("setl_id", "version", name="uq_setl_lists_version"),
+                      # two uploads racing for one settlement cannot both become its current list
+                      unique_where("uq_setl_lists_current", "setl_id", where="vali_flag = '1'"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: the list's id, the same for every version of one settlement's list
+    setl_list_id: Mapped[str] = mapped_column(String(30), index=True)
+    setl_id: Mapped[str] = mapped_column(String(30))
+    version: Mapped[int] = mapped_column(Integer)
+    vali_flag: Mapped[str] = mapped_column(String(1))
+    fixmedins_code: Mapped[str] = mapped_column(String(30), index=True)
+    mdtrt_id: Mapped[str] = mapped_column(String(30))
+    psn_no: Mapped[str] = mapped_column(String(30))
+    msgid: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    opter: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+    #: the nodes as uploaded (setlinfo, payinfo, opspdiseinfo, diseinfo, iteminfo, oprninfo, icuinfo, bldinfo)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SelfpayVisit(Base):
+    """A self-pay patient's visit reported by its institution (4202 inpatient, 4205 outpatient), keyed by the
+    institution's own visit number; its diagnoses ride along as uploaded."""
+
+    __tablename__ = "selfpay_visits"
+    __table_args__ = (UniqueConstraint("fixmedins_code", "fixmedins_mdtrt_id", name="uq_selfpay_visits_visit"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30))
+    fixmedins_mdtrt_id: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(12))  # inpatient | outpatient
+    psn_cert_type: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    certno: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    psn_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    med_type: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    begntime: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    medfee_sumamt: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    vali_flag: Mapped[str] = mapped_column(String(1))  # "0" once deleted (4206)
+    cplt_flag: Mapped[str] = mapped_column(String(1))  # "1" once the upload is complete (4203)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    diagnoses: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SelfpayFee(Base):
+    """One fee line of a self-pay visit (4201A / 4205 feedetail), by the institution's bookkeeping number."""
+
+    __tablename__ = "selfpay_fees"
+    __table_args__ = (UniqueConstraint("fixmedins_code", "fixmedins_mdtrt_id", "bkkp_sn", name="uq_selfpay_fees_sn"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30))
+    fixmedins_mdtrt_id: Mapped[str] = mapped_column(String(30))
+    bkkp_sn: Mapped[str] = mapped_column(String(30))
+    fee_ocur_time: Mapped[datetime] = mapped_column(DateTime)
+    med_list_codg: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    medins_list_codg: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    med_chrgitm_type: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    cnt: Mapped[Decimal] = mapped_column(ExactDecimal)
+    pric: Mapped[Decimal] = mapped_column(ExactDecimal)
+    det_item_fee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime)

@@ -16,5 +16,7 @@ from yibao.gateway.handlers import (  # noqa: F401
     queries,
     reconcile,
     reversal,
+    selfpay,
+    setl_list,
     signin,
 )

@@ -64,7 +64,9 @@ def declared_details(work: Work, data: Input2704) -> dict:
             "fund_pay_sumamt": r["fund_pay_sumamt"], "hifp_pay": r["hifp_pay"], "acct_pay": r["acct_pay"],
             "psn_cash_pay": r["psn_cash_pay"], "refd_setl_flag": r["refd_setl_flag"],
             "acct_mulaid_pay": r["acct_mulaid_pay"], "acct_admdvs": r["acct_admdvs"] or "",
-            "acct_mulaid_admdvs": r["acct_mulaid_admdvs"] or "", "insu_admdvs": r["insu_admdvs"]})
+            "acct_mulaid_admdvs": r["acct_mulaid_admdvs"] or "", "insu_admdvs": r["insu_admdvs"],
+            # yibao's flag: whether the settlement's list (4101A) was uploaded
+            "setl_list_id": r["setl_list_id"] or "", "setl_list_stas": r["setl_list_stas"]})
     return {"data": out, "total": total, "page_num": d.page_num, "page_size": d.page_size,
             "decl_id": decl.decl_id, "decl_stas": decl.status}
 
