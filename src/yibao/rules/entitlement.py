@@ -102,11 +102,12 @@ def diseases(*, med_type: str, dise_codg: str, recognised: list[Recognised], day
              problem: str | None) -> list[Finding]:
     """Each recognition in force on the day; for a chronic/special-disease visit (14) also the disease named,
     `problem` being the settlement check's refusal of it."""
+    live = [r for r in recognised if (r.since is None or r.since <= day) and (r.until is None or day <= r.until)]
     found = [Finding("disease", True, r.since or day, r.until, f"{r.code} {r.name}".strip() + " recognised")
-             for r in recognised if (r.since is None or r.since <= day) and (r.until is None or day <= r.until)]
+             for r in live]
     if problem:
         found.append(Finding("disease", False, day, None, problem))
-    elif med_type.startswith(CHRONIC) and dise_codg and not any(r.code == dise_codg for r in recognised):
+    elif med_type.startswith(CHRONIC) and dise_codg and not any(r.code == dise_codg for r in live):
         found.append(Finding("disease", False, day, None, f"{dise_codg} is not recognised for this person"))
     return found
 
