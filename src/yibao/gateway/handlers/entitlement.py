@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from yibao.gateway.fields import Id, InsuType, MedType, Text, Time
+from yibao.gateway.fields import Id, InsuType, MaybeTime, MedType, Text, Time
 from yibao.gateway.registry import Node, interface
 from yibao.platform import entitlement
 from yibao.platform.work import Work
@@ -19,7 +19,7 @@ class Data2001(Node):
     fixmedins_code: Id = ""
     med_type: MedType
     begntime: Time
-    endtime: Time | None = None
+    endtime: MaybeTime = None
     dise_codg: Id = ""
     dise_name: Text = ""
     oprn_oprt_code: Id = ""
