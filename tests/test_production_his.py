@@ -20,6 +20,7 @@ from conftest import WORLD, Platform
 
 from yibao.dataset.loader import DatasetError, load_document
 from yibao.gateway.service import Gateway
+from yibao.rules import sign_in
 from yibao.xtif import signature
 
 CODE, SECRET, AREA = "H44030000001", "test-secret-sz", "440300"
@@ -165,3 +166,15 @@ def test_a_bad_sign_in_setting_is_refused_when_the_dataset_loads(store):
         load_document(store, doc)
     assert "regions[0].settings.sign_in: required must be one of committing, all, none, not 'queries'" in str(
         err.value.problems[0])
+
+
+def test_rules_which_interfaces_only_read_and_what_each_policy_requires():
+    assert all(sign_in.reads_only(i) for i in ("1101", "2001", "90100", "1301", "1316", "1317", "1901", "3101",
+                                               "3103", "5201", "5302", "9102"))
+    assert not any(sign_in.reads_only(i) for i in ("2201", "2207", "2207A", "9101", "2505", "3201", "53020"))
+    assert sign_in.required("committing", writes=True) and not sign_in.required("committing", writes=False)
+    assert sign_in.required("all", writes=False) and not sign_in.required("none", writes=True)
+    assert sign_in.setting_problem({"required": "all"}) is None
+    assert sign_in.setting_problem("all") == "must be a mapping such as {required: committing}"
+    assert sign_in.setting_problem({"required": "all", "when": 1}) == "unknown key 'when'; the only key is required"
+    assert sign_in.policy_of(None, "all") == "all" and sign_in.policy_of({"required": "none"}, "all") == "none"

@@ -21,8 +21,9 @@ POLICIES = ("committing", "all", "none")
 DEFAULT_POLICY = "committing"
 
 #: the reads by name: person lookup, the entitlement check, the contribution query, the dictionary query, the
-#: pre-/in-event analysis and its feedback (advice, nothing settled)
-QUERY_INFNOS = frozenset({"1101", "2001", "90100", "1901", "3101", "3102", "3103"})
+#: pre-/in-event analysis and its feedback (advice, nothing settled), and fetching a file already made (9102:
+#: a catalog download asked with sign_no "" is fetched the same way)
+QUERY_INFNOS = frozenset({"1101", "2001", "90100", "1901", "3101", "3102", "3103", "9102"})
 #: the reads by family: 13xx catalog downloads and catalog queries (1312, 1316, 1317 ...), 5xxx information
 #: queries (5201-5206, 5301-5304 ...)
 QUERY_FAMILIES = ("13", "5")
