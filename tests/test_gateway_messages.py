@@ -14,9 +14,13 @@ LOOKUP = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "440301199001011234
 
 # -- sign-in (9001 / 9002) ---------------------------------------------------------------------
 
-def test_business_messages_need_a_sign_no(platform):
-    status, out = platform.post_raw(envelope("1101", LOOKUP))
+def test_committing_messages_need_a_sign_no_and_queries_do_not(platform):
+    register = {"data": {"psn_no": "44030000000000000001", "insutype": "310", "begntime": "2026-03-16 09:00:00",
+                         "mdtrt_cert_type": "02", "ipt_otp_no": "OTP-S1"}}
+    status, out = platform.post_raw(envelope("2201", register))
     assert out["infcode"] == -1 and out["err_msg"].startswith("sign_no:") and "9001" in out["err_msg"]
+    # the default sign-in policy (docs/gateway.md): a query is answered with sign_no ""
+    assert platform.post_raw(envelope("1101", LOOKUP, msgid="H44030000001202603160930000009"))[1]["infcode"] == 0
 
 
 def test_sign_in_returns_a_sign_no_that_serves_that_operator(platform):
@@ -111,8 +115,8 @@ def test_msgids_are_per_institution(platform):
 
 
 def test_a_failed_message_can_be_retried_with_its_msgid(platform):
-    env = envelope("1101", LOOKUP, msgid="H44030000001202603160930000099")
-    assert platform.post_raw(env)[1]["infcode"] == -1  # not signed in: nothing was done
+    env = envelope("1101", LOOKUP, msgid="H44030000001202603160930000099", sign_no="2026031500000011111111111111")
+    assert platform.post_raw(env)[1]["infcode"] == -1  # a sign_no that is no sign-in: nothing was done
     env["sign_no"] = platform.client().sign_no()
     assert platform.post_raw(env)[1]["infcode"] == 0
 

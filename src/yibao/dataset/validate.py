@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from yibao import codes
 from yibao.dataset.published import problems as catalog_problems
 from yibao.dataset.schema import DatasetDoc
+from yibao.rules import sign_in as sign_in_rules
 from yibao.rules.mapping import setting_problem as mapping_setting_problem
 from yibao.validation import problems_of
 
@@ -176,6 +177,13 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
             add(Problem(f"{here}.end", f"ends ({filing.end}) before it starts ({filing.start})"))
     # the catalog downloads' details and lists (docs/catalogs.md)
     problems.extend(Problem(path, rule) for path, rule in catalog_problems(doc))
+
+    # -- settings.sign_in: which messages need a sign-in in the region (rules/sign_in.py, docs/gateway.md)
+    for i, region in enumerate(doc.regions):
+        if "sign_in" in region.settings:
+            why = sign_in_rules.setting_problem(region.settings["sign_in"])
+            if why:
+                add(Problem(f"regions[{i}].settings.sign_in", why))
     return problems
 
 

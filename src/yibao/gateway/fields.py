@@ -137,3 +137,7 @@ CertType = code("mdtrt_cert_type")
 InsuType = code("insutype")
 MedType = code("med_type")
 SetlWay = code("psn_setlway")
+
+
+#: a time that may be left out ("" or null): HIS send every field of the spec's table, empty when unknown
+MaybeTime = Annotated[datetime | None, BeforeValidator(lambda value: None if value in ("", None) else _datetime(value))]

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from yibao.platform.work import Work
+from yibao.rules.sign_in import reads_only
 
 
 @dataclass(frozen=True)
@@ -17,17 +18,22 @@ class Interface:
     name: str
     input_model: type[BaseModel]
     run: Callable[[Work, Any], dict[str, Any]]
-    needs_sign_in: bool = True
+    #: None: as the sign-in policy decides (rules/sign_in.py); False: never (9001/9002); True: always
+    needs_sign_in: bool | None = None
+    #: whether the interface writes (commits money or records); by default judged from its infno
+    writes: bool = True
 
 
 INTERFACES: dict[str, Interface] = {}
 
 
-def interface(infno: str, name: str, input_model: type[BaseModel], *, needs_sign_in: bool = True):  # type: ignore[no-untyped-def]
+def interface(infno: str, name: str, input_model: type[BaseModel], *, needs_sign_in: bool | None = None,  # type: ignore[no-untyped-def]
+              writes: bool | None = None):
     def register(fn: Callable[[Work, Any], dict[str, Any]]) -> Callable[[Work, Any], dict[str, Any]]:
         if infno in INTERFACES:
             raise RuntimeError(f"interface {infno} registered twice")
-        INTERFACES[infno] = Interface(infno, name, input_model, fn, needs_sign_in)
+        INTERFACES[infno] = Interface(infno, name, input_model, fn, needs_sign_in,
+                                      writes if writes is not None else not reads_only(infno))
         return fn
 
     return register

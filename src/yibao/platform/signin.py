@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 
 from yibao.errors import refuse
+from yibao.platform.regions import region_setting
 from yibao.platform.work import Work
+from yibao.rules import sign_in as sign_in_rules
 from yibao.store.models import SignIn
 
 
@@ -48,3 +51,30 @@ def check(work: Work, sign_no: str) -> None:
         raise refuse("sign_no", f"was issued for {row.biz_date}; sign in again for {work.today}")
     if row.signed_out_at is not None:
         raise refuse("sign_no", "was ended by 9002 sign-out; sign in again with 9001")
+
+
+# -- the sign-in policy (rules/sign_in.py): which messages need a sign_no ------------------------------------
+
+def deployment_policy() -> str:
+    """`YIBAO_SIGN_IN` (committing, all or none; default committing), read when the gateway starts. A value
+    that is none of them stops the start: a typo must not silently open or close the door."""
+    value = os.environ.get("YIBAO_SIGN_IN", "").strip() or sign_in_rules.DEFAULT_POLICY
+    problem = sign_in_rules.policy_problem(value)
+    if problem:
+        raise ValueError(f"YIBAO_SIGN_IN: {problem.replace('required must be', 'must be')}")
+    return value
+
+
+def check_for(work: Work, sign_no: str, *, needs_sign_in: bool | None, writes: bool, default_policy: str) -> None:
+    """The sign-in check of one message: required as the institution's region (`settings.sign_in`) or the
+    deployment decides; a sign_no that is sent is checked in any case. 9001/9002 (needs_sign_in False) are
+    exempt whatever they carry."""
+    if needs_sign_in is False:
+        return
+    if needs_sign_in is None:
+        setting = region_setting(work.session, work.here.admdvs, "sign_in")
+        needed = sign_in_rules.required(sign_in_rules.policy_of(setting, default_policy), writes=writes)
+    else:
+        needed = needs_sign_in
+    if needed or sign_no:
+        check(work, sign_no)

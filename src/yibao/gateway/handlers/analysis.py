@@ -116,8 +116,8 @@ def _analyse(infno: str):  # type: ignore[no-untyped-def]
     return run
 
 
-interface("3101", "明细审核事前事中分析服务", Input3101, needs_sign_in=False)(_analyse("3101"))
-interface("3102", "明细审核事中分析服务", Input3101, needs_sign_in=False)(_analyse("3102"))
+interface("3101", "明细审核事前事中分析服务", Input3101)(_analyse("3101"))
+interface("3102", "明细审核事中分析服务", Input3101)(_analyse("3102"))
 
 
 class Warn3103(Node):
@@ -135,7 +135,7 @@ class Input3103(Node):
     data: Data3103
 
 
-@interface("3103", "事前事中服务反馈服务", Input3103, needs_sign_in=False)
+@interface("3103", "事前事中服务反馈服务", Input3103)
 def feedback(work: Work, data: Input3103) -> dict[str, Any]:
     d = data.data
     analysis.feedback(work, d.warn_type, [analysis.Feedback(w.warn_rslt_id, w.dspo_way, w.dspo_way_rea)

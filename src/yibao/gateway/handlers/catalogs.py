@@ -48,7 +48,7 @@ class InputDownload(Node):
 
 
 def _register_download(infno: str, name: str) -> None:
-    @interface(infno, name, InputDownload, needs_sign_in=False)
+    @interface(infno, name, InputDownload)
     def run(work: Work, data: InputDownload) -> dict:
         got = catalogs.download(work, infno, data.data.ver)
         row = got.file
@@ -177,17 +177,17 @@ def _paged(work: Work, infno: str, d: Paged) -> dict:
             "recordCounts": got.total, "pages": pages, "data": [_row(r) for r in got.rows]}
 
 
-@interface("1312", "医保目录信息查询", Input1312, needs_sign_in=False)
+@interface("1312", "医保目录信息查询", Input1312)
 def hilist_query(work: Work, data: Input1312) -> dict:
     return _paged(work, "1312", data.data)
 
 
-@interface("1318", "医保目录限价信息查询", Input1318, needs_sign_in=False)
+@interface("1318", "医保目录限价信息查询", Input1318)
 def price_limit_query(work: Work, data: Input1318) -> dict:
     return _paged(work, "1318", data.data)
 
 
-@interface("1319", "医保目录先自付比例信息查询", Input1319, needs_sign_in=False)
+@interface("1319", "医保目录先自付比例信息查询", Input1319)
 def selfpay_query(work: Work, data: Input1319) -> dict:
     return _paged(work, "1319", data.data)
 
@@ -209,7 +209,7 @@ class Input1901(Node):
     data: Data1901
 
 
-@interface("1901", "字典表查询", Input1901, needs_sign_in=False)
+@interface("1901", "字典表查询", Input1901)
 def dictionary_query(work: Work, data: Input1901) -> dict:
     """yibao's dictionaries are flat and all valid: parentValue does not narrow them, valiFlag "0" finds none.
     Keys whose casing clients disagree on are sent both ways."""

@@ -189,11 +189,11 @@ def _row1317(work: Work, r: mapping.CatalogMapping) -> dict[str, Any]:
             **{k: info.get(k, "") for k in EXTRAS}, **_common(work, r)}
 
 
-@interface("1316", "医疗目录与医保目录匹配信息查询", QueryInput, needs_sign_in=False)
+@interface("1316", "医疗目录与医保目录匹配信息查询", QueryInput)
 def match_query(work: Work, data: QueryInput) -> dict:
     return _page(work, data.data, _row1316)
 
 
-@interface("1317", "医药机构目录匹配信息查询", QueryInput, needs_sign_in=False)
+@interface("1317", "医药机构目录匹配信息查询", QueryInput)
 def institution_match_query(work: Work, data: QueryInput) -> dict:
     return _page(work, data.data, _row1317)

@@ -194,7 +194,7 @@ def _visit_out(v: Any) -> dict:
             "cplt_flag": v.cplt_flag}
 
 
-@interface("4207", "自费病人就医费用明细查询", Paged, needs_sign_in=False)
+@interface("4207", "自费病人就医费用明细查询", Paged)
 def query_fees(work: Work, data: Paged) -> dict:
     _caller(work, data)
     rows = [{**(r.raw or {}), "fixmedins_mdtrt_id": r.fixmedins_mdtrt_id, "fixmedins_code": r.fixmedins_code,
@@ -203,13 +203,13 @@ def query_fees(work: Work, data: Paged) -> dict:
     return _page(rows, data)
 
 
-@interface("4208", "自费病人就医就诊信息查询", Paged, needs_sign_in=False)
+@interface("4208", "自费病人就医就诊信息查询", Paged)
 def query_visit(work: Work, data: Paged) -> dict:
     _caller(work, data)
     return _page([_visit_out(selfpay.visit(work, data.fixmedins_mdtrt_id))], data)
 
 
-@interface("4209", "自费病人就医诊断信息查询", Paged, needs_sign_in=False)
+@interface("4209", "自费病人就医诊断信息查询", Paged)
 def query_diagnoses(work: Work, data: Paged) -> dict:
     _caller(work, data)
     rows = [{**d, "fixmedins_mdtrt_id": data.fixmedins_mdtrt_id}
