@@ -22,8 +22,10 @@ DEFAULT_POLICY = "committing"
 
 #: the reads by name: person lookup, the entitlement check, the contribution query, the dictionary query, the
 #: pre-/in-event analysis and its feedback (advice, nothing settled), fetching a file already made (9102:
-#: a catalog download asked with sign_no "" is fetched the same way), and the self-pay records' queries
-QUERY_INFNOS = frozenset({"1101", "2001", "90100", "1901", "3101", "3102", "3103", "9102", "4207", "4208", "4209"})
+#: a catalog download asked with sign_no "" is fetched the same way), the declared details of a month (2704) and
+#: the self-pay records' queries
+QUERY_INFNOS = frozenset({"1101", "2001", "90100", "1901", "2704", "3101", "3102", "3103", "9102", "4207", "4208",
+                          "4209"})
 #: the reads by family: 13xx catalog downloads and catalog queries (1312, 1316, 1317 ...), 5xxx information
 #: queries (5201-5206, 5301-5304 ...)
 QUERY_FAMILIES = ("13", "5")
