@@ -161,9 +161,9 @@ class RuleDoc(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rule_id: StrictStr = CodeText
     name: StrictStr = Field(default="", max_length=200)
-    kind: StrictStr
-    severity: StrictStr
-    vola_bhvr_type: StrictStr | None = None
+    kind: StrictStr = Field(max_length=40)
+    severity: StrictStr = Field(max_length=2)
+    vola_bhvr_type: StrictStr | None = Field(default=None, max_length=2)
     message: StrictStr = Field(min_length=1, max_length=500)
     params: dict[StrictStr, Any] = Field(default_factory=dict)
 
