@@ -231,3 +231,27 @@ def test_an_agency_lists_creates_and_disables_its_own_region_s_rules(ruled: Plat
     person = auth(ruled.store, "person", SZ_PSN)
     assert http.get("/api/v1/agency/analysis-rules", headers=person).status_code == 403
     assert http.get("/api/v1/agency/analysis-rules").status_code == 401
+
+
+# -- period rules: odd dates, sizes, and what an answer tells of the person's other visits -------------------
+
+PERIOD = {"rule_id": "R-PER", "kind": "qty_per_period", "severity": "2", "message": "药品甲30日限5",
+          "params": {"codes": ["EX-DRUG-A"], "max_qty": "5", "days": 30}}
+
+
+@pytest.fixture
+def periodic(platform: Platform) -> Platform:
+    load_document(platform.store, world_with_rules([*RULES, PERIOD]))
+    return platform
+
+
+def test_3101_with_an_order_dated_on_the_first_day_of_the_calendar_is_no_internal_error(periodic: Platform) -> None:
+    """The period's window would start before 0001-01-01: the engine starts it there. (The wire may instead refuse
+    such a date, naming the field; it must never fail inside.)"""
+    answer = periodic.client().call("3101", request_3101([order("O1", "EX-DRUG-A", "6", "60.00",
+                                                                drord_begn_date="0001-01-01")]))
+    if answer["infcode"] == 0:
+        assert {r["rule_id"] for r in answer["output"]["result"]} == {"R-QTY", "R-PER"}
+    else:
+        assert answer["err_msg"].startswith("input.data.patient_dtos[0].fsi_encounter_dtos[0].fsi_order_dtos[0]"
+                                            ".drord_begn_date:"), answer["err_msg"]

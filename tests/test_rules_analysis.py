@@ -159,3 +159,13 @@ def test_rule_documents_refuse_unknown_kind_severity_and_params_by_path() -> Non
     assert path == "vola_bhvr_type"
     [(path, _)] = problems({**BASE, "colour": "red"})
     assert path == "colour"
+
+
+def test_quantity_per_period_near_the_first_day_of_the_calendar() -> None:
+    """A window reaching before 0001-01-01 starts there (an order dated 0001-01-01 is nonsense, but no crash)."""
+    r = rule("qty_per_period", codes=["A"], max_qty="2", days=30)
+    first = date(1, 1, 1)
+    [v] = analyse([r], case(line("1", qty="1", day=first), line("2", qty="1", day=date(1, 1, 5)),
+                            history=(Charge("A", D("1"), first),)))
+    assert (v.lines, v.involved, v.amount) == (("2",), ("1",), D("10.00"))
+    assert analyse([r], case(line("1", qty="1", day=first))) == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from yibao.money import ZERO, round2
@@ -145,6 +145,11 @@ def _beyond(rule: Rule, lines: Sequence[Line], used: Decimal, limit: Decimal, wh
                       f"{what}数量{total}超过{limit}")]
 
 
+def window_start(day: date, days: int) -> date:
+    """The first of the `days` days ending on `day`; never before 0001-01-01 (a nonsense date must not crash)."""
+    return date.fromordinal(max(1, day.toordinal() - (days - 1)))
+
+
 def _per_visit(rule: Rule, case: Case) -> list[Violation]:
     return _beyond(rule, _concerned(rule, case), ZERO, rule.params.max_qty, "本次就诊")
 
@@ -157,7 +162,7 @@ def _per_period(rule: Rule, case: Case) -> list[Violation]:
     out: list[Violation] = []
     flagged: set[str] = set()
     for x in lines:
-        start = x.day - timedelta(days=days - 1)
+        start = window_start(x.day, days)
         before = sum((c.qty for c in case.history if c.code in codes and start <= c.day <= x.day), ZERO)
         earlier = [y for y in lines if start <= y.day <= x.day and (y.day, y.key) <= (x.day, x.key)]
         found = _beyond(rule, earlier, before, limit, f"{days}日内")
