@@ -255,3 +255,53 @@ def test_3101_with_an_order_dated_on_the_first_day_of_the_calendar_is_no_interna
     else:
         assert answer["err_msg"].startswith("input.data.patient_dtos[0].fsi_encounter_dtos[0].fsi_order_dtos[0]"
                                             ".drord_begn_date:"), answer["err_msg"]
+
+
+def _encounter(mdtrt_id: str, orders: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"mdtrt_id": mdtrt_id, "adm_date": "2026-03-16", "adm_dept_codg": "D01", "fsi_order_dtos": orders}
+
+
+def _many(n: int, prefix: str = "O") -> list[dict[str, Any]]:
+    return [{"rx_id": f"{prefix}{i}", "hilist_code": "EX-DRUG-A", "cnt": "1", "sumamt": "10.00",
+             "drord_begn_date": "2026-03-16"} for i in range(n)]
+
+
+def test_3101_judges_a_thousand_orders_and_refuses_more_naming_the_field(periodic: Platform) -> None:
+    """At most 1,000 orders a message (a long stay is sent in parts): a message holding more is refused before any
+    rule is applied, naming the list that is too long."""
+    his = periodic.client()
+    result = his.ok("3101", request_3101(_many(1000)))["result"]
+    period = [r for r in result if r["rule_id"] == "R-PER"]
+    assert len(period) == 995  # the 6th unit on is past 5 in 30 days
+    assert [d["vola_item_type"] for d in period[0]["judge_result_detail_dtos"]] == ["1", "2", "2", "2", "2", "2"]
+
+    before = snapshot(periodic.store)
+    too_long = his.call("3101", request_3101(_many(1001)))
+    assert too_long["infcode"] == -1 and too_long["err_msg"].startswith(
+        "input.data.patient_dtos[0].fsi_encounter_dtos[0].fsi_order_dtos:"), too_long["err_msg"]
+    two = request_3101([])
+    two["data"]["patient_dtos"][0]["fsi_encounter_dtos"] = [_encounter("M1", _many(600)),
+                                                            _encounter("M2", _many(600))]
+    too_many = his.call("3101", two)
+    assert too_many["infcode"] == -1 and too_many["err_msg"].startswith("input.data.patient_dtos:"), too_many
+    assert "1200 orders" in too_many["err_msg"] and "1000" in too_many["err_msg"]
+    assert snapshot(periodic.store) == before
+
+
+def test_3101_refuses_an_answer_too_long_to_send(periodic: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However the rules are set, an answer holds a bounded number of results: past it the message is refused
+    (nothing kept) and the HIS sends its orders in smaller parts."""
+    from yibao.platform import analysis
+
+    monkeypatch.setattr(analysis, "MAX_RESULTS", 3)
+    periodic.client().sign_no()  # a sign-in (which writes) before the snapshot, though 3101 needs none
+    before = snapshot(periodic.store)
+    answer = periodic.client().call("3101", request_3101(_many(10)))
+    assert answer["infcode"] == -1 and answer["err_msg"].startswith("input.data.patient_dtos:"), answer
+    assert "more than 3" in answer["err_msg"]
+    assert snapshot(periodic.store) == before
+    monkeypatch.setattr(analysis, "MAX_RESULTS", 2000)
+    monkeypatch.setattr(analysis, "MAX_DETAILS", 20)
+    answer = periodic.client().call("3101", request_3101(_many(10)))
+    assert answer["infcode"] == -1 and answer["err_msg"].startswith("input.data.patient_dtos:"), answer
+    assert snapshot(periodic.store) == before

@@ -3,8 +3,9 @@ validation naming the path of each problem. No database."""
 
 from __future__ import annotations
 
+import random
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -169,3 +170,91 @@ def test_quantity_per_period_near_the_first_day_of_the_calendar() -> None:
                             history=(Charge("A", D("1"), first),)))
     assert (v.lines, v.involved, v.amount) == (("2",), ("1",), D("10.00"))
     assert analyse([r], case(line("1", qty="1", day=first))) == []
+
+
+def _period_by_definition(codes: set[str], days: int, limit: Decimal, lines: list[Line],
+                          history: tuple[Charge, ...]) -> list[tuple[str, tuple[str, ...], Decimal]]:
+    """qty_per_period as it reads, line by line (slow, for comparison): the lines of the visit in (day, key) order;
+    a line breaks the rule by its units past the limit, counting from the start of the `days` ending on its day the
+    person's other charges and the visit's lines up to it; the lines up to it not past the limit take part."""
+    mine = sorted((x for x in lines if x.code in codes), key=lambda x: (x.day, x.key))
+    out = []
+    for x in mine:
+        first = date.fromordinal(max(1, x.day.toordinal() - days + 1))
+        total = sum((c.qty for c in history if c.code in codes and first <= c.day <= x.day), D("0"))
+        within = []
+        for y in mine:
+            if not first <= y.day <= x.day or (y.day, y.key) > (x.day, x.key):
+                continue
+            total += y.qty
+            if y is not x and (y.qty <= 0 or total <= limit):
+                within.append(y.key)
+        excess = min(x.qty, total - limit)
+        if excess > 0:
+            out.append((x.key, tuple(within), (x.amount * excess / x.qty).quantize(D("0.01"), ROUND_HALF_UP)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_quantity_per_period_agrees_with_its_definition(seed: int) -> None:
+    """Random visits (returns with negative quantities, zero quantities, several days, other visits before and
+    after) judged by the engine and by the definition read literally."""
+    rnd = random.Random(seed)
+    start = date(2026, 3, 1)
+    days, limit = rnd.choice([1, 2, 3, 7, 30]), D(rnd.choice(["1", "2", "5", "7.5", "12"]))
+
+    def some_day(low: int, high: int) -> date:
+        return date.fromordinal(start.toordinal() + rnd.randrange(low, high))
+
+    quantities = ["1", "2", "3", "0", "-1", "0.5"]
+    lines = [Line(f"K{rnd.randrange(1000):03d}-{i}", rnd.choice("AAB"), D(rnd.choice(quantities)), some_day(0, 10),
+                  D(rnd.choice(["10.00", "7.33", "0.00"]))) for i in range(rnd.randrange(1, 40))]
+    history = tuple(Charge(rnd.choice("AB"), D(rnd.choice(["1", "4", "-2"])), some_day(-10, 15))
+                    for _ in range(rnd.randrange(8)))
+    r = rule("qty_per_period", codes=["A"], max_qty=str(limit), days=days)
+    got = [(v.lines[0], v.involved, v.amount) for v in analyse([r], case(*lines, history=history))]
+    assert got == _period_by_definition({"A"}, days, limit, lines, history)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_restricted_payment_days_of_use_agree_with_their_definition(seed: int) -> None:
+    rnd = random.Random(seed)
+    start = date(2026, 3, 1)
+    lines = [line(f"K{i:02d}", rnd.choice("AB"), day=date.fromordinal(start.toordinal() + rnd.randrange(10)))
+             for i in range(rnd.randrange(1, 30))]
+    history = tuple(Charge(rnd.choice("AB"), D("1"), date.fromordinal(start.toordinal() + rnd.randrange(-10, 15)))
+                    for _ in range(rnd.randrange(8)))
+    max_days = rnd.randrange(1, 8)
+    r = rule("restricted_payment", codes=["A"], max_days=max_days)
+    used = {c.day for c in history if c.code == "A"} | {x.day for x in lines if x.code == "A"}
+    expected = sorted(x.key for x in lines if x.code == "A" and len([d for d in used if d <= x.day]) > max_days)
+    assert sorted(flagged([r], case(*lines, history=history))) == expected
+
+
+def test_period_rules_read_each_line_and_charge_a_bounded_number_of_times() -> None:
+    """The engine's work on a long stay grows with its lines, not with their square: every rule that counts over
+    days reads each line's and each other charge's day a few times, whatever their number. (Speed is measured by
+    the bench, not here.)"""
+    reads = [0]
+
+    class Read:
+        def __getattribute__(self, name: str) -> Any:
+            if name == "day":
+                reads[0] += 1
+            return super().__getattribute__(name)
+
+    class CountedLine(Read, Line):
+        pass
+
+    class CountedCharge(Read, Charge):
+        pass
+
+    n = 1000
+    lines = tuple(CountedLine(f"O{i:04d}", "A", D("1"), date(2026, 1, 1 + i % 28), D("10.00")) for i in range(n))
+    history = tuple(CountedCharge("A", D("1"), date(2025, 12, 1 + i % 28)) for i in range(n))
+    for r in (rule("qty_per_period", codes=["A"], max_qty="5", days=30),
+              rule("restricted_payment", codes=["A"], max_days=3)):
+        reads[0] = 0
+        found = analyse([r], case(*lines, history=history))
+        assert len(found) > n - 10
+        assert reads[0] <= 8 * 2 * n, f"{r.kind} read {reads[0]} days of {2 * n} lines and charges"

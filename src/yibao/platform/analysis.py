@@ -24,6 +24,10 @@ from yibao.store.models import AnalysisResult, AnalysisRule, FeeDetail, Person, 
 
 #: how far back the history of a person reaches for period rules and days of use
 LOOKBACK_DAYS = 366
+#: the most results (violations) and details (orders named by them) one answer holds: past either the message is
+#: refused, so an answer stays a size a HIS can read whatever rules a region sets
+MAX_RESULTS = 2000
+MAX_DETAILS = 20000
 
 
 # -- the rules of a region -----------------------------------------------------------------------------------
@@ -131,16 +135,20 @@ def judge(work: Work, infno: str, trig_scen: str, task_id: str, patients: Sequen
         return []
     known = set(work.session.scalars(select(Person.psn_no).where(Person.psn_no.in_({p.patn_id for p in patients}))))
     history = history_of(work.session, known, work.today - timedelta(days=LOOKBACK_DAYS))
-    findings: list[Finding] = []
+    found: list[tuple[str, str, ra.Violation]] = []
     for patient in patients:
         for enc in patient.encounters:
             past = tuple(c for mdtrt_id, c in history.get(patient.patn_id, []) if mdtrt_id != enc.mdtrt_id)
             case = ra.Case(gend=patient.gend, age=ra.age_on(patient.brdy, enc.adm_date), hosp_lv=inst.level or "",
                            dept=enc.dept, dise_codes=enc.dise_codes, history=past,
                            lines=tuple(ra.Line(o.rx_id, o.code, o.qty, o.day, o.amount, o.dept) for o in enc.orders))
-            for v in ra.analyse(rules, case):
-                findings.append(_keep(work, infno, trig_scen, task_id, patient.patn_id, enc.mdtrt_id, v))
-    return findings
+            found.extend((patient.patn_id, enc.mdtrt_id, v) for v in ra.analyse(rules, case))
+    details = sum(len(v.lines) + len(v.involved) for _, _, v in found)
+    if len(found) > MAX_RESULTS or details > MAX_DETAILS:
+        raise refuse("input.data.patient_dtos", f"the orders break the rules {len(found)} times naming orders "
+                     f"{details} times, more than {MAX_RESULTS} results or {MAX_DETAILS} details one answer holds: "
+                     "send the orders in smaller parts")
+    return [_keep(work, infno, trig_scen, task_id, patn_id, mdtrt_id, v) for patn_id, mdtrt_id, v in found]
 
 
 def _keep(work: Work, infno: str, trig_scen: str, task_id: str, patn_id: str, mdtrt_id: str,

@@ -17,6 +17,12 @@ from yibao.platform.work import Work
 
 Ident = Field(strict=True, min_length=1, max_length=50)
 
+#: the most orders one message judges (all its patients and encounters together): every rule reads them all and
+#: the answer may name each several times, so a long stay is sent in parts
+MAX_ORDERS = 1000
+#: the most patients a message, encounters a patient, diagnoses an encounter
+MAX_ITEMS = 100
+
 
 class Order3101(Node):
     rx_id: str = Ident
@@ -48,8 +54,8 @@ class Encounter3101(Node):
     dscg_main_dise_codg: Text = ""
     adm_dept_codg: Text = ""
     med_mdtrt_type: code("med_mdtrt_type", empty=True) = ""  # type: ignore[valid-type]
-    fsi_diagnose_dtos: list[Diagnose3101] = []
-    fsi_order_dtos: list[Order3101] = []
+    fsi_diagnose_dtos: list[Diagnose3101] = Field(default=[], max_length=MAX_ITEMS)
+    fsi_order_dtos: list[Order3101] = Field(default=[], max_length=MAX_ORDERS)
 
     @field_validator("fsi_order_dtos")
     @classmethod
@@ -67,7 +73,7 @@ class Patient3101(Node):
     patn_name: Text = ""
     gend: code("gend")  # type: ignore[valid-type]
     brdy: Day
-    fsi_encounter_dtos: list[Encounter3101] = Field(min_length=1)
+    fsi_encounter_dtos: list[Encounter3101] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class Data3101(Node):
@@ -76,7 +82,15 @@ class Data3101(Node):
     trig_scen: code("trig_scen")  # type: ignore[valid-type]
     #: OS sends a list, BZ a string; an empty set means every rule of the region
     rule_ids: list[str] | str = []
-    patient_dtos: list[Patient3101] = Field(min_length=1)
+    patient_dtos: list[Patient3101] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @field_validator("patient_dtos")
+    @classmethod
+    def _not_too_many_orders(cls, value: list[Patient3101]) -> list[Patient3101]:
+        n = sum(len(e.fsi_order_dtos) for p in value for e in p.fsi_encounter_dtos)
+        if n > MAX_ORDERS:
+            raise ValueError(f"{n} orders in one message, at most {MAX_ORDERS}: send them in parts")
+        return value
 
 
 class Input3101(Node):

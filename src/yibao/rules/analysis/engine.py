@@ -4,11 +4,13 @@ duplicate charges); it decides nothing: the HIS or the agency's clerk does (docs
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import accumulate
 
 from yibao.money import ZERO, round2
 from yibao.rules.analysis.spec import Rule
@@ -145,33 +147,88 @@ def _beyond(rule: Rule, lines: Sequence[Line], used: Decimal, limit: Decimal, wh
                       f"{what}数量{total}超过{limit}")]
 
 
-def window_start(day: date, days: int) -> date:
-    """The first of the `days` days ending on `day`; never before 0001-01-01 (a nonsense date must not crash)."""
-    return date.fromordinal(max(1, day.toordinal() - (days - 1)))
-
-
 def _per_visit(rule: Rule, case: Case) -> list[Violation]:
     return _beyond(rule, _concerned(rule, case), ZERO, rule.params.max_qty, "本次就诊")
 
 
 def _per_period(rule: Rule, case: Case) -> list[Violation]:
-    """Each day of the visit: what the person had of the items in the `days` ending that day (other visits and the
-    lines of this visit before)."""
+    """Each line of the visit, in (day, key) order: what the person had of the items in the `days` ending on its
+    day (other visits, and the lines of this visit up to it). The line breaks the rule by its units past the limit;
+    the lines before it in the window that were not past the limit take part.
+
+    One pass: the window over the lines slides forward, the other visits' quantities are summed by day once, and
+    the lines taking part are found among the running totals (`_Lowest`), so a stay of thousands of lines costs
+    thousands of steps, not millions."""
     codes, days, limit = set(rule.params.codes), rule.params.days, rule.params.max_qty
     lines = _concerned(rule, case)
+    if not lines:
+        return []
+    others = _DailyTotals((c.day.toordinal(), c.qty) for c in case.history if c.code in codes)
+    on = [x.day.toordinal() for x in lines]
+    run = list(accumulate((x.qty for x in lines), initial=ZERO))  # run[j]: the lines before the j-th
+    lowest = _Lowest(run[1:])
+    returns = [j for j, x in enumerate(lines) if x.qty <= 0]  # never past the limit, so they always take part
     out: list[Violation] = []
-    flagged: set[str] = set()
-    for x in lines:
-        start = window_start(x.day, days)
-        before = sum((c.qty for c in case.history if c.code in codes and start <= c.day <= x.day), ZERO)
-        earlier = [y for y in lines if start <= y.day <= x.day and (y.day, y.key) <= (x.day, x.key)]
-        found = _beyond(rule, earlier, before, limit, f"{days}日内")
-        if found and x.key in found[0].lines and x.key not in flagged:
-            amount = dict(found[0].amounts)[x.key]
-            flagged.add(x.key)
-            out.append(Violation(rule, (x.key,), tuple(k for k in found[0].involved if k != x.key),
-                                 ((x.key, amount),), found[0].evidence))
+    lo = 0
+    for i, x in enumerate(lines):
+        first = max(1, on[i] - (days - 1))  # an ordinal: a window before 0001-01-01 starts there
+        while on[lo] < first:
+            lo += 1
+        # the total counted through the j-th line of the window is base + run[j + 1]
+        base = others.between(first, on[i]) - run[lo]
+        total = base + run[i + 1]
+        excess = min(x.qty, total - limit)
+        if excess <= 0:
+            continue
+        within = set(lowest.at_most(lo, i, limit - base))
+        within.update(returns[bisect_left(returns, lo):bisect_left(returns, i)])
+        out.append(Violation(rule, (x.key,), tuple(lines[j].key for j in sorted(within)),
+                             ((x.key, round2(x.amount * excess / x.qty)),), f"{days}日内数量{total}超过{limit}"))
     return out
+
+
+class _DailyTotals:
+    """Quantities by day (ordinals), summed once, then the total of any span of days in log time."""
+
+    def __init__(self, items: Iterable[tuple[int, Decimal]]):
+        by_day: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        for day, qty in items:
+            by_day[day] += qty
+        self.days = sorted(by_day)
+        self.run = list(accumulate((by_day[d] for d in self.days), initial=ZERO))
+
+    def between(self, first: int, last: int) -> Decimal:
+        return self.run[bisect_right(self.days, last)] - self.run[bisect_left(self.days, first)]
+
+
+class _Lowest:
+    """A list of figures as a tree of minima: the positions in a range whose figure is at most a bound come out in
+    order, each found in log time (quantities may be negative, so running totals do not only grow)."""
+
+    def __init__(self, values: Sequence[Decimal]):
+        self.size = 1
+        while self.size < len(values):
+            self.size *= 2
+        self.low: list[Decimal] = [Decimal("Infinity")] * (2 * self.size)
+        self.low[self.size:self.size + len(values)] = values
+        for node in range(self.size - 1, 0, -1):
+            self.low[node] = min(self.low[2 * node], self.low[2 * node + 1])
+
+    def at_most(self, lo: int, hi: int, bound: Decimal) -> list[int]:
+        """The positions j, lo <= j < hi, whose figure is at most `bound`, in increasing order."""
+        out: list[int] = []
+        stack = [(1, 0, self.size)]
+        while stack:
+            node, a, b = stack.pop()
+            if b <= lo or a >= hi or self.low[node] > bound:
+                continue
+            if b - a == 1:
+                out.append(a)
+                continue
+            middle = (a + b) // 2
+            stack.append((2 * node + 1, middle, b))
+            stack.append((2 * node, a, middle))
+        return out
 
 
 def _exclusive(rule: Rule, case: Case) -> list[Violation]:
@@ -212,11 +269,11 @@ def _restricted(rule: Rule, case: Case) -> list[Violation]:
         fixed.append(f"限诊断{'/'.join(p.dise_prefixes)}")
     out = []
     codes = set(p.codes)
-    used = {c.day for c in case.history if c.code in codes}
+    # the days of use up to a line's: the other visits' and this visit's up to it (the lines are in day order)
+    used = sorted({c.day for c in case.history if c.code in codes} | {x.day for x in lines})
     for x in lines:
         reasons = list(fixed)
-        used.add(x.day)
-        if p.max_days is not None and len([d for d in used if d <= x.day]) > p.max_days:
+        if p.max_days is not None and bisect_right(used, x.day) > p.max_days:
             reasons.append(f"支付天数超过{p.max_days}天")
         if reasons:
             out.extend(_each(rule, [x], "; ".join(reasons)))
