@@ -305,3 +305,21 @@ def test_3101_refuses_an_answer_too_long_to_send(periodic: Platform, monkeypatch
     answer = periodic.client().call("3101", request_3101(_many(10)))
     assert answer["infcode"] == -1 and answer["err_msg"].startswith("input.data.patient_dtos:"), answer
     assert snapshot(periodic.store) == before
+
+
+def test_3101_tells_a_period_rule_broken_but_not_the_person_s_quantities_elsewhere(periodic: Platform) -> None:
+    """张三 had 7 of drug A at the Guangzhou hospital yesterday; Shenzhen's order of 1 more breaks the 30-day limit
+    of 5, and the answer says so without telling Shenzhen what he had in Guangzhou."""
+    gz, cert = periodic.client(GZ_HOSPITAL), {"mdtrt_cert_type": "02", "mdtrt_cert_no": "440301199001011234"}
+    mdtrt_id = gz.ok("2201", {"data": {"psn_no": SZ_PSN, "insutype": "310", "begntime": "2026-03-15 09:00:00",
+                                       **cert, "ipt_otp_no": "OTP-GZ-1", "dept_code": "D01", "dept_name": "内科"}},
+                     "440300")["data"]["mdtrt_id"]
+    gz.ok("2204", {"feedetail": [{
+        "feedetl_sn": "GZ-1", "mdtrt_id": mdtrt_id, "psn_no": SZ_PSN, "chrg_bchno": "GZ-B1",
+        "fee_ocur_time": "2026-03-15 09:30:00", "med_list_codg": "EX-DRUG-A", "medins_list_codg": "H-EX-DRUG-A",
+        "det_item_fee_sumamt": "70.00", "cnt": "7", "pric": "10.00", "bilg_dept_codg": "D01",
+        "hosp_appr_flag": "0"}]}, "440300")
+
+    [found] = periodic.client().ok("3101", request_3101([order("O1", "EX-DRUG-A", "1", "10.00")]))["result"]
+    assert (found["rule_id"], Decimal(str(found["vola_amt"]))) == ("R-PER", Decimal("10.00"))
+    assert found["vola_evid"] == "30日内数量超过5" and found["vola_cont"] == "药品甲30日限5: 30日内数量超过5"

@@ -258,3 +258,10 @@ def test_period_rules_read_each_line_and_charge_a_bounded_number_of_times() -> N
         found = analyse([r], case(*lines, history=history))
         assert len(found) > n - 10
         assert reads[0] <= 8 * 2 * n, f"{r.kind} read {reads[0]} days of {2 * n} lines and charges"
+
+
+def test_a_period_rule_s_evidence_tells_no_quantity_of_other_visits() -> None:
+    """Other visits may be at other institutions: the evidence says the period's limit is passed, not by how much."""
+    r = rule("qty_per_period", codes=["A"], max_qty="5", days=30)
+    [v] = analyse([r], case(line("1", qty="1"), history=(Charge("A", D("7"), date(2026, 3, 15)),)))
+    assert v.evidence == "30日内数量超过5" and v.amount == D("10.00")

@@ -154,7 +154,8 @@ def _per_visit(rule: Rule, case: Case) -> list[Violation]:
 def _per_period(rule: Rule, case: Case) -> list[Violation]:
     """Each line of the visit, in (day, key) order: what the person had of the items in the `days` ending on its
     day (other visits, and the lines of this visit up to it). The line breaks the rule by its units past the limit;
-    the lines before it in the window that were not past the limit take part.
+    the lines before it in the window that were not past the limit take part. The evidence tells no total: it
+    would tell the institution what the person had at others.
 
     One pass: the window over the lines slides forward, the other visits' quantities are summed by day once, and
     the lines taking part are found among the running totals (`_Lowest`), so a stay of thousands of lines costs
@@ -183,7 +184,7 @@ def _per_period(rule: Rule, case: Case) -> list[Violation]:
         within = set(lowest.at_most(lo, i, limit - base))
         within.update(returns[bisect_left(returns, lo):bisect_left(returns, i)])
         out.append(Violation(rule, (x.key,), tuple(lines[j].key for j in sorted(within)),
-                             ((x.key, round2(x.amount * excess / x.qty)),), f"{days}日内数量{total}超过{limit}"))
+                             ((x.key, round2(x.amount * excess / x.qty)),), f"{days}日内数量超过{limit}"))
     return out
 
 
