@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -140,3 +141,47 @@ def test_a_declaration_without_rules_has_no_suggestions(platform: Platform, monk
     decl = api("POST", "/institution/declarations", ("institution", HOSPITAL), 201, setl_ym="2026-03")
     assert api("GET", f"/agency/declarations/{decl['decl_id']}/suggestions", ("agency", "440300"), 200) == []
     assert api("GET", f"/agency/declarations/{decl['decl_id']}/suggestions", ("person", PSN), 403)
+
+
+def test_two_clerks_opening_the_declaration_at_once_get_one_set_of_suggestions(
+        ruled: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two clerks open the same declaration at the same moment: both are answered, and each flagged line is one
+    suggestion. (Both requests are held until each has read what is already flagged, when they can be; the
+    second then waits for the first.)"""
+    from yibao.platform import analysis_review
+
+    api, sz = Api(ruled), ("agency", "440300")
+    settle(ruled, [("EX-DRUG-A", "50.00", "3")])
+    settle(ruled, [("EX-DRUG-A", "50.00", "1"), ("EX-DRUG-A", "50.00", "1")])
+    monkeypatch.setenv("YIBAO_TODAY", "2026-04-02")
+    decl = api("POST", "/institution/declarations", ("institution", HOSPITAL), 201, setl_ym="2026-03")
+    monkeypatch.setenv("YIBAO_TODAY", "2026-04-11")
+
+    together = threading.Barrier(2)
+    history_of = analysis_review.history_of
+
+    def held(*args: Any) -> Any:
+        try:
+            together.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass  # the other request is waiting for this one
+        return history_of(*args)
+
+    monkeypatch.setattr(analysis_review, "history_of", held)
+    path = f"/api/v1/agency/declarations/{decl['decl_id']}/suggestions"
+    headers = {"Authorization": f"Bearer {issue(signing_key(ruled.store), *sz)}"}
+    replies: list[Any] = [None, None]
+
+    def open_it(i: int) -> None:
+        replies[i] = ruled.http.get(path, headers=headers)
+
+    threads = [threading.Thread(target=open_it, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [r.status_code for r in replies] == [200, 200], [r.text for r in replies]
+    first, second = (r.json() for r in replies)
+    assert first == second and sorted(s["rule_id"] for s in first) == ["R-DUP", "R-QTY"]
+    monkeypatch.undo()
+    assert api("GET", path[len("/api/v1"):], sz, 200) == first

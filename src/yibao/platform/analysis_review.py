@@ -32,7 +32,9 @@ ACTIONS = ("reject", "deduct")
 
 
 def _declaration(work: Work, agency: str, decl_id: str) -> Declaration:
-    decl = dc.find(work.session, decl_id)
+    # locked: two clerks opening it at once would both add the lines newly flagged (a duplicate suggestion); the
+    # second waits, then finds them added
+    decl = dc.find(work.session, decl_id, lock=True)
     if decl is None or decl.admdvs != agency:
         raise Refusal(f"decl_id: no declaration {decl_id} for the agency of {agency} to review", http_status=404)
     return decl
