@@ -5,7 +5,9 @@ a level-3 hospital of 440300 (tests/data/world.yaml)."""
 from __future__ import annotations
 
 import copy
+import threading
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +19,7 @@ from sqlalchemy import select
 
 from yibao.api.tokens import issue, signing_key
 from yibao.dataset.loader import DatasetError, load_document
-from yibao.store.models import AnalysisResult
+from yibao.store.models import AnalysisResult, AnalysisRule
 
 SZ_PSN = "44030000000000000001"
 GZ_HOSPITAL = "H44010000001"
@@ -323,3 +325,26 @@ def test_3101_tells_a_period_rule_broken_but_not_the_person_s_quantities_elsewhe
     [found] = periodic.client().ok("3101", request_3101([order("O1", "EX-DRUG-A", "1", "10.00")]))["result"]
     assert (found["rule_id"], Decimal(str(found["vola_amt"]))) == ("R-PER", Decimal("10.00"))
     assert found["vola_evid"] == "30日内数量超过5" and found["vola_cont"] == "药品甲30日限5: 30日内数量超过5"
+
+
+def test_a_rule_made_twice_at_once_is_made_once_and_the_other_is_refused_naming_rule_id(ruled: Platform) -> None:
+    """Another request makes R-KID and has not committed yet when the agency's POST of R-KID arrives: the POST waits
+    for it and is refused as a duplicate (never an internal error)."""
+    http, sz = ruled.http, auth(ruled.store, "agency", "440300")
+    new = {"rule_id": "R-KID", "kind": "age", "severity": "2", "message": "儿童用药",
+           "params": {"codes": ["EX-DRUG-A"], "max_age": 14}}
+    reply: list[Any] = []
+    with ruled.store.unit_of_work() as s:
+        s.add(AnalysisRule(admdvs="440300", rule_id="R-KID", name="R-KID", kind="age", severity="2",
+                           message="other", params=new["params"], source="api", active=True,
+                           created_at=datetime(2026, 3, 16, 9, 0)))
+        s.flush()
+        post = threading.Thread(target=lambda: reply.append(
+            http.post("/api/v1/agency/analysis-rules", headers=sz, json=new)))
+        post.start()
+        post.join(1.5)  # the POST is now waiting for this transaction (PostgreSQL: on the row; SQLite: to begin)
+    post.join(60)
+    [answer] = reply
+    assert answer.status_code == 422 and answer.json()["detail"].startswith("rule_id: R-KID is already a rule")
+    listed = http.get("/api/v1/agency/analysis-rules", headers=sz).json()
+    assert [r["message"] for r in listed if r["rule_id"] == "R-KID"] == ["other"]

@@ -75,10 +75,13 @@ def engine_of(db: str) -> Engine:
     return create_engine(db, pool_pre_ping=True)
 
 
-def insert_or_ignore(session: Session, model: Any, **values: Any) -> None:
-    """INSERT the row unless one with the same key exists (ON CONFLICT DO NOTHING), in the session's transaction."""
+def insert_or_ignore(session: Session, model: Any, **values: Any) -> bool:
+    """INSERT the row unless one with the same key exists (ON CONFLICT DO NOTHING), in the session's transaction;
+    whether it was inserted. A concurrent transaction's uncommitted twin makes it wait for that one's end."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    key = getattr(model, "__table__", model).primary_key.columns
+    # RETURNING, not rowcount: psycopg's rowcount is -1 here
+    return session.execute(insert(model).values(**values).on_conflict_do_nothing().returning(*key)).first() is not None
 
 
 class Money(TypeDecorator[Decimal]):

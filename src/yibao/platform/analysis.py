@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from yibao.errors import Refusal, refuse
 from yibao.platform.work import Work
 from yibao.rules import analysis as ra
+from yibao.sqlkit import insert_or_ignore
 from yibao.store.models import AnalysisResult, AnalysisRule, FeeDetail, Person, Visit
 
 #: how far back the history of a person reaches for period rules and days of use
@@ -45,13 +46,16 @@ def rules_of(work: Work, admdvs: str) -> list[AnalysisRule]:
 
 
 def create_rule(work: Work, admdvs: str, doc: ra.RuleDoc) -> AnalysisRule:
-    if work.session.get(AnalysisRule, (admdvs, doc.rule_id)) is not None:
+    # one INSERT that leaves an existing rule alone: a twin request making the same rule at the same moment is
+    # refused like a later one (a look first, then an insert, would let both through to the primary key)
+    made = insert_or_ignore(work.session, AnalysisRule, admdvs=admdvs, rule_id=doc.rule_id,
+                            name=doc.name or doc.rule_id, kind=doc.kind, severity=doc.severity,
+                            vola_bhvr_type=doc.vola_bhvr_type, message=doc.message, params=doc.params, source="api",
+                            active=True, created_at=work.now)
+    if not made:
         raise refuse("rule_id", f"{doc.rule_id} is already a rule of region {admdvs} (disabled rules keep their id)")
-    row = AnalysisRule(admdvs=admdvs, rule_id=doc.rule_id, name=doc.name or doc.rule_id, kind=doc.kind,
-                       severity=doc.severity, vola_bhvr_type=doc.vola_bhvr_type, message=doc.message,
-                       params=doc.params, source="api", active=True, created_at=work.now)
-    work.session.add(row)
-    work.session.flush()
+    row = work.session.get(AnalysisRule, (admdvs, doc.rule_id))
+    assert row is not None  # just inserted in this transaction
     return row
 
 
