@@ -18,27 +18,19 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
+from helpers import PG_SERVER, WORLD, HospitalSchemas, HospitalURLs, Platform
+from outpatient_world import Hub
+from pharmacy_world import PHARMACY, PHARMACY_SECRET, pharmacy_inpatient_doc
 from sqlalchemy import create_engine, text
 
-from yibao import wire
-from yibao.app import create_app
-from yibao.client import PlatformClient
-from yibao.dataset.loader import load_file
-from yibao.gateway.auth import signature
-from yibao.hospital.database import HospitalDB
-from yibao.hospital.db import Base as HospitalBase
+from yibao.dataset.loader import load_document, load_file
 from yibao.store.db import Store, upgrade
 from yibao.store.models import Base
 
-DATA = Path(__file__).parent / "data"
-WORLD = DATA / "world.yaml"
 # the key sealing personal data at rest (store/vault.py): one for the whole run, inherited by served processes
 os.environ.setdefault("YIBAO_DATA_KEY", "y0lBnRjAtpdB1S2Y2hCFOjVSKazgdNGLKt1lGAPwRkE=")
-PG_SERVER = os.environ.get("YIBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 #: the adversarial suite's figures, summed and printed where pytest reports (tests/adversarial/report.py)
@@ -123,82 +115,27 @@ def world(store: Store) -> Store:
     return store
 
 
-class Platform:
-    """The platform app in-process, reached over HTTP semantics through Starlette's test client."""
-
-    SECRETS = {"H44030000001": ("test-secret-sz", "440300"), "H44010000001": ("test-secret-gz", "440100")}
-
-    def __init__(self, store: Store):
-        self.store = store
-        self.app = create_app(store)
-        self.http = TestClient(self.app)
-        self._clients: dict[tuple[str, str], PlatformClient] = {}
-
-    def client(self, code: str = "H44030000001", opter: str = "op01", **kw: Any) -> PlatformClient:
-        """One client per institution and operator, as a HIS has: its msgid sequence never repeats itself
-        (fresh clients of one institution in the same second could draw the same 4-digit sequence)."""
-        key = (code, opter)
-        if kw or key not in self._clients:
-            secret, area = self.SECRETS[code]
-            client = PlatformClient("http://testserver", code, secret, area, opter=opter, http=self.http, **kw)
-            if kw:
-                return client
-            self._clients[key] = client
-        return self._clients[key]
-
-    def post_raw(self, body: bytes | dict, code: str = "H44030000001", headers: dict | None = None,
-                 path: str = "/fsi/api/rsfComIfsService/callService") -> tuple[int, dict]:
-        raw = body if isinstance(body, bytes) else wire.encode(body)
-        reply = self.http.post(path, content=raw, headers=headers or signed_headers(code, self.SECRETS[code][0]))
-        return reply.status_code, wire.decode(reply.content)
-
-
-def signed_headers(code: str, secret: str, ts: str | None = None, nonce: str | None = None) -> dict[str, str]:
-    import time
-
-    ts = ts or str(int(time.time()))
-    nonce = nonce or uuid.uuid4().hex
-    return {"Content-Type": "application/json", "x-tif-paasid": code, "x-tif-timestamp": ts,
-            "x-tif-nonce": nonce, "x-tif-signature": signature(ts, secret, nonce)}
-
-
 @pytest.fixture
 def platform(world: Store) -> Platform:
+    """The platform in-process over tests/data/world.yaml (helpers.Platform)."""
     return Platform(world)
 
 
+@pytest.fixture
+def hub(store: Store) -> Hub:
+    """The platform in-process over the conformance dataset, loaded by `hub.load()` (outpatient_world.py)."""
+    return Hub(store)
+
+
+@pytest.fixture
+def hospital_world(store: Store) -> Platform:
+    """world.yaml with inpatient and pharmacy policies and a pharmacy (pharmacy_world.py)."""
+    load_document(store, pharmacy_inpatient_doc())
+    Platform.SECRETS = {**Platform.SECRETS, PHARMACY: (PHARMACY_SECRET, "440300")}
+    return Platform(store)
+
+
 # -- the hospital's own databases ----------------------------------------------------------------------------------
-
-class HospitalSchemas:
-    """The worker's PostgreSQL schemas for hospital databases, made and migrated on first use, then reused."""
-
-    def __init__(self, worker: str):
-        self.prefix = f"yibao_hosp_{worker}_{uuid.uuid4().hex[:6]}"
-        self.made: list[str] = []
-        self.admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-
-    def url(self, n: int) -> str:
-        """The n-th schema of the worker, emptied."""
-        while len(self.made) <= n:
-            schema = f"{self.prefix}_{len(self.made)}"
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            db = HospitalDB(f"{PG_SERVER}?options=-csearch_path%3D{schema}")
-            db.upgrade()
-            db.dispose()
-            self.made.append(schema)
-        schema = self.made[n]
-        tables = ", ".join(f'"{schema}"."{t.name}"' for t in HospitalBase.metadata.sorted_tables)
-        with self.admin.connect() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        return f"{PG_SERVER}?options=-csearch_path%3D{schema}"
-
-    def drop(self) -> None:
-        with self.admin.connect() as conn:
-            for schema in self.made:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        self.admin.dispose()
-
 
 @pytest.fixture(scope="session")
 def hospital_schemas(request: pytest.FixtureRequest, worker: str) -> Iterator[HospitalSchemas]:
@@ -217,19 +154,6 @@ def hospital_kind(request: pytest.FixtureRequest) -> str:
         return str(request.param)
     url = str(request.getfixturevalue("database_url"))
     return "postgresql" if url.startswith("postgresql") else "sqlite"
-
-
-class HospitalURLs:
-    """Fresh hospital databases for one test: `new(name)` gives the next one (a file, or an emptied schema)."""
-
-    def __init__(self, kind: str, tmp: Path, schemas: HospitalSchemas | None):
-        self.kind, self.tmp, self.schemas, self.count = kind, tmp, schemas, 0
-
-    def new(self, name: str = "hospital") -> str:
-        n, self.count = self.count, self.count + 1
-        if self.schemas is None:
-            return f"sqlite:///{self.tmp / f'{name}-{n}.db'}"
-        return self.schemas.url(n)
 
 
 @pytest.fixture

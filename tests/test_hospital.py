@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import HospitalURLs
 from fastapi.testclient import TestClient
+from helpers import HospitalURLs
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 

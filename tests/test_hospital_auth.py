@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HospitalURLs
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from helpers import HospitalURLs
 from test_hospital import (
     AUTH_KEY,
     EMPLOYEE,

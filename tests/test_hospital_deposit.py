@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import HospitalURLs
+from helpers import HospitalURLs
 from sqlalchemy import func, select
 from test_hospital import (
     EMPLOYEE,

@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import HospitalURLs
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from helpers import HospitalURLs
 from pydantic import BaseModel
 from test_hospital import EMPLOYEE, PERSONS, TODAY, Desk, World, bearer, patient_headers
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import HospitalURLs
 from fastapi.testclient import TestClient
+from helpers import HospitalURLs
 from sqlalchemy import select
 from test_hospital import (
     AUTH_KEY,

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import HospitalSchemas
+from helpers import HospitalSchemas
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from test_hospital_loopback import DEMO, HOSPITAL_CONFIG, TODAY, YANG, YIBAO, Stack, _free_port, ok

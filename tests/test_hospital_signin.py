@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HospitalURLs
 from fastapi.testclient import TestClient
+from helpers import HospitalURLs
 from test_hospital import TODAY, Desk, World
 
 from yibao import throttle
