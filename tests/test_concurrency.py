@@ -103,7 +103,6 @@ def test_parallel_mutual_aid_of_two_beneficiaries_on_one_authorizers_account(sto
     assert desk.books() == {**opening, "accumulators": {kid: (ZERO, ZERO) for kid in KIDS}}
 
 
-
 def _the_same_settlement_fired_at_once(store: Store) -> tuple[Desk, list[dict[str, Any]]]:
     desk = Desk(store, dataset("500.00", "0.00", "0.00"))
     body = desk.prepared_settlement(EMPLOYEE, EMPLOYEE_CERT, "310", "50.00", "2")

@@ -61,7 +61,6 @@ def _no_env_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("YIBAO_TODAY", raising=False)
 
 
-
 # -- worked example A ----------------------------------------------------------------------------------
 
 def test_worked_example_a_register_upload_presettle_settle_cancel(hub: Hub) -> None:
@@ -431,7 +430,6 @@ def test_quota_limits_mutual_aid_and_the_rest_is_cash(hub: Hub) -> None:
                          "psn_cash_pay": "30.00"})
     assert quota_used(hub.store, PARENT, CHILD) == D("100.00")
     assert balance(hub.store, PARENT) == D("2900.00")
-
 
 
 def test_two_authorizations_of_one_authorizer_draw_on_one_balance(hub: Hub) -> None:
