@@ -1,14 +1,14 @@
 """Test fixtures. Every test that uses a database runs twice: on SQLite and on PostgreSQL.
 
 PostgreSQL is the machine's server at 127.0.0.1:5432 (database `test`); each pytest worker gets a schema
-of its own, migrated once and truncated before each test. With CI=true an unreachable PostgreSQL fails
-the run instead of skipping its half.
+of its own, migrated once and emptied before each test (helpers.empty_tables). With CI=true an unreachable
+PostgreSQL fails the run instead of skipping its half.
 
 The hospital service has a database of its own (yibao.hospital.db): `hospital_urls` hands a test as many fresh
 hospital databases as it makes hospitals, of the kind the test's platform runs on (SQLite beside SQLite,
 PostgreSQL beside PostgreSQL, so the count of runs stays two); a test without a platform names the kind with
-`@pytest.mark.parametrize("hospital_kind", [...], indirect=True)`. On PostgreSQL they are schemas of the
-worker, migrated once and truncated when handed out.
+`@pytest.mark.parametrize("hospital_kind", [...], indirect=True)`. On SQLite they are copies of a template
+migrated once per worker; on PostgreSQL schemas of the worker, migrated once and emptied when handed out.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import PG_SERVER, WORLD, HospitalSchemas, HospitalURLs, Platform
+from helpers import PG_SERVER, WORLD, HospitalSchemas, HospitalURLs, Platform, empty_tables
 from outpatient_world import Hub
 from pharmacy_world import PHARMACY, PHARMACY_SECRET, pharmacy_inpatient_doc
 from sqlalchemy import create_engine, text
 
 from yibao.dataset.loader import load_document, load_file
+from yibao.hospital.database import HospitalDB
 from yibao.store.db import Store, upgrade
 from yibao.store.models import Base
 
@@ -94,9 +95,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         return
     url = request.getfixturevalue("pg_schema_url")
     engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        empty_tables(conn, Base.metadata.sorted_tables)
     engine.dispose()
     yield url
 
@@ -156,7 +156,19 @@ def hospital_kind(request: pytest.FixtureRequest) -> str:
     return "postgresql" if url.startswith("postgresql") else "sqlite"
 
 
+@pytest.fixture(scope="session")
+def hospital_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A hospital database migrated once per worker; each hospital of a test starts from a copy (its migration
+    is then a no-op, HospitalDB.upgrade)."""
+    path = tmp_path_factory.mktemp("hospital-template") / "hospital.db"
+    db = HospitalDB(f"sqlite:///{path}")
+    db.upgrade()
+    db.dispose()
+    return path
+
+
 @pytest.fixture
 def hospital_urls(request: pytest.FixtureRequest, hospital_kind: str, tmp_path: Path) -> HospitalURLs:
-    schemas = request.getfixturevalue("hospital_schemas") if hospital_kind == "postgresql" else None
-    return HospitalURLs(hospital_kind, tmp_path, schemas)
+    if hospital_kind == "postgresql":
+        return HospitalURLs(hospital_kind, tmp_path, request.getfixturevalue("hospital_schemas"))
+    return HospitalURLs(hospital_kind, tmp_path, None, request.getfixturevalue("hospital_sqlite_template"))

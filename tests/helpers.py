@@ -6,13 +6,14 @@ books (`snapshot`, `count`). Fixtures are in conftest.py; no test module imports
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Connection, Table, create_engine, select, text
 
 from yibao import wire
 from yibao.app import create_app
@@ -98,6 +99,25 @@ def signed_headers(code: str, secret: str, ts: str | None = None, nonce: str | N
             "x-tif-nonce": nonce, "x-tif-signature": signature(ts, secret, nonce)}
 
 
+def empty_tables(conn: Connection, tables: list[Table], schema: str | None = None) -> None:
+    """On PostgreSQL, what `TRUNCATE <tables> RESTART IDENTITY CASCADE` leaves (the tables empty, the sequences of
+    their columns restarted) at a fraction of its cost: a TRUNCATE gives each of the ~50 tables a new file, ~0.7 s
+    a test on a busy server, while deleting the few rows a test left and restarting the sequences takes ~0.02 s.
+    `tables` in dependency order (metadata.sorted_tables): deleted in reverse, so no foreign key is broken.
+    `schema`: the tables' schema (default: the connection's search path)."""
+    owned = conn.execute(text(
+        "SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.relname) FROM pg_class s"
+        " JOIN pg_namespace sn ON sn.oid = s.relnamespace"
+        " JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype IN ('a', 'i')"
+        " JOIN pg_class t ON t.oid = d.refobjid"
+        " WHERE s.relkind = 'S' AND sn.nspname = coalesce(:schema, current_schema()) AND t.relname = ANY(:tables)"),
+        {"schema": schema, "tables": [t.name for t in tables]}).scalars().all()
+    prefix = f'"{schema}".' if schema else ""
+    statements = [f'DELETE FROM {prefix}"{t.name}"' for t in reversed(tables)]
+    statements += [f"ALTER SEQUENCE {seq} RESTART" for seq in owned]
+    conn.exec_driver_sql("; ".join(statements))
+
+
 # -- the hospital's own databases ----------------------------------------------------------------------------------
 
 class HospitalSchemas:
@@ -119,9 +139,8 @@ class HospitalSchemas:
             db.dispose()
             self.made.append(schema)
         schema = self.made[n]
-        tables = ", ".join(f'"{schema}"."{t.name}"' for t in HospitalBase.metadata.sorted_tables)
-        with self.admin.connect() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        with self.admin.begin() as conn:
+            empty_tables(conn, HospitalBase.metadata.sorted_tables, schema)
         return f"{PG_SERVER}?options=-csearch_path%3D{schema}"
 
     def drop(self) -> None:
@@ -132,13 +151,17 @@ class HospitalSchemas:
 
 
 class HospitalURLs:
-    """Fresh hospital databases for one test: `new(name)` gives the next one (a file, or an emptied schema)."""
+    """Fresh hospital databases for one test: `new(name)` gives the next one (a file, a copy of the migrated
+    `template` when there is one, or an emptied schema)."""
 
-    def __init__(self, kind: str, tmp: Path, schemas: HospitalSchemas | None):
-        self.kind, self.tmp, self.schemas, self.count = kind, tmp, schemas, 0
+    def __init__(self, kind: str, tmp: Path, schemas: HospitalSchemas | None, template: Path | None = None):
+        self.kind, self.tmp, self.schemas, self.template, self.count = kind, tmp, schemas, template, 0
 
     def new(self, name: str = "hospital") -> str:
         n, self.count = self.count, self.count + 1
         if self.schemas is None:
-            return f"sqlite:///{self.tmp / f'{name}-{n}.db'}"
+            path = self.tmp / f"{name}-{n}.db"
+            if self.template is not None:
+                shutil.copy(self.template, path)
+            return f"sqlite:///{path}"
         return self.schemas.url(n)
