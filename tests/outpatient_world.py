@@ -346,5 +346,3 @@ EXAMPLE_A_FIGURES = {
 
 def one_of(out: dict[str, Any]) -> dict[str, Any]:
     return dict(out["output"]["setlinfo"])
-
-

@@ -63,18 +63,10 @@ from mutual_aid_world import (
     reversal_of,
     settle_visit,
 )
-from outpatient_world import (
-    EXAMPLE_B,
-    check_amounts,
-    one_of,
-    person_in,
-)
+from outpatient_world import EXAMPLE_B, check_amounts, one_of, person_in
 
 from yibao.store.db import Store
-from yibao.store.models import (
-    Accumulator,
-    Settlement,
-)
+from yibao.store.models import Accumulator, Settlement
 
 
 @pytest.fixture(autouse=True)

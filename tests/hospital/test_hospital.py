@@ -1,7 +1,7 @@
 """`yibao hospital`: the internet-hospital service beside a HIS, talking to the platform only by the wire protocol.
 
 The platform runs in-process (create_app over the test store, on SQLite and PostgreSQL); the hospital in-process
-too, over its own SQLite file, with a small fake payment channel of this file (the real adapters are tested in
+too, over its own SQLite file, with a small fake payment channel (hospital_world.py; the real adapters are tested in
 their own module). A patient is walked through lookup, first visit, booking, registration, bills, a mixed
 insurance + self-pay payment, the slip, a doctor's suspension and the refund of the registration fee; then the
 rules of paying: a failed cash leg undoes the insurance leg, a duplicate request settles once, the 5-second time
@@ -45,9 +45,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from yibao.hospital import cli as hospital_cli
-from yibao.hospital.channels.base import (
-    Status,
-)
+from yibao.hospital.channels.base import Status
 from yibao.hospital.config import load_config
 from yibao.store.models import MutualAidAuthorization
 from yibao.timebox import DrivenClock
