@@ -10,7 +10,7 @@ BANK_PORT ?= 8010
 HOSPITAL_PORT ?= 8020
 HOSPITAL_CONFIG ?= src/yibao/hospital/demo.yaml
 
-.PHONY: demo test check lint install clean bench
+.PHONY: demo test test-fast check lint install clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest -n 2
+
+# the fast tier only (tests/fast/: rules and use cases, no server, SQLite): seconds
+test-fast: $(STAMP)
+	$(BIN)/pytest -m fast -n 0 -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/gateway_1101.py

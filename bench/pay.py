@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/pay.py [--clients 4] [--payments 200] [--channels card,wechat]
 
-Starts real processes on free loopback ports, as tests/test_hospital_loopback.py does: the platform
+Starts real processes on free loopback ports, as tests/hospital/test_hospital_loopback.py does: the platform
 (`yibao load examples/demo.yaml` into a tmp SQLite file, `yibao serve`), the simulated WeChat and card providers
 and the hospital (`yibao hospital init` + `serve`, src/yibao/hospital/demo.yaml with YIBAO_HOSPITAL_* overrides,
 a tmp SQLite file). Prepares the bills first: the demo's 8 Shenzhen insured persons, one registration each

@@ -1,14 +1,14 @@
 """Test fixtures. Every test that uses a database runs twice: on SQLite and on PostgreSQL.
 
 PostgreSQL is the machine's server at 127.0.0.1:5432 (database `test`); each pytest worker gets a schema
-of its own, migrated once and truncated before each test. With CI=true an unreachable PostgreSQL fails
-the run instead of skipping its half.
+of its own, migrated once and emptied before each test (helpers.empty_tables). With CI=true an unreachable
+PostgreSQL fails the run instead of skipping its half.
 
 The hospital service has a database of its own (yibao.hospital.db): `hospital_urls` hands a test as many fresh
 hospital databases as it makes hospitals, of the kind the test's platform runs on (SQLite beside SQLite,
 PostgreSQL beside PostgreSQL, so the count of runs stays two); a test without a platform names the kind with
-`@pytest.mark.parametrize("hospital_kind", [...], indirect=True)`. On PostgreSQL they are schemas of the
-worker, migrated once and truncated when handed out.
+`@pytest.mark.parametrize("hospital_kind", [...], indirect=True)`. On SQLite they are copies of a template
+migrated once per worker; on PostgreSQL schemas of the worker, migrated once and emptied when handed out.
 """
 
 from __future__ import annotations
@@ -18,27 +18,20 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
+from helpers import PG_SERVER, WORLD, HospitalSchemas, HospitalURLs, Platform, empty_tables
+from outpatient_world import Hub
+from pharmacy_world import PHARMACY, PHARMACY_SECRET, pharmacy_inpatient_doc
 from sqlalchemy import create_engine, text
 
-from yibao import wire
-from yibao.app import create_app
-from yibao.client import PlatformClient
-from yibao.dataset.loader import load_file
-from yibao.gateway.auth import signature
+from yibao.dataset.loader import load_document, load_file
 from yibao.hospital.database import HospitalDB
-from yibao.hospital.db import Base as HospitalBase
 from yibao.store.db import Store, upgrade
 from yibao.store.models import Base
 
-DATA = Path(__file__).parent / "data"
-WORLD = DATA / "world.yaml"
 # the key sealing personal data at rest (store/vault.py): one for the whole run, inherited by served processes
 os.environ.setdefault("YIBAO_DATA_KEY", "y0lBnRjAtpdB1S2Y2hCFOjVSKazgdNGLKt1lGAPwRkE=")
-PG_SERVER = os.environ.get("YIBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 #: the adversarial suite's figures, summed and printed where pytest reports (tests/adversarial/report.py)
@@ -102,9 +95,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         return
     url = request.getfixturevalue("pg_schema_url")
     engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        empty_tables(conn, Base.metadata.sorted_tables)
     engine.dispose()
     yield url
 
@@ -123,82 +115,27 @@ def world(store: Store) -> Store:
     return store
 
 
-class Platform:
-    """The platform app in-process, reached over HTTP semantics through Starlette's test client."""
-
-    SECRETS = {"H44030000001": ("test-secret-sz", "440300"), "H44010000001": ("test-secret-gz", "440100")}
-
-    def __init__(self, store: Store):
-        self.store = store
-        self.app = create_app(store)
-        self.http = TestClient(self.app)
-        self._clients: dict[tuple[str, str], PlatformClient] = {}
-
-    def client(self, code: str = "H44030000001", opter: str = "op01", **kw: Any) -> PlatformClient:
-        """One client per institution and operator, as a HIS has: its msgid sequence never repeats itself
-        (fresh clients of one institution in the same second could draw the same 4-digit sequence)."""
-        key = (code, opter)
-        if kw or key not in self._clients:
-            secret, area = self.SECRETS[code]
-            client = PlatformClient("http://testserver", code, secret, area, opter=opter, http=self.http, **kw)
-            if kw:
-                return client
-            self._clients[key] = client
-        return self._clients[key]
-
-    def post_raw(self, body: bytes | dict, code: str = "H44030000001", headers: dict | None = None,
-                 path: str = "/fsi/api/rsfComIfsService/callService") -> tuple[int, dict]:
-        raw = body if isinstance(body, bytes) else wire.encode(body)
-        reply = self.http.post(path, content=raw, headers=headers or signed_headers(code, self.SECRETS[code][0]))
-        return reply.status_code, wire.decode(reply.content)
-
-
-def signed_headers(code: str, secret: str, ts: str | None = None, nonce: str | None = None) -> dict[str, str]:
-    import time
-
-    ts = ts or str(int(time.time()))
-    nonce = nonce or uuid.uuid4().hex
-    return {"Content-Type": "application/json", "x-tif-paasid": code, "x-tif-timestamp": ts,
-            "x-tif-nonce": nonce, "x-tif-signature": signature(ts, secret, nonce)}
-
-
 @pytest.fixture
 def platform(world: Store) -> Platform:
+    """The platform in-process over tests/data/world.yaml (helpers.Platform)."""
     return Platform(world)
 
 
+@pytest.fixture
+def hub(store: Store) -> Hub:
+    """The platform in-process over the conformance dataset, loaded by `hub.load()` (outpatient_world.py)."""
+    return Hub(store)
+
+
+@pytest.fixture
+def hospital_world(store: Store) -> Platform:
+    """world.yaml with inpatient and pharmacy policies and a pharmacy (pharmacy_world.py)."""
+    load_document(store, pharmacy_inpatient_doc())
+    Platform.SECRETS = {**Platform.SECRETS, PHARMACY: (PHARMACY_SECRET, "440300")}
+    return Platform(store)
+
+
 # -- the hospital's own databases ----------------------------------------------------------------------------------
-
-class HospitalSchemas:
-    """The worker's PostgreSQL schemas for hospital databases, made and migrated on first use, then reused."""
-
-    def __init__(self, worker: str):
-        self.prefix = f"yibao_hosp_{worker}_{uuid.uuid4().hex[:6]}"
-        self.made: list[str] = []
-        self.admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-
-    def url(self, n: int) -> str:
-        """The n-th schema of the worker, emptied."""
-        while len(self.made) <= n:
-            schema = f"{self.prefix}_{len(self.made)}"
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            db = HospitalDB(f"{PG_SERVER}?options=-csearch_path%3D{schema}")
-            db.upgrade()
-            db.dispose()
-            self.made.append(schema)
-        schema = self.made[n]
-        tables = ", ".join(f'"{schema}"."{t.name}"' for t in HospitalBase.metadata.sorted_tables)
-        with self.admin.connect() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        return f"{PG_SERVER}?options=-csearch_path%3D{schema}"
-
-    def drop(self) -> None:
-        with self.admin.connect() as conn:
-            for schema in self.made:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        self.admin.dispose()
-
 
 @pytest.fixture(scope="session")
 def hospital_schemas(request: pytest.FixtureRequest, worker: str) -> Iterator[HospitalSchemas]:
@@ -219,20 +156,19 @@ def hospital_kind(request: pytest.FixtureRequest) -> str:
     return "postgresql" if url.startswith("postgresql") else "sqlite"
 
 
-class HospitalURLs:
-    """Fresh hospital databases for one test: `new(name)` gives the next one (a file, or an emptied schema)."""
-
-    def __init__(self, kind: str, tmp: Path, schemas: HospitalSchemas | None):
-        self.kind, self.tmp, self.schemas, self.count = kind, tmp, schemas, 0
-
-    def new(self, name: str = "hospital") -> str:
-        n, self.count = self.count, self.count + 1
-        if self.schemas is None:
-            return f"sqlite:///{self.tmp / f'{name}-{n}.db'}"
-        return self.schemas.url(n)
+@pytest.fixture(scope="session")
+def hospital_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A hospital database migrated once per worker; each hospital of a test starts from a copy (its migration
+    is then a no-op, HospitalDB.upgrade)."""
+    path = tmp_path_factory.mktemp("hospital-template") / "hospital.db"
+    db = HospitalDB(f"sqlite:///{path}")
+    db.upgrade()
+    db.dispose()
+    return path
 
 
 @pytest.fixture
 def hospital_urls(request: pytest.FixtureRequest, hospital_kind: str, tmp_path: Path) -> HospitalURLs:
-    schemas = request.getfixturevalue("hospital_schemas") if hospital_kind == "postgresql" else None
-    return HospitalURLs(hospital_kind, tmp_path, schemas)
+    if hospital_kind == "postgresql":
+        return HospitalURLs(hospital_kind, tmp_path, request.getfixturevalue("hospital_schemas"))
+    return HospitalURLs(hospital_kind, tmp_path, None, request.getfixturevalue("hospital_sqlite_template"))

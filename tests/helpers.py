@@ -1,13 +1,32 @@
-"""Small helpers shared by test modules."""
+"""What test modules and conftest.py share that is not a fixture: where the test data lives, the PostgreSQL
+server, the in-process platform (`Platform`), signed headers, the hospital databases' handles, and reads of the
+books (`snapshot`, `count`). Fixtures are in conftest.py; no test module imports another.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Table, create_engine, select, text
 
+from yibao import wire
+from yibao.app import create_app
+from yibao.client import PlatformClient
+from yibao.gateway.auth import signature
+from yibao.hospital.database import HospitalDB
+from yibao.hospital.db import Base as HospitalBase
 from yibao.store.db import Store
 from yibao.store.models import Base
+
+DATA = Path(__file__).parent / "data"
+WORLD = DATA / "world.yaml"
+PG_SERVER = os.environ.get("YIBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 #: tables the gateway itself writes for every message; everything else is business state
 GATEWAY_TABLES = {"message_log", "nonces"}
@@ -39,3 +58,110 @@ def envelope(infno: str, input_: dict, *, code: str = "H44030000001", area: str 
            "fixmedins_name": "深圳示例医院", "sign_no": sign_no, "input": input_}
     env.update(over)
     return env
+
+
+# -- the platform in-process -----------------------------------------------------------------------------------
+
+class Platform:
+    """The platform app in-process, reached over HTTP semantics through Starlette's test client."""
+
+    SECRETS = {"H44030000001": ("test-secret-sz", "440300"), "H44010000001": ("test-secret-gz", "440100")}
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.app = create_app(store)
+        self.http = TestClient(self.app)
+        self._clients: dict[tuple[str, str], PlatformClient] = {}
+
+    def client(self, code: str = "H44030000001", opter: str = "op01", **kw: Any) -> PlatformClient:
+        """One client per institution and operator, as a HIS has: its msgid sequence never repeats itself
+        (fresh clients of one institution in the same second could draw the same 4-digit sequence)."""
+        key = (code, opter)
+        if kw or key not in self._clients:
+            secret, area = self.SECRETS[code]
+            client = PlatformClient("http://testserver", code, secret, area, opter=opter, http=self.http, **kw)
+            if kw:
+                return client
+            self._clients[key] = client
+        return self._clients[key]
+
+    def post_raw(self, body: bytes | dict, code: str = "H44030000001", headers: dict | None = None,
+                 path: str = "/fsi/api/rsfComIfsService/callService") -> tuple[int, dict]:
+        raw = body if isinstance(body, bytes) else wire.encode(body)
+        reply = self.http.post(path, content=raw, headers=headers or signed_headers(code, self.SECRETS[code][0]))
+        return reply.status_code, wire.decode(reply.content)
+
+
+def signed_headers(code: str, secret: str, ts: str | None = None, nonce: str | None = None) -> dict[str, str]:
+    ts = ts or str(int(time.time()))
+    nonce = nonce or uuid.uuid4().hex
+    return {"Content-Type": "application/json", "x-tif-paasid": code, "x-tif-timestamp": ts,
+            "x-tif-nonce": nonce, "x-tif-signature": signature(ts, secret, nonce)}
+
+
+def empty_tables(conn: Connection, tables: list[Table], schema: str | None = None) -> None:
+    """On PostgreSQL, what `TRUNCATE <tables> RESTART IDENTITY CASCADE` leaves (the tables empty, the sequences of
+    their columns restarted) at a fraction of its cost: a TRUNCATE gives each of the ~50 tables a new file, ~0.7 s
+    a test on a busy server, while deleting the few rows a test left and restarting the sequences takes ~0.02 s.
+    `tables` in dependency order (metadata.sorted_tables): deleted in reverse, so no foreign key is broken.
+    `schema`: the tables' schema (default: the connection's search path)."""
+    owned = conn.execute(text(
+        "SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.relname) FROM pg_class s"
+        " JOIN pg_namespace sn ON sn.oid = s.relnamespace"
+        " JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype IN ('a', 'i')"
+        " JOIN pg_class t ON t.oid = d.refobjid"
+        " WHERE s.relkind = 'S' AND sn.nspname = coalesce(:schema, current_schema()) AND t.relname = ANY(:tables)"),
+        {"schema": schema, "tables": [t.name for t in tables]}).scalars().all()
+    prefix = f'"{schema}".' if schema else ""
+    statements = [f'DELETE FROM {prefix}"{t.name}"' for t in reversed(tables)]
+    statements += [f"ALTER SEQUENCE {seq} RESTART" for seq in owned]
+    conn.exec_driver_sql("; ".join(statements))
+
+
+# -- the hospital's own databases ----------------------------------------------------------------------------------
+
+class HospitalSchemas:
+    """The worker's PostgreSQL schemas for hospital databases, made and migrated on first use, then reused."""
+
+    def __init__(self, worker: str):
+        self.prefix = f"yibao_hosp_{worker}_{uuid.uuid4().hex[:6]}"
+        self.made: list[str] = []
+        self.admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+
+    def url(self, n: int) -> str:
+        """The n-th schema of the worker, emptied."""
+        while len(self.made) <= n:
+            schema = f"{self.prefix}_{len(self.made)}"
+            with self.admin.connect() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            db = HospitalDB(f"{PG_SERVER}?options=-csearch_path%3D{schema}")
+            db.upgrade()
+            db.dispose()
+            self.made.append(schema)
+        schema = self.made[n]
+        with self.admin.begin() as conn:
+            empty_tables(conn, HospitalBase.metadata.sorted_tables, schema)
+        return f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+
+    def drop(self) -> None:
+        with self.admin.connect() as conn:
+            for schema in self.made:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        self.admin.dispose()
+
+
+class HospitalURLs:
+    """Fresh hospital databases for one test: `new(name)` gives the next one (a file, a copy of the migrated
+    `template` when there is one, or an emptied schema)."""
+
+    def __init__(self, kind: str, tmp: Path, schemas: HospitalSchemas | None, template: Path | None = None):
+        self.kind, self.tmp, self.schemas, self.template, self.count = kind, tmp, schemas, template, 0
+
+    def new(self, name: str = "hospital") -> str:
+        n, self.count = self.count, self.count + 1
+        if self.schemas is None:
+            path = self.tmp / f"{name}-{n}.db"
+            if self.template is not None:
+                shutil.copy(self.template, path)
+            return f"sqlite:///{path}"
+        return self.schemas.url(n)

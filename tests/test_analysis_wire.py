@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import WORLD, Platform
-from helpers import envelope, snapshot
+from helpers import WORLD, Platform, envelope, snapshot
 from sqlalchemy import select
 
 from yibao.api.tokens import issue, signing_key

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import uvicorn
 import yaml
-from conftest import WORLD, Platform
 from fastapi.testclient import TestClient
+from helpers import WORLD, Platform
 from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 

@@ -16,8 +16,7 @@ from decimal import Decimal
 
 import pytest
 import yaml
-from conftest import WORLD
-from helpers import envelope
+from helpers import WORLD, envelope
 
 from yibao.client import PlatformError
 from yibao.dataset.loader import DatasetError, load_document

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import yaml
-from conftest import WORLD, Platform
+from helpers import WORLD, Platform
 
 from yibao.dataset.loader import load_document
 

@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 import yaml
-from conftest import WORLD, signed_headers
+from helpers import WORLD, signed_headers
 from sqlalchemy import select
 
 from yibao import wire

@@ -10,7 +10,7 @@ from decimal import Decimal
 import chinese_calendar
 import pytest
 import yaml
-from conftest import WORLD, Platform
+from helpers import WORLD, Platform
 from sqlalchemy import select
 
 from yibao.api.tokens import issue, signing_key

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from test_outpatient import (
+from outpatient_world import (
     His,
     Hub,
     Visit_,

@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 import yaml
-from conftest import WORLD, Platform
+from helpers import WORLD, Platform
 
 from yibao.api.tokens import issue, signing_key
 from yibao.client import PlatformError

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from outpatient_world import His, Hub, Visit_, id_card, one_of, person, policy, region
 from sqlalchemy import select
-from test_outpatient import His, Hub, Visit_, id_card, one_of, person, policy, region
 
 from yibao.api.tokens import issue, signing_key
 from yibao.app import create_app

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import signed_headers
-from helpers import count, envelope
+from helpers import count, envelope, signed_headers
 
 from yibao.gateway.auth import signature
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import WORLD
 from fastapi.testclient import TestClient
+from helpers import WORLD
 from sqlalchemy import select
 
 from yibao.api.tokens import issue, signing_key

@@ -4,7 +4,7 @@ keypair, answers opened with the platform's public key.
 rules.md's worked examples A (own account) and B (mutual aid) to the cent through 6201 + 6202, refunds ALL /
 HI / CASH and every refused combination, idempotent 6201 / 6202 / 6203, 6401, the payAuthNo of the simulated
 e-credential (also in 1101), and the envelope refusals (bad signature, unknown appId, stale timestamp...)
-that write nothing. The dataset is the conformance one of test_outpatient.py.
+that write nothing. The dataset is the conformance one of outpatient_world.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from helpers import count, snapshot
-from sqlalchemy import select
-from test_outpatient import (
+from outpatient_world import (
     CHILD,
     EMPLOYEE,
     EXAMPLE_A,
@@ -35,6 +34,7 @@ from test_outpatient import (
     quota_used,
     usage,
 )
+from sqlalchemy import select
 
 from yibao import wire
 from yibao.api.tokens import issue, signing_key

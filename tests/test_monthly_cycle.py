@@ -1,7 +1,7 @@
 """The monthly cycle end to end (rules.md section 7; seed 004 art. 5, 25, 26, 30; seed 001 四; seed 000 cases (1)-(3);
 seed 003 3260-3262), on SQLite and PostgreSQL.
 
-Settlements are made over the wire (the HIS helpers of test_outpatient.py); the cycle is driven through the JSON
+Settlements are made over the wire (the HIS helpers of outpatient_world.py); the cycle is driven through the JSON
 API with bearer tokens of the institution, the agency and the provincial centre, through the wire (2704 and
 3260/3261/3262) and once through the CLI (`yibao declare`). The business date moves with YIBAO_TODAY.
 
@@ -31,8 +31,7 @@ import pytest
 from helpers import snapshot
 from httpx import Response
 from openpyxl import load_workbook
-from sqlalchemy import select
-from test_outpatient import (
+from outpatient_world import (
     EXAMPLE_A,
     EXAMPLE_B,
     MUTUAL_AID,
@@ -45,6 +44,7 @@ from test_outpatient import (
     policy,
     region,
 )
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from yibao.api.tokens import issue, signing_key

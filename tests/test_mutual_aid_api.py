@@ -6,7 +6,7 @@ refusal with its rule and figures; changes by the authorizer (quota, window) and
 unbinding, effective for the very next settlement; what a person may list and see; usage (draws, refunds,
 events); the agency's region; automatic ending on transfer and account closing.
 
-The world is the scenario world of test_mutual_aid_scenarios.py (Taiyuan, Datong, Yangquan, Hefei, Shenzhen),
+The world is the scenario world of mutual_aid_world.py (Taiyuan, Datong, Yangquan, Hefei, Shenzhen),
 with mutual aid switched off in Shenzhen.
 """
 
@@ -18,8 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from test_mutual_aid_scenarios import (
+from mutual_aid_world import (
     COMMITMENT,
     DT,
     DT_PARENT,
@@ -47,7 +46,8 @@ from test_mutual_aid_scenarios import (
     refusal,
     reversal_of,
 )
-from test_outpatient import EXAMPLE_B, check_amounts, one_of, person
+from outpatient_world import EXAMPLE_B, check_amounts, one_of, person
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from yibao.api.tokens import issue
@@ -480,7 +480,7 @@ def test_cli_person_transfer_and_account_close(world: World, cli: CliRunner) -> 
 
 def test_an_unknown_authorization_looks_like_someone_elses(store):
     """404 either way: a person cannot probe which authorization ids exist."""
-    from conftest import WORLD, Platform
+    from helpers import WORLD, Platform
 
     from yibao.api.tokens import issue, signing_key
     from yibao.dataset.loader import load_file

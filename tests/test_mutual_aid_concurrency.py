@@ -7,7 +7,7 @@ authorizer's acts (unbind, transfer, a lower quota) landing while a settlement i
 racing for the relation limits (Hefei 六) and for the same pair.
 
 Messages go through the gateway's own pipeline (`app.state.gateway.handle`) from several threads, with the
-Desk of test_concurrency.py; API calls through the JSON API.
+Desk of concurrency_world.py; API calls through the JSON API.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from concurrency_world import HOSP, REGION, SECRET, Desk, settled
 from fastapi.testclient import TestClient
 from httpx import Response
+from outpatient_world import id_card
 from sqlalchemy import select
-from test_concurrency import HOSP, REGION, SECRET, Desk, settled
-from test_outpatient import id_card
 
 from yibao.api.tokens import issue, signing_key
 from yibao.platform import ledger

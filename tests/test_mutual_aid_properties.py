@@ -27,8 +27,8 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from outpatient_world import TY_HOSP, base_doc, fee_lines, id_card
 from sqlalchemy import select
-from test_outpatient import TY_HOSP, base_doc, fee_lines, id_card
 
 from yibao.app import create_app
 from yibao.client import PlatformClient

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from test_pharmacy_inpatient import PSN, druginfo, hospital_world  # noqa: F401  (the fixture)
+from pharmacy_world import PSN, druginfo
 
 from yibao.client import PlatformError
 

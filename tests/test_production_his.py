@@ -16,7 +16,7 @@ from datetime import datetime
 
 import pytest
 import yaml
-from conftest import WORLD, Platform
+from helpers import WORLD, Platform
 
 from yibao.dataset.loader import DatasetError, load_document
 from yibao.gateway.service import Gateway

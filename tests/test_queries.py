@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 import yaml
-from conftest import WORLD
+from helpers import WORLD
 
 from yibao.client import PlatformError
 from yibao.dataset.loader import load_document

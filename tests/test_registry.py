@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import WORLD, Platform
+from helpers import WORLD, Platform
 
 from yibao.api.tokens import issue, signing_key
 from yibao.dataset.loader import load_document

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import WORLD, Platform
-from helpers import snapshot
+from helpers import WORLD, Platform, snapshot
 
 from yibao.api.tokens import issue, signing_key
 from yibao.dataset.loader import load_document

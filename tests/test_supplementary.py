@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 import yaml
-from conftest import WORLD, Platform
+from helpers import WORLD, Platform
 from sqlalchemy import select
 
 from yibao.client import PlatformError

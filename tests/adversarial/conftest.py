@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PG_SERVER, signed_headers
+from helpers import PG_SERVER, signed_headers
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 

@@ -25,7 +25,7 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from conftest import signed_headers
+from helpers import signed_headers
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 

@@ -2,7 +2,7 @@
 
 A payment, a stay, a sale and a deposit top-up each change state only through their `Machine` (below): one
 compare-and-set UPDATE, guarded by the states it may leave, which refuses (IllegalTransition, a fault of ours) a
-move its table does not hold. tests/test_hospital_structure.py proves that no other code writes these statuses
+move its table does not hold. tests/hospital/test_hospital_structure.py proves that no other code writes these statuses
 and that the payment's table is exactly the moves the code makes.
 
 The payment (docs/hospital.md, "How the hospital is built"):
@@ -111,7 +111,7 @@ class WithdrawalStatus(StrEnum):
 
 P, S, T = PaymentStatus, StayStatus, TopUpStatus
 
-#: every move a payment makes (tests/test_hospital_structure.py: exactly the moves the code makes)
+#: every move a payment makes (tests/hospital/test_hospital_structure.py: exactly the moves the code makes)
 PAYMENT_MOVES: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     P.NEW: frozenset({P.SETTLING, P.PAYING, P.PAID, P.CANCELLING}),
     P.SETTLING: frozenset({P.PAYING, P.PAID, P.CANCELLING, P.FAILED}),

@@ -22,7 +22,7 @@ from yibao.reports.table import Column, Reading, Report
 # stays flat and a small table costs what its zip file costs. (openpyxl's write-only mode spent about 7 ms on each
 # table, mostly building and serialising its workbook and style objects: 11.7 s for the 1636 tables of a month.)
 # A reader sees what openpyxl wrote: the same cells, values, fonts, alignment, number format, column widths,
-# frozen header, print titles and page setup; tests/test_report_render.py reads it back with openpyxl.
+# frozen header, print titles and page setup; tests/fast/test_report_render.py reads it back with openpyxl.
 
 _MONEY_FORMAT = "#,##0.00"  # Excel's built-in number format 4
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -11,5 +11,5 @@
 
 A payment's status changes only by yibao.hospital.states.PAYMENTS (its table of moves). The modules import one
 another downwards only (paying, later -> cash_leg -> refunds -> insurance_leg -> mobile_leg -> rows):
-tests/test_hospital_structure.py keeps it so. This file imports nothing, so that importing one job does not
+tests/hospital/test_hospital_structure.py keeps it so. This file imports nothing, so that importing one job does not
 import them all."""

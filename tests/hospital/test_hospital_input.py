@@ -12,32 +12,20 @@ import re
 import types
 import typing
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import HospitalURLs
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from hospital_world import EMPLOYEE, PERSONS, TODAY, Desk, World, bearer, patient_headers
 from pydantic import BaseModel
-from test_hospital import EMPLOYEE, PERSONS, TODAY, Desk, World, bearer, patient_headers
 
 from yibao.hospital.api import create_hospital_app
-from yibao.store.db import Store
 
 PROBLEM = "application/problem+json"
 HUGE = 10_000_000_000_000  # beyond PostgreSQL's integer (2**31 - 1)
-
-
-@pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-          hospital_urls: HospitalURLs) -> Iterator[World]:
-    monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path, hospital_urls)
-    yield w
-    w.close()
 
 
 def staff_client(desk: Desk) -> TestClient:

@@ -7,20 +7,15 @@ the time box, the sweep resolves open top-ups and withdrawals, and no withdrawal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import HospitalURLs
-from sqlalchemy import func, select
-from test_hospital import (
+from hospital_world import (
     EMPLOYEE,
     PERSONS,
-    TODAY,
     Desk,
     FakeChannel,
     LosingTransport,
@@ -28,26 +23,17 @@ from test_hospital import (
     bearer,
     patient_headers,
 )
+from sqlalchemy import func, select
 
 from yibao.hospital.cashier import later
 from yibao.hospital.channels.base import ChannelResult, ChannelTimeout, Status
 from yibao.hospital.db import DepositEntry, DepositTopUp, Payment
 from yibao.hospital.deposit import topup
-from yibao.store.db import Store
 from yibao.store.models import Settlement
 from yibao.timebox import DrivenClock
 
 D = Decimal
 HEALTH_CODE = "EHC-DEP-0001"
-
-
-@pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-          hospital_urls: HospitalURLs) -> Iterator[World]:
-    monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path, hospital_urls)
-    yield w
-    w.close()
 
 
 def _patient(desk: Desk) -> tuple[int, str]:

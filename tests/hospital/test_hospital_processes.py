@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import HospitalSchemas
+from helpers import HospitalSchemas
+from loopback_world import DEMO, HOSPITAL_CONFIG, TODAY, YANG, YIBAO, Stack, free_port, ok
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
-from test_hospital_loopback import DEMO, HOSPITAL_CONFIG, TODAY, YANG, YIBAO, Stack, _free_port, ok
 
 from yibao.hospital.db import KindSettlement
 from yibao.store.models import FeeDetail
@@ -36,7 +36,7 @@ def two_hospitals(tmp_path: Path, hospital_schemas: HospitalSchemas) -> Iterator
     base = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")}
     base["YIBAO_TODAY"] = TODAY
     base["YIBAO_DEMO"] = "1"  # the demo world and the hospital's demo configuration
-    s = Stack(tmp_path, base, {name: _free_port() for name in ("platform", "hospital-a", "hospital-b")})
+    s = Stack(tmp_path, base, {name: free_port() for name in ("platform", "hospital-a", "hospital-b")})
     url = hospital_schemas.url(0)
     try:
         platform_env = {**base, "YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'platform.db'}"}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,10 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import HospitalURLs
 from fastapi.testclient import TestClient
-from sqlalchemy import select
-from test_hospital import (
+from hospital_world import (
     AUTH_KEY,
     CHILD,
     EMPLOYEE,
@@ -32,10 +29,11 @@ from test_hospital import (
     Desk,
     FakeChannel,
     World,
-    _visit,
     bearer,
+    clinic_visit,
     same_as_platform,
 )
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from yibao import cli as platform_cli
@@ -45,20 +43,9 @@ from yibao.hospital.config import HospitalConfig, load_config
 from yibao.hospital.mobilepay import MobilePay
 from yibao.hospital.service import Hospital
 from yibao.mobilepay import keys
-from yibao.store.db import Store
 from yibao.store.models import PayOrder
 
 D = Decimal
-
-
-@pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-          hospital_urls: HospitalURLs) -> Iterator[World]:
-    """test_hospital.py's world: its dataset, and hospitals."""
-    monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path, hospital_urls)
-    yield w
-    w.close()
 
 
 def mobile_desk(world: World, code: str = SZ_HOSP, platform_http: httpx.Client | None = None,
@@ -109,7 +96,7 @@ class LosingPath(httpx.BaseTransport):
 
 def test_a_phone_payment_through_the_mobile_payment_centre(world: World) -> None:
     desk = mobile_desk(world)
-    pid, reg, clinic = _visit(desk)
+    pid, reg, clinic = clinic_visit(desk)
     fee = reg["fee_bill"]["bill_no"]
     phone = bearer("patient", pid)
     paid = desk.pay(pid, [fee, clinic], "wechat", "mobile", headers=phone, pay_auth_no=authorize(world, EMPLOYEE))
@@ -146,7 +133,7 @@ def test_mutual_aid_by_the_mobile_payment_centre_worked_example_b(world: World) 
 
 def test_a_failed_cash_leg_and_a_refund_undo_the_order_by_6203(world: World) -> None:
     desk = mobile_desk(world, wechat=FakeChannel("wechat", "failed"))
-    pid, reg, clinic = _visit(desk)
+    pid, reg, clinic = clinic_visit(desk)
     failed = desk.pay(pid, [clinic], "wechat", "mobile", pay_auth_no=authorize(world, EMPLOYEE))
     assert (failed["status"], failed["insurance"]["status"]) == ("failed", "cancelled"), failed
     assert order_state(world, failed["pay_ord_id"]) == "8"  # no cash was taken: the order ends whole (ALL)
@@ -171,7 +158,7 @@ def test_lost_answers_are_asked_again(world: World, monkeypatch: pytest.MonkeyPa
 
     losing = LosingPath(world.platform_http, "pay_order", 1)
     desk = mobile_desk(world, platform_http=httpx.Client(transport=losing))
-    pid, reg, clinic = _visit(desk)
+    pid, reg, clinic = clinic_visit(desk)
     paid = desk.pay(pid, [clinic], "wechat", "mobile", pay_auth_no=authorize(world, EMPLOYEE))
     assert paid["status"] == "paid" and world.settlements_of(paid["insurance"]["mdtrt_id"]) == 1, paid
 
@@ -189,7 +176,7 @@ def test_lost_answers_are_asked_again(world: World, monkeypatch: pytest.MonkeyPa
 
 def test_without_a_mobile_payment_channel_a_pay_auth_no_is_refused(world: World) -> None:
     desk = world.hospital()
-    pid, _reg, clinic = _visit(desk)
+    pid, _reg, clinic = clinic_visit(desk)
     assert "mobile-payment channel" in desk.post("/payments", {
         "patient_id": pid, "bill_nos": [clinic], "channel": "wechat", "pay_auth_no": "AUTH0"}, 422)["detail"]
 

@@ -20,8 +20,8 @@ import yaml
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import PG_SERVER
 from fastapi.testclient import TestClient
+from helpers import PG_SERVER
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner

@@ -26,7 +26,7 @@ import pytest
 from yibao.hospital import states
 from yibao.hospital.states import PAYMENT_MOVES, PAYMENTS, IllegalTransition, PaymentStatus
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "yibao" / "hospital"
 #: what the hospital must never import: the platform's side of the wire (it talks to it only over the wire)
 PLATFORM = ("yibao.store", "yibao.platform", "yibao.gateway", "yibao.api", "yibao.bank", "yibao.cli",

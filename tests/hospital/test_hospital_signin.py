@@ -12,30 +12,17 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HospitalURLs
 from fastapi.testclient import TestClient
-from test_hospital import TODAY, Desk, World
+from hospital_world import Desk, World
 
 from yibao import throttle
 from yibao.hospital.api import create_hospital_app
-from yibao.store.db import Store
 
 REDIS = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-          hospital_urls: HospitalURLs) -> Iterator[World]:
-    monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    monkeypatch.delenv(throttle.ENV, raising=False)
-    w = World(store, tmp_path, hospital_urls)
-    yield w
-    w.close()
 
 
 def phone(desk: Desk, address: str) -> TestClient:

@@ -4,26 +4,22 @@ counter (a card at the terminal that read it), a failed cash leg undone by 2305 
 reversed, never guessed. Their slips (住院结算单 / 药店购药结算单) show mutual aid on its own line; the
 reconciliation (3201/3202) counts them.
 
-The platform and the hospital run in-process as in test_hospital.py; its dataset is reused and given inpatient
-and pharmacy policies and a pharmacy institution here."""
+The platform and the hospital run in-process as in test_hospital.py; its dataset (hospital_world.py) is reused
+and given inpatient and pharmacy policies and a pharmacy institution here (`KindsWorld`, this module's `WORLD`)."""
 
 from __future__ import annotations
 
 import copy
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import HospitalURLs
 from fastapi.testclient import TestClient
-from sqlalchemy import select
-from test_hospital import (
+from hospital_world import (
     AUTH_KEY,
     CHILD,
     EMPLOYEE,
@@ -35,20 +31,19 @@ from test_hospital import (
     TY_HOSP,
     FakeChannel,
     LosingTransport,
+    World,
     bearer,
     dataset,
 )
+from sqlalchemy import select
 
-from yibao.app import create_app
-from yibao.dataset.loader import load_document
 from yibao.hospital.api import create_hospital_app
 from yibao.hospital.channels.base import CashOrder, ChannelRejected, ChannelResult
 from yibao.hospital.config import HospitalConfig
 from yibao.hospital.db import KindSettlement, Payment, Refund
 from yibao.hospital.insurance import loads
 from yibao.hospital.service import Hospital
-from yibao.store.db import Store
-from yibao.store.models import Account, FeeDetail, Settlement, Visit
+from yibao.store.models import FeeDetail, Visit
 
 D = Decimal
 PHARMACY = "P44030000201"
@@ -136,12 +131,11 @@ class Desk:
             return row
 
 
-class World:
-    def __init__(self, store: Store, tmp: Path, urls: HospitalURLs):
-        self.store, self.tmp, self.urls = store, tmp, urls
-        load_document(store, kinds_dataset())
-        self.platform_http = TestClient(create_app(store))
-        self.hospitals: list[Hospital] = []
+class KindsWorld(World):
+    """The hospital world over kinds_dataset(); its hospitals are made by `desk` (stays and sales)."""
+
+    def document(self) -> dict[str, Any]:
+        return kinds_dataset()
 
     def desk(self, code: str = SZ_HOSP, platform_http: httpx.Client | None = None, **channels: Any) -> Desk:
         secret, admdvs, name = SECRETS[code] if code in SECRETS else ("pharmacy-secret", "440300", "深圳示例药店")
@@ -154,35 +148,11 @@ class World:
         self.hospitals.append(hospital)
         return Desk(hospital, chans)
 
-    def settlement(self, setl_id: str) -> Settlement:
-        with self.store.unit_of_work() as s:
-            row = s.get(Settlement, setl_id)
-            assert row is not None
-            return row
 
-    def settlements_of(self, mdtrt_id: str, status: str = "settled") -> int:
-        with self.store.unit_of_work() as s:
-            return len(list(s.scalars(select(Settlement.setl_id).where(Settlement.mdtrt_id == mdtrt_id,
-                                                                       Settlement.status == status))))
-
-    def balance(self, psn_no: str) -> Decimal:
-        with self.store.unit_of_work() as s:
-            acct = s.get(Account, psn_no)
-            assert acct is not None
-            return acct.balance
+WORLD = KindsWorld  # the `world` fixture (tests/hospital/conftest.py) makes this one
 
 
-@pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-          hospital_urls: HospitalURLs) -> Iterator[World]:
-    monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path, hospital_urls)
-    yield w
-    for h in w.hospitals:
-        h.close()
-
-
-def same_as_platform(world: World, desk: Desk, done: dict[str, Any]) -> dict[str, Any]:
+def same_as_platform(world: KindsWorld, desk: Desk, done: dict[str, Any]) -> dict[str, Any]:
     """The answer's figures, the kept settlement output and the platform's settlement agree."""
     paid = done["payment"]
     info = loads(desk.payment(paid["payment_no"]).out_settle)["setlinfo"]
@@ -209,7 +179,7 @@ def slip_shows(desk: Desk, setl_id: str, info: dict[str, Any], title: str, **kw:
     return html
 
 
-def test_a_stay_paid_at_the_bedside_slipped_cancelled_and_paid_again(world: World) -> None:
+def test_a_stay_paid_at_the_bedside_slipped_cancelled_and_paid_again(world: KindsWorld) -> None:
     desk = world.desk()
     card = desk.channels["card"]
     pid = desk.patient(EMPLOYEE)
@@ -270,7 +240,7 @@ def test_a_stay_paid_at_the_bedside_slipped_cancelled_and_paid_again(world: Worl
     assert (rec["records"], rec["balanced"]) == (3, True), rec
 
 
-def test_a_stay_paid_by_family_mutual_aid_takes_no_cash(world: World) -> None:
+def test_a_stay_paid_by_family_mutual_aid_takes_no_cash(world: KindsWorld) -> None:
     desk = world.desk(TY_HOSP)
     child = desk.patient(CHILD)
     no = desk.stay(child, [("EX-DRUG-A", "100.00", "2")])
@@ -284,7 +254,7 @@ def test_a_stay_paid_by_family_mutual_aid_takes_no_cash(world: World) -> None:
     assert world.balance(PARENT) == D("3000.00")
 
 
-def test_a_pharmacy_sale_paid_slipped_and_cancelled(world: World) -> None:
+def test_a_pharmacy_sale_paid_slipped_and_cancelled(world: KindsWorld) -> None:
     desk = world.desk(PHARMACY)
     pid = desk.patient(EMPLOYEE)
     sale = desk.post("/pharmacy/sales", {"patient_id": pid, "lines": [
@@ -310,7 +280,7 @@ def test_a_pharmacy_sale_paid_slipped_and_cancelled(world: World) -> None:
 
 
 @pytest.mark.parametrize("mode", ["failed", "rejected"])
-def test_a_failed_cash_leg_undoes_the_stay_and_the_sale(world: World, mode: str) -> None:
+def test_a_failed_cash_leg_undoes_the_stay_and_the_sale(world: KindsWorld, mode: str) -> None:
     desk = world.desk(card=CardAt(mode), alipay=FakeChannel("alipay"))
     pid = desk.patient(EMPLOYEE)
     no = desk.stay(pid, [("EX-DRUG-A", "10.00", "50")])
@@ -333,7 +303,7 @@ def test_a_failed_cash_leg_undoes_the_stay_and_the_sale(world: World, mode: str)
     assert again["status"] == "settled" and again["payment"]["cash"]["status"] == "PAID", again
 
 
-def test_a_stay_is_paid_from_the_inpatient_deposit_by_the_health_code(world: World) -> None:
+def test_a_stay_is_paid_from_the_inpatient_deposit_by_the_health_code(world: KindsWorld) -> None:
     desk = world.desk()
     pid = desk.patient(EMPLOYEE)
     desk.post(f"/patients/{pid}/codes", {"health_code": "EHC-WARD-7"})
@@ -353,7 +323,7 @@ def test_a_stay_is_paid_from_the_inpatient_deposit_by_the_health_code(world: Wor
     assert D(desk.get(f"/patients/{pid}/deposit")["balance"]) == D("500.00")
 
 
-def test_a_stay_payment_retried_with_its_key_settles_once(world: World) -> None:
+def test_a_stay_payment_retried_with_its_key_settles_once(world: KindsWorld) -> None:
     desk = world.desk()
     pid = desk.patient(EMPLOYEE)
     no = desk.stay(pid, [("EX-DRUG-A", "10.00", "50")])
@@ -365,7 +335,7 @@ def test_a_stay_payment_retried_with_its_key_settles_once(world: World) -> None:
     assert world.settlements_of(first["mdtrt_id"]) == 1
 
 
-def test_lost_answers_are_resent_or_reversed_never_guessed(world: World,
+def test_lost_answers_are_resent_or_reversed_never_guessed(world: KindsWorld,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from yibao.hospital.cashier import later
 
@@ -408,7 +378,7 @@ def test_lost_answers_are_resent_or_reversed_never_guessed(world: World,
     assert world.settlements_of(mdtrt_id) == 0 and desk.get(f"/inpatient/stays/{no}")["status"] == "discharged"
 
 
-def test_the_new_kinds_are_for_staff_only(world: World) -> None:
+def test_the_new_kinds_are_for_staff_only(world: KindsWorld) -> None:
     desk = world.desk()
     pid = desk.patient(EMPLOYEE)
     phone = bearer("patient", pid)
@@ -435,7 +405,7 @@ class Losing(LosingTransport):
         return httpx.Response(reply.status_code, content=reply.content, headers=reply.headers)
 
 
-def test_no_cash_goes_back_before_the_settlement_is_undone(world: World) -> None:
+def test_no_cash_goes_back_before_the_settlement_is_undone(world: KindsWorld) -> None:
     losing = Losing(world.platform_http, {})
     desk = world.desk(platform_http=httpx.Client(transport=losing), card=CardAt(refuse_refunds=True))
     pid = desk.patient(EMPLOYEE)
@@ -463,7 +433,7 @@ def test_no_cash_goes_back_before_the_settlement_is_undone(world: World) -> None
                           headers=bearer("patient", pid)).status_code == 403
 
 
-def test_an_admission_whose_answer_and_reversal_were_lost_is_reversed_before_the_next(world: World) -> None:
+def test_an_admission_whose_answer_and_reversal_were_lost_is_reversed_before_the_next(world: KindsWorld) -> None:
     losing = Losing(world.platform_http, {"2401": 3, "2601": 1})
     desk = world.desk(platform_http=httpx.Client(transport=losing))
     pid = desk.patient(EMPLOYEE)
@@ -477,7 +447,7 @@ def test_an_admission_whose_answer_and_reversal_were_lost_is_reversed_before_the
     assert kept == {"reversed": None, "admitted": None}
 
 
-def test_idempotency_keys_name_one_payment_of_one_thing(world: World) -> None:
+def test_idempotency_keys_name_one_payment_of_one_thing(world: KindsWorld) -> None:
     desk = world.desk()
     pid = desk.patient(EMPLOYEE)
     first = desk.stay(pid, [("EX-DRUG-A", "10.00", "5")])
@@ -516,7 +486,7 @@ class Unsent(httpx.BaseTransport):
         return httpx.Response(reply.status_code, content=reply.content, headers=reply.headers)
 
 
-def test_a_kept_upload_whose_sign_in_went_stale_is_signed_in_again(world: World) -> None:
+def test_a_kept_upload_whose_sign_in_went_stale_is_signed_in_again(world: KindsWorld) -> None:
     unsent = Unsent(world.platform_http, "2301", 3)
     desk = world.desk(platform_http=httpx.Client(transport=unsent))
     pid = desk.patient(EMPLOYEE)
@@ -531,7 +501,7 @@ def test_a_kept_upload_whose_sign_in_went_stale_is_signed_in_again(world: World)
         assert len(list(s.scalars(select(FeeDetail.feedetl_sn).where(FeeDetail.mdtrt_id == up["mdtrt_id"])))) == 2
 
 
-def test_concurrent_uploads_to_one_stay_keep_every_line(world: World) -> None:
+def test_concurrent_uploads_to_one_stay_keep_every_line(world: KindsWorld) -> None:
     desk = world.desk()
     pid = desk.patient(EMPLOYEE)
     no = str(desk.post("/inpatient/stays", {"patient_id": pid}, 201)["no"])

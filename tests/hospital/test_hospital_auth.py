@@ -10,15 +10,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HospitalURLs
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from test_hospital import (
+from hospital_world import (
     AUTH_KEY,
     EMPLOYEE,
     PERSONS,
@@ -27,8 +25,8 @@ from test_hospital import (
     TODAY,
     Desk,
     World,
-    _visit,
     bearer,
+    clinic_visit,
     patient_headers,
 )
 from typer.testing import CliRunner
@@ -39,19 +37,9 @@ from yibao.hospital.api import create_hospital_app
 from yibao.hospital.channels.base import Status
 from yibao.hospital.config import HospitalConfig, load_config
 from yibao.hospital.service import Hospital
-from yibao.store.db import Store
 
 PUBLIC = {("GET", "/hospital"), ("GET", "/departments"), ("GET", "/departments/{dept_code}/doctors"),
           ("GET", "/doctors"), ("POST", "/auth/patient"), ("POST", "/callbacks/{channel}")}
-
-
-@pytest.fixture
-def world(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-          hospital_urls: HospitalURLs) -> Iterator[World]:
-    monkeypatch.setenv("YIBAO_TODAY", TODAY)
-    w = World(store, tmp_path, hospital_urls)
-    yield w
-    w.close()
 
 
 def anonymous(desk: Desk) -> TestClient:
@@ -182,7 +170,7 @@ def test_a_patient_cannot_reach_another_patients_things(world: World) -> None:
     assert refund["status"] == "cancelled", refund
 
     # an insured patient's slip: his, not B's
-    c, reg_c, clinic = _visit(desk)
+    c, reg_c, clinic = clinic_visit(desk)
     paid = desk.pay(c, [reg_c["fee_bill"]["bill_no"], clinic])  # at the desk, by card
     setl_id = paid["insurance"]["setl_id"]
     for kind in ("html", "pdf"):

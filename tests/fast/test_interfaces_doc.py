@@ -8,7 +8,7 @@ from pathlib import Path
 import yibao.gateway.handlers  # noqa: F401  (registers the interfaces)
 from yibao.gateway.registry import INTERFACES
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "interfaces.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "interfaces.md"
 ROW = re.compile(r"^\| (\d{4,5}[A-Z]?) \| ([^|]+) \| (yes|no) \| ([^|]*) \|$")
 
 
