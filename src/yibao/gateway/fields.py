@@ -123,6 +123,10 @@ MaybeDay = Annotated[date | None, BeforeValidator(_day_or_none)]
 Begin = Annotated[datetime, BeforeValidator(_bound(end=False))]
 End = Annotated[datetime, BeforeValidator(_bound(end=True))]
 Whole = Annotated[int, BeforeValidator(_whole)]
+#: the last page a paged query serves: its offset (page_num - 1) * page_size must fit a database's integer
+MAX_PAGE_NUM = 1_000_000
+#: a paged query's page number, 1 to MAX_PAGE_NUM
+PageNum = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=MAX_PAGE_NUM)]
 
 
 def code(dictionary: str, *, empty: bool = False) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from yibao.gateway.fields import Begin, MaybeDay, Text, Whole, code
+from yibao.gateway.fields import MAX_PAGE_NUM, Begin, MaybeDay, Text, Whole, code
 from yibao.gateway.registry import Node, interface
 from yibao.platform import catalogs
 from yibao.platform.work import Work
@@ -80,6 +80,8 @@ class Paged(Node):
     def _page_num(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be 1 or more")
+        if value > MAX_PAGE_NUM:
+            raise ValueError(f"must be at most {MAX_PAGE_NUM}: a catalog is paged through, not skipped past")
         return value
 
     @field_validator("page_size")
