@@ -23,15 +23,23 @@ MAX_PAGE = 1000
 # -- 1301-1315 downloads ---------------------------------------------------------------------------------------
 
 
+#: the largest version a catalog row can carry (its column is a 64-bit integer)
+MAX_VERSION = 2**63 - 1
+
+
 def _version(value: Any) -> int:
     """data.ver: the highest version the HIS holds (the file's 版本号 column); "" or "0" for every row."""
     if value is None or value == "":
         return 0
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 20:
-        return int(value.strip())
-    raise ValueError('must be the highest version held: digits (at most 20), or "0" or empty for every row')
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 20:
+        number = int(value.strip())
+    if number is None or not 0 <= number <= MAX_VERSION:
+        raise ValueError(f'must be the highest version held: a whole number from 0 to {MAX_VERSION}, or "0" or '
+                         "empty for every row")
+    return number
 
 
 class DataDownload(Node):
