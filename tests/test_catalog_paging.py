@@ -10,10 +10,10 @@ from contextlib import contextmanager
 import pytest
 import yaml
 from conftest import WORLD
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 from yibao.dataset.loader import load_document
-from yibao.store.models import CatalogRow
+from yibao.store.models import CatalogRow, StoredFile
 
 #: items 0..29: even ones valid from 2026-01-01, every third ends 2026-02-28, the names say which is which
 N = 30
@@ -114,3 +114,55 @@ def test_a_row_the_dataset_dropped_pages_with_vali_flag_0(his, platform):
     gone = page(his, "1312", vali_flag="0")
     assert (codes(gone), gone["data"][0]["vali_flag"]) == (["EX-T-03"], "0")
     assert page(his, "1312", vali_flag="1", page_size=100)["recordCounts"] == N + 1
+
+
+# -- 1301-1315: one file per content, expired ones purged --------------------------------------------------------
+
+def platform_files(platform, code: str = "H44030000001") -> list[str]:
+    with platform.store.unit_of_work() as s:
+        return sorted(s.scalars(select(StoredFile.file_qury_no).where(
+            StoredFile.fixmedins_code == code, StoredFile.file_qury_no.startswith("fsi/plc/"))))
+
+
+def test_a_download_reuses_its_file_while_nothing_changed(his, platform):
+    first = his.ok("1301", {"data": {"ver": "0"}})
+    again = his.ok("1301", {"data": {}})
+    assert again == first and first["data_cnt"] == N + 2
+    assert platform_files(platform) == [first["file_qury_no"]]
+    # another version held, another catalog, another institution: each a file of its own
+    with platform.store.unit_of_work() as s:
+        top = s.scalar(select(func.max(CatalogRow.ver)))
+    held = his.ok("1301", {"data": {"ver": top}})
+    assert held["data_cnt"] == 0 and held["file_qury_no"] != first["file_qury_no"]
+    assert his.ok("1301", {"data": {"ver": top + 5}})["file_qury_no"] == held["file_qury_no"]
+    assert his.ok("1305", {"data": {}})["file_qury_no"] not in (first["file_qury_no"], held["file_qury_no"])
+    gz = platform.client("H44010000001").ok("1301", {"data": {}})
+    assert platform_files(platform, "H44010000001") == [gz["file_qury_no"]]
+    assert len(platform_files(platform)) == 3
+    # a load that changes a row makes the next download a new file
+    load_document(platform.store, world_doc(renamed=4))
+    changed = his.ok("1301", {"data": {}})
+    assert changed["file_qury_no"] != first["file_qury_no"] and changed["data_cnt"] == N + 2
+    assert his.ok("1301", {"data": {"ver": top}})["data_cnt"] == 1
+
+
+def test_a_file_is_reused_for_half_its_time_and_purged_once_expired(his, platform, monkeypatch):
+    first = his.ok("1301", {"data": {}})
+    assert first["dld_endtime"] == "2026-03-23"
+    gz = platform.client("H44010000001").ok("1301", {"data": {}})["file_qury_no"]
+    monkeypatch.setenv("YIBAO_TODAY", "2026-03-18")
+    assert his.ok("1301", {"data": {}})["file_qury_no"] == first["file_qury_no"]
+    # past half its time a new file is made; the old one can still be fetched until its end
+    monkeypatch.setenv("YIBAO_TODAY", "2026-03-21")
+    later = his.ok("1301", {"data": {}})
+    assert later["file_qury_no"] != first["file_qury_no"] and later["dld_endtime"] == "2026-03-28"
+    assert platform_files(platform) == sorted([first["file_qury_no"], later["file_qury_no"]])
+    # once expired, the caller's next download deletes it; another institution's files are its own business
+    monkeypatch.setenv("YIBAO_TODAY", "2026-03-25")
+    his.ok("1305", {"data": {}})
+    assert first["file_qury_no"] not in platform_files(platform)
+    assert later["file_qury_no"] in platform_files(platform)
+    assert platform_files(platform, "H44010000001") == [gz]
+    got = his.call("9102", {"fsDownloadIn": {"file_qury_no": first["file_qury_no"], "filename": first["filename"],
+                                             "fixmedins_code": "plc"}})
+    assert got["infcode"] == -1 and "no file" in got["err_msg"]

@@ -34,14 +34,21 @@ def _published(row: CatalogRow) -> cf.Published:
 
 def download(work: Work, infno: str, since: int) -> Download:
     """The file of every row of this download changed after version `since` (0: every row), oldest change first;
-    an empty file when there is none (a catalog the dataset holds nothing of, or nothing new)."""
+    an empty file when there is none (a catalog the dataset holds nothing of, or nothing new). The same request
+    while the catalog has no newer version is answered with the same file (files.reusable_platform_file)."""
+    region = (CatalogRow.admdvs == work.here.admdvs, CatalogRow.infno == infno)
+    newest = work.session.scalar(select(func.max(CatalogRow.ver)).where(*region)) or 0
+    since = min(since, newest)  # holding anything newer than the newest is holding everything: one empty file
+    key = f"{work.here.admdvs}/{infno}/{since}/{newest}"
+    if (kept := files.reusable_platform_file(work, key)) is not None:
+        count = work.session.scalar(select(func.count()).select_from(CatalogRow).where(*region,
+                                                                                      CatalogRow.ver > since))
+        return Download(kept, count or 0)
     rows = list(work.session.scalars(
-        select(CatalogRow).where(CatalogRow.admdvs == work.here.admdvs, CatalogRow.infno == infno,
-                                 CatalogRow.ver > since)
-        .order_by(CatalogRow.ver, CatalogRow.code)))
+        select(CatalogRow).where(*region, CatalogRow.ver > since).order_by(CatalogRow.ver, CatalogRow.code)))
     stem = f"{work.now:%Y%m%d%H%M%S}{secrets.randbelow(10**13):013d}.txt"
     content = cf.zip_of(infno, (_published(r) for r in rows), stem)
-    return Download(files.store_platform_file(work, stem + ".zip", content), len(rows))
+    return Download(files.store_platform_file(work, stem + ".zip", content, key), len(rows))
 
 
 @dataclass(frozen=True)
