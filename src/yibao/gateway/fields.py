@@ -12,6 +12,10 @@ from pydantic import BeforeValidator, Field
 from yibao.codes import DICTIONARIES
 from yibao.money import NotDecimal, to_decimal
 
+#: the years a date or time of a message may fall in: a HIS's business is in them, and a day outside cannot be
+#: reckoned with (0001-01-01 minus a day, a window reaching back from year 1) nor stored and read back everywhere
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+_YEARS = f"from {FIRST_DAY} to {LAST_DAY}"
 #: no bill, price or quantity of a medical visit comes near it; far larger values only overflow the arithmetic
 LIMIT = Decimal("1E12")
 PLACES = 6
@@ -37,13 +41,20 @@ def _amount(value: Any) -> Decimal:
     return number.quantize(Decimal("0.01"))
 
 
+def _in_years(moment: datetime, what: str) -> datetime:
+    if not FIRST_DAY <= moment.date() <= LAST_DAY:
+        raise ValueError(f"must be a {what} {_YEARS}")
+    return moment
+
+
 def _datetime(value: Any) -> datetime:
     if isinstance(value, str):
         for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
             try:
-                return datetime.strptime(value.strip(), fmt)
+                moment = datetime.strptime(value.strip(), fmt)
             except ValueError:
                 continue
+            return _in_years(moment, "time")
     raise ValueError("must be a time as yyyy-MM-dd HH:mm:ss")
 
 
@@ -51,9 +62,10 @@ def _day(value: Any) -> date:
     if isinstance(value, str):
         for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
             try:
-                return datetime.strptime(value.strip(), fmt).date()
+                moment = datetime.strptime(value.strip(), fmt)
             except ValueError:
                 continue
+            return _in_years(moment, "date").date()
     raise ValueError("must be a date as yyyy-MM-dd")
 
 
@@ -66,16 +78,13 @@ def _bound(end: bool) -> Callable[[Any], datetime]:
     def parse(value: Any) -> datetime:
         if isinstance(value, str):
             text = value.strip()
-            try:
-                return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
-            except ValueError:
-                pass
-            try:
-                day = datetime.strptime(text, "%Y-%m-%d")
-            except ValueError:
-                pass
-            else:
-                return day.replace(hour=23, minute=59, second=59) if end else day
+            for fmt, last in (("%Y-%m-%d %H:%M:%S", False), ("%Y-%m-%d", end)):
+                try:
+                    moment = datetime.strptime(text, fmt)
+                except ValueError:
+                    continue
+                moment = _in_years(moment, "time")
+                return moment.replace(hour=23, minute=59, second=59) if last else moment
         raise ValueError("must be a time as yyyy-MM-dd HH:mm:ss (or a date yyyy-MM-dd)")
     return parse
 
@@ -114,6 +123,10 @@ MaybeDay = Annotated[date | None, BeforeValidator(_day_or_none)]
 Begin = Annotated[datetime, BeforeValidator(_bound(end=False))]
 End = Annotated[datetime, BeforeValidator(_bound(end=True))]
 Whole = Annotated[int, BeforeValidator(_whole)]
+#: the last page a paged query serves: its offset (page_num - 1) * page_size must fit a database's integer
+MAX_PAGE_NUM = 1_000_000
+#: a paged query's page number, 1 to MAX_PAGE_NUM
+PageNum = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=MAX_PAGE_NUM)]
 
 
 def code(dictionary: str, *, empty: bool = False) -> Any:

@@ -567,6 +567,11 @@ class StoredFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     dld_endtime: Mapped[datetime] = mapped_column(DateTime)
+    #: what a platform file holds (a catalog download: region/infno/version held/newest version), so the same
+    #: request again is answered with the same file (migration 0020); None for uploaded files
+    reuse_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+    __table_args__ = (Index("ix_stored_files_reuse", "fixmedins_code", "reuse_key"),)
 
 
 class InstitutionStatusChange(Base):

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from yibao.gateway.fields import Begin, MaybeDay, Text, Whole, code
+from yibao.gateway.fields import MAX_PAGE_NUM, Begin, MaybeDay, Text, Whole, code
 from yibao.gateway.registry import Node, interface
 from yibao.platform import catalogs
 from yibao.platform.work import Work
@@ -23,15 +23,23 @@ MAX_PAGE = 1000
 # -- 1301-1315 downloads ---------------------------------------------------------------------------------------
 
 
+#: the largest version a catalog row can carry (its column is a 64-bit integer)
+MAX_VERSION = 2**63 - 1
+
+
 def _version(value: Any) -> int:
     """data.ver: the highest version the HIS holds (the file's 版本号 column); "" or "0" for every row."""
     if value is None or value == "":
         return 0
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 20:
-        return int(value.strip())
-    raise ValueError('must be the highest version held: digits (at most 20), or "0" or empty for every row')
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 20:
+        number = int(value.strip())
+    if number is None or not 0 <= number <= MAX_VERSION:
+        raise ValueError(f'must be the highest version held: a whole number from 0 to {MAX_VERSION}, or "0" or '
+                         "empty for every row")
+    return number
 
 
 class DataDownload(Node):
@@ -80,6 +88,8 @@ class Paged(Node):
     def _page_num(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be 1 or more")
+        if value > MAX_PAGE_NUM:
+            raise ValueError(f"must be at most {MAX_PAGE_NUM}: a catalog is paged through, not skipped past")
         return value
 
     @field_validator("page_size")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError
 
 from yibao.errors import Refusal, refuse
-from yibao.gateway.fields import Begin, Day, Id, MaybeDay, Whole, code
+from yibao.gateway.fields import Begin, Day, Id, MaybeDay, PageNum, Whole, code
 from yibao.gateway.registry import Node, interface
 from yibao.platform import mapping
 from yibao.platform.work import Work
@@ -128,7 +128,7 @@ class QueryData(Node):
     begndate: MaybeDay = None
     vali_flag: Annotated[str, Field(pattern=r"^[01]?$")] = ""
     updt_time: Begin
-    page_num: Whole = Field(ge=1)
+    page_num: PageNum
     page_size: Whole = Field(ge=1, le=MAX_PAGE_SIZE)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from yibao.errors import refuse
-from yibao.gateway.fields import Amount, Id, Text, Whole, code
+from yibao.gateway.fields import Amount, Id, PageNum, Text, Whole, code
 from yibao.gateway.registry import Node, interface
 from yibao.platform import clearing
 from yibao.platform import declaration as dc
@@ -35,7 +35,7 @@ class Data2704(Node):
     insutype: code("insutype", empty=True) = ""
     clr_type: code("clr_type", empty=True) = ""
     insu_admdvs: Text = ""
-    page_num: Whole = Field(default=1, ge=1)
+    page_num: PageNum = 1
     page_size: Whole = Field(default=100, ge=1, le=PAGE_SIZE_MAX)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, model_validator
 
-from yibao.gateway.fields import Amount, Flag, Number, Text, Time, Whole, code
+from yibao.gateway.fields import Amount, Flag, Number, PageNum, Text, Time, Whole, code
 from yibao.gateway.registry import Node, interface
 from yibao.platform import selfpay
 from yibao.platform.work import Work
@@ -176,7 +176,7 @@ def delete_visit(work: Work, data: Input4206) -> dict:
 # -- queries: no sign-in (the public clients send an empty sign_no for them) ---------------------------------
 
 class Paged(Flat):
-    page_num: Whole = Field(default=1, ge=1)
+    page_num: PageNum = 1
     page_size: Whole = Field(default=100, ge=1, le=PAGE_SIZE_MAX)
 
 
