@@ -4,10 +4,9 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from typing import Any
-
-import threading
 
 import pytest
 from conftest import signed_headers
