@@ -359,3 +359,10 @@ def test_rule_setting_problem():
 
 def test_an_empty_window_covers_nothing():
     assert not rules.Window("X", D("2026-03-16"), D("2026-03-15")).covers(D("2026-03-16"))
+
+
+def test_query_bounds_no_larger_than_the_columns(mp):
+    h = mp.client()
+    for bad, path in (({"page_num": 10 ** 30}, "page_num"), ({"insu_admdvs": "4" * 7}, "insu_admdvs")):
+        err = refused(h, "1317", {"data": {"updt_time": "2000-01-01", "page_num": 1, "page_size": 10, **bad}})
+        assert err.startswith(f"input.data.{path}: "), err

@@ -239,3 +239,25 @@ def test_a_batch_of_lines_is_read_in_one_query_and_each_visit_locked_once(platfo
     assert sum(1 for s in statements if s.startswith("SELECT") and "FROM selfpay_visits" in s) == 1
     assert sum(1 for s in statements if "pg_advisory_xact_lock" in s) in (0, 3)
     assert len(h.ok("4207", flat("ZYB0", page_size=100))["data"]) == 10
+
+
+@pytest.mark.parametrize(("field", "longest"), [("med_list_codg", 50), ("medins_list_codg", 150), ("bkkp_sn", 30),
+                                                ("fixmedins_mdtrt_id", 30), ("fixmedins_code", 30)])
+def test_a_value_longer_than_its_column_is_refused_by_name(platform: Any, field: str, longest: int) -> None:
+    h = platform.client()
+    too_long = "X" * (longest + 1)
+    for infno, input_, path in (
+            ("4201A", {"fsiOwnpayPatnFeeListDDTO": [fee("ZYL", "1", **{field: too_long})]},
+             "input.fsiOwnpayPatnFeeListDDTO[0]"),
+            ("4205", {"mdtrtinfo": stay("MZL"), "feedetail": [fee("MZL", "1", **{field: too_long})]},
+             "input.feedetail[0]")):
+        err = refused(platform, h, infno, input_)
+        assert err.startswith(f"{path}.{field}: ") and "at most" in err, err
+    if field in ("fixmedins_mdtrt_id", "fixmedins_code"):
+        assert refused(platform, h, "4203", flat("ZYL", cplt_flag="1", **{field: too_long})).startswith(
+            f"input.{field}: ")
+        assert refused(platform, h, "4204", {"feedetail": flat("ZYL", **{field: too_long})}).startswith(
+            f"input.feedetail.{field}: ")
+    if field == "bkkp_sn":
+        assert refused(platform, h, "4204", {"feedetail": flat("ZYL"), "feedetl": [{"bkkp_sn": too_long}]}
+                       ).startswith("input.feedetl")

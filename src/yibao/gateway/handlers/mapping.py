@@ -26,6 +26,8 @@ ListCode = Annotated[str, Field(strict=True, max_length=50)]
 EXTRAS = ("aprvno", "dosform", "exct_cont", "item_cont", "prcunt", "spec", "pacspec", "memo", "drugadm_strdcod",
           "pric")
 MAX_PAGE_SIZE = 1000
+#: a page past this is past any catalog; the bound keeps the row offset inside the database's integers
+MAX_PAGE_NUM = 1_000_000
 
 
 def _rows(input_: Any, model: type[BaseModel]) -> list[tuple[str, Any]]:
@@ -124,11 +126,11 @@ class QueryData(Node):
     hilist_code: ListCode = ""
     med_list_codg: ListCode = ""
     list_type: code("list_type", empty=True) = ""
-    insu_admdvs: Id = ""
+    insu_admdvs: Annotated[str, Field(strict=True, max_length=6)] = ""
     begndate: MaybeDay = None
     vali_flag: Annotated[str, Field(pattern=r"^[01]?$")] = ""
     updt_time: Begin
-    page_num: Whole = Field(ge=1)
+    page_num: Whole = Field(ge=1, le=MAX_PAGE_NUM)
     page_size: Whole = Field(ge=1, le=MAX_PAGE_SIZE)
 
 
