@@ -9,8 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import signed_headers
-from helpers import snapshot
+from helpers import signed_headers, snapshot
 from sqlalchemy import event, select
 
 from yibao import wire
