@@ -207,6 +207,11 @@ def test_paged_queries_refuse_bad_paging(his):
     assert refused(his, "1312", {"data": {"page_num": 1, "page_size": 10}}).startswith("input.data.updt_time")
     assert "is not a code of med_chrgitm_type" in refused(his, "1312", {"data": {**base, "med_chrgitm_type": "99"}})
     assert refused(his, "1312", {"data": {**base, "vali_flag": "2"}}).startswith("input.data.vali_flag: must be")
+    for flag in ("lmt_used_flag", "med_use_flag", "matn_used_flag"):
+        assert refused(his, "1312", {"data": {**base, flag: "Y"}}).startswith(f"input.data.{flag}: 'Y' is not a code")
+    for field, infno in (("hilist_use_type", "1312"), ("lmt_cpnd_type", "1312"), ("hilist_lmtpric_type", "1318"),
+                         ("overlmt_dspo_way", "1318")):
+        assert refused(his, infno, {"data": {**base, field: "%%; drop"}}).startswith(f"input.data.{field}: "), field
 
 
 # -- 1901 --------------------------------------------------------------------------------------------------------

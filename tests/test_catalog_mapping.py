@@ -359,3 +359,32 @@ def test_rule_setting_problem():
 
 def test_an_empty_window_covers_nothing():
     assert not rules.Window("X", D("2026-03-16"), D("2026-03-15")).covers(D("2026-03-16"))
+
+
+def test_query_bounds_no_larger_than_the_columns(mp):
+    h = mp.client()
+    for bad, path in (({"page_num": 10 ** 30}, "page_num"), ({"insu_admdvs": "4" * 7}, "insu_admdvs")):
+        err = refused(h, "1317", {"data": {"updt_time": "2000-01-01", "page_num": 1, "page_size": 10, **bad}})
+        assert err.startswith(f"input.data.{path}: "), err
+
+
+# -- list_type held to the item's catalog ------------------------------------------------------------------
+
+def test_3301_list_type_must_be_the_catalog_of_the_item(platform):
+    doc = world_doc()
+    sz = next(r for r in doc["regions"] if r["admdvs"] == "440300")
+    sz["catalog"].append({"code": "EX-PREP-A", "name": "院内制剂甲", "chrgitm_lv": "02", "selfpay_prop": "0.1",
+                          "pric_uplmt_amt": None, "med_chrgitm_type": "09", "list_type": "103"})
+    load_document(platform.store, doc)
+    h = platform.client()
+    err = refused(h, "3301", {"data": row("H-A", list_type="301")})
+    assert err == "input.data.list_type: EX-DRUG-A is in catalog 101 (西药中成药), not 301 (医用耗材)", err
+    err = refused(h, "3301", {"catalogcompin": [row("H-B", "EX-DRUG-B"), row("H-C", "EX-PREP-A")]})
+    assert err.startswith("input.catalogcompin[1].list_type: EX-PREP-A is in catalog 103"), err
+    h.ok("3301", {"catalogcompin": [row("H-B", "EX-DRUG-B"), row("H-C", "EX-PREP-A", list_type="103")]})
+    assert q(h)["recordCounts"] == 2
+
+
+def test_rule_list_type_problem():
+    assert rules.list_type_problem("EX", "101", "101") is None
+    assert rules.list_type_problem("EX", "301", "101") == "EX is in catalog 101 (西药中成药), not 301 (医用耗材)"

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 import yaml
-from conftest import WORLD
+from helpers import WORLD
 from sqlalchemy import event, func, select
 
 from yibao.dataset.loader import load_document

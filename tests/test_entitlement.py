@@ -243,3 +243,14 @@ def test_rules_arrears_diseases_and_rows():
     [row] = rules.rows("P1", "310", [rules.verdict("filing", "none", day=day, ok_text="")])
     assert row["trt_enjymnt_flag"] == "0" and row["fund_pay_type"] == "310100" and row["begndate"] == "2026-03-16"
     assert rules.enjoys([]) and not rules.enjoys(found)
+
+
+def test_2001_and_5302_refuse_codes_outside_their_dictionaries(platform):
+    h = platform.client()
+    base = {"psn_no": SZ, "insutype": "510", "fixmedins_code": h.code, "med_type": "52", "begntime": DAY}
+    assert refused(h, "2001", {**base, "birctrl_type": "12"}).startswith(
+        "input.data.birctrl_type: '12' is not a code of birctrl_type; one of: 1, 2")
+    assert refused(h, "2001", {**base, "matn_type": "顺产"}).startswith("input.data.matn_type: ")
+    assert refused(h, "5302", {"psn_no": SZ, "biz_appy_type": "0-3"}).startswith("input.data.biz_appy_type: ")
+    h.ok("2001", {"data": {**base, "insutype": "310", "med_type": "11", "birctrl_type": "", "matn_type": ""}},
+         "440300")

@@ -4,13 +4,17 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from helpers import snapshot
+from helpers import signed_headers, snapshot
+from sqlalchemy import event, select
 
+from yibao import wire
 from yibao.client import PlatformError
+from yibao.store.models import SelfpayFee, SelfpayVisit
 
 SZ_HOSPITAL, GZ_HOSPITAL = "H44030000001", "H44010000001"
 DAY = "2026-03-16"
@@ -170,3 +174,89 @@ def test_another_institution_sees_and_changes_nothing(platform: Any) -> None:
     gz.ok("4201A", {"fsiOwnpayPatnFeeListDDTO": [fee("ZY020", "7", fixmedins_code=GZ_HOSPITAL)]})
     assert [r["bkkp_sn"] for r in gz.ok("4207", mine)["data"]] == ["7"]
     assert [r["bkkp_sn"] for r in h.ok("4207", mine)["data"]] == ["1"]
+
+
+# -- twins raced (issue 15 review) ---------------------------------------------------------------------------
+
+def _race(platform: Any, infno: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Send the messages at once, each under its own msgid, as a HIS that retries without waiting would."""
+    h = platform.client()
+    sign = h.sign_no()
+    gateway = platform.app.state.gateway
+    bodies = [wire.encode(h.envelope(infno, x, sign_no=sign)) for x in inputs]
+    start = threading.Barrier(len(bodies))
+    answers: list[dict[str, Any] | None] = [None] * len(bodies)
+
+    def send(i: int) -> None:
+        start.wait()
+        answers[i] = gateway.handle(signed_headers(SZ_HOSPITAL, "test-secret-sz"), bodies[i], None)[1]
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(a is not None for a in answers)
+    return [a for a in answers if a is not None]
+
+
+def test_twin_uploads_of_a_new_line_and_a_new_visit_never_fail_inside(platform: Any) -> None:
+    for n in range(3):
+        answers = _race(platform, "4201A", [{"fsiOwnpayPatnFeeListDDTO": [fee(f"ZYR{n}", "1"), fee(f"ZYR{n}", "2")]}
+                                            for _ in range(4)])
+        for a in answers:
+            assert a["infcode"] == 0 or a["err_msg"].startswith("input."), a["err_msg"]
+        assert any(a["infcode"] == 0 for a in answers)
+        answers = _race(platform, "4205", [{"mdtrtinfo": stay(f"MZR{n}", med_type="11"), "diseinfo": [DIAG],
+                                            "feedetail": [fee(f"MZR{n}", "1")]} for _ in range(4)])
+        for a in answers:
+            assert a["infcode"] == 0 or a["err_msg"].startswith("input."), a["err_msg"]
+        assert any(a["infcode"] == 0 for a in answers)
+    with platform.store.unit_of_work() as s:
+        lines = s.execute(select(SelfpayFee.fixmedins_mdtrt_id, SelfpayFee.bkkp_sn)).all()
+        visits = s.scalars(select(SelfpayVisit.fixmedins_mdtrt_id)).all()
+    assert sorted(lines) == sorted({(f"{k}{n}", sn) for n in range(3) for k, sn in
+                                    (("ZYR", "1"), ("ZYR", "2"), ("MZR", "1"))})
+    assert sorted(visits) == sorted(f"MZR{n}" for n in range(3))
+
+
+def test_a_batch_of_lines_is_read_in_one_query_and_each_visit_locked_once(platform: Any) -> None:
+    h = platform.client()
+    lines = [fee(f"ZYB{v}", str(n)) for v in range(3) for n in range(10)]
+    h.ok("4201A", {"fsiOwnpayPatnFeeListDDTO": lines[:5]})
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(platform.store.engine, "before_cursor_execute", seen)
+    try:
+        h.ok("4201A", {"fsiOwnpayPatnFeeListDDTO": lines})
+    finally:
+        event.remove(platform.store.engine, "before_cursor_execute", seen)
+    assert sum(1 for s in statements if s.startswith("SELECT") and "FROM selfpay_fees" in s) == 1
+    assert sum(1 for s in statements if s.startswith("SELECT") and "FROM selfpay_visits" in s) == 1
+    assert sum(1 for s in statements if "pg_advisory_xact_lock" in s) in (0, 3)
+    assert len(h.ok("4207", flat("ZYB0", page_size=100))["data"]) == 10
+
+
+@pytest.mark.parametrize(("field", "longest"), [("med_list_codg", 50), ("medins_list_codg", 150), ("bkkp_sn", 30),
+                                                ("fixmedins_mdtrt_id", 30), ("fixmedins_code", 30)])
+def test_a_value_longer_than_its_column_is_refused_by_name(platform: Any, field: str, longest: int) -> None:
+    h = platform.client()
+    too_long = "X" * (longest + 1)
+    for infno, input_, path in (
+            ("4201A", {"fsiOwnpayPatnFeeListDDTO": [fee("ZYL", "1", **{field: too_long})]},
+             "input.fsiOwnpayPatnFeeListDDTO[0]"),
+            ("4205", {"mdtrtinfo": stay("MZL"), "feedetail": [fee("MZL", "1", **{field: too_long})]},
+             "input.feedetail[0]")):
+        err = refused(platform, h, infno, input_)
+        assert err.startswith(f"{path}.{field}: ") and "at most" in err, err
+    if field in ("fixmedins_mdtrt_id", "fixmedins_code"):
+        assert refused(platform, h, "4203", flat("ZYL", cplt_flag="1", **{field: too_long})).startswith(
+            f"input.{field}: ")
+        assert refused(platform, h, "4204", {"feedetail": flat("ZYL", **{field: too_long})}).startswith(
+            f"input.feedetail.{field}: ")
+    if field == "bkkp_sn":
+        assert refused(platform, h, "4204", {"feedetail": flat("ZYL"), "feedetl": [{"bkkp_sn": too_long}]}
+                       ).startswith("input.feedetl")

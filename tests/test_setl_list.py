@@ -280,3 +280,26 @@ def test_rule_list_state_and_fee_lines() -> None:
     assert list_state("0", "cancelled", None) == list_state("1", "reversal", None) == "not_needed"
     assert fee_line_problem(D("3"), D("0.335"), D("1.01")) is None  # 1.005 rounds half up
     assert fee_line_problem(D("3"), D("0.335"), D("1.00")) == "1.00 sent, but pric 0.335 x cnt 3 = 1.01"
+
+
+def test_4101A_refuses_codes_outside_their_dictionaries(platform: Any) -> None:
+    h = platform.client()
+    setl = settle(h)
+    cases = [(("setlinfo", None, "hi_paymtd"), "8"), (("payinfo", 0, "fund_pay_type"), "999999"),
+             (("oprninfo", 0, "oprn_oprt_type"), "3"), (("icuinfo", 0, "scs_cutd_ward_type"), "ICU"),
+             (("bldinfo", 0, "bld_cat"), "血")]
+    for (node, i, field), bad in cases:
+        doc = a_list(setl)
+        (doc[node] if i is None else doc[node][i])[field] = bad
+        path = f"input.{node}" + ("" if i is None else f"[{i}]") + f".{field}"
+        err = refused(platform, h, doc)
+        assert err.startswith(f"{path}: {bad!r} is not a code of {field}; one of: "), err
+    # a fund that did not pay may be listed at 0.00, but it must be a fund
+    doc = a_list(setl)
+    doc["payinfo"].append({"fund_pay_type": "390200", "fund_payamt": "0.00"})
+    h.ok("4101A", doc, "440300")
+
+
+def test_rule_an_unknown_fund_is_refused_even_at_zero() -> None:
+    assert list_problem(SETTLED, Listed(payinfo=[("310100", D("12.00")), ("ABC", D("0.00"))])) == (
+        "input.payinfo[1].fund_pay_type", "ABC is not a code of fund_pay_type")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import WORLD
+from helpers import WORLD
 
 from yibao.client import PlatformError
 from yibao.dataset.loader import load_document

@@ -137,3 +137,39 @@ DICTIONARIES.update({
     # iteminfo.med_chrgitm: the spec says "参照医疗收费项目类别", the same dictionary as med_chrgitm_type
     "med_chrgitm": MED_CHRGITM_TYPE,
 })
+
+# -- issue 15: the coded fields of 4101A, 2001, 5302 and 1312's filters (docs/setl_list.md, docs/entitlement.md) --
+
+#: 医保支付方式 of a settlement list (setlinfo.hi_paymtd): the national payment methods; 7 按定额 is sent by clients
+#: of regions that pay a fixed amount per visit
+HI_PAYMTD = {"1": "按项目", "2": "单病种", "3": "按病种分值", "4": "疾病诊断相关分组（DRG）", "5": "按床日",
+             "6": "按人头", "7": "按定额", "9": "其他"}
+#: 基金支付类型 (payinfo.fund_pay_type; setldetail): the national funds and the regional ones public clients meet
+#: (interface.md section 4); the names of the codes after 390200 differ by province
+FUND_PAY_TYPE = {
+    "310100": "职工基本医疗保险统筹基金", "310200": "职工基本医疗保险个人账户基金", "310103": "职工生育基金",
+    "320100": "公务员医疗补助基金", "330100": "大额医疗费用补助基金", "340100": "离休人员医疗保障基金",
+    "350100": "一至六级残疾军人医疗补助基金", "360100": "财政基金", "370100": "企业补充医疗保险基金",
+    "390100": "城乡居民基本医疗保险基金", "390200": "城乡居民大病医疗保险基金", "390300": "大病补充",
+    "390400": "意外伤害基金", "510100": "生育基金", "610100": "医疗救助基金", "610102": "医疗救助（地方）",
+    "610103": "医疗救助（地方）", "610104": "医疗救助（地方）", "620100": "照护保险", "630100": "医院减免",
+    "640100": "政府兜底基金", "999900": "医院垫付", "999996": "医院垫付", "999997": "其他",
+}
+#: 手术操作类别 of a settlement list's operation: the main one and the others (病案首页)
+OPRN_OPRT_TYPE = {"1": "主要手术操作", "2": "其他手术操作"}
+#: 重症监护病房类型 (icuinfo.scs_cutd_ward_type), in the settlement list's order of the wards
+SCS_CUTD_WARD_TYPE = {"1": "CCU", "2": "NICU", "3": "ECU", "4": "SICU", "5": "PICU", "6": "RICU", "7": "ICU（综合）",
+                      "9": "其他"}
+#: 输血品种 (bldinfo.bld_cat)
+BLD_CAT = {"1": "红细胞", "2": "血小板", "3": "血浆", "4": "全血", "5": "自体血回输", "9": "其他"}
+#: 计划生育手术类别 (2001, 2401/2402 birctrl_type)
+BIRCTRL_TYPE = {"1": "放置宫内节育器", "2": "取出宫内节育器", "3": "流产术", "4": "引产术", "5": "绝育手术（输卵管）",
+                "6": "绝育复通手术（输卵管）", "7": "绝育手术（输精管）", "8": "绝育复通手术（输精管）", "9": "其他"}
+#: the yes/no flags of a catalog row (1312 lmt_used_flag, med_use_flag, matn_used_flag)
+YES_NO = {"0": "否", "1": "是"}
+
+DICTIONARIES.update({
+    "hi_paymtd": HI_PAYMTD, "fund_pay_type": FUND_PAY_TYPE, "oprn_oprt_type": OPRN_OPRT_TYPE,
+    "scs_cutd_ward_type": SCS_CUTD_WARD_TYPE, "bld_cat": BLD_CAT, "birctrl_type": BIRCTRL_TYPE,
+    "lmt_used_flag": YES_NO, "med_use_flag": YES_NO, "matn_used_flag": YES_NO,
+})

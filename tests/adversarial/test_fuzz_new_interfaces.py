@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import yaml
-from conftest import WORLD
+from helpers import WORLD
 
 from yibao.dataset.loader import load_document
 
@@ -25,7 +25,8 @@ SEED = 15
 #: junk values tried per node (drawn from JUNK with SEED); every node gets this many
 PER_NODE = 4
 JUNK: list[Any] = [10**30, -10**30, 1e308, -1, 1.5, True, None, "NaN", "Infinity", "-1", "1e30", "", "x" * 600,
-                   "0001-01-01", "9999-12-31 23:59:59", "０", [], {}, [{}], {"a": [1, 2]}]
+                   "0001-01-01", "9999-12-31 23:59:59", "０", [], {}, [{}], {"a": [1, 2]},
+                   "x" * 31, "x" * 51, "x" * 151, "x" * 201]
 INTERNAL = "platform internal error"
 
 SZ = "44030000000000000001"

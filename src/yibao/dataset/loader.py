@@ -179,7 +179,9 @@ class _Writer:
                 "name": item.name, "chrgitm_lv": item.chrgitm_lv,
                 "selfpay_prop": {k: str(v) for k, v in item.selfpay_prop.items()},
                 "pric_uplmt_amt": item.pric_uplmt_amt, "med_chrgitm_type": item.med_chrgitm_type,
-                "extra": {name: getattr(item, name) for name in CATALOG_FLAGS if getattr(item, name) != "0"},
+                "extra": {**{name: getattr(item, name) for name in CATALOG_FLAGS if getattr(item, name) != "0"},
+                          # the catalog the item is in, when the dataset states it (3301 holds list_type to it)
+                          **({"list_type": item.list_type} if item.list_type else {})},
             })
         self.remove(m.CatalogItem, m.CatalogItem.admdvs == r.admdvs,
                     m.CatalogItem.code.not_in([item.code for item in r.catalog]))

@@ -146,6 +146,23 @@ def code(dictionary: str, *, empty: bool = False) -> Any:
     return Annotated[str, BeforeValidator(check)]
 
 
+def regional_code(name: str, max_length: int, *, empty: bool = True) -> Any:
+    """A coded field whose dictionary the public sources do not give, or whose codes differ by region: held to the
+    shape of a code (letters and digits, within the spec's length) so that free text or a stray value is refused
+    naming the field, while every region's own codes pass."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a code of {name} as a string")
+        if value == "" and empty:
+            return value
+        if not (value.isascii() and value.isalnum() and len(value) <= max_length):
+            raise ValueError(f"{value[:20]!r} is not a code of {name}: letters and digits, at most {max_length}")
+        return value
+
+    return Annotated[str, BeforeValidator(check)]
+
+
 CertType = code("mdtrt_cert_type")
 InsuType = code("insutype")
 MedType = code("med_type")

@@ -22,6 +22,7 @@ from yibao.platform.ids import new_id
 from yibao.platform.regions import region_setting
 from yibao.platform.work import Work
 from yibao.rules import mapping as rules
+from yibao.rules.catalog_file import list_type_for
 from yibao.store.models import CatalogMapping
 from yibao.store.reference import reference
 
@@ -62,9 +63,15 @@ def upload(work: Work, rows: list[MappingIn]) -> list[Uploaded]:
             raise refuse(f"{row.path}.{problem[0]}", problem[1])
     known = reference(work.session).catalog_items(work.session, inst.admdvs, {r.med_list_codg for r in rows})
     for row in rows:
-        if row.med_list_codg not in known:
+        item = known.get(row.med_list_codg)
+        if item is None:
             raise refuse(f"{row.path}.med_list_codg", f"{row.med_list_codg} is not in the catalog of region "
                                                       f"{inst.admdvs}")
+        stated = (item.extra or {}).get("list_type")
+        problem = rules.list_type_problem(row.med_list_codg, row.list_type,
+                                          list_type_for(item.med_chrgitm_type, stated))
+        if problem:
+            raise refuse(f"{row.path}.list_type", problem)
     out = []
     for row in rows:
         old = _in_force(work, row.medins_list_codg)

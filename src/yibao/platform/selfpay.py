@@ -8,13 +8,14 @@ visit. An institution sees and changes only its own records: another's visit num
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from yibao.errors import refuse
 from yibao.money import ZERO
@@ -23,6 +24,8 @@ from yibao.rules.setl_list import fee_line_problem
 from yibao.store.models import SelfpayFee, SelfpayVisit
 
 INPATIENT, OUTPATIENT = "inpatient", "outpatient"
+#: the first half of the PostgreSQL advisory lock that stands for a self-pay visit number (see _hold)
+_LOCK_CLASS = 4201
 
 
 @dataclass(frozen=True)
@@ -61,14 +64,36 @@ def ours(work: Work, path: str, code: str) -> None:
         raise refuse(f"{path}.fixmedins_code", f"{code} is not the calling institution {work.here.code}")
 
 
-def visit_of(work: Work, mdtrt_id: str, *, lock: bool = False) -> SelfpayVisit | None:
-    q = select(SelfpayVisit).where(SelfpayVisit.fixmedins_code == work.here.code,
-                                   SelfpayVisit.fixmedins_mdtrt_id == mdtrt_id)
-    return work.session.scalar(q.with_for_update() if lock else q)
+def visit_of(work: Work, mdtrt_id: str) -> SelfpayVisit | None:
+    return work.session.scalar(select(SelfpayVisit).where(SelfpayVisit.fixmedins_code == work.here.code,
+                                                           SelfpayVisit.fixmedins_mdtrt_id == mdtrt_id))
+
+
+def _lock_key(code: str, mdtrt_id: str) -> int:
+    digest = hashlib.sha256(f"{code}\x00{mdtrt_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def _hold(work: Work, mdtrt_ids: Iterable[str]) -> dict[str, SelfpayVisit]:
+    """Take the institution's visit numbers named for the rest of the transaction, each once and always in the
+    same order, and answer the visits reported under them.
+
+    The number is locked, not the visit's row: fee lines (4201A) may come before their stay is reported, and the
+    first 4202/4205 of a visit has no row to lock yet. Twins that add the same new line or visit at once (a HIS
+    retrying under a fresh msgid) then queue, and the second sees what the first committed instead of meeting the
+    unique index. SQLite runs one writing transaction at a time, so it needs no lock."""
+    ids = sorted(set(mdtrt_ids))
+    if work.session.get_bind().dialect.name == "postgresql":
+        for key in sorted({_lock_key(work.here.code, i) for i in ids}):
+            work.session.execute(text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": _LOCK_CLASS, "k": key})
+    rows = work.session.scalars(select(SelfpayVisit).where(
+        SelfpayVisit.fixmedins_code == work.here.code, SelfpayVisit.fixmedins_mdtrt_id.in_(ids))
+        .execution_options(populate_existing=True))
+    return {v.fixmedins_mdtrt_id: v for v in rows}
 
 
 def _known_visit(work: Work, path: str, mdtrt_id: str, *, lock: bool = False) -> SelfpayVisit:
-    visit = visit_of(work, mdtrt_id, lock=lock)
+    visit = _hold(work, [mdtrt_id]).get(mdtrt_id) if lock else visit_of(work, mdtrt_id)
     if visit is None:
         raise refuse(f"{path}.fixmedins_mdtrt_id", f"no self-pay visit {mdtrt_id} at this institution")
     return visit
@@ -99,11 +124,18 @@ def _check_lines(work: Work, lines: Sequence[FeeIn]) -> None:
         seen.add(key)
 
 
-def _store_lines(work: Work, lines: Sequence[FeeIn]) -> None:
+def _store_lines(work: Work, lines: Sequence[FeeIn], *, replacing: bool = False) -> None:
+    """Add the lines, or replace those already stored under their bkkp_sn (one query finds them all); the
+    caller holds their visit numbers (_hold). `replacing`: the visit's lines were just deleted."""
+    stored: dict[tuple[str, str], SelfpayFee] = {}
+    if not replacing:
+        found = work.session.scalars(select(SelfpayFee).where(
+            SelfpayFee.fixmedins_code == work.here.code,
+            SelfpayFee.fixmedins_mdtrt_id.in_({x.fixmedins_mdtrt_id for x in lines}),
+            SelfpayFee.bkkp_sn.in_({x.bkkp_sn for x in lines})))
+        stored = {(r.fixmedins_mdtrt_id, r.bkkp_sn): r for r in found}
     for x in lines:
-        row = work.session.scalar(select(SelfpayFee).where(
-            SelfpayFee.fixmedins_code == work.here.code, SelfpayFee.fixmedins_mdtrt_id == x.fixmedins_mdtrt_id,
-            SelfpayFee.bkkp_sn == x.bkkp_sn))
+        row = stored.get((x.fixmedins_mdtrt_id, x.bkkp_sn))
         if row is None:
             row = SelfpayFee(fixmedins_code=work.here.code, fixmedins_mdtrt_id=x.fixmedins_mdtrt_id, bkkp_sn=x.bkkp_sn)
             work.session.add(row)
@@ -117,8 +149,9 @@ def _store_lines(work: Work, lines: Sequence[FeeIn]) -> None:
 def upload_fees(work: Work, lines: Sequence[FeeIn]) -> int:
     """4201A: an inpatient stay's fee lines, added or replaced by bkkp_sn; the stay may be reported later."""
     _check_lines(work, lines)
+    visits = _hold(work, (x.fixmedins_mdtrt_id for x in lines))
     for x in lines:
-        visit = visit_of(work, x.fixmedins_mdtrt_id, lock=True)
+        visit = visits.get(x.fixmedins_mdtrt_id)
         _open(visit, x.path)
         if visit is not None and visit.kind != INPATIENT and visit.vali_flag == "1":
             raise refuse(f"{x.path}.fixmedins_mdtrt_id", f"visit {x.fixmedins_mdtrt_id} is an outpatient visit "
@@ -129,7 +162,7 @@ def upload_fees(work: Work, lines: Sequence[FeeIn]) -> int:
 
 def _store_visit(work: Work, v: VisitIn, kind: str, diagnoses: list[dict[str, Any]]) -> SelfpayVisit:
     ours(work, v.path, v.fixmedins_code)
-    visit = visit_of(work, v.fixmedins_mdtrt_id, lock=True)
+    visit = _hold(work, [v.fixmedins_mdtrt_id]).get(v.fixmedins_mdtrt_id)
     _open(visit, v.path)
     if visit is not None and visit.kind != kind and visit.vali_flag == "1":
         raise refuse(f"{v.path}.fixmedins_mdtrt_id", f"visit {v.fixmedins_mdtrt_id} was reported as {visit.kind}")
@@ -160,7 +193,7 @@ def upload_outpatient(work: Work, v: VisitIn, diagnoses: list[dict[str, Any]], l
     visit = _store_visit(work, v, OUTPATIENT, diagnoses)
     work.session.execute(delete(SelfpayFee).where(SelfpayFee.fixmedins_code == work.here.code,
                                                   SelfpayFee.fixmedins_mdtrt_id == v.fixmedins_mdtrt_id))
-    _store_lines(work, lines)
+    _store_lines(work, lines, replacing=True)
     return visit
 
 
@@ -188,7 +221,7 @@ def complete(work: Work, mdtrt_id: str, cplt_flag: str) -> SelfpayVisit:
 
 def delete_fees(work: Work, mdtrt_id: str, bkkp_sns: Sequence[str]) -> int:
     """4204: the named lines of a visit, or all of them when none is named."""
-    visit = visit_of(work, mdtrt_id, lock=True)
+    visit = _hold(work, [mdtrt_id]).get(mdtrt_id)
     _open(visit, "input.feedetail")
     rows = _fee_rows(work, mdtrt_id)
     if not rows:

@@ -35,6 +35,15 @@ def row_problem(list_type: str, begndate: date, enddate: date | None) -> tuple[s
     return None
 
 
+def list_type_problem(med_list_codg: str, sent: str, item_list_type: str) -> str | None:
+    """A 3301 row's list_type must name the catalog its item is in (rules/catalog_file.py list_type_for): a drug
+    mapped as a consumable would be downloaded, filtered and reported under the wrong catalog."""
+    if sent == item_list_type:
+        return None
+    return (f"{med_list_codg} is in catalog {item_list_type} ({LIST_TYPE.get(item_list_type, '')}), not {sent} "
+            f"({LIST_TYPE.get(sent, '')})")
+
+
 def closing_enddate(old_enddate: date | None, new_begndate: date) -> date:
     """The end day of a mapping replaced by one starting `new_begndate`: the day before it, never later than the
     end it had. It may fall before the old begndate: a mapping replaced before it started covers no day at all,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from yibao.codes import FUND_PAY_TYPE
 from yibao.money import ZERO, round2
 
 Problem = tuple[str, str]
@@ -92,6 +93,9 @@ def _payinfo_problem(s: Settled, rows: Sequence[tuple[str, Decimal]]) -> Problem
         if fund in seen:
             return f"{path}.fund_pay_type", f"{fund} is listed twice"
         seen.add(fund)
+        # a fund that did not pay may be listed at 0.00, but it must be a fund
+        if fund not in FUND_PAY_TYPE:
+            return f"{path}.fund_pay_type", f"{fund[:20]} is not a code of fund_pay_type"
         paid = s.funds.get(fund)
         if paid is None and amount != ZERO:
             known = ", ".join(sorted(s.funds)) or "none"

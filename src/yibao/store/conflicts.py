@@ -24,6 +24,22 @@ _KNOWN: dict[str, tuple[str, str]] = {
     "uq_catalog_mappings_active": ("catalog_mappings.fixmedins_code, catalog_mappings.medins_list_codg",
                                    "medins_list_codg: a concurrent 3301 mapped this item code at the same moment; "
                                    "send the upload again to replace that mapping"),
+    # self-pay records (4201A-4206): the visit number is locked first (platform/selfpay.py _hold), so these
+    # stand only behind that lock
+    "uq_selfpay_fees_sn": ("selfpay_fees.fixmedins_code, selfpay_fees.fixmedins_mdtrt_id, selfpay_fees.bkkp_sn",
+                           "bkkp_sn: a concurrent message stored this fee line of the visit at the same moment; "
+                           "send the upload again to replace it"),
+    "uq_selfpay_visits_visit": ("selfpay_visits.fixmedins_code, selfpay_visits.fixmedins_mdtrt_id",
+                                "fixmedins_mdtrt_id: a concurrent message reported this visit at the same moment; "
+                                "send it again to replace it"),
+    # pre- and mid-event analysis: a review's suggestions flagged twice at once, a region's rule made twice at once
+    "uq_review_suggestions_line_rule": ("review_suggestions.decl_id, review_suggestions.fee_id, "
+                                        "review_suggestions.rule_id",
+                                        "decl_id: a concurrent request was flagging this declaration's lines; "
+                                        "ask for its suggestions again"),
+    "analysis_rules_pkey": ("analysis_rules.admdvs, analysis_rules.rule_id",
+                            "rule_id: a concurrent request made a rule with this id in the region at the same "
+                            "moment"),
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from yibao.gateway.fields import MAX_PAGE_NUM, Begin, MaybeDay, Text, Whole, code
+from yibao.gateway.fields import MAX_PAGE_NUM, Begin, MaybeDay, Text, Whole, code, regional_code
 from yibao.gateway.registry import Node, interface
 from yibao.platform import catalogs
 from yibao.platform.work import Work
@@ -115,17 +115,18 @@ class Data1312(Paged):
     med_chrgitm_type: code("med_chrgitm_type", empty=True) = ""  # type: ignore[valid-type]
     chrgitm_lv: code("chrgitm_lv", empty=True) = ""  # type: ignore[valid-type]
     list_type: code("list_type", empty=True) = ""  # type: ignore[valid-type]
-    lmt_used_flag: Text = ""
-    med_use_flag: Text = ""
-    matn_used_flag: Text = ""
-    hilist_use_type: Text = ""
-    lmt_cpnd_type: Text = ""
+    lmt_used_flag: code("lmt_used_flag", empty=True) = ""  # type: ignore[valid-type]
+    med_use_flag: code("med_use_flag", empty=True) = ""  # type: ignore[valid-type]
+    matn_used_flag: code("matn_used_flag", empty=True) = ""  # type: ignore[valid-type]
+    hilist_use_type: regional_code("hilist_use_type", 3) = ""  # type: ignore[valid-type]
+    lmt_cpnd_type: regional_code("lmt_cpnd_type", 3) = ""  # type: ignore[valid-type]
 
 
 class Data1318(Paged):
     hilist_code: Text = ""
-    hilist_lmtpric_type: Text = ""
-    overlmt_dspo_way: Text = ""
+    #: the dataset's codes (docs/catalogs.md): no public dictionary
+    hilist_lmtpric_type: regional_code("hilist_lmtpric_type", 50) = ""  # type: ignore[valid-type]
+    overlmt_dspo_way: regional_code("overlmt_dspo_way", 50) = ""  # type: ignore[valid-type]
     tabname: Text = ""
     poolarea_no: Text = ""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from yibao.gateway.fields import Id, InsuType, MaybeTime, MedType, Text, Time
+from yibao.gateway.fields import Id, InsuType, MaybeTime, MedType, Text, Time, code, regional_code
 from yibao.gateway.registry import Node, interface
 from yibao.platform import entitlement
 from yibao.platform.work import Work
@@ -24,8 +24,9 @@ class Data2001(Node):
     dise_name: Text = ""
     oprn_oprt_code: Id = ""
     oprn_oprt_name: Text = ""
-    matn_type: Text = ""
-    birctrl_type: Text = ""
+    #: 生育类别: its national dictionary is not public and regions send their own codes (str 6)
+    matn_type: regional_code("matn_type", 6) = ""
+    birctrl_type: code("birctrl_type", empty=True) = ""
 
 
 class Input2001(Node):
@@ -43,7 +44,7 @@ def entitlement_check(work: Work, data: Input2001) -> dict:
 class Data5302(Node):
     psn_no: Id = Field(min_length=1)
     #: 业务申请类型: required by the spec (OpenHIS sends "03"); yibao keeps one kind of designation, its filings
-    biz_appy_type: Text = Field(min_length=1, max_length=3)
+    biz_appy_type: regional_code("biz_appy_type", 3, empty=False)
 
 
 class Input5302(Node):

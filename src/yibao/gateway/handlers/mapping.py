@@ -124,7 +124,7 @@ class QueryData(Node):
     hilist_code: ListCode = ""
     med_list_codg: ListCode = ""
     list_type: code("list_type", empty=True) = ""
-    insu_admdvs: Id = ""
+    insu_admdvs: Annotated[str, Field(strict=True, max_length=6)] = ""
     begndate: MaybeDay = None
     vali_flag: Annotated[str, Field(pattern=r"^[01]?$")] = ""
     updt_time: Begin

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, model_validator
 
-from yibao.gateway.fields import Amount, Flag, Number, PageNum, Text, Time, Whole, code
+from yibao.gateway.fields import Amount, Flag, Id, Number, PageNum, Text, Time, Whole, code
 from yibao.gateway.registry import Node, interface
 from yibao.platform import selfpay
 from yibao.platform.work import Work
@@ -17,6 +17,10 @@ from yibao.platform.work import Work
 TIME = "%Y-%m-%d %H:%M:%S"
 PAGE_SIZE_MAX = 1000
 Visit = Annotated[str, Field(strict=True, min_length=1, max_length=30)]
+#: every field stored in a column is bounded by it (store/models.py SelfpayFee, SelfpayVisit)
+Sn = Annotated[str, Field(strict=True, max_length=30)]
+MedListCode = Annotated[str, Field(strict=True, max_length=50)]
+HisCode = Annotated[str, Field(strict=True, max_length=150)]
 Required = Annotated[str, Field(strict=True, min_length=1, max_length=500)]
 
 
@@ -31,10 +35,10 @@ class FeeRow(Node):
     cnt: Number
     pric: Number
     det_item_fee_sumamt: Amount
-    fixmedins_code: Text = ""
+    fixmedins_code: Id = ""
     med_type: code("med_type", empty=True) = ""
-    med_list_codg: Text = ""
-    medins_list_codg: Text = ""
+    med_list_codg: MedListCode = ""
+    medins_list_codg: HisCode = ""
     medins_list_name: Text = ""
     med_chrgitm_type: code("med_chrgitm_type", empty=True) = ""
 
@@ -45,7 +49,7 @@ class MdtrtRow(Node):
     certno: Annotated[str, Field(strict=True, min_length=1, max_length=50)]
     psn_name: Annotated[str, Field(strict=True, min_length=1, max_length=50)]
     begntime: Time
-    fixmedins_code: Text = ""
+    fixmedins_code: Id = ""
     med_type: code("med_type", empty=True) = ""
     medfee_sumamt: Amount | None = None
 
@@ -60,7 +64,7 @@ class DiagRow(Node):
 
 class Flat(Node):
     fixmedins_mdtrt_id: Visit
-    fixmedins_code: Text = ""
+    fixmedins_code: Id = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -126,11 +130,11 @@ def complete(work: Work, data: Input4203) -> dict:
 
 class FeeDelete(Node):
     fixmedins_mdtrt_id: Visit
-    fixmedins_code: Text = ""
+    fixmedins_code: Id = ""
 
 
 class FeeDeleteSn(Node):
-    bkkp_sn: Text = ""
+    bkkp_sn: Sn = ""
 
 
 class Input4204(Node):

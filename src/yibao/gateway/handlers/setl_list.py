@@ -27,7 +27,7 @@ class SetlInfo(Node):
     setl_end_date: Day
     medins_fill_dept: Required
     medins_fill_psn: Required
-    hi_paymtd: Text = ""
+    hi_paymtd: code("hi_paymtd", empty=True) = ""
     medcasno: Text = ""
     gend: code("gend", empty=True) = ""
     patn_cert_type: code("psn_cert_type", empty=True) = ""
@@ -41,7 +41,7 @@ class SetlInfo(Node):
 class PayInfo(Node):
     """表155: what a fund paid."""
 
-    fund_pay_type: Annotated[str, Field(strict=True, min_length=1, max_length=6)]
+    fund_pay_type: code("fund_pay_type")
     fund_payamt: Amount
 
 
@@ -78,7 +78,7 @@ class ItemInfo(Node):
 class OprnInfo(Node):
     """表159: an operation."""
 
-    oprn_oprt_type: Text = ""
+    oprn_oprt_type: code("oprn_oprt_type", empty=True) = ""
     oprn_oprt_name: Required
     oprn_oprt_code: Required
 
@@ -86,7 +86,7 @@ class OprnInfo(Node):
 class IcuInfo(Node):
     """表160: a stay in intensive care; the duration as days/hours/minutes (1/13/24)."""
 
-    scs_cutd_ward_type: Required
+    scs_cutd_ward_type: code("scs_cutd_ward_type")
     scs_cutd_inpool_time: Required
     scs_cutd_exit_time: Required
     scs_cutd_sum_dura: Annotated[str, Field(strict=True, pattern=r"^\d{1,4}/\d{1,2}/\d{1,2}$")]
@@ -95,7 +95,7 @@ class IcuInfo(Node):
 class BldInfo(Node):
     """表194: a transfusion."""
 
-    bld_cat: Required
+    bld_cat: code("bld_cat")
     bld_amt: Number
     bld_unt: Text = ""
 
