@@ -4,13 +4,13 @@ keeps its catalogs in step before anyone is at the desk."""
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from typing import Any
 
 from pydantic import Field, field_validator
 
 from yibao.gateway.fields import MAX_PAGE_NUM, Begin, MaybeDay, Text, Whole, code, regional_code
+from yibao.gateway.paging import page_answer
 from yibao.gateway.registry import Node, interface
 from yibao.platform import catalogs
 from yibao.platform.work import Work
@@ -181,11 +181,7 @@ def _paged(work: Work, infno: str, d: Paged) -> dict:
     q = catalogs.Query(d.updt_time, d.page_num, d.page_size, equal, getattr(d, "hilist_name", ""), d.query_date,
                        d.vali_flag, d.rid)
     got = catalogs.page(work, infno, q)
-    pages = math.ceil(got.total / d.page_size)
-    start = (d.page_num - 1) * d.page_size
-    return {"firstPage": 1 if pages else 0, "lastPage": pages, "size": len(got.rows),
-            "startRow": start + 1 if got.rows else 0, "pageSize": d.page_size, "pageNum": d.page_num,
-            "recordCounts": got.total, "pages": pages, "data": [_row(r) for r in got.rows]}
+    return page_answer(got.total, [_row(r) for r in got.rows], d.page_num, d.page_size)
 
 
 @interface("1312", "医保目录信息查询", Input1312)

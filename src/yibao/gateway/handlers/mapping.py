@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from yibao.errors import Refusal, refuse
 from yibao.gateway.fields import Begin, Day, Id, MaybeDay, PageNum, Whole, code
+from yibao.gateway.paging import page_answer
 from yibao.gateway.registry import Node, interface
 from yibao.platform import mapping
 from yibao.platform.work import Work
@@ -148,11 +149,7 @@ def _page(work: Work, d: QueryData, row_of: Any) -> dict:
         medins_list_codg=d.medins_list_codg, medins_list_name=d.medins_list_name,
         med_list_codg=d.med_list_codg or d.hilist_code, list_type=d.list_type, insu_admdvs=d.insu_admdvs,
         begndate=d.begndate, vali_flag=d.vali_flag))
-    pages = (total + d.page_size - 1) // d.page_size
-    start = (d.page_num - 1) * d.page_size
-    return {"firstPage": 1, "lastPage": max(pages, 1), "size": len(rows), "startRow": start + 1 if rows else 0,
-            "pageSize": d.page_size, "pageNum": d.page_num, "recordCounts": total, "pages": pages,
-            "data": [row_of(work, r) for r in rows]}
+    return page_answer(total, [row_of(work, r) for r in rows], d.page_num, d.page_size)
 
 
 def _common(work: Work, r: mapping.CatalogMapping) -> dict[str, Any]:

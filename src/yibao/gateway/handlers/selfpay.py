@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, model_validator
 
 from yibao.gateway.fields import Amount, Flag, Id, Number, PageNum, Text, Time, Whole, code
+from yibao.gateway.paging import page_answer
 from yibao.gateway.registry import Node, interface
 from yibao.platform import selfpay
 from yibao.platform.work import Work
@@ -185,9 +186,10 @@ class Paged(Flat):
 
 
 def _page(rows: list[dict], q: Paged) -> dict:
+    """The national paging wrapper (gateway/paging.py) and, as before, total / page_num / page_size."""
     start = (q.page_num - 1) * q.page_size
-    return {"data": rows[start:start + q.page_size], "total": len(rows), "page_num": q.page_num,
-            "page_size": q.page_size}
+    return {**page_answer(len(rows), rows[start:start + q.page_size], q.page_num, q.page_size),
+            "total": len(rows), "page_num": q.page_num, "page_size": q.page_size}
 
 
 def _visit_out(v: Any) -> dict:
