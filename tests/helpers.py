@@ -165,3 +165,26 @@ class HospitalURLs:
                 shutil.copy(self.template, path)
             return f"sqlite:///{path}"
         return self.schemas.url(n)
+
+
+def setl_list_input(psn_no: str, day: str, setl: dict[str, Any], fund_payamt: str, **setlinfo: Any) -> dict[str, Any]:
+    """A whole 4101A (医疗保障基金结算清单) input for one outpatient settlement `setl` (its setl_id and mdtrt_id) of
+    100.00 of item class 09, with every optional block filled; `setlinfo` gives acct_pay and psn_cashpay and
+    overrides any other field of the setlinfo block."""
+    return {
+        "setlinfo": {"psn_no": psn_no, "mdtrt_id": setl["mdtrt_id"], "setl_id": setl["setl_id"], "medcasno": "MC-1",
+                     "hi_no": psn_no, "ntly": "CHN", "gend": "1", "patn_cert_type": "01", "setl_begn_date": day,
+                     "setl_end_date": day, "hi_paymtd": "1", "medins_fill_dept": "医保办", "medins_fill_psn": "李四",
+                     "psn_selfpay": "88.00", "psn_ownpay": "0.00",
+                     "bill_code": "B", "bill_no": "1", "biz_sn": "S1", **setlinfo},
+        "payinfo": [{"fund_pay_type": "310100", "fund_payamt": fund_payamt}],
+        "opspdiseinfo": [{"diag_name": "高血压", "diag_code": "I10.x00", "oprn_oprt_name": "", "oprn_oprt_code": ""}],
+        "diseinfo": [{"diag_type": "1", "diag_code": "I10.x00", "diag_name": "高血压", "adm_cond_type": "1",
+                      "maindiag_flag": "1"}],
+        "iteminfo": [{"med_chrgitm": "09", "amt": "100.00", "claa_sumfee": "100.00", "clab_amt": "0.00",
+                      "fulamt_ownpay_amt": "0.00", "oth_amt": "0.00"}],
+        "oprninfo": [{"oprn_oprt_type": "1", "oprn_oprt_name": "换药", "oprn_oprt_code": "93.5700"}],
+        "icuinfo": [{"scs_cutd_ward_type": "1", "scs_cutd_inpool_time": f"{day} 10:00:00",
+                     "scs_cutd_exit_time": f"{day} 12:00:00", "scs_cutd_sum_dura": "0/2/0"}],
+        "bldinfo": [{"bld_cat": "1", "bld_amt": "200", "bld_unt": "ml"}],
+    }

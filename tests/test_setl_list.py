@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from helpers import snapshot
+from helpers import setl_list_input, snapshot
 from sqlalchemy import select
 
 from yibao.api.tokens import issue, signing_key
@@ -62,23 +62,7 @@ def settle(client: Any, cnt: int = 2) -> dict[str, Any]:
 
 def a_list(setl: dict[str, Any], **setlinfo: Any) -> dict[str, Any]:
     """A whole 4101A input for the first settlement of 100.00 (fund 12.00, account 88.00)."""
-    return {
-        "setlinfo": {"psn_no": SZ, "mdtrt_id": setl["mdtrt_id"], "setl_id": setl["setl_id"], "medcasno": "MC-1",
-                     "hi_no": SZ, "ntly": "CHN", "gend": "1", "patn_cert_type": "01", "setl_begn_date": DAY,
-                     "setl_end_date": DAY, "hi_paymtd": "1", "medins_fill_dept": "医保办", "medins_fill_psn": "李四",
-                     "acct_pay": "88.00", "psn_cashpay": "0.00", "psn_selfpay": "88.00", "psn_ownpay": "0.00",
-                     "bill_code": "B", "bill_no": "1", "biz_sn": "S1", **setlinfo},
-        "payinfo": [{"fund_pay_type": "310100", "fund_payamt": "12.00"}],
-        "opspdiseinfo": [{"diag_name": "高血压", "diag_code": "I10.x00", "oprn_oprt_name": "", "oprn_oprt_code": ""}],
-        "diseinfo": [{"diag_type": "1", "diag_code": "I10.x00", "diag_name": "高血压", "adm_cond_type": "1",
-                      "maindiag_flag": "1"}],
-        "iteminfo": [{"med_chrgitm": "09", "amt": "100.00", "claa_sumfee": "100.00", "clab_amt": "0.00",
-                      "fulamt_ownpay_amt": "0.00", "oth_amt": "0.00"}],
-        "oprninfo": [{"oprn_oprt_type": "1", "oprn_oprt_name": "换药", "oprn_oprt_code": "93.5700"}],
-        "icuinfo": [{"scs_cutd_ward_type": "1", "scs_cutd_inpool_time": f"{DAY} 10:00:00",
-                     "scs_cutd_exit_time": f"{DAY} 12:00:00", "scs_cutd_sum_dura": "0/2/0"}],
-        "bldinfo": [{"bld_cat": "1", "bld_amt": "200", "bld_unt": "ml"}],
-    }
+    return setl_list_input(SZ, DAY, setl, "12.00", **{"acct_pay": "88.00", "psn_cashpay": "0.00", **setlinfo})
 
 
 def lists(platform: Any, setl_id: str) -> list[SetlList]:
