@@ -203,3 +203,65 @@ def test_each_province_gets_its_own_table_set(month: ProvincesMonth, tmp_path: P
     assert anhui[f"transfer_voucher_340000_{MARCH}"]["title"] == "异地就医结算专户收付款凭证"
     hefei = settlements(month.store, HF_H, None, APRIL_1)
     assert D(totals(table)["payable"]) == sums(hefei, "employee")["payable"]
+
+
+def test_yibao_reports_analysis_compares_the_month_with_the_previous_one(month: ProvincesMonth,
+                                                                         tmp_path: Path) -> None:
+    """揭阳 揭医保〔2021〕82号 (粤医保规〔2021〕4号 art. 32): the analysis report of a region (Taiyuan) and of its
+    province, by month and by quarter, from `yibao reports REGION MONTH --analysis [--quarter]`. February: the
+    Datong parent at the Taiyuan hospital once; March: twice, and the Datong child once; the Taiyuan child's
+    visit is local and is not counted."""
+    month.on("2026-02-10")
+    feb = month.settle(TY_H, DT_PARENT, EXAMPLE_A)
+    month.on("2026-03-16")
+    march = [month.settle(TY_H, DT_PARENT, EXAMPLE_A), month.settle(TY_H, DT_PARENT, EXAMPLE_B),
+             month.settle(TY_H, DT_CHILD, EXAMPLE_B)]
+    month.settle(TY_H, TY_CHILD, EXAMPLE_B)
+    # February was not declared in time and rolls into March's declaration: the review figures are those of the
+    # declarations of the period, the volumes those of the settlements of the period
+    month.on("2026-04-03")
+    decl = month.post("/institution/declarations", institution(TY_H), 201, setl_ym=MARCH)
+    month.on("2026-04-15")
+    month.post(f"/agency/declarations/{decl['decl_id']}/rejections", agency(TY), 201, setl_id=march[1]["setl_id"],
+               reason="超量开药，不予支付")
+    rejected = D(str(march[1]["fund_pay_sumamt"])) + D(str(march[1]["acct_pay"]))
+    declared = sum((D(str(v["fund_pay_sumamt"])) + D(str(v["acct_pay"])) for v in [feb, *march]), D("0.00"))
+    month.mp.setenv("YIBAO_DATABASE_URL", str(month.store.engine.url.render_as_string(hide_password=False)))
+
+    def analysis(scope: str, *flags: str) -> dict[str, Any]:
+        result = CliRunner().invoke(cli_app, ["reports", scope, MARCH, "--analysis", *flags, "--out", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        period = "2026Q1" if flags else MARCH
+        folder = tmp_path / scope / MARCH
+        assert {p.name for p in folder.glob(f"analysis_{scope}_{period}.*")} == {
+            f"analysis_{scope}_{period}.{x}" for x in ("json", "xlsx", "pdf")}
+        return json.loads((folder / f"analysis_{scope}_{period}.json").read_text(encoding="utf-8"))
+
+    medfee = sum((D(str(v["medfee_sumamt"])) for v in march), D("0.00"))
+    fund = sum((D(str(v["fund_pay_sumamt"])) for v in march), D("0.00"))
+    feb_medfee = D(str(feb["medfee_sumamt"]))
+    for scope in (TY, "140000"):
+        report = analysis(scope)
+        f = report["figures"]
+        assert (f["current"]["visits"], D(f["current"]["medfee_sumamt"]), D(f["current"]["fund_pay_sumamt"])) == (
+            3, medfee, fund)
+        assert (f["previous"]["visits"], D(f["previous"]["medfee_sumamt"])) == (1, feb_medfee)
+        assert D(f["growth"]["visits_previous"]) == D("2.0000")
+        assert D(f["growth"]["medfee_sumamt_previous"]) == ((medfee - feb_medfee) / feb_medfee).quantize(D("0.0001"))
+        assert f["growth"]["medfee_sumamt_last_year"] is None  # nothing in March 2025 to compare with
+        assert sorted((r["insu_admdvs"], r["treat_admdvs"], r["visits"]) for r in f["by_region"]) == [(DT, TY, 3)]
+        assert {(r["med_type"], r["visits"]) for r in f["by_kind"]} == {("11", 3)}
+        review = f["review"]
+        assert (D(review["declared"]), D(review["rejected"]), D(review["deducted"])) == (declared, rejected, D("0.00"))
+        assert D(review["rejection_rate"]) == (rejected / declared).quantize(D("0.0001"))
+        [row] = f["institutions"]
+        assert (row["fixmedins_code"], row["previous_visits"], row["flags"]) == (TY_H, 1, [])
+        overview = report["sections"][0]
+        assert overview["rows"][0]["fund_share"] == f"{(fund / medfee * 100).quantize(D('0.01'))}%"
+        assert overview["totals"] == {}  # periods side by side do not add up
+    quarter = analysis(TY, "--quarter")["figures"]
+    assert (quarter["period"], quarter["previous_period"], quarter["same_period_last_year"]) == (
+        "2026Q1", "2025Q4", "2025Q1")
+    assert quarter["current"]["visits"] == 4 and quarter["previous"]["visits"] == 0  # February is in the quarter
+    refused = CliRunner().invoke(cli_app, ["reports", "149900", MARCH, "--analysis", "--out", str(tmp_path)])
+    assert refused.exit_code == 1 and "agency: no region 149900" in refused.output
