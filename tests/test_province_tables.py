@@ -61,6 +61,9 @@ APRIL_1 = datetime(2026, 4, 1)
 
 def provinces_doc() -> dict[str, Any]:
     doc = world_doc()
+    # Taiyuan watches its institutions from the first visit on (the analysis report's thresholds)
+    next(r for r in doc["regions"] if r["admdvs"] == TY)["settings"]["monitoring"] = {"growth": "0.50",
+                                                                                     "min_visits": 1}
     doc["regions"].append(region(HF, "合肥市(示例)", [policy("310", "0.00", "0.70", "3000.00"),
                                                     policy("390", "0.00", "0.50", "800.00")]))
     doc["institutions"].append(hospital(HF_H, HF))
@@ -255,7 +258,11 @@ def test_yibao_reports_analysis_compares_the_month_with_the_previous_one(month: 
         assert (D(review["declared"]), D(review["rejected"]), D(review["deducted"])) == (declared, rejected, D("0.00"))
         assert D(review["rejection_rate"]) == (rejected / declared).quantize(D("0.0001"))
         [row] = f["institutions"]
-        assert (row["fixmedins_code"], row["previous_visits"], row["flags"]) == (TY_H, 1, [])
+        # +184 % over February: unusual for Taiyuan (its own thresholds); the province keeps the defaults, and
+        # fewer than 5 visits are never judged
+        flags = ["增长异常"] if scope == TY else []
+        assert (row["fixmedins_code"], row["previous_visits"], row["flags"]) == (TY_H, 1, flags)
+        assert f["thresholds"]["min_visits"] == (1 if scope == TY else 5)
         overview = report["sections"][0]
         assert overview["rows"][0]["fund_share"] == f"{(fund / medfee * 100).quantize(D('0.01'))}%"
         assert overview["totals"] == {}  # periods side by side do not add up

@@ -91,3 +91,15 @@ def test_an_institution_is_unusual_by_growth_or_average_cost() -> None:
     assert unusual(10, D("1500.00"), D("1000.00"), D("100.00"), t) == []  # exactly +50 %, exactly 1.5 x: not beyond
     assert unusual(10, D("1000.00"), D("0.00"), D("50.00"), t) == [UNUSUAL_AVG_COST]  # no base: no growth to judge
     assert unusual(4, D("9000.00"), D("10.00"), D("10.00"), t) == []  # too few visits
+
+
+@pytest.mark.parametrize(("monitoring", "message"), [
+    ({"growth": "lots"}, "monitoring.growth: 'lots' is not a non-negative decimal"),
+    ({"avg_cost": 1.5}, "monitoring.avg_cost: 1.5 is not a non-negative decimal"),  # float-ok: bad input
+    ({"growth": "-0.1"}, "monitoring.growth: '-0.1'"),
+    ({"min_visits": "5"}, "monitoring.min_visits: '5' is not a non-negative whole number"),
+    ("high", "monitoring: a mapping"),
+])
+def test_a_threshold_that_is_not_one_is_refused_by_name(monitoring: object, message: str) -> None:
+    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(".", r"\.")):
+        Thresholds.of({"monitoring": monitoring})

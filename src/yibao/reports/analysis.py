@@ -19,6 +19,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.codes import MED_TYPE
+from yibao.errors import refuse
 from yibao.money import ZERO
 from yibao.reports.columns import count_column, money_column, region_names
 from yibao.reports.table import Column, Report
@@ -104,7 +105,10 @@ def _total(session: Session, scope: str, period: Period) -> dict[str, Any]:
 
 def thresholds(session: Session, scope: str) -> Thresholds:
     region = session.get(Region, scope)
-    return Thresholds.of(region.settings if region is not None else None)
+    try:
+        return Thresholds.of(region.settings if region is not None else None)
+    except ValueError as exc:
+        raise refuse("settings", f"region {scope}: {exc}") from None
 
 
 def _review(session: Session, scope: str, period: Period) -> list[dict[str, Any]]:

@@ -31,11 +31,31 @@ class Thresholds:
 
     @classmethod
     def of(cls, settings: Mapping[str, Any] | None) -> Thresholds:
+        """The thresholds of a region's settings; ValueError naming the key of a setting that is not one."""
         given = (settings or {}).get("monitoring") or {}
+        if not isinstance(given, Mapping):
+            raise ValueError("monitoring: a mapping of growth, avg_cost and min_visits")
         default = cls()
-        return cls(Decimal(str(given.get("growth", default.growth))),
-                   Decimal(str(given.get("avg_cost", default.avg_cost))),
-                   int(given.get("min_visits", default.min_visits)))
+        return cls(_rate(given, "growth", default.growth), _rate(given, "avg_cost", default.avg_cost),
+                   _count(given, "min_visits", default.min_visits))
+
+
+def _rate(given: Mapping[str, Any], key: str, default: Decimal) -> Decimal:
+    value = given.get(key, default)
+    try:
+        rate = Decimal(str(value))
+    except ArithmeticError:
+        rate = Decimal("NaN")
+    if isinstance(value, bool | float) or not rate.is_finite() or rate < 0:
+        raise ValueError(f"monitoring.{key}: {value!r} is not a non-negative decimal (as text, e.g. \"0.50\")")
+    return rate
+
+
+def _count(given: Mapping[str, Any], key: str, default: int) -> int:
+    value = given.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"monitoring.{key}: {value!r} is not a non-negative whole number")
+    return value
 
 
 @dataclass(frozen=True)
