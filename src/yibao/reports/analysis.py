@@ -131,8 +131,8 @@ def _review(session: Session, scope: str, period: Period) -> list[dict[str, Any]
             row(treat, insu)[column] = total or ZERO
     rows = [out[k] for k in sorted(out)]
     for r in rows:
-        r["rejection_rate"] = percent(ratio(r["rejected"], r["declared"]))
-        r["deduction_rate"] = percent(ratio(r["deducted"], r["declared"]))
+        r["rejection_rate"] = ratio(r["rejected"], r["declared"])
+        r["deduction_rate"] = ratio(r["deducted"], r["declared"])
     return rows
 
 
@@ -238,7 +238,9 @@ def _sections(scope: str, period: Period, periods: dict[str, Period], overall: d
         Report(f"review_{stem}", "六、审核拒付与扣款", [
             Column("treat_admdvs", "就医地"), Column("insu_admdvs", "参保地"), money_column("declared", "申报金额"),
             money_column("rejected", "拒付金额"), money_column("deducted", "扣款金额"),
-            Column("rejection_rate", "拒付率"), Column("deduction_rate", "扣款率")], review),
+            Column("rejection_rate", "拒付率"), Column("deduction_rate", "扣款率")],
+            [{**r, "rejection_rate": percent(r["rejection_rate"]), "deduction_rate": percent(r["deduction_rate"])}
+             for r in review]),
     ]
 
 
