@@ -17,8 +17,9 @@ from yibao.platform import review as rv
 from yibao.platform.work import Work
 from yibao.reports.monthly import declaration, month_reports
 from yibao.reports.render import write_all
+from yibao.rules.monthly import parse_ym
 from yibao.simulate import run as simulate_month
-from yibao.store.models import Declaration, Institution
+from yibao.store.models import Declaration, Institution, Region
 
 review_app = typer.Typer(no_args_is_help=True, help="Review of declarations by the treatment region's agency")
 allocate_app = typer.Typer(no_args_is_help=True, help="Allocation: pay the reviewed plans")
@@ -104,9 +105,29 @@ def clear_advances(province: str, month: Month) -> None:
 @app.command()
 def reports(agency: str, month: Month,
             out: Annotated[Path, typer.Option(help="folder for the files")] = Path("var/reports"),
-            level3: Annotated[bool, typer.Option(help="also the per-settlement declaration tables")] = False) -> None:
-    """Write every table of a region's month as JSON, xlsx and PDF."""
+            level3: Annotated[bool, typer.Option(help="also the per-settlement declaration tables")] = False,
+            analysis: Annotated[bool, typer.Option(
+                help="the cross-region settlement analysis report instead (AGENCY a region, or a province xx0000)")]
+            = False,
+            quarter: Annotated[bool, typer.Option(help="with --analysis: the quarter of MONTH")] = False) -> None:
+    """Write every table of a region's month (in its province's table set) as JSON, xlsx and PDF; or, with
+    --analysis, the region's or province's analysis report of the month or quarter."""
+    if quarter and not analysis:
+        typer.echo("--quarter: only with --analysis", err=True)
+        raise typer.Exit(2)
+
     def run(w: Work) -> list[Path]:
+        try:
+            parse_ym(month)
+        except ValueError as exc:
+            raise refuse("month", str(exc)) from None
+        if analysis:
+            from yibao.reports import analysis as an
+            from yibao.reports.analysis_render import write_analysis
+
+            if not an.is_province(agency) and w.session.get(Region, agency) is None:
+                raise refuse("agency", f"no region {agency} (a province is xx0000)")
+            return write_analysis(an.build(w.session, agency, month, quarter), out / agency / month)
         made = month_reports(w.session, month, agency)
         if level3:
             for decl in w.session.scalars(select(Declaration).where(Declaration.setl_ym == month,

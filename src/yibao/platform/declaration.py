@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from yibao.errors import refuse
 from yibao.money import ZERO
 from yibao.rules.monthly import Cycle, month_end, month_of, shift, window_problem
+from yibao.rules.payment_funds import mutual_aid_fund
 from yibao.rules.setl_list import list_state
 from yibao.store.models import (
     Account,
@@ -134,6 +135,10 @@ def _insert_mutual_aid(session: Session, decl: Declaration) -> None:
               .group_by(S.insu_admdvs, S.insutype, Account.admdvs))
     session.execute(insert(DeclarationMutualAid).from_select(
         ["decl_id", "insu_admdvs", "insutype", "acct_admdvs", "amount"], source))
+    # which fund pays each amount (Taiyuan's payment plan): a handful of rows per declaration, not per settlement
+    for row in mutual_aid(session, decl.decl_id):
+        row.pay_fund = mutual_aid_fund(decl.admdvs, row.insu_admdvs, row.insutype, row.acct_admdvs)
+    session.flush()
 
 
 def _sum_lines(session: Session, decl: Declaration) -> None:

@@ -1,6 +1,7 @@
-"""The province's tables (seed 004): the centre's transfer voucher and insurance breakdown, the mutual-aid
-payment tables of a region, the mutual-aid clearing between regions and the clearing balances. Built with
-set-based SQL from the cycle's own tables, like reports/monthly.py."""
+"""The province's tables: the centre's transfer voucher and insurance breakdown, the mutual-aid payment tables of
+a region (with the fund paying each amount), the mutual-aid clearing between regions and the clearing balances.
+Built with set-based SQL from the cycle's own tables, like reports/monthly.py; titles and file names are the
+province's table set (reports/tablesets.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from yibao.platform import allocation as al
 from yibao.platform import clearing
 from yibao.reports.columns import count_column, money_column, region_names
 from yibao.reports.table import Column, Report
+from yibao.reports.tablesets import SHANXI_RESIDENT_NOTE, file_code, table_set
+from yibao.rules.payment_funds import fund_label
 from yibao.store.models import AllocationItem, Declaration, DeclarationMutualAid, FundPosting, MutualAidClearing
 
 
@@ -45,12 +48,15 @@ def transfer_voucher(session: Session, province: str, ym: str) -> Report:
         money_column("drawn", "付款(拨付/共济)"),
         money_column("held", "预付金结余"),
     ]
+    tables = table_set(province)
     return Report(
-        f"annex19_{province}_{ym}",
-        "广东省医疗保险异地就医结算专户划拨凭证（收/付款）",
+        file_code(tables, "transfer_voucher", f"{province}_{ym}"),
+        tables.title("transfer_voucher"),
         columns,
         rows,
+        notes=list(tables.notes),
         meta=[
+            *tables.meta(province),
             ("省医保中心", province),
             ("结算年月", ym),
             ("专户余额", str(view["bank"])),
@@ -85,45 +91,52 @@ def insurance_breakdown(session: Session, province: str, ym: str) -> Report:
         count_column("decl_cnt", "申报数"),
         money_column("amount", "金额"),
     ]
+    tables = table_set(province)
     return Report(
-        f"annex20_{province}_{ym}",
-        "广东省医疗保险省内异地就医门诊医疗费用险种分类表",
+        file_code(tables, "insurance_breakdown", f"{province}_{ym}"),
+        tables.title("insurance_breakdown"),
         columns,
         rows,
-        meta=[("省医保中心", province), ("结算年月", ym)],
+        meta=[*tables.meta(province), ("省医保中心", province), ("结算年月", ym)],
+        notes=list(tables.notes),
     )
 
 
 def mutual_aid_payment(session: Session, ym: str, agency: str, local: bool) -> Report:
-    """Seed 001 四(四)4: the local and the cross-region mutual-aid account payment tables, printed beside the
-    payment plan when mutual-aid amounts are present."""
+    """太原 并医险中心字〔2022〕126号 四(四)4: the local and the cross-region mutual-aid account payment tables,
+    printed beside the payment plan when mutual-aid amounts are present, each amount with the fund that pays it
+    (四(一)-(三): the city's employee personal-account fund, its cross-region fund account, or the centre)."""
     M, D = DeclarationMutualAid, Declaration
     cond = M.acct_admdvs == D.admdvs if local else M.acct_admdvs != D.admdvs
+    names = region_names(session)
     rows = [
-        dict(r._mapping)
+        {**r._mapping, "pay_fund": fund_label(r.pay_fund, names.get(agency, agency))}
         for r in session.execute(
-            select(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs, func.sum(M.amount).label("amount"))
+            select(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs, M.pay_fund,
+                   func.sum(M.amount).label("amount"))
             .join(D, D.decl_id == M.decl_id)
             .where(D.setl_ym == ym, D.admdvs == agency, cond)
-            .group_by(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs)
-            .order_by(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs)
+            .group_by(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs, M.pay_fund)
+            .order_by(D.fixmedins_code, M.insu_admdvs, M.insutype, M.acct_admdvs, M.pay_fund)
         )
     ]
-    title = "山西省医疗保险两定机构" + ("本地" if local else "异地") + "共济账户支付表"
+    tables = table_set(agency)
     columns = [
         Column("fixmedins_code", "机构编码"),
         Column("insu_admdvs", "参保地"),
         Column("insutype", "险种"),
         Column("acct_admdvs", "共济账户所在地"),
+        Column("pay_fund", "支付基金"),
         money_column("amount", "共济账户支付金额"),
     ]
     return Report(
         f"mutual_aid_{'local' if local else 'xregion'}_{agency}_{ym}",
-        title,
+        tables.title("mutual_aid_local" if local else "mutual_aid_xregion"),
         columns,
         rows,
-        meta=[("经办机构", agency), ("结算年月", ym)],
-        notes=["支付表只用来区分本地、异地共济账户金额，正常支付"],
+        meta=[*tables.meta(agency), ("经办机构", agency), ("结算年月", ym)],
+        notes=["支付表只用来区分本地、异地共济账户金额，正常支付",
+               *([SHANXI_RESIDENT_NOTE] if tables.mutual_aid_payment else []), *tables.notes],
     )
 
 
@@ -151,9 +164,10 @@ def mutual_aid_clearing(session: Session, province: str, ym: str) -> Report:
         money_column("cleared", "省中心清算"),
         money_column("difference", "差额"),
     ]
+    tables = table_set(province)
     return Report(
         f"mutual_aid_clearing_{province}_{ym}",
-        "个人账户家庭共济异地资金清算表",
+        tables.title("mutual_aid_clearing"),
         columns,
         rows,
         meta=[("省医保中心", province), ("结算年月", ym)],
@@ -174,7 +188,7 @@ def clearing_balances(session: Session, province: str, ym: str) -> Report:
     ]
     return Report(
         f"clearing_{province}_{ym}",
-        "省内异地清分结果（地区间）",
+        table_set(province).title("clearing_balances"),
         columns,
         rows,
         meta=[("省", province), ("清分年月", ym)],

@@ -1,5 +1,6 @@
-"""The tables of the monthly cycle (seed 004 annexes 3-20, seed 001 四(四)4), built from the cycle's own tables
-with set-based SQL; each is a `Report` that renders as JSON, xlsx and PDF (reports/render.py).
+"""The tables of the monthly cycle, built from the cycle's own tables with set-based SQL; each is a `Report` that
+renders as JSON, xlsx and PDF (reports/render.py). Titles, file names and which tables a month has are the
+province's table set (reports/tablesets.py: Guangdong's annexes 3-20, Shanxi's tables, the generic set).
 
 Every figure is read from the declaration lines, the allocation plan or the settlements themselves, so the
 totals tie out to the settlements to the cent (tests/test_monthly_cycle.py checks it)."""
@@ -25,6 +26,7 @@ from yibao.reports.centre import (
 )
 from yibao.reports.columns import count_column, money_column, region_names
 from yibao.reports.table import Column, Report
+from yibao.reports.tablesets import CLASS_NAMES, TableSet, file_code, table_set
 from yibao.rules.monthly import RESIDENT_INSUTYPES, insutype_class
 from yibao.rules.setl_list import LIST_MISSING, LIST_NOT_NEEDED, LIST_UPLOADED
 from yibao.store.models import (
@@ -36,8 +38,6 @@ from yibao.store.models import (
     ReviewRejection,
 )
 
-CLASS_NAMES = {"employee": "职工医保", "resident": "居民医保"}
-GD = "广东省省内异地就医门诊医疗费用"
 #: the level-3 tables flag a settlement whose list (4101A) is missing
 LIST_STATE_NAMES = {LIST_UPLOADED: "已上传", LIST_MISSING: "未上传", LIST_NOT_NEEDED: ""}
 
@@ -48,6 +48,7 @@ def _class_filter(column: Any, cls: str) -> Any:
 
 def _meta(decl: Declaration, inst: Institution | None, cls: str) -> list[tuple[str, str]]:
     out = [
+        *table_set(decl.admdvs).meta(decl.admdvs),
         ("医药机构", f"{decl.fixmedins_code} {inst.name if inst else ''}".strip()),
         ("结算年月", decl.setl_ym),
         ("险种", CLASS_NAMES[cls]),
@@ -76,16 +77,10 @@ def declaration(session: Session, decl: Declaration, cls: str, level: int) -> Re
     """Annexes 3-5 (employees) and 6-8 (residents): level 1 the institution's total, level 2 by insured region
     and clearing category, level 3 one row per settlement (streamed)."""
     inst = session.get(Institution, decl.fixmedins_code)
-    annex = {
-        ("employee", 1): 3,
-        ("employee", 2): 4,
-        ("employee", 3): 5,
-        ("resident", 1): 6,
-        ("resident", 2): 7,
-        ("resident", 3): 8,
-    }[(cls, level)]
-    title = f"{GD}结算申报表（{CLASS_NAMES[cls]}{'一二三'[level - 1]}级表）"
-    code = f"annex{annex:02d}_{decl.decl_id}"
+    tables = table_set(decl.admdvs)
+    title = tables.title("declaration", cls, level)
+    code = file_code(tables, "declaration", decl.decl_id, cls, level)
+    notes = list(tables.notes)
     L = DeclarationLine
     sums = [func.sum(getattr(L, c.key)).label(c.key) for c in DECL_AMOUNTS]
     base = select(*sums).where(L.decl_id == decl.decl_id, _class_filter(L.insutype, cls))
@@ -99,7 +94,7 @@ def declaration(session: Session, decl: Declaration, cls: str, level: int) -> Re
             }
         ]
         columns = [Column("fixmedins_code", "机构编码"), Column("fixmedins_name", "机构名称"), *DECL_AMOUNTS]
-        return Report(code, title, columns, rows, meta=_meta(decl, inst, cls))
+        return Report(code, title, columns, rows, meta=_meta(decl, inst, cls), notes=notes)
     if level == 2:
         names = region_names(session)
         q = (
@@ -114,7 +109,7 @@ def declaration(session: Session, decl: Declaration, cls: str, level: int) -> Re
             Column("clr_type", "清算类别"),
             *DECL_AMOUNTS,
         ]
-        return Report(code, title, columns, rows, meta=_meta(decl, inst, cls))
+        return Report(code, title, columns, rows, meta=_meta(decl, inst, cls), notes=notes)
 
     def settlements() -> Iterator[dict[str, Any]]:
         for r in dc.detail_rows(session, decl):
@@ -143,12 +138,12 @@ def declaration(session: Session, decl: Declaration, cls: str, level: int) -> Re
         money_column("payable", "申报金额"),
         Column("setl_list", "结算清单"),
     ]
-    return Report(code, title, columns, settlements, meta=_meta(decl, inst, cls))
+    return Report(code, title, columns, settlements, meta=_meta(decl, inst, cls), notes=notes)
 
 
 def review_notes(session: Session, decl: Declaration, cls: str) -> Report:
     """Annexes 9 and 12: what was declared, rejected (with reasons), deducted and approved."""
-    annex = 9 if cls == "employee" else 12
+    tables = table_set(decl.admdvs)
     rows: list[dict[str, Any]] = []
     L = DeclarationLine
     declared = session.execute(
@@ -180,13 +175,13 @@ def review_notes(session: Session, decl: Declaration, cls: str) -> Report:
     totals = {"cnt": int(declared[0]), "amount": sum((r["amount"] for r in rows), ZERO)}
     inst = session.get(Institution, decl.fixmedins_code)
     return Report(
-        f"annex{annex:02d}_{decl.decl_id}",
-        f"{GD}月结算审核说明（{CLASS_NAMES[cls]}）",
+        file_code(tables, "review_notes", decl.decl_id, cls),
+        tables.title("review_notes", cls),
         columns,
         rows,
         meta=_meta(decl, inst, cls) + [("审核状态", decl.status)],
         totals=totals,
-        notes=["审核通过金额 = 申报 + 补报 - 拒付 - 违规扣款"],
+        notes=["审核通过金额 = 申报 + 补报 - 拒付 - 违规扣款", *tables.notes],
     )
 
 
@@ -253,18 +248,21 @@ PAYMENT_COLUMNS = [
 def review_payment(session: Session, ym: str, cls: str, agency: str, fixmedins_code: str | None = None) -> Report:
     """Annexes 10/13 (agency version: every institution of the region) and 11/14 (an institution's own)."""
     own = fixmedins_code is not None
-    annex = {("employee", False): 10, ("employee", True): 11, ("resident", False): 13, ("resident", True): 14}[
-        (cls, own)
-    ]
+    tables = table_set(agency)
     version = "医药机构下载用表" if own else "经办机构用表"
     rows = _payment_rows(session, ym, cls, agency, fixmedins_code)
     return Report(
-        f"annex{annex:02d}_{fixmedins_code or agency}_{ym}",
-        f"{GD}月结算审核支付表（{CLASS_NAMES[cls]}-{version}）",
+        file_code(tables, "review_payment_own" if own else "review_payment", f"{fixmedins_code or agency}_{ym}", cls),
+        tables.title("review_payment", cls, version=version),
         PAYMENT_COLUMNS,
         rows,
-        meta=[("就医地经办机构", agency), ("结算年月", ym)] + ([("医药机构", fixmedins_code)] if own else []),
+        meta=_region_meta(tables, agency, ym) + ([("医药机构", fixmedins_code)] if own else []),
+        notes=list(tables.notes),
     )
+
+
+def _region_meta(tables: TableSet, agency: str, ym: str) -> list[tuple[str, str]]:
+    return [*tables.meta(agency), ("就医地经办机构", agency), ("结算年月", ym)]
 
 
 def review_summary(session: Session, ym: str, cls: str, agency: str) -> Report:
@@ -278,12 +276,14 @@ def review_summary(session: Session, ym: str, cls: str, agency: str) -> Report:
     names = region_names(session)
     rows = [{"insu_admdvs": k, "insu_name": names.get(k, ""), **v} for k, v in sorted(sums.items())]
     columns = [Column("insu_admdvs", "参保地区划"), Column("insu_name", "参保地"), *PAYMENT_COLUMNS[2:]]
+    tables = table_set(agency)
     return Report(
-        f"annex{15 if cls == 'employee' else 16}_{agency}_{ym}",
-        f"{GD}月结算审核支付汇总表（{CLASS_NAMES[cls]}）",
+        file_code(tables, "review_summary", f"{agency}_{ym}", cls),
+        tables.title("review_summary", cls),
         columns,
         rows,
-        meta=[("就医地经办机构", agency), ("结算年月", ym)],
+        meta=_region_meta(tables, agency, ym),
+        notes=list(tables.notes),
     )
 
 
@@ -308,19 +308,21 @@ def allocation_plan(session: Session, ym: str, cls: str, agency: str) -> Report:
         Column("status", "状态"),
         money_column("amount", "拨付金额"),
     ]
+    tables = table_set(agency)
     return Report(
-        f"annex{17 if cls == 'employee' else 18}_{agency}_{ym}",
-        f"{GD}月结算拨付计划表（{CLASS_NAMES[cls]}）",
+        file_code(tables, "allocation_plan", f"{agency}_{ym}", cls),
+        tables.title("allocation_plan", cls),
         columns,
         rows,
-        meta=[("就医地经办机构", agency), ("结算年月", ym)],
+        meta=_region_meta(tables, agency, ym),
+        notes=list(tables.notes),
     )
 
 
 def month_reports(session: Session, ym: str, agency: str) -> list[Report]:
-    """Every table of a region's month: its institutions' declarations (levels 1-2; level 3 on request), the
-    review notes, payment tables, summary and plan, the mutual-aid tables when there is mutual aid, and the
-    province's voucher, breakdown, mutual-aid clearing and clearing balances."""
+    """Every table of a region's month in its province's table set: its institutions' declarations (levels 1-2;
+    level 3 on request), the review notes, payment tables, summary and plan, Shanxi's mutual-aid payment tables
+    when there is mutual aid, and the province's voucher, breakdown, mutual-aid clearing and clearing balances."""
     out: list[Report] = []
     decls = list(
         session.scalars(
@@ -342,7 +344,7 @@ def month_reports(session: Session, ym: str, agency: str) -> list[Report]:
             review_summary(session, ym, cls, agency),
             allocation_plan(session, ym, cls, agency),
         ]
-    if any(d.acct_mulaid_pay for d in decls):
+    if table_set(agency).mutual_aid_payment and any(d.acct_mulaid_pay for d in decls):
         out += [mutual_aid_payment(session, ym, agency, True), mutual_aid_payment(session, ym, agency, False)]
     province = al.province_of(agency)
     out += [

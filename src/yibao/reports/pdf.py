@@ -55,6 +55,7 @@ class _TableFeed(Flowable):
         self.reading = Reading(report)
         self.rows = iter(self.reading)
         self.finished = False
+        self.total_row, self.any_rows = report.total_row, False
         self.pending: tuple[list[Any], float, bool] | None = None
         self.leading = size * 1.2
         self.number_styles: dict[float, ParagraphStyle] = {}
@@ -112,7 +113,10 @@ class _TableFeed(Flowable):
         cells = next(self.rows, None)
         if cells is None:
             self.finished = True
-            return *self._measure(self.reading.total_cells()), True
+            if self.total_row or not self.any_rows:  # an empty table still shows a row under its header
+                return *self._measure(self.reading.total_cells()), True
+            return None
+        self.any_rows = True
         return *self._measure(cells), False
 
     def next_page(self, frame: Any) -> list[Flowable]:
@@ -158,13 +162,26 @@ def _page_number(canvas: Any, document: Any) -> None:
     canvas.restoreState()
 
 
-def write_pdf(report: Report, path: Path) -> Path:
-    document = _Document(str(path), pagesize=landscape(A4), title=report.title, leftMargin=_MARGIN,
-                         rightMargin=_MARGIN, topMargin=_MARGIN, bottomMargin=_MARGIN)
-    widths, size = _layout(report.columns, document.width)
-    title_style = ParagraphStyle("title", fontName=_font(), fontSize=14, leading=20, alignment=TA_CENTER,
-                                 spaceAfter=6)
-    line_style = ParagraphStyle("line", fontName=_font(), fontSize=9, leading=13)
+def new_document(path: Path, title: str) -> SimpleDocTemplate:
+    """A landscape A4 document whose story may hold tables of reports (report_story) and anything else."""
+    return _Document(str(path), pagesize=landscape(A4), title=title, leftMargin=_MARGIN, rightMargin=_MARGIN,
+                     topMargin=_MARGIN, bottomMargin=_MARGIN)
+
+
+def build(document: SimpleDocTemplate, story: list[Flowable]) -> None:
+    document.build(story, onFirstPage=_page_number, onLaterPages=_page_number)
+
+
+def text_style(size: float = 9) -> ParagraphStyle:  # float-ok: PDF points
+    return ParagraphStyle(f"line{size}", fontName=_font(), fontSize=size, leading=size * 1.45)
+
+
+def report_story(report: Report, width: float, title_size: float = 14) -> list[Flowable]:  # float-ok: PDF points
+    """A report's title, meta, table (paged, header on every page) and notes, over `width` points."""
+    widths, size = _layout(report.columns, width)
+    title_style = ParagraphStyle("title", fontName=_font(), fontSize=title_size, leading=title_size * 1.4,
+                                 alignment=TA_CENTER, spaceAfter=6)
+    line_style = text_style()
     story: list[Flowable] = [Paragraph(escape(report.title), title_style)]
     if report.meta:
         # Spread over the width in up to four columns, as on the printed forms; a Paragraph would run them together.
@@ -173,8 +190,13 @@ def write_pdf(report: Report, path: Path) -> Path:
         cells += [""] * (-len(cells) % across)
         grid = [cells[i : i + across] for i in range(0, len(cells), across)]
         flush_left = [("LEFTPADDING", (0, 0), (-1, -1), 0)]
-        story.append(Table(grid, colWidths=[document.width / across] * across, style=flush_left))
+        story.append(Table(grid, colWidths=[width / across] * across, style=flush_left))
     story += [Spacer(1, 4), _TableFeed(report, widths, size), Spacer(1, 4)]
     story += [Paragraph(escape(note), line_style) for note in report.notes]
-    document.build(story, onFirstPage=_page_number, onLaterPages=_page_number)
+    return story
+
+
+def write_pdf(report: Report, path: Path) -> Path:
+    document = new_document(path, report.title)
+    build(document, report_story(report, document.width))
     return path

@@ -40,6 +40,8 @@ class Report:
     meta: list[tuple[str, str]] = field(default_factory=list)
     totals: Mapping[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    #: False for a table whose rows do not add up (periods compared, rates): no 合计 row
+    total_row: bool = True
 
     def __post_init__(self) -> None:
         if not self.code or Path(self.code).name != self.code:
@@ -158,7 +160,7 @@ def _json_head(report: Report) -> dict[str, Any]:
 def to_json(report: Report) -> dict[str, Any]:
     reading = Reading(report)
     rows = [_json_row(report.columns, cells) for cells in reading]
-    totals = {key: _json_value(value) for key, value in reading.totals().items()}
+    totals = {key: _json_value(value) for key, value in reading.totals().items()} if report.total_row else {}
     return {**_json_head(report), "rows": rows, "totals": totals, "notes": list(report.notes)}
 
 
@@ -182,7 +184,7 @@ def write_json(report: Report, path: Path) -> Path:
                 out.write(("\n  " if empty else ",\n  ") + _dump(_json_row(report.columns, cells), 2))
                 empty = False
             out.write("],\n" if empty else "\n ],\n")
-            totals = {key: _json_value(value) for key, value in reading.totals().items()}
+            totals = {key: _json_value(value) for key, value in reading.totals().items()} if report.total_row else {}
             out.write(f' "totals": {_dump(totals, 1)},\n "notes": {_dump(list(report.notes), 1)}\n}}')
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -164,7 +164,8 @@ def write_xlsx(report: Report, path: Path) -> Path:
                 reading = Reading(report)
                 for cells in reading:
                     rows.row([(v, _MONEY if isinstance(v, Decimal) else _PLAIN) for v in cells])
-                rows.row([(v, _MONEY_BOLD if isinstance(v, Decimal) else _BOLD) for v in reading.total_cells()])
+                if report.total_row:
+                    rows.row([(v, _MONEY_BOLD if isinstance(v, Decimal) else _BOLD) for v in reading.total_cells()])
                 if report.notes:
                     rows.row([])
                     for note in report.notes:

@@ -20,7 +20,10 @@ from sqlalchemy.orm import Session
 from yibao.dataset.loader import load_file
 from yibao.money import ZERO
 from yibao.platform import allocation as al
+from yibao.reports import analysis
 from yibao.reports import monthly as rp
+from yibao.reports.analysis import Analysis
+from yibao.reports.analysis_render import write_analysis
 from yibao.reports.render import Report, write_all
 from yibao.rules.monthly import month_end, month_start, parse_ym
 from yibao.simulate.cycle import MonthlyCycle
@@ -42,6 +45,13 @@ def _region_reports(session: Session, ym: str, region: str) -> list[Report]:
                                  .order_by(Declaration.fixmedins_code)))
     level3 = [rp.declaration(session, d, cls, 3) for cls in ("employee", "resident") for d in decls]
     return rp.month_reports(session, ym, region) + level3
+
+
+def _analyses(session: Session, ym: str, regions: list[str]) -> list[tuple[str, Analysis]]:
+    """The month's analysis report of each region and province; the quarter's too when the month ends one."""
+    scopes = [*regions, *sorted({al.province_of(r) for r in regions})]
+    quarters = (False, True) if parse_ym(ym)[1] % 3 == 0 else (False,)
+    return [(scope, analysis.build(session, scope, ym, quarter)) for scope in scopes for quarter in quarters]
 
 
 def _totals(session: Session, ym: str) -> dict[str, Any]:
@@ -132,13 +142,17 @@ def run(month: str, dataset: Path, out: Path, visits_per_day: int, seed: int) ->
             failed: list[dict[str, str]] = []
             with _progress(console) as progress:
                 todo = [(r, rep) for r in regions for rep in _region_reports(s, ym, r)]
-                task = progress.add_task("reports", total=len(todo))
+                analyses = _analyses(s, ym, regions)
+                task = progress.add_task("reports", total=len(todo) + len(analyses))
                 for region, rep in todo:
                     try:
                         written += len(write_all(rep, reports / region))
                     except (TypeError, ValueError) as exc:  # a table the renderer refuses: listed, not fatal
                         failed.append({"region": region, "report": rep.code, "error": f"{type(exc).__name__}: {exc}"})
                         console.print(f"[red]report {region}/{rep.code} not written[/red]: {exc}")
+                    progress.advance(task)
+                for scope, made in analyses:  # the analysis reports of the regions and provinces (art. 32)
+                    written += len(write_analysis(made, reports / scope))
                     progress.advance(task)
             totals = _totals(s, ym)
             provinces = sorted({al.province_of(r) for r in regions})

@@ -687,6 +687,9 @@ class DeclarationMutualAid(Base):
     insutype: Mapped[str] = mapped_column(String(6), primary_key=True)
     acct_admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
     amount: Mapped[Decimal] = mapped_column(Money)
+    #: the fund that pays the institution this amount (rules/payment_funds.py: employee_accounts, xregion_fund,
+    #: with_fund, centre); null on rows declared before it was recorded
+    pay_fund: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class ReviewRejection(Base):
