@@ -9,7 +9,9 @@ The world is test_monthly_cycle.py's (Shenzhen 440300 and Guangzhou 440100 in Gu
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +29,7 @@ from yibao.store.models import Account, FundJournalLine, Settlement
 D = Decimal
 ZERO = D("0.00")
 MARCH, APRIL = "2026-03", "2026-04"
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -179,8 +182,6 @@ def test_an_unbalanced_entry_rolls_the_settlement_back(month: Month, monkeypatch
 
 def test_liquidated_damages_post_against_the_payable(store: Store) -> None:
     """The 违约金 posting the review will call: withheld from the institution's payable, the fund's income."""
-    from datetime import datetime
-
     with store.unit_of_work() as s:
         entry_id = posting.post_liquidated_damages(s, region=SZ, fixmedins_code=SZ_H, amount=D("300.00"),
                                                    reference="DH44030000301202603", now=datetime(2026, 4, 12, 9))
@@ -189,3 +190,39 @@ def test_liquidated_damages_post_against_the_payable(store: Store) -> None:
     assert {r["code"]: r["closing"] for r in tb["accounts"]} == {"payable_institution": D("300.00"),
                                                                  "liquidated_damages": D("-300.00")}
     assert tb["balanced"]
+
+
+# -- a simulated month --------------------------------------------------------------------------------------
+
+
+def test_a_simulated_month_balances_and_ties_in_every_region(tmp_path: Path) -> None:
+    """`yibao simulate`: 310 visits over the wire of a real server, then the monthly cycle (review with a rejection,
+    prepayment, allocation, mutual aid, clearing). Each region's trial balance of March (the settlements) and of
+    April (the cycle) balances and ties; over all books the fund expense is the month's fund pay to the cent."""
+    result = CliRunner().invoke(cli_app, ["simulate", "--month", MARCH, "--dataset", str(DEMO), "--out",
+                                          str(tmp_path), "--visits", "10", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    store = Store(f"sqlite:///{tmp_path / MARCH / 'simulation.db'}")
+    try:
+        with store.unit_of_work() as s:
+            assert unbalanced_entries(s) == []
+            books = sorted(s.scalars(select(FundJournalLine.book).distinct()))
+            assert len(books) >= 4
+            expense = ZERO
+            for book in books:
+                for ym in (MARCH, APRIL):
+                    tb = trial_balance(s, book, ym)
+                    assert tb["balanced"] and tb["tied"], (book, ym, tb["ties"], tb["unbalanced_entries"])
+                    expense += tb["ties"]["fund_expense"]["ledger"] if ym == MARCH else ZERO
+                april = {r["code"]: r["closing"] for r in trial_balance(s, book, APRIL)["accounts"]}
+                # every declaration was allocated: nothing is owed to an institution any more
+                assert april.get("payable_institution", ZERO) == 0, book
+            S = Settlement
+            fund_pay = s.scalar(select(func.sum(S.fund_pay_sumamt)).where(S.setl_time < datetime(2026, 4, 1)))
+            assert expense == fund_pay and fund_pay > D("10000.00")
+            assert s.scalar(select(func.count()).select_from(S)) > 300
+            # the rejection of the simulated review waits in its own account
+            rejected = s.scalar(select(func.sum(FundJournalLine.amount)).where(FundJournalLine.account == fl.REJECTED))
+            assert rejected is not None and rejected < 0
+    finally:
+        store.dispose()
