@@ -25,7 +25,8 @@ def post(session: Session, kind: str, reference: str, lines: Iterable[fl.Line], 
         return None
     entry = entry_id or kind[0].upper() + new_id(kept[0].book, now)
     period = f"{now:%Y-%m}"
-    session.execute(insert(FundJournalLine), [
+    # render_nulls: lines with and without a party go in one statement (else grouped by the keys they carry)
+    session.execute(insert(FundJournalLine).execution_options(render_nulls=True), [
         {"entry_id": entry, "line": n, "book": x.book, "account": x.account, "party": x.party, "amount": x.amount,
          "kind": kind, "reference": reference, "period": period, "posted_at": now}
         for n, x in enumerate(kept, 1)])
