@@ -1,8 +1,9 @@
 """The pooled funds' double-entry ledger (docs/ledger.md), on SQLite and PostgreSQL: settlements, a cancellation,
-the review (a rejection and a deduction, seed 004 art. 30), the prepayment and the allocation (art. 5, 26, 41),
-mutual aid between regions (广东省《个人账户家庭共济异地使用定点医药机构接入改造指引》 case (1)) and the month's
-clearing, each a balanced entry written with its effect; the trial balance of each month, from the agency API
-and the CLI, balances and ties to the settlements, the bank instructions and the centre's books to the cent.
+the review (a rejection and a deduction, 揭阳 揭医保〔2021〕82号 art. 30), the prepayment and the allocation
+(art. 5, 26, 41), mutual aid between regions (广东省《个人账户家庭共济异地使用定点医药机构接入改造指引》 case (1)) and
+the month's clearing, each a balanced entry written with its effect; the trial balance of each month, from the
+agency API and the CLI, balances and ties to the settlements, the bank instructions and the centre's books to the
+cent.
 
 The world is test_monthly_cycle.py's (Shenzhen 440300 and Guangzhou 440100 in Guangdong)."""
 
@@ -72,9 +73,10 @@ def assert_ties(tb: dict[str, Any]) -> None:
 
 def test_a_month_of_settlements_review_and_allocation_posts_balanced_entries_that_tie(month: Month) -> None:
     """Settlement posts the fund's expense by fund and the payable to the institution; cancellation (2208) its
-    negation; the review withholds a rejection and a deduction (seed 004 art. 30); allocation pays the payable
-    out of the agency's bank account or the centre's advance; mutual aid between regions is cleared (seed 000
-    case (1)); every trial balance balances and ties to the settlements and the fund_031 instructions."""
+    negation; the review withholds a rejection and a deduction (揭阳 揭医保〔2021〕82号 art. 30); allocation pays the
+    payable out of the agency's bank account or the centre's advance (art. 5, 26, 41); mutual aid between regions
+    is cleared (广东省《个人账户家庭共济异地使用定点医药机构接入改造指引》 case (1)); every trial balance balances
+    and ties to the settlements and the fund_031 instructions."""
     store = month.store
     s1 = month.settle(SZ_H, SZ_EMP, EXAMPLE_A)  # fund 54.00, account 196.00
     s2 = month.settle(SZ_H, SZ_CHILD, EXAMPLE_B)  # fund 100.00 (resident), 130.00 from a Guangzhou account
