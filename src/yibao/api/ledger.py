@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from yibao.api.deps import agency, in_unit_of_work
 from yibao.platform import trial_balance as tb
@@ -13,5 +13,6 @@ router = APIRouter(prefix="/api/v1", tags=["pooled-fund ledger"])
 
 
 @router.get("/agency/ledger/trial-balance", summary="My region's fund: the trial balance of a month and its ties")
-def trial_balance(month: str, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
+def trial_balance(month: Annotated[str, Query(max_length=7, description="the month, YYYY-MM")], request: Request,
+                  region: str = Depends(agency)) -> dict[str, Any]:
     return in_unit_of_work(request, lambda w: tb.trial_balance(w.session, region, tb.month_of(month)))
