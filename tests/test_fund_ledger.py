@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from test_coordination import LINES, co, file, on, upload  # noqa: F401  (co: the fixture)
 from test_monthly_cycle import EXAMPLE_A, EXAMPLE_B, GD, GZ, GZ_EMP, SZ, SZ_CHILD, SZ_EMP, SZ_H, Month
 from typer.testing import CliRunner
 
@@ -192,6 +193,24 @@ def test_liquidated_damages_post_against_the_payable(store: Store) -> None:
     assert {r["code"]: r["closing"] for r in tb["accounts"]} == {"payable_institution": D("300.00"),
                                                                  "liquidated_damages": D("-300.00")}
     assert tb["balanced"]
+
+
+def test_a_coordination_claim_is_owed_to_the_person_and_paid_in_cash(co: Any) -> None:
+    """Reimbursement coordination (揭阳 揭医保〔2021〕82号 art. 17-18): the claim is the insured region's expense,
+    owed to the person, not to the institution; paid in cash it leaves the payable at zero."""
+    on(co, "2026-03-16")
+    cid = file(co, "2026-03-02", "2026-03-03").json()["id"]
+    assert co.http.post(f"/api/v1/agency/coordination/{cid}/dispatch", headers=co.sz).status_code == 200
+    upload(co, cid, lines=[{**LINES[0], "fee_ocur_time": "2026-03-03 10:00:00"}])
+    with co.store.unit_of_work() as s:
+        owed = {r["code"]: r["closing"] for r in trial_balance(s, GZ, MARCH)["accounts"]}
+    assert owed == {"payable_insured": D("-37.50"), "expense.310100": D("37.50")}
+    assert co.http.post(f"/api/v1/agency/coordination/{cid}/pay", headers=co.gz, json={"method": "cash"}).is_success
+    with co.store.unit_of_work() as s:
+        tb = trial_balance(s, GZ, MARCH)
+    assert {r["code"]: r["closing"] for r in tb["accounts"]} == {
+        "cash_disbursed": D("-37.50"), "payable_insured": ZERO, "expense.310100": D("37.50")}
+    assert tb["balanced"] and tb["tied"] and tb["ties"]["fund_expense"]["record"] == D("37.50")
 
 
 # -- a simulated month --------------------------------------------------------------------------------------
