@@ -195,7 +195,7 @@ def test_liquidated_damages_post_against_the_payable(store: Store) -> None:
     assert tb["balanced"]
 
 
-def test_a_coordination_claim_is_owed_to_the_person_and_paid_in_cash(co: Any) -> None:
+def test_a_coordination_claim_is_owed_to_the_person_and_paid_in_cash(co: Any) -> None:  # noqa: F811 (fixture)
     """Reimbursement coordination (揭阳 揭医保〔2021〕82号 art. 17-18): the claim is the insured region's expense,
     owed to the person, not to the institution; paid in cash it leaves the payable at zero."""
     on(co, "2026-03-16")
