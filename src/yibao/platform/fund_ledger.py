@@ -16,6 +16,9 @@ from yibao.platform.ids import new_id
 from yibao.rules import fund_ledger as fl
 from yibao.store.models import Account, AccountEntry, FundJournalLine, Settlement
 
+#: the first letter of an entry's id says its kind (a settlement's and a cancellation's: S + the setl_id)
+PREFIX = {"allocation": "A", "advance": "P", "mutual_aid": "M", "review": "R", "damages": "D", "claim_paid": "C"}
+
 
 def post(session: Session, kind: str, reference: str, lines: Iterable[fl.Line], now: datetime,
          entry_id: str | None = None) -> str | None:
@@ -23,7 +26,7 @@ def post(session: Session, kind: str, reference: str, lines: Iterable[fl.Line], 
     kept = fl.checked(lines)
     if not kept:
         return None
-    entry = entry_id or kind[0].upper() + new_id(kept[0].book, now)
+    entry = entry_id or PREFIX[kind] + new_id(kept[0].book, now)
     period = f"{now:%Y-%m}"
     # render_nulls: lines with and without a party go in one statement (else grouped by the keys they carry)
     session.execute(insert(FundJournalLine).execution_options(render_nulls=True), [

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from yibao.codes import FUND_PAY_TYPE
 from yibao.money import ZERO
 
 ASSET, LIABILITY, INCOME, EXPENSE = "asset", "liability", "income", "expense"
@@ -34,9 +35,8 @@ class Account:
 FUND_COLUMNS = {"cvlserv_pay": "320100", "hifes_pay": "370100", "hifmi_pay": "390200", "hifob_pay": "330100",
                 "maf_pay": "610100", "oth_pay": "999997"}
 POOLED_BY_INSUTYPE = {"310": "310100", "390": "390100", "510": "510100"}
-FUND_NAMES = {"310100": "职工基本医疗保险统筹基金", "390100": "城乡居民基本医疗保险基金", "510100": "生育基金",
-              "320100": "公务员医疗补助基金", "370100": "企业补充医疗保险基金", "390200": "城乡居民大病医疗保险基金",
-              "330100": "大额医疗费用补助基金", "610100": "医疗救助基金", "999997": "其他基金"}
+#: the funds a settlement can charge, each with its expense account
+EXPENSE_FUNDS = (*POOLED_BY_INSUTYPE.values(), *FUND_COLUMNS.values())
 
 BANK = "bank"
 ADVANCE = "advance_centre"
@@ -74,8 +74,8 @@ CHART: tuple[Account, ...] = (
             "rejected settlements, open until declared again or finally refused"),
     Account(DEDUCTIONS, "审核扣款 deductions in review", INCOME, "amounts withheld for violations (art. 30)"),
     Account(DAMAGES, "违约金 liquidated damages", INCOME, "liquidated damages withheld from an institution"),
-    *(Account(expense(code), f"{name}支出 fund expense", EXPENSE, f"fund_pay_type {code}")
-      for code, name in FUND_NAMES.items()),
+    *(Account(expense(code), f"{FUND_PAY_TYPE[code]}支出 fund expense", EXPENSE, f"fund_pay_type {code}")
+      for code in EXPENSE_FUNDS),
 )
 BY_CODE = {a.code: a for a in CHART}
 
