@@ -164,6 +164,11 @@ def test_the_trial_balance_is_the_agencys_own_and_refuses_a_bad_month(month: Mon
         "month: '2026-13' is not a month")
     empty = month.get("/agency/ledger/trial-balance", agency(SZ), month=MARCH)
     assert (empty["accounts"], empty["balanced"], empty["tied"]) == ([], True, True)
+    month.mp.setenv("YIBAO_DATABASE_URL", month.store.engine.url.render_as_string(hide_password=False))
+    for args, said in ((["--region", "999999", "--month", MARCH], "region: no region 999999"),
+                       (["--region", SZ, "--month", "March"], "month: 'March' is not a month")):
+        result = CliRunner().invoke(cli_app, ["ledger", "trial-balance", *args])
+        assert result.exit_code == 1 and said in result.output, result.output
 
 
 def test_an_unbalanced_entry_rolls_the_settlement_back(month: Month, monkeypatch: pytest.MonkeyPatch) -> None:

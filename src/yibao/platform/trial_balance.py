@@ -15,7 +15,7 @@ from yibao.money import ZERO
 from yibao.platform.allocation import FUND_TRANSFER, advance, fund_account
 from yibao.rules import fund_ledger as fl
 from yibao.rules.monthly import month_end, month_start, parse_ym, ym_text
-from yibao.store.models import BankInstruction, FundJournalLine, FundPosting, Settlement
+from yibao.store.models import BankInstruction, FundJournalLine, FundPosting, Region, Settlement
 from yibao.store.types import Money
 
 J = FundJournalLine
@@ -107,6 +107,8 @@ def ties(session: Session, region: str, ym: str) -> dict[str, dict[str, Any]]:
 
 
 def trial_balance(session: Session, region: str, ym: str) -> dict[str, Any]:
+    if session.get(Region, region) is None and session.scalar(select(J.book).where(J.book == region).limit(1)) is None:
+        raise refuse("region", f"no region {region}: neither loaded nor in the books")
     rows = accounts(session, region, ym)
     debits = sum((r["debits"] for r in rows), ZERO)
     credits = sum((r["credits"] for r in rows), ZERO)
