@@ -112,6 +112,8 @@ PLATFORM_RESOURCES = [
     Resource("region's person's diseases", ("GET", "/api/v1/agency/diseases/{person}"),
              frozenset({"agency-440300"}),
              write=("POST", "/api/v1/agency/accounts/{person}/close", {"status": "closed"})),
+    Resource("region's trial balance", ("GET", "/api/v1/agency/ledger/trial-balance?month={month}"),
+             frozenset({"agency-440300"}), marker='"region":"440300"', lists=frozenset({"agency-440100"})),
     Resource("centre's ledger", ("GET", "/api/v1/centre/ledger"), frozenset({"centre"}),
              write=("POST", "/api/v1/centre/clearing/{month}", None)),
 ]

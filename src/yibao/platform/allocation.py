@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 from yibao.errors import refuse
 from yibao.money import ZERO, money
 from yibao.platform import declaration as dc
+from yibao.platform import fund_ledger
+from yibao.rules.fund_ledger import PlanItem
 from yibao.rules.monthly import prepayment_target, shift, window_problem
 from yibao.store.models import (
     AllocationItem,
@@ -132,6 +134,8 @@ def allocate(session: Session, payer: str, scope: str, ym: str, today: date, now
             for i in items:
                 charges[advance(i.charged_admdvs)] += i.amount
             post(session, province, "allocation", ym, {**charges, BANK: -amount}, now, memo=decl.decl_id)
+        fund_ledger.post_allocation(session, decl.fixmedins_code, decl.decl_id,
+                                    [PlanItem(payer, i.insu_admdvs, i.charged_admdvs, i.amount) for i in items], now)
         for i in items:
             i.status, i.instruction_id = "paid", instruction
         session.flush()  # the sessions do not autoflush: the count below must see these items paid
@@ -176,6 +180,7 @@ def clear_mutual_aid(session: Session, province: str, ym: str, now: datetime) ->
                               memo=f"mutual aid {acct_admdvs}->{insu_admdvs}")
             _pay(session, (centre_account(province), province), (fund_account(insu_admdvs), insu_admdvs), due,
                  row.txn_id, now)
+            fund_ledger.post_mutual_aid(session, acct_admdvs, insu_admdvs, due, row.txn_id, now)
             row.cleared, row.cleared_at = amount, now
         out.append(row)
     session.flush()
@@ -245,6 +250,7 @@ def settle_advances(session: Session, province: str, ym: str, now: datetime) -> 
         txn = post(session, province, "prepayment" if holding == 0 and not any(history) else "clearing", ym,
                    {BANK: difference, advance(admdvs): -difference}, now, memo=f"advance of {admdvs} to {target}")
         _pay(session, (fund_account(admdvs), admdvs), (centre_account(province), province), difference, txn, now)
+        fund_ledger.post_advance(session, admdvs, difference, txn, now)
         out.append({"admdvs": admdvs, "held_before": holding, "drawn": sum(history[-1:], ZERO), "target": target,
                     "paid_in": difference, "txn_id": txn})
     session.flush()

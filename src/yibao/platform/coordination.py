@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal, refuse
 from yibao.money import ZERO
-from yibao.platform import fees, ledger, settlement
+from yibao.platform import fees, fund_ledger, ledger, settlement
 from yibao.platform.ids import new_id
 from yibao.rules.calendar import CalendarUnknown, overdue, working_days_after
 from yibao.store.models import (
@@ -156,7 +156,7 @@ def upload(session: Session, row: CoordinationRequest, *, institution: Instituti
                               visit_day=row.begndate, as_of=today, direct=False)
     done = settlement.settle(session, comp, mdtrt_id=visit.mdtrt_id, institution=institution, kind="outpatient",
                              now=now, msgid=msgid, opter=opter, opter_name=opter_name, lines=stored,
-                             dise_codg=dise_codg)
+                             dise_codg=dise_codg, claim=True)
     s = done.settlement
     # told apart from a direct settlement, and out of reach of 2208 (settlement.find_settlement checks the
     # kind): the fund part goes to the person, not to the institution
@@ -190,6 +190,8 @@ def pay(session: Session, row: CoordinationRequest, method: str, *, now: datetim
         entry = ledger.move(session, account, amount, kind="reimbursement", setl_id=claim.setl_id, now=now,
                             beneficiary=row.psn_no)
         row.journal_id = entry.id
+    fund_ledger.post_claim_paid(session, claim.insu_admdvs, row.psn_no, amount, method == "account" and amount > ZERO,
+                                claim.setl_id, now)
     row.status, row.pay_method, row.paid_amount, row.paid_at = "paid", method, amount, now
     return row
 

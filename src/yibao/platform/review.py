@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from yibao.errors import Refusal, refuse
 from yibao.money import ZERO, round2
 from yibao.platform import declaration as dc
+from yibao.platform import fund_ledger
+from yibao.rules.fund_ledger import ReviewOutcome
 from yibao.rules.monthly import window_problem
 from yibao.store.models import (
     Account,
@@ -160,11 +162,25 @@ def finish(session: Session, agency: str, decl_id: str, today: date, now: dateti
     expected = decl.payable + decl.redeclared - decl.rejected - decl.deducted
     if total != expected:  # the plan must pay exactly what the review approved
         raise RuntimeError(f"allocation plan of {decl_id} sums to {total}, the review approved {expected}")
+    fund_ledger.post_review(session, decl.fixmedins_code, decl.decl_id, _outcomes(session, decl), now)
     decl.approved, decl.status, decl.reviewed_at = expected, "reviewed", now
     if planned == 0:
         decl.status, decl.allocated_at = "allocated", now  # nothing to pay: no plan line waits for allocation
     session.flush()
     return decl
+
+
+def _outcomes(session: Session, decl: Declaration) -> list[ReviewOutcome]:
+    """What the review withheld and declared again, by insured region: the books it posts to."""
+    parts: defaultdict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    R = ReviewRejection
+    for r in session.scalars(select(R).where(R.decl_id == decl.decl_id)):
+        parts[r.insu_admdvs]["rejected"] += r.amount
+    for r in session.scalars(select(R).where(R.redeclared_in == decl.decl_id)):
+        parts[r.insu_admdvs]["redeclared"] += r.amount
+    for d in session.scalars(select(ReviewDeduction).where(ReviewDeduction.decl_id == decl.decl_id)):
+        parts[d.insu_admdvs]["deducted"] += d.amount
+    return [ReviewOutcome(region, **p) for region, p in sorted(parts.items())]
 
 
 def agree(session: Session, agency: str, rejection_id: int, now: datetime) -> ReviewRejection:

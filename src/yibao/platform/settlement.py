@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from yibao.errors import Refusal, refuse
 from yibao.money import ZERO
-from yibao.platform import catalog, crossregion, ledger
+from yibao.platform import catalog, crossregion, fund_ledger, ledger
 from yibao.platform.ids import new_id
 from yibao.platform.persons import pooling_region
 from yibao.rules import aid_sources as aid
@@ -226,7 +226,9 @@ class Committed:
 def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: Institution, kind: str,
            now: datetime, msgid: str, opter: str, opter_name: str, lines: list[FeeDetail] | None = None,
            chrg_bchno: str | None = None, mid_setl_flag: str = "0", invono: str = "",
-           dise_codg: str | None = None, dise_name: str | None = None, suppl_flag: str = "0") -> Committed:
+           dise_codg: str | None = None, dise_name: str | None = None, suppl_flag: str = "0",
+           claim: bool = False) -> Committed:
+    """`claim`: a reimbursement-coordination claim, whose fund part the fund owes the person."""
     setl_id = new_id(institution.admdvs, now)
     s = comp.shares
     person = comp.person
@@ -265,6 +267,8 @@ def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: I
         ledger.move(session, comp.aid_accounts[draw.source.authorizer], -draw.amount, kind="mutual_aid",
                     setl_id=setl_id, now=now, beneficiary=person.psn_no, authorization_id=grant.id)
         grant.quota_used += draw.amount
+    fund_ledger.post_settlement(session, row, ((d.source.acct_admdvs, d.amount) for d in comp.payment.draws), now,
+                                claim=claim)
     stored = [x for x in lines or [] if x.id is not None]
     if stored:  # one UPDATE for the batch rather than one per line
         marked = session.execute(update(FeeDetail).where(FeeDetail.id.in_([x.id for x in stored]),
@@ -352,6 +356,7 @@ def cancel(session: Session, original: Settlement, *, now: datetime, msgid: str,
     reversal.setl_time, reversal.msgid, reversal.opter, reversal.opter_name = now, msgid, opter, opter_name
     reversal.explanation = [f"cancellation of {original.setl_id}"]
     session.add(reversal)
+    fund_ledger.post_reversal(session, original, reversal_id, now)
     original.status = "cancelled"
     for line in session.scalars(select(FeeDetail).where(FeeDetail.setl_id == original.setl_id)):
         line.setl_id = None

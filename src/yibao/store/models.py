@@ -771,6 +771,27 @@ class FundPosting(Base):
     posted_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class FundJournalLine(Base):
+    """The pooled funds' double-entry journal (docs/ledger.md): one row per line of an entry; debit positive,
+    credit negative. `book` is the region whose fund it is; every entry sums to zero in each book (checked
+    before it is written, rules/fund_ledger.py). `period` is the month the entry was posted in."""
+
+    __tablename__ = "fund_journal"
+    __table_args__ = (Index("ix_fund_journal_book", "book", "period", "account"),)
+    entry_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    book: Mapped[str] = mapped_column(String(6))
+    account: Mapped[str] = mapped_column(String(24))
+    party: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    #: settlement | reversal | allocation | advance | mutual_aid | review | damages | claim_paid
+    kind: Mapped[str] = mapped_column(String(12))
+    #: the settlement, declaration or centre transaction that moved the money
+    reference: Mapped[str] = mapped_column(String(40), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    posted_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class MutualAidClearing(Base):
     """Mutual-aid money between regions for a month (seed 000 case (1)): the beneficiary's insured region paid
     the institution and declares it; the centre pays that region and charges the account's region."""
