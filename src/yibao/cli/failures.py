@@ -47,14 +47,18 @@ def _database(exc: BaseException) -> str | None:
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
     from yibao.cli.root import safe_url
-    from yibao.store.db import database_url
+    from yibao.store.db import NoDatabase, database_url
 
     if isinstance(exc, ArgumentError | NoSuchModuleError):
         return (f"YIBAO_DATABASE_URL is not a database URL ({_one_line(exc)})\n"
                 "use sqlite:///path/to/yibao.db or postgresql://user@host:5432/yibao")
     if isinstance(exc, OperationalError):
         reason = _one_line(exc.orig) if exc.orig is not None else _one_line(exc)
-        return (f"cannot use the database {safe_url(database_url())}: {reason.split(' [SQL')[0]}\n"
+        try:
+            which = f"the database {safe_url(database_url())}"
+        except NoDatabase:  # a command on a database of its own (yibao simulate)
+            which = "the database"
+        return (f"cannot use {which}: {reason.split(' [SQL')[0]}\n"
                 "check YIBAO_DATABASE_URL and that the database server runs and lets this user in")
     return None
 
