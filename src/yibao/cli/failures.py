@@ -17,8 +17,9 @@ REFUSED, CANNOT_RUN, INTERRUPTED = 1, 2, 130
 def _debug_requested(argv: list[str]) -> tuple[bool, list[str]]:
     """`--debug` anywhere before the command's own `--`, removed from argv."""
     wanted = os.environ.get("YIBAO_DEBUG", "").strip().lower() in ("1", "true", "yes")
-    if "--debug" in argv:
-        return True, [a for a in argv if a != "--debug"]
+    end = argv.index("--") if "--" in argv else len(argv)
+    if "--debug" in argv[:end]:
+        return True, [a for a in argv[:end] if a != "--debug"] + argv[end:]
     return wanted, argv
 
 
@@ -27,13 +28,14 @@ def explain(exc: BaseException) -> tuple[str, int]:
     from yibao.errors import Refusal
     from yibao.store.db import NoDatabase
 
-    if isinstance(exc, NoDatabase | Refusal):
-        return (exc.err_msg if isinstance(exc, Refusal) else str(exc)), CANNOT_RUN if isinstance(
-            exc, NoDatabase) else REFUSED
-    for test, words in _TRANSLATIONS:
-        said = test(exc)
+    if isinstance(exc, Refusal):
+        return exc.err_msg, REFUSED
+    if isinstance(exc, NoDatabase):
+        return str(exc), CANNOT_RUN
+    for translate, code in _TRANSLATIONS:
+        said = translate(exc)
         if said:
-            return said, words
+            return said, code
     return (f"unexpected failure: {type(exc).__name__}: {_one_line(exc)}\n"
             "run the command again with `yibao --debug ...` to see where (and report it)"), REFUSED
 
