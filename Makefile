@@ -8,7 +8,15 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BANK_PORT ?= 8010
 HOSPITAL_PORT ?= 8020
+WECHAT_PORT ?= 8021
+ALIPAY_PORT ?= 8022
+CARD_PORT ?= 8023
 HOSPITAL_CONFIG ?= src/yibao/hospital/demo.yaml
+# the demo hospital's file names ports 8000 and 8021-8023: the environment moves them with the variables above
+HOSPITAL_ENV = YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) \
+    YIBAO_HOSPITAL_PLATFORM_URL=http://$(HOST):$(PORT) YIBAO_HOSPITAL_PUBLIC_URL=http://$(HOST):$(HOSPITAL_PORT) \
+    YIBAO_HOSPITAL_WECHAT_URL=http://$(HOST):$(WECHAT_PORT) YIBAO_HOSPITAL_ALIPAY_URL=http://$(HOST):$(ALIPAY_PORT) \
+    YIBAO_HOSPITAL_CARD_URL=http://$(HOST):$(CARD_PORT)
 
 .PHONY: demo test test-fast check lint install clean bench
 
@@ -30,18 +38,18 @@ demo: $(STAMP)
 	@echo "  YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) $(BIN)/yibao bank reconcile"
 	@echo
 	@echo "hospital middleware on http://$(HOST):$(HOSPITAL_PORT)/docs (H44030000001; docs/hospital.md), with simulated"
-	@echo "WeChat / Alipay / card providers on :8021 / :8022 / :8023; a staff token for its API:"
+	@echo "WeChat / Alipay / card providers on :$(WECHAT_PORT) / :$(ALIPAY_PORT) / :$(CARD_PORT); a staff token for its API:"
 	@echo "  YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) $(BIN)/yibao hospital token-staff desk01"
 	@echo
-	YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) $(BIN)/yibao hospital init
+	$(HOSPITAL_ENV) $(BIN)/yibao hospital init
 	$(BIN)/yibao bank serve --host $(HOST) --port $(BANK_PORT) --db var/bank.db & bank=$$!; \
-	$(BIN)/python -m yibao.hospital.channels.simulated --kind wechat --key demo-wechat-key --port 8021 \
+	$(BIN)/python -m yibao.hospital.channels.simulated --kind wechat --key demo-wechat-key --host $(HOST) --port $(WECHAT_PORT) \
 	    --db var/wechat.db & wechat=$$!; \
-	$(BIN)/python -m yibao.hospital.channels.simulated --kind alipay --key demo-alipay-key --port 8022 \
+	$(BIN)/python -m yibao.hospital.channels.simulated --kind alipay --key demo-alipay-key --host $(HOST) --port $(ALIPAY_PORT) \
 	    --db var/alipay.db & alipay=$$!; \
-	$(BIN)/python -m yibao.hospital.channels.simulated --kind card --key demo-card-key --port 8023 \
+	$(BIN)/python -m yibao.hospital.channels.simulated --kind card --key demo-card-key --host $(HOST) --port $(CARD_PORT) \
 	    --db var/card.db & card=$$!; \
-	YIBAO_DEMO=1 YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) $(BIN)/yibao hospital serve --host $(HOST) --port $(HOSPITAL_PORT) \
+	YIBAO_DEMO=1 $(HOSPITAL_ENV) $(BIN)/yibao hospital serve --host $(HOST) --port $(HOSPITAL_PORT) \
 	    & hospital=$$!; \
 	trap 'kill $$bank $$wechat $$alipay $$card $$hospital 2>/dev/null' EXIT INT TERM; \
 	YIBAO_DEMO=1 YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) \

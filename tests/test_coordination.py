@@ -15,8 +15,16 @@ from sqlalchemy import select
 
 from yibao.api.tokens import issue, signing_key
 from yibao.dataset.loader import load_document
-from yibao.rules.calendar import CalendarUnknown, overdue, working_days_after
-from yibao.store.models import Account, AccountEntry, BankInstruction, CoordinationRequest, FeeDetail, Settlement
+from yibao.rules.calendar import CalendarUnknown, YearDays, overdue, working_days_after
+from yibao.store.models import (
+    Account,
+    AccountEntry,
+    BankInstruction,
+    CalendarYear,
+    CoordinationRequest,
+    FeeDetail,
+    Settlement,
+)
 
 GZ_PSN = "44010000000000000001"  # insured in Guangzhou (employee, account 4200.00)
 SZ_HOSP = "H44030000001"  # Shenzhen, level 3, national qualification
@@ -55,8 +63,23 @@ def test_working_days_after(start, n, expected):
 
 
 def test_a_year_the_calendar_does_not_know_is_refused_not_guessed():
-    with pytest.raises(CalendarUnknown, match="does not know 2027"):
+    with pytest.raises(CalendarUnknown, match="no working-day calendar for the year 2027") as refused:
         working_days_after(D("2026-12-30"), 3)
+    assert "calendar section" in str(refused.value)
+
+
+#: a made-up year (no real calendar is claimed): National Day Oct 1-7, Sunday Sep 28 and Saturday Oct 11 worked
+YEAR_2031 = YearDays(holidays=frozenset(D(f"2031-10-{d:02d}") for d in range(1, 8)),
+                     workdays=frozenset({D("2031-09-28"), D("2031-10-11")}))
+
+
+def test_a_loaded_year_is_used_and_wins_over_the_package():
+    assert working_days_after(D("2031-09-26"), 3, {2031: YEAR_2031}) == D("2031-09-30")
+    assert working_days_after(D("2031-09-30"), 5, {2031: YEAR_2031}) == D("2031-10-13")
+    # a loaded 2025 without holidays replaces the package's National Day 2025
+    assert working_days_after(D("2025-09-30"), 3, {2025: YearDays()}) == D("2025-10-03")
+    with pytest.raises(CalendarUnknown, match="2032"):
+        working_days_after(D("2031-12-30"), 3, {2031: YEAR_2031})
 
 
 def test_overdue_counts_calendar_days_past_the_end_of_the_deadline_day():
@@ -259,6 +282,46 @@ def test_overdue_steps_before_and_after_the_deadlines_across_the_holiday(co):
 def test_a_request_on_an_adjusted_working_sunday(co):
     on(co, "2025-09-28")  # the adjusted working Sunday: Sep 29, Sep 30, then Oct 9
     assert file(co).json()["dispatch_deadline"] == "2025-10-09"
+
+
+# -- the calendar as data (dataset `calendar:`) ------------------------------------------------------------
+
+CALENDAR_2031 = {2031: {"holidays": [f"2031-10-{d:02d}" for d in range(1, 8)],
+                        "workdays": ["2031-09-28", "2031-10-11"]}}
+
+
+def test_deadlines_across_the_holidays_of_a_year_loaded_from_the_dataset(co):
+    """揭阳 揭医保〔2021〕82号 art. 17: 3 working days to dispatch, 5 to upload, over a year the package does not
+    know, loaded from the dataset (a made-up 2031)."""
+    on(co, "2031-09-26")
+    reply = file(co, "2031-09-20", "2031-09-20")
+    assert reply.status_code == 422 and "no working-day calendar for the year 2031" in reply.json()["detail"]
+    assert "calendar section" in reply.json()["detail"]
+    load_document(co.store, {"calendar": CALENDAR_2031})
+    reply = file(co, "2031-09-20", "2031-09-20")  # Fri: Sun 28 (adjusted), Mon 29, Tue 30
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["dispatch_deadline"] == "2031-09-30"
+    on(co, "2031-09-30")  # then Oct 8, 9, 10, Sat 11 (adjusted), Mon 13
+    reply = co.http.post(f"/api/v1/agency/coordination/{reply.json()['id']}/dispatch", headers=co.sz)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["upload_deadline"] == "2031-10-13"
+    with co.store.unit_of_work() as s:
+        assert s.get(CalendarYear, 2031).workdays == ["2031-09-28", "2031-10-11"]
+
+
+def test_a_year_in_the_dataset_wins_over_the_package(co):
+    load_document(co.store, {"calendar": {2025: {"holidays": [], "workdays": []}}})  # made up: no holidays
+    on(co, "2025-09-30")
+    assert file(co).json()["dispatch_deadline"] == "2025-10-03"
+
+
+def test_a_deadline_in_a_year_nobody_knows_is_refused_naming_the_year(co):
+    on(co, "2032-03-01")
+    reply = file(co, "2032-02-20", "2032-02-20")
+    assert reply.status_code == 422, reply.text
+    assert "no working-day calendar for the year 2032" in reply.json()["detail"]
+    assert "calendar: {2032: {holidays: [...], workdays: [...]}}" in reply.json()["detail"]
+    assert co.http.get("/api/v1/agency/coordination", headers=co.gz).json() == []  # nothing written
 
 
 # -- refusals ----------------------------------------------------------------------------------------------

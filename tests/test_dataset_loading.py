@@ -265,6 +265,18 @@ BAD: dict[str, Bad] = {
     "policy to before from": Bad(
         _policy_window,
         (("regions[1].policies[0].to", "ends (2026-01-01) before it starts (2026-06-01)"),)),
+    "calendar day in another year": Bad(
+        _setting("calendar", {2031: {"holidays": ["2031-10-01", "2032-01-01"]}}),
+        (("calendar[2031].holidays[1]", "2032-01-01 is not in 2031"),)),
+    "calendar adjusted working day on a weekday": Bad(
+        _setting("calendar", {2031: {"workdays": ["2031-09-29"]}}),
+        (("calendar[2031].workdays[0]", "is a Monday: an adjusted working day is a Saturday or Sunday"),)),
+    "calendar day both holiday and working day": Bad(
+        _setting("calendar", {2031: {"holidays": ["2031-10-04"], "workdays": ["2031-10-04"]}}),
+        (("calendar[2031].workdays[0]", "also among the holidays"),)),
+    "calendar impossible date": Bad(
+        _setting("calendar", {2031: {"holidays": ["2031-02-30"]}}),
+        (("calendar[2031].holidays[0]", "must be an ISO date"),)),
     "policy with no med_types": Bad(
         _setting("regions[0].policies[0].med_types", []),
         (("regions[0].policies[0].med_types", "must not be empty"),)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from yibao.cli import bank, ledger, mobilepay, monthly, people, serving  # noqa: F401  (register their commands)
+from yibao.cli import bank, failures, ledger, mobilepay, monthly, people, serving  # noqa: F401  (register their commands)
 from yibao.cli.root import app
 from yibao.cli.serving import startup_problem
 from yibao.hospital.cli import hospital_app
@@ -13,4 +13,5 @@ __all__ = ["app", "main", "startup_problem"]
 
 
 def main() -> None:
-    app(prog_name="yibao")
+    """The `yibao` command: failures in a line or two (cli/failures.py), the traceback with --debug."""
+    failures.run(app)

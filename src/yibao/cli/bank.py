@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from yibao.bank import adapter as bank_adapter
-from yibao.bank.outbox import deliver_due, run_worker
+from yibao.bank.outbox import DeliveryReport, deliver_due, run_worker
 from yibao.bank.reconcile import reconcile
 from yibao.bank.simulated import serve as serve_bank
 from yibao.cli.root import app
@@ -34,7 +36,10 @@ def bank_serve(host: Annotated[str, typer.Option(help="address to listen on")] =
 def bank_deliver(url: BankUrl = "",
                  loop: Annotated[bool, typer.Option("--loop", help="keep delivering until Ctrl-C")] = False,
                  interval: Annotated[float, typer.Option(help="seconds between passes with --loop")] = 1.0,
-                 batch: Annotated[int, typer.Option(help="instructions per pass at most")] = 100) -> None:
+                 batch: Annotated[int, typer.Option(help="instructions per pass at most")] = 100,
+                 heartbeat: Annotated[Path | None, typer.Option(
+                     help="with --loop, a file touched after each pass that reached the database (the health "
+                          "check: python -m yibao.healthcheck --beat FILE)")] = None) -> None:
     """Deliver the due bank instructions of YIBAO_DATABASE_URL's outbox: one pass (exit 1 if any failed),
     or with --loop until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -44,7 +49,8 @@ def bank_deliver(url: BankUrl = "",
         if loop:
             stop = threading.Event()
             try:
-                run_worker(store, adapter, stop, interval=interval, batch=batch)
+                run_worker(store, adapter, stop, interval=interval, batch=batch,
+                           on_pass=_beat(heartbeat) if heartbeat else None)
             except KeyboardInterrupt:
                 stop.set()
             return
@@ -57,6 +63,13 @@ def bank_deliver(url: BankUrl = "",
     finally:
         adapter.close()
         store.dispose()
+
+
+def _beat(path: Path) -> Callable[[DeliveryReport | None], None]:
+    def beat(report: DeliveryReport | None) -> None:
+        if report is not None:  # a pass that could not read the outbox is no sign of health
+            path.touch()
+    return beat
 
 
 @bank_app.command("reconcile")

@@ -10,11 +10,12 @@ import typer
 
 from yibao.api.tokens import issue, signing_key
 from yibao.cli.root import app, print_json, run_work
-from yibao.errors import refuse
+from yibao.errors import Refusal, refuse
 from yibao.money import money
 from yibao.platform import mutual_aid as ma
 from yibao.platform.work import Work
 from yibao.store.db import Store
+from yibao.store.models import Institution, Person, Region
 
 token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for the JSON API (/api/v1)")
 ma_app = typer.Typer(no_args_is_help=True, help="Family mutual aid (个人账户家庭共济) authorizations")
@@ -27,8 +28,30 @@ app.add_typer(account_app, name="account")
 Days = Annotated[int, typer.Option(help="validity in days")]
 
 
+#: who a token may name, by kind: a subject the database does not hold is refused, not signed
+SUBJECTS: dict[str, tuple[type[Any], str]] = {
+    "person": (Person, "no insured person {} in the database: check the psn_no, or load the person (yibao load)"),
+    "agency": (Region, "no region {} in the database: check the admdvs, or load the region (yibao load)"),
+    "institution": (Institution, "no institution {} in the database: check the code, or load it (yibao load)"),
+}
+
+
 def _token(kind: str, subject: str, days: int) -> None:
-    typer.echo(issue(signing_key(Store()), kind, subject, days))
+    if days < 1:
+        raise refuse("--days", f"must be at least 1, not {days}")
+    if kind in SUBJECTS:
+        model, missing = SUBJECTS[kind]
+
+        def check(w: Work) -> None:
+            if w.session.get(model, subject) is None:
+                raise Refusal(missing.format(subject))
+
+        run_work(check)
+    store = Store()
+    try:
+        typer.echo(issue(signing_key(store), kind, subject, days))
+    finally:
+        store.dispose()
 
 
 @token_app.command("person")

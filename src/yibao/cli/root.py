@@ -19,6 +19,14 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="yibao medica
 Month = Annotated[str, typer.Argument(help="the month, YYYY-MM")]
 
 
+@app.callback()
+def root(debug: Annotated[bool, typer.Option(
+        "--debug", help="on a failure, show the traceback instead of the one-line explanation [YIBAO_DEBUG=1]")]
+         = False) -> None:
+    """yibao medical-insurance settlement platform. A failure prints what is wrong and what to do (docs/cli.md)."""
+    # `yibao` itself (cli/failures.py) reads --debug before the command runs; declared here for --help
+
+
 def run_work(fn: Callable[[Work], T]) -> T:
     """Run fn(work) in one unit of work on YIBAO_DATABASE_URL; a refusal prints its rule and exits 1."""
     store = Store()

@@ -153,6 +153,9 @@ class _Writer:
             self.mutual_aid(grant)
         for filing in doc.filings:
             self.filing(filing)
+        for year, days in doc.calendar.items():  # a year stated is replaced whole; years not stated stay
+            self.upsert(m.CalendarYear, {"year": year}, {"holidays": sorted(d.isoformat() for d in days.holidays),
+                                                         "workdays": sorted(d.isoformat() for d in days.workdays)})
         # the catalog rows HIS systems download, stamped with a version where they changed (docs/catalogs.md)
         published.stamp(self.s, {r.admdvs: published.wanted(r) for r in doc.regions}, self.now, self.report.count)
 

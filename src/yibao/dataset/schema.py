@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationInfo, field_validator
 
@@ -213,6 +213,16 @@ class FilingDoc(Strict):
     end: IsoDate | None = None
 
 
+class CalendarYearDoc(Strict):
+    """A year of the State Council's calendar: public holidays (放假) and adjusted working days (调休上班)."""
+
+    holidays: list[IsoDate] = Field(default_factory=list)
+    workdays: list[IsoDate] = Field(default_factory=list)
+
+
+Year = Annotated[int, Field(ge=1990, le=2100)]
+
+
 class DatasetDoc(Strict):
     today: IsoDate | None = None
     regions: list[RegionDoc] = Field(default_factory=list)
@@ -220,3 +230,5 @@ class DatasetDoc(Strict):
     persons: list[PersonDoc] = Field(default_factory=list)
     mutual_aid: list[MutualAidDoc] = Field(default_factory=list)
     filings: list[FilingDoc] = Field(default_factory=list)
+    #: the working-day calendar by year (docs/dataset.md): a year here wins over the chinesecalendar package
+    calendar: dict[Year, CalendarYearDoc] = Field(default_factory=dict)

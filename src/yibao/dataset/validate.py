@@ -178,12 +178,37 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
     # the catalog downloads' details and lists (docs/catalogs.md)
     problems.extend(Problem(path, rule) for path, rule in catalog_problems(doc))
 
+    problems.extend(calendar_problems(doc))
+
     # -- settings.sign_in: which messages need a sign-in in the region (rules/sign_in.py, docs/gateway.md)
     for i, region in enumerate(doc.regions):
         if "sign_in" in region.settings:
             why = sign_in_rules.setting_problem(region.settings["sign_in"])
             if why:
                 add(Problem(f"regions[{i}].settings.sign_in", why))
+    return problems
+
+
+def calendar_problems(doc: DatasetDoc) -> list[Problem]:
+    """Each listed day in its own year, listed once, never both a holiday and a working day; an adjusted working
+    day is a Saturday or Sunday (Monday to Friday are working days anyway)."""
+    problems: list[Problem] = []
+    for year, days in doc.calendar.items():
+        here = f"calendar[{year}]"
+        for key, listed in (("holidays", days.holidays), ("workdays", days.workdays)):
+            counts = Counter(listed)
+            for j, day in enumerate(listed):
+                if day.year != year:
+                    problems.append(Problem(f"{here}.{key}[{j}]", f"{day} is not in {year}"))
+                if counts[day] > 1:
+                    problems.append(Problem(f"{here}.{key}[{j}]", f"{day} appears more than once"))
+        both = set(days.holidays) & set(days.workdays)
+        for j, day in enumerate(days.workdays):
+            if day in both:
+                problems.append(Problem(f"{here}.workdays[{j}]", f"{day} is also among the holidays"))
+            elif day.weekday() < 5:
+                problems.append(Problem(f"{here}.workdays[{j}]", f"{day} is a {day:%A}: an adjusted working day "
+                                                                 "is a Saturday or Sunday"))
     return problems
 
 

@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from yibao.errors import Refusal, refuse
+from yibao.errors import refuse
 from yibao.money import ZERO
 from yibao.platform import fees, fund_ledger, ledger, settlement
 from yibao.platform.ids import new_id
-from yibao.rules.calendar import CalendarUnknown, overdue, working_days_after
+from yibao.platform.workdays import deadline
+from yibao.rules.calendar import overdue
 from yibao.store.models import (
     CoordinationRequest,
     FeeDetail,
@@ -37,13 +38,6 @@ UPLOAD_DAYS = 5  # the institution uploads the records (art. 17)
 STATUSES = ("requested", "dispatched", "uploaded", "paid")
 METHODS = ("account", "cash")
 MARK = "reimbursement coordination (零星报销协办)"
-
-
-def _deadline(start: date, n: int) -> date:
-    try:
-        return working_days_after(start, n)
-    except CalendarUnknown as exc:
-        raise Refusal(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -82,7 +76,7 @@ def file_request(session: Session, region: str, body: RequestIn, *, today: date,
     row = CoordinationRequest(
         psn_no=person.psn_no, insu_admdvs=region, fixmedins_code=inst.code, treatment_admdvs=inst.admdvs,
         begndate=body.begndate, enddate=body.enddate, memo=body.memo or None, status="requested",
-        requested_at=now, dispatch_deadline=_deadline(today, DISPATCH_DAYS))
+        requested_at=now, dispatch_deadline=deadline(session, today, DISPATCH_DAYS))
     session.add(row)
     session.flush()
     return row
@@ -110,7 +104,7 @@ def dispatch(session: Session, row: CoordinationRequest, *, today: date, now: da
         raise refuse("id", f"request {row.id} was already dispatched on {row.dispatched_at:%Y-%m-%d}"
                      if row.dispatched_at else f"request {row.id} is {row.status}")
     row.status, row.dispatched_at = "dispatched", now
-    row.upload_deadline = _deadline(today, UPLOAD_DAYS)
+    row.upload_deadline = deadline(session, today, UPLOAD_DAYS)
     return row
 
 

@@ -1,5 +1,5 @@
-"""Engine and unit of work. `YIBAO_DATABASE_URL` chooses the database: an SQLite file by default,
-PostgreSQL through psycopg 3."""
+"""Engine and unit of work. `YIBAO_DATABASE_URL` chooses the database, an SQLite file or PostgreSQL through
+psycopg 3. It has no default: a command run in the wrong directory must not quietly make a new empty database."""
 
 from __future__ import annotations
 
@@ -18,12 +18,19 @@ from yibao import sqlkit
 from yibao.sqlkit import normalise_url
 from yibao.store.reference import ReferenceCache
 
-DEFAULT_URL = "sqlite:///yibao.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+class NoDatabase(RuntimeError):
+    """YIBAO_DATABASE_URL is not set."""
+
+
 def database_url() -> str:
-    return normalise_url(os.environ.get("YIBAO_DATABASE_URL", "").strip() or DEFAULT_URL)
+    url = os.environ.get("YIBAO_DATABASE_URL", "").strip()
+    if not url:
+        raise NoDatabase("YIBAO_DATABASE_URL is not set: name the platform's database, e.g. "
+                         "YIBAO_DATABASE_URL=sqlite:///var/yibao.db or postgresql://yibao@db:5432/yibao")
+    return normalise_url(url)
 
 
 def make_engine(url: str | None = None) -> Engine:

@@ -43,6 +43,16 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class CalendarYear(Base):
+    """One year of the State Council's working-day calendar from the dataset (`calendar:`): its public holidays
+    and adjusted working days, ISO dates. Where a year is here it wins over the `chinesecalendar` package."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holidays: Mapped[list[str]] = mapped_column(JSON, default=list)
+    workdays: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
 class ReferenceVersion(Base):
     """One counter, bumped by triggers on every change to the reference data (migration 0014): while it stays,
     a process's cached copy of that data is current (store/reference.py)."""
