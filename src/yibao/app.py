@@ -9,7 +9,18 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from yibao import __version__, problem
-from yibao.api import analysis, coordination, crossregion, ecredential, filing, insurance, monthly, mutual_aid, registry
+from yibao.api import (
+    analysis,
+    coordination,
+    crossregion,
+    duties,
+    ecredential,
+    filing,
+    insurance,
+    monthly,
+    mutual_aid,
+    registry,
+)
 from yibao.api.params import storable_text
 from yibao.bank.outbox import worker_from_env
 from yibao.gateway import routes as gateway_routes
@@ -18,7 +29,8 @@ from yibao.gateway.service import Gateway
 from yibao.mobilepay import routes as mobilepay_routes
 from yibao.store.db import Store
 
-API_ROUTERS = (mutual_aid, insurance, filing, crossregion, registry, coordination, monthly, ecredential, analysis)
+API_ROUTERS = (mutual_aid, insurance, filing, crossregion, registry, coordination, monthly, ecredential, analysis,
+               duties)
 
 
 def create_app(store: Store | None = None) -> FastAPI:
