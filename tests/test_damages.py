@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from test_monthly_cycle import (  # noqa: F401  (_clock and month are the fixtures of that world)
+import pytest
+from test_monthly_cycle import (  # noqa: F401  (_clock: that world's clock, an autouse fixture)
     EXAMPLE_A,
     GZ,
     GZ_EMP,
@@ -19,7 +20,6 @@ from test_monthly_cycle import (  # noqa: F401  (_clock and month are the fixtur
     centre,
     institution,
     m,
-    month,
     outbox,
     totals,
 )
@@ -30,13 +30,19 @@ from yibao.cli import app as cli_app
 D = Decimal
 
 
-def test_damages_reduce_the_institutions_payment_beside_deductions_and_show_in_the_tables(month: Month) -> None:
+@pytest.fixture
+def cycle(store, monkeypatch) -> Month:
+    return Month(store, monkeypatch)
+
+
+def test_damages_reduce_the_institutions_payment_beside_deductions_and_show_in_the_tables(cycle: Month) -> None:
     """揭医保〔2021〕82号 (粤医保规〔2021〕4号) art. 30: the treatment region's agency deducts the amounts of
     violations (they reduce the insured region's charge) and deals with 违约金 imposed under the service
     agreement, which the treatment region keeps. March: s1 a Shenzhen employee (agency pays 54.00 fund +
     196.00 account), s3 a Guangzhou employee (centre pays 133.00 + 117.00) at SZ_H; in review 20.00 is deducted
     from s3 and 违约金 of 25.00 (API) and 5.00 (CLI) imposed: approved 500.00 - 20.00 - 30.00 = 450.00, the
     agency pays 220.00, the centre 230.00."""
+    month = cycle
     s1 = month.settle(SZ_H, SZ_EMP, EXAMPLE_A)
     s3 = month.settle(SZ_H, GZ_EMP, EXAMPLE_A)
     assert (s1["fund_pay_sumamt"], s3["fund_pay_sumamt"]) == (D("54.00"), D("133.00"))
