@@ -59,7 +59,7 @@ def test_damages_reduce_the_institutions_payment_beside_deductions_and_show_in_t
         f"amount: 455.01 exceeds what declaration {decl['decl_id']} still pays the institution (455.00)")
     assert month.refused("POST", f"{path}/damages", agency(SZ), json={
         "amount": "1.00", "reason": "x", "insutype": "390"}).startswith(f"insutype: declaration {decl['decl_id']} "
-                                                                       "has no 390 settlements")
+                                                                       "has no 390 settlements to pay (it has 310)")
     month.call("POST", f"{path}/damages", agency(GZ), 404, json={"amount": "1.00", "reason": "x"})
     month.call("POST", f"{path}/damages", institution(SZ_H), 403, json={"amount": "1.00", "reason": "x"})
     month.mp.setenv("YIBAO_DATABASE_URL", month.store.engine.url.render_as_string(hide_password=False))

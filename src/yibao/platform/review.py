@@ -115,17 +115,18 @@ def impose_damages(session: Session, agency: str, decl_id: str, amount: Decimal,
         raise refuse("amount", "违约金 is a positive amount with at most 2 decimals")
     if not reason.strip():
         raise refuse("reason", "违约金 states the clause of the agreement broken")
-    types = sorted({line.insutype for line in dc.lines(session, decl_id)})
+    remaining = _remaining(session, decl)
+    types = sorted({t for _, t in remaining})  # declared, or declared again after a rejection
     if insutype and insutype not in types:
-        raise refuse("insutype", f"declaration {decl_id} has no {insutype} settlements (it has "
+        raise refuse("insutype", f"declaration {decl_id} has no {insutype} settlements to pay (it has "
                                  f"{', '.join(types) or 'none'})")
-    due = sum((v for parts in _remaining(session, decl).values() for v in parts.values()), ZERO) - sum(
+    due = sum((v for parts in remaining.values() for v in parts.values()), ZERO) - sum(
         (x.amount for x in subtractions(session, decl_id) if x.kind == "damages"), ZERO)
     if amount > due:
         raise refuse("amount", f"{amount} exceeds what declaration {decl_id} still pays the institution ({due})")
+    # due > 0: the declaration pays something, so it has an insurance type
     row = LiquidatedDamages(decl_id=decl_id, fixmedins_code=decl.fixmedins_code, admdvs=decl.admdvs,
-                            insutype=insutype or (types[0] if types else "310"), amount=amount,
-                            reason=reason.strip(), imposed_at=now)
+                            insutype=insutype or types[0], amount=amount, reason=reason.strip(), imposed_at=now)
     session.add(row)
     session.flush()
     return row
