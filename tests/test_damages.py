@@ -100,3 +100,23 @@ def test_damages_reduce_the_institutions_payment_beside_deductions_and_show_in_t
     assert m(month.post(f"/centre/allocations/{MARCH}", centre("440000"))["total"]) == D("230.00")
     assert outbox(month.store) == sorted([("FUND-440300", SZ, D("220.00"), SZ_H),
                                           ("CENTRE-440000", "440000", D("230.00"), SZ_H)])
+
+
+def test_damages_on_an_institution_paid_only_by_the_centre_are_repaid_to_the_treatment_region(cycle: Month) -> None:
+    """揭医保〔2021〕82号 (粤医保规〔2021〕4号) art. 30: 违约金 stays with the treatment region, whatever region's
+    insured the month was for. SZ_H treated only a Guangzhou employee (the centre pays 250.00); 违约金 of 10.00
+    makes the Shenzhen agency's part -10.00: the institution pays it to the Shenzhen fund, the centre still
+    pays the 250.00 charged to Guangzhou."""
+    month = cycle
+    month.settle(SZ_H, GZ_EMP, EXAMPLE_A)
+    month.on("2026-04-02")
+    decl = month.post("/institution/declarations", institution(SZ_H), 201, setl_ym=MARCH)
+    month.on("2026-04-11")
+    month.post(f"/agency/declarations/{decl['decl_id']}/damages", agency(SZ), 201, amount="10.00", reason="违约")
+    done = month.post(f"/agency/declarations/{decl['decl_id']}/finish", agency(SZ))
+    assert m(done["approved"]) == D("240.00")
+    month.on("2026-04-21")
+    assert m(month.post(f"/agency/allocations/{MARCH}", agency(SZ))["total"]) == D("-10.00")
+    month.post(f"/centre/allocations/{MARCH}", centre("440000"))
+    assert outbox(month.store) == sorted([(SZ_H, SZ, D("10.00"), "FUND-440300"),
+                                          ("CENTRE-440000", "440000", D("250.00"), SZ_H)])
