@@ -13,6 +13,7 @@ from yibao.api import (
     analysis,
     coordination,
     crossregion,
+    duties,
     ecredential,
     filing,
     insurance,
@@ -30,7 +31,7 @@ from yibao.mobilepay import routes as mobilepay_routes
 from yibao.store.db import Store
 
 API_ROUTERS = (mutual_aid, insurance, filing, crossregion, registry, coordination, monthly, ecredential, analysis,
-               ledger)
+               ledger, duties)
 
 
 def create_app(store: Store | None = None) -> FastAPI:

@@ -44,6 +44,8 @@ pytestmark = pytest.mark.xdist_group("adversarial-authz")  # one worker starts t
 
 PERSON, OTHER, GZ_PERSON, KID = employee(501), employee(502), employee(503, GZ), child(504)
 REFUSED = {401, 403, 404}
+#: the text of the person's complaint about the Guangzhou hospital (art. 28): what the owners' lists show
+COMPLAINT = "authz matrix complaint"
 #: the platform's business date here: within days 1-10 of April, so that March can be declared
 DAY, MONTH = "2026-04-03", "2026-03"
 
@@ -116,6 +118,13 @@ PLATFORM_RESOURCES = [
              frozenset({"agency-440300"}), marker='"region":"440300"', lists=frozenset({"agency-440100"})),
     Resource("centre's ledger", ("GET", "/api/v1/centre/ledger"), frozenset({"centre"}),
              write=("POST", "/api/v1/centre/clearing/{month}", None)),
+    Resource("centre's suspensions", ("GET", "/api/v1/centre/suspensions"), frozenset({"centre"}),
+             marker="{gz_person}"),
+    Resource("person's complaints", ("GET", "/api/v1/me/complaints"), frozenset({"person"}), marker=COMPLAINT,
+             lists=frozenset({"other-person"})),
+    Resource("region's complaints", ("GET", "/api/v1/agency/complaints"), frozenset({"agency-440100"}),
+             marker=COMPLAINT, lists=frozenset({"agency-440300"}),
+             write=("POST", "/api/v1/agency/complaints/{complaint_id}/accept", None)),
 ]
 
 
@@ -160,6 +169,10 @@ def platform_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
                               {"psn_no": GZ_PERSON.psn_no, "reason": "authz matrix"})
         assert suspended.status_code == 201, suspended.text
         w.ids["suspension_id"] = str(suspended.json()["id"])
+        complained = w.request("person", "POST", "/api/v1/me/complaints",
+                               {"fixmedins_code": GZ_HOSP, "content": COMPLAINT})
+        assert complained.status_code == 201, complained.text
+        w.ids["complaint_id"] = str(complained.json()["id"])
         desk = Desk(platform.url, HOSP_A)
         try:
             w.ids.update(_visit(desk))

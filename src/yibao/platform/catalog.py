@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
+from yibao.platform import switches
 from yibao.rules.selection import PolicyRow, choose_policy
 from yibao.rules.splitting import CATALOG_FLAGS, CatalogEntry
 from yibao.store.reference import reference
@@ -34,8 +35,7 @@ def policy_for(session: Session, admdvs: str, insutype: str, med_type: str, hosp
     rows = [PolicyRow(p.id, p.insutype, tuple(p.med_types), tuple(p.hosp_lv) if p.hosp_lv else None, p.bucket,
                       p.deductible, p.ratio, p.annual_cap, p.acct_scope, p.valid_from, p.valid_to, p.switch)
             for p in reference(session).policies(session, admdvs, insutype)]
-    switches_on = {s.name for s in reference(session).switches(session, admdvs)
-                   if s.on and (s.since is None or s.since <= on)}
+    switches_on = switches.in_force(session, admdvs, on)  # the dataset's, then the agency's changes
     chosen = choose_policy(rows, insutype, med_type, hosp_lv, on, switches_on)
     if isinstance(chosen, str):
         raise refuse("input.data.med_type", f"region {admdvs}: {chosen}")

@@ -1,11 +1,13 @@
 """Review (审核) by the treatment region's agency (seed 004 art. 25(二), art. 30; seed 001 四 acceptance):
 reject declared settlements with a reason, deduct amounts of violations, then finish the review, which
 fixes the approved amount and writes the allocation plan. A rejection the agency later agrees to pay is
-declared again with the institution's next declaration."""
+declared again with the institution's next declaration. 违约金 (art. 30: imposed under the service agreement)
+also reduces what the institution is paid; unlike a deduction it stays with the treatment region's fund."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -23,6 +25,7 @@ from yibao.store.models import (
     AccountEntry,
     AllocationItem,
     Declaration,
+    LiquidatedDamages,
     ReviewDeduction,
     ReviewRejection,
     Settlement,
@@ -105,6 +108,58 @@ def deduct(session: Session, agency: str, decl_id: str, amount: Decimal, reason:
     return row
 
 
+def impose_damages(session: Session, agency: str, decl_id: str, amount: Decimal, reason: str, today: date,
+                   now: datetime, insutype: str | None = None) -> LiquidatedDamages:
+    """违约金 on the institution for breaking its service agreement (art. 30), shown in the tables of `insutype`
+    (by default the declaration's first insurance type)."""
+    decl = open_declaration(session, agency, decl_id, today)
+    if amount <= 0 or round2(amount) != amount:
+        raise refuse("amount", "违约金 is a positive amount with at most 2 decimals")
+    if not reason.strip():
+        raise refuse("reason", "违约金 states the clause of the agreement broken")
+    remaining = _remaining(session, decl)
+    types = sorted({t for _, t in remaining})  # declared, or declared again after a rejection
+    if insutype and insutype not in types:
+        raise refuse("insutype", f"declaration {decl_id} has no {insutype} settlements to pay (it has "
+                                 f"{', '.join(types) or 'none'})")
+    due = sum((v for parts in remaining.values() for v in parts.values()), ZERO) - sum(
+        (x.amount for x in subtractions(session, decl_id) if x.kind == "damages"), ZERO)
+    if amount > due:
+        raise refuse("amount", f"{amount} exceeds what declaration {decl_id} still pays the institution ({due})")
+    # due > 0: the declaration pays something, so it has an insurance type
+    row = LiquidatedDamages(decl_id=decl_id, fixmedins_code=decl.fixmedins_code, admdvs=decl.admdvs,
+                            insutype=insutype or types[0], amount=amount, reason=reason.strip(), imposed_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class Subtraction:
+    """An amount the allocation of a declaration withholds from the institution, besides rejections: a
+    deduction (the insured region's money, it reduces what that region is charged) or 违约金 (kept by the
+    treatment region, `insu_admdvs` is then the treatment region)."""
+
+    kind: str  # deduction | damages
+    id: int
+    insu_admdvs: str
+    insutype: str
+    amount: Decimal
+    reason: str
+    setl_id: str | None = None
+
+
+def subtractions(session: Session, decl_id: str) -> list[Subtraction]:
+    """Every amount the allocation of `decl_id` subtracts, in the order made: the one list a ledger posts."""
+    out = [Subtraction("deduction", d.id, d.insu_admdvs, d.insutype, d.amount, d.reason, d.setl_id)
+           for d in session.scalars(select(ReviewDeduction).where(ReviewDeduction.decl_id == decl_id)
+                                    .order_by(ReviewDeduction.id))]
+    out += [Subtraction("damages", x.id, x.admdvs, x.insutype, x.amount, x.reason)
+            for x in session.scalars(select(LiquidatedDamages).where(LiquidatedDamages.decl_id == decl_id)
+                                     .order_by(LiquidatedDamages.id))]
+    return out
+
+
 Parts = dict[str, Decimal]  # fund, acct (own account), mulaid:<admdvs>
 
 
@@ -136,8 +191,9 @@ def _remaining(session: Session, decl: Declaration) -> defaultdict[tuple[str, st
         apply(r, -1)
     for r in session.scalars(select(R).where(R.redeclared_in == decl.decl_id)):
         apply(r, +1)
-    for d in session.scalars(select(ReviewDeduction).where(ReviewDeduction.decl_id == decl.decl_id)):
-        out[(d.insu_admdvs, d.insutype)]["fund"] -= d.amount
+    for x in subtractions(session, decl.decl_id):
+        if x.kind == "deduction":
+            out[(x.insu_admdvs, x.insutype)]["fund"] -= x.amount
     return out
 
 
@@ -159,10 +215,23 @@ def finish(session: Session, agency: str, decl_id: str, today: date, now: dateti
                                        amount=amount, status="planned"))
             total += amount
             planned += 1
-    expected = decl.payable + decl.redeclared - decl.rejected - decl.deducted
+    damages: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
+    for x in subtractions(session, decl.decl_id):
+        if x.kind == "damages":
+            damages[x.insutype] += x.amount
+    for insutype, amount in sorted(damages.items()):  # the agency withholds it from its own payment
+        session.add(AllocationItem(decl_id=decl.decl_id, fixmedins_code=decl.fixmedins_code, setl_ym=decl.setl_ym,
+                                   payer="agency", charged_admdvs=decl.admdvs, insu_admdvs=decl.admdvs,
+                                   insutype=insutype, part="damages", amount=-amount, status="planned"))
+        total -= amount
+        planned += 1
+    expected = decl.payable + decl.redeclared - decl.rejected - decl.deducted - sum(damages.values(), ZERO)
     if total != expected:  # the plan must pay exactly what the review approved
         raise RuntimeError(f"allocation plan of {decl_id} sums to {total}, the review approved {expected}")
     fund_ledger.post_review(session, decl.fixmedins_code, decl.decl_id, _outcomes(session, decl), now)
+    if damages:  # withheld by the treatment region's fund: its plan carries the negative line posted at allocation
+        fund_ledger.post_liquidated_damages(session, region=decl.admdvs, fixmedins_code=decl.fixmedins_code,
+                                            amount=sum(damages.values(), ZERO), reference=decl.decl_id, now=now)
     decl.approved, decl.status, decl.reviewed_at = expected, "reviewed", now
     if planned == 0:
         decl.status, decl.allocated_at = "allocated", now  # nothing to pay: no plan line waits for allocation

@@ -34,6 +34,7 @@ from yibao.store.models import (
     Declaration,
     DeclarationLine,
     Institution,
+    LiquidatedDamages,
     ReviewDeduction,
     ReviewRejection,
 )
@@ -165,6 +166,9 @@ def review_notes(session: Session, decl: Declaration, cls: str) -> Report:
         )
     ):
         rows.append({"item": "违规扣款", "setl_id": d.setl_id or "", "reason": d.reason, "cnt": 0, "amount": -d.amount})
+    X = LiquidatedDamages
+    for x in session.scalars(select(X).where(X.decl_id == decl.decl_id, _class_filter(X.insutype, cls)).order_by(X.id)):
+        rows.append({"item": "违约金", "setl_id": "", "reason": x.reason, "cnt": 0, "amount": -x.amount})
     columns = [
         Column("item", "项目"),
         Column("setl_id", "结算ID"),
@@ -181,7 +185,7 @@ def review_notes(session: Session, decl: Declaration, cls: str) -> Report:
         rows,
         meta=_meta(decl, inst, cls) + [("审核状态", decl.status)],
         totals=totals,
-        notes=["审核通过金额 = 申报 + 补报 - 拒付 - 违规扣款", *tables.notes],
+        notes=["审核通过金额 = 申报 + 补报 - 拒付 - 违规扣款 - 违约金", *tables.notes],
     )
 
 
@@ -206,6 +210,7 @@ def _payment_rows(session: Session, ym: str, cls: str, agency: str | None, code:
                 "redeclared": ZERO,
                 "rejected": ZERO,
                 "deducted": ZERO,
+                "damages": ZERO,
                 "approved": ZERO,
             },
         )
@@ -230,6 +235,14 @@ def _payment_rows(session: Session, ym: str, cls: str, agency: str | None, code:
             .group_by(D.fixmedins_code, table.insu_admdvs)
         ):
             row(r[0], r[1])[column] = r[2]
+    X = LiquidatedDamages  # 违约金 is the treatment region's: shown on its own insured's row
+    for r in session.execute(
+        select(D.fixmedins_code, X.admdvs, func.sum(X.amount))
+        .join(X, X.decl_id == D.decl_id)
+        .where(*scope, _class_filter(X.insutype, cls))
+        .group_by(D.fixmedins_code, X.admdvs)
+    ):
+        row(r[0], r[1])["damages"] = r[2]
     return [out[k] for k in sorted(out)]
 
 
@@ -241,6 +254,7 @@ PAYMENT_COLUMNS = [
     money_column("redeclared", "补报金额"),
     money_column("rejected", "拒付金额"),
     money_column("deducted", "扣款金额"),
+    money_column("damages", "违约金"),
     money_column("approved", "审核支付金额"),
 ]
 
@@ -298,7 +312,7 @@ def allocation_plan(session: Session, ym: str, cls: str, agency: str) -> Report:
         .order_by(A.fixmedins_code, A.payer, A.charged_admdvs, A.part)
     )
     payer_names = {"agency": "就医地经办机构", "centre": "省医保中心"}
-    part_names = {"fund": "基金", "acct": "个人账户", "mulaid": "共济账户"}
+    part_names = {"fund": "基金", "acct": "个人账户", "mulaid": "共济账户", "damages": "违约金(扣减)"}
     rows = [{**r._mapping, "payer": payer_names[r.payer], "part": part_names[r.part]} for r in session.execute(q)]
     columns = [
         Column("fixmedins_code", "机构编码"),

@@ -1121,3 +1121,56 @@ class SelfpayFee(Base):
     det_item_fee_sumamt: Mapped[Decimal] = mapped_column(Money)
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SwitchChange(Base):
+    """A region switch (e.g. the preset epidemic outpatient benefit, seed 004 art. 38) turned on or off by the
+    region's agency from a date, with who and why: the history that overrides the dataset's `switches` from
+    each change's effective day."""
+
+    __tablename__ = "switch_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    admdvs: Mapped[str] = mapped_column(String(6), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    on: Mapped[bool] = mapped_column(Boolean)
+    effective: Mapped[date] = mapped_column(Date)
+    changed_by: Mapped[str] = mapped_column(String(40))
+    why: Mapped[str] = mapped_column(String(500))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class LiquidatedDamages(Base):
+    """违约金 imposed on an institution in the review of a declaration (seed 004 art. 30): it reduces what the
+    institution is paid and stays with the treatment region's fund (a negative `damages` line of the plan)."""
+
+    __tablename__ = "liquidated_damages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decl_id: Mapped[str] = mapped_column(String(40), index=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30))
+    admdvs: Mapped[str] = mapped_column(String(6))  # the treatment region, whose agency imposes and keeps it
+    insutype: Mapped[str] = mapped_column(String(6))  # the table (employee/resident) it is shown in
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(500))
+    imposed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Complaint(Base):
+    """A cross-region patient's complaint (seed 004 art. 28) about an institution, or one of its settlements,
+    handled by the treatment region's agency: filed → accepted → answered; a confirmed serious violation is
+    reported up to the provincial centre."""
+
+    __tablename__ = "complaints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    psn_no: Mapped[str] = mapped_column(String(30), index=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(30))
+    treatment_admdvs: Mapped[str] = mapped_column(String(6), index=True)
+    setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    content: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(10))  # filed | accepted | answered
+    filed_at: Mapped[datetime] = mapped_column(DateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    answer: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: found true and a serious violation: reported up to the provincial centre when answered
+    serious_violation: Mapped[bool] = mapped_column(Boolean, default=False)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

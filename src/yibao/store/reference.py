@@ -19,7 +19,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from yibao.store.models import CatalogItem, Institution, Policy, ReferenceVersion, Region, RegionSwitch, Setting
+from yibao.store.models import (
+    CatalogItem,
+    Institution,
+    Policy,
+    ReferenceVersion,
+    Region,
+    RegionSwitch,
+    Setting,
+    SwitchChange,
+)
 
 _UNREAD = object()
 
@@ -31,6 +40,7 @@ class _Copy:
     regions: dict[str, Region] | None = None
     policies: dict[tuple[str, str], list[Policy]] = field(default_factory=dict)
     switches: dict[str, list[RegionSwitch]] = field(default_factory=dict)
+    switch_changes: dict[str, list[SwitchChange]] = field(default_factory=dict)
     catalog: dict[tuple[str, str], CatalogItem | None] = field(default_factory=dict)
     today: Any = _UNREAD
 
@@ -98,6 +108,17 @@ class ReferenceCache:
                 session.expunge(s)
             copy.switches[admdvs] = rows
         return copy.switches[admdvs]
+
+    def switch_changes(self, session: Session, admdvs: str) -> list[SwitchChange]:
+        """The agency's changes of the region's switches (platform/switches.py), oldest first."""
+        copy = self.current(session)
+        if admdvs not in copy.switch_changes:
+            rows = list(session.scalars(select(SwitchChange).where(SwitchChange.admdvs == admdvs)
+                                        .order_by(SwitchChange.id)))
+            for c in rows:
+                session.expunge(c)
+            copy.switch_changes[admdvs] = rows
+        return copy.switch_changes[admdvs]
 
     def catalog_items(self, session: Session, admdvs: str, codes: set[str]) -> dict[str, CatalogItem]:
         copy = self.current(session)
