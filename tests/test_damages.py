@@ -101,6 +101,14 @@ def test_damages_reduce_the_institutions_payment_beside_deductions_and_show_in_t
     assert outbox(month.store) == sorted([("FUND-440300", SZ, D("220.00"), SZ_H),
                                           ("CENTRE-440000", "440000", D("230.00"), SZ_H)])
 
+    # the fund ledger (docs/ledger.md): the 违约金 is the treatment region's income, and once allocated nothing
+    # stays owed to the institution in Shenzhen's book
+    april = month.get("/agency/ledger/trial-balance", agency(SZ), month="2026-04")
+    assert april["balanced"] and april["tied"], april
+    closing = {r["code"]: D(str(r["closing"])) for r in april["accounts"]}
+    assert closing["liquidated_damages"] == D("-30.00")
+    assert closing["payable_institution"] == D("0.00")
+
 
 def test_damages_on_an_institution_paid_only_by_the_centre_are_repaid_to_the_treatment_region(cycle: Month) -> None:
     """揭医保〔2021〕82号 (粤医保规〔2021〕4号) art. 30: 违约金 stays with the treatment region, whatever region's
