@@ -26,6 +26,13 @@ demo: $(STAMP)
 	YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao load examples/demo.yaml
 	YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao mobilepay register H44030000001 > var/mobilepay.json
 	@$(BIN)/python -m yibao.demo_help --url http://$(HOST):$(PORT)
+	@echo "web console http://$(HOST):$(PORT)/console/ (docs/console.md); staff accounts, new passwords each run:"
+	@for account in "demo-clerk agency_clerk 440300" "demo-admin agency_admin 440300" \
+	    "demo-hospital institution H44030000001" "demo-centre centre 440000"; do set -- $$account; \
+	    YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao staff add $$1 --role $$2 --scope $$3 --generate --replace \
+	    | sed 's/^/  /'; done
+	@echo "  insured person: ID number 440305199912011177 (杨文博); the code sent appears in var/console-codes.txt"
+	@echo
 	@echo "simulated bank on http://$(HOST):$(BANK_PORT) (ledger var/bank.db); the platform delivers to it."
 	@echo "  YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) $(BIN)/yibao bank reconcile"
 	@echo
@@ -45,13 +52,14 @@ demo: $(STAMP)
 	    & hospital=$$!; \
 	trap 'kill $$bank $$wechat $$alipay $$card $$hospital 2>/dev/null' EXIT INT TERM; \
 	YIBAO_DEMO=1 YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) \
-	    $(BIN)/yibao serve --host $(HOST) --port $(PORT)
+	    YIBAO_CONSOLE_OUTBOX=var/console-codes.txt $(BIN)/yibao serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy src/yibao/rules src/yibao/money.py
 
 test: $(STAMP) lint
+	sh tests/browser/ensure_chromium.sh
 	$(BIN)/pytest -n 2
 
 # the fast tier only (tests/fast/: rules and use cases, no server, SQLite): seconds
