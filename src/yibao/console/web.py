@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,10 @@ T = TypeVar("T")
 PREFIX = "/console"
 COOKIE = "yibao_console"
 PRE_COOKIE = "yibao_console_csrf"
+#: a row's id in a page's path: a positive 32-bit integer (a larger one is a 422 page, never a database error)
+RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+NOTICES = {"bound": "已建立共济授权。", "changed": "已保存修改。", "unbound": "已解除授权，新的结算不再使用该授权。",
+           "filed": "备案已提交。", "cancelled": "备案已撤销，自现在起不再适用。"}
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 ROLE_NAMES = {"agency_clerk": "经办机构经办员", "agency_admin": "经办机构管理员", "institution": "定点医药机构",
               "centre": "省级结算中心", "person": "参保人"}
@@ -199,7 +204,9 @@ def attempt(request: Request, user: User | None, fn: Callable[[Work], T]) -> tup
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     user = current_user(request)
-    context = {"user": user, "csrf": csrf_token(request), "prefix": PREFIX, **context}
+    done = request.query_params.get("done", "").split("-")[0]
+    context = {"user": user, "csrf": csrf_token(request), "prefix": PREFIX, "notice": NOTICES.get(done, ""),
+               **context}
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)
     new = getattr(request.state, "new_pre_csrf", "")
     if new:
