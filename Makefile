@@ -10,7 +10,7 @@ BANK_PORT ?= 8010
 HOSPITAL_PORT ?= 8020
 HOSPITAL_CONFIG ?= src/yibao/hospital/demo.yaml
 
-.PHONY: demo test test-fast check lint install clean bench
+.PHONY: demo test test-fast check lint install clean bench screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ test: $(STAMP) lint
 # the fast tier only (tests/fast/: rules and use cases, no server, SQLite): seconds
 test-fast: $(STAMP)
 	$(BIN)/pytest -m fast -n 0 -q
+
+# docs/console/person.png: the person's main page at a phone's width, taken by the browser journey test
+screenshots: $(STAMP)
+	sh tests/browser/ensure_chromium.sh
+	YIBAO_SCREENSHOTS=docs/console $(BIN)/pytest -n 0 -q tests/browser/test_person_journey.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/gateway_1101.py

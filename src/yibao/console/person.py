@@ -16,7 +16,7 @@ from yibao.platform import filing as fl
 from yibao.platform import mutual_aid as ma
 from yibao.platform import my_books
 from yibao.platform.work import Work
-from yibao.store.models import Person
+from yibao.store.models import Person, Region
 
 router = APIRouter(prefix="/console/me", dependencies=[Depends(check_csrf)], include_in_schema=False)
 JOURNAL_KINDS = {"settlement": "本人就医支付", "mutual_aid": "为亲属共济支付", "refund": "撤销退回",
@@ -38,7 +38,9 @@ def home(request: Request, user: User = Depends(require_person)) -> Response:
         person = _me(w, user)
         given, received = ma.mine(w.session, user.subject)
         filings = [f for f in fl.mine(w.session, user.subject) if f.status == "active"]
+        region = w.session.get(Region, person.admdvs)
         return {"person": person, "certno": mask_certno(person.certno), "today": w.today,
+                "region": f"{region.name}（{person.admdvs}）" if region else person.admdvs,
                 "insutype": codes.INSUTYPE.get(person.insutype, person.insutype),
                 "account": my_books.account(w.session, user.subject),
                 "journal": my_books.journal(w.session, user.subject, limit=5),
