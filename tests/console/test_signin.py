@@ -35,6 +35,22 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(console: ConsoleWorld) 
     assert "path=/console" in header and "secure" not in header  # plain http here; https sets Secure
 
 
+def test_over_https_the_cookie_is_secure_and_pages_forbid_framing_and_scripts(console: ConsoleWorld) -> None:
+    from fastapi.testclient import TestClient
+
+    b = console.browser()
+    b.http = TestClient(console.app, base_url="https://testserver", follow_redirects=False)
+    page = b.get("/console/signin")
+    assert "secure" in page.headers["set-cookie"].lower()  # the pre-sign-in CSRF cookie
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'none'" in csp
+    assert page.headers["cache-control"] == "no-store"
+    challenge = CHALLENGE.search(b.post("/console/signin/person", {"certno": SZ_EMPLOYEE[1]}).text)
+    done = b.post("/console/signin/code", {"challenge": challenge.group(1),  # type: ignore[union-attr]
+                                           "code": console.sender.last_code(SZ_EMPLOYEE[0])})
+    assert done.status_code == 303 and "secure" in done.headers["set-cookie"].lower()
+
+
 def test_an_unknown_id_number_gets_the_same_page_and_no_code(console: ConsoleWorld) -> None:
     b = console.browser()
     unknown = b.ask_code("110101199003070011")

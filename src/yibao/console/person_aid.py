@@ -17,6 +17,7 @@ from yibao.console import forms
 from yibao.console.web import PageError, RowId, User, attempt, in_work, mask_certno, redirect, render, require_person
 from yibao.console.wording import plain
 from yibao.errors import refuse
+from yibao.platform import console_access as access
 from yibao.platform import mutual_aid as ma
 from yibao.platform.work import Work
 from yibao.rules.mutual_aid import RELATION_NAMES
@@ -71,7 +72,7 @@ def bind(request: Request, user: User = Depends(require_person), certno: str = F
             raise refuse("commitment_version", "the authorizer must accept the commitment (承诺书) text")
         if relation not in RELATIONS:
             raise refuse("relation", f"must be one of {', '.join(RELATIONS)}")
-        found = w.session.scalars(select(Person).where(Person.certno == certno.strip().upper())).first()
+        found = access.person_by_certno(w.session, certno)
         if found is None or found.name != name.strip():
             raise refuse("beneficiary_certno", "no insured person with this ID number and name")
         binding = ma.Binding(user.subject, found.psn_no, relation, forms.amount("quota", quota),

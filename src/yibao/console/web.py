@@ -37,6 +37,10 @@ PRE_COOKIE = "yibao_console_csrf"
 RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 NOTICES = {"bound": "已建立共济授权。", "changed": "已保存修改。", "unbound": "已解除授权，新的结算不再使用该授权。",
            "filed": "备案已提交。", "cancelled": "备案已撤销，自现在起不再适用。"}
+#: every page: no script or style but the console's own, never framed, forms only to the console, not cached
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'none'; frame-ancestors 'none'; "
+                                           "form-action 'self'; base-uri 'none'",
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 ROLE_NAMES = {"agency_clerk": "经办机构经办员", "agency_admin": "经办机构管理员", "institution": "定点医药机构",
               "centre": "省级结算中心", "person": "参保人"}
@@ -208,6 +212,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     context = {"user": user, "csrf": csrf_token(request), "prefix": PREFIX, "notice": NOTICES.get(done, ""),
                **context}
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+    response.headers.update(PAGE_HEADERS)
     new = getattr(request.state, "new_pre_csrf", "")
     if new:
         set_cookie(request, response, PRE_COOKIE, new)
