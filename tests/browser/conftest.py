@@ -9,6 +9,7 @@ Fixtures:
 - `hospital_server` (per module): `yibao hospital serve` on the demo configuration beside that platform;
 - `open_page(width=390, height=844)`: a page in a fresh browser profile (a phone's width unless told), whose
   `blocked` list holds the URLs it tried to reach beyond 127.0.0.1.
+What tests import (Served, Opened, DEMO_PERSON) is in browser_world.py.
 
 Chromium missing: the tests skip (under CI=true they fail); `make test` installs it (ensure_chromium.sh).
 """
@@ -17,51 +18,20 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from adversarial.conftest import DEMO, HOSPITAL_CONFIG, YIBAO, Process, base_env, free_port, run_cli
+from browser_world import Opened, Served, local
 
 CHROMIUM = os.environ.get("YIBAO_CHROMIUM", "/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--disable-dev-shm-usage", "--no-first-run"]
 TODAY = "2026-03-16"
-#: the demo world's Shenzhen employee (examples/demo.yaml) and the staff this suite adds
-DEMO_PERSON = {"psn_no": "44030000000000000008", "name": "杨文博", "certno": "440305199912011177"}
-
-
-@dataclass
-class Served:
-    process: Process
-    env: dict[str, str]
-    outbox: Path | None = None
-
-    @property
-    def url(self) -> str:
-        return self.process.url
-
-    def cli(self, *argv: str, stdin: str | None = None) -> str:
-        if stdin is None:
-            return run_cli(argv, self.env)
-        import subprocess
-
-        done = subprocess.run([YIBAO, *argv], env=self.env, input=stdin, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stdout
-
-    def last_code(self, psn_no: str) -> str:
-        """The latest sign-in code the simulated sender wrote for the person."""
-        assert self.outbox is not None
-        lines = [line.split() for line in self.outbox.read_text(encoding="utf-8").splitlines()] \
-            if self.outbox.exists() else []
-        codes = [parts[-1] for parts in lines if len(parts) >= 5 and parts[2] == psn_no]
-        assert codes, f"no code was sent to {psn_no}"
-        return codes[-1]
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +61,6 @@ def hospital_server(platform_server: Served, tmp_path_factory: pytest.TempPathFa
                    YIBAO_HOSPITAL_PUBLIC_URL=f"http://127.0.0.1:{port}", YIBAO_HOSPITAL_SWEEP_EVERY="0")
     process = Process("hospital", [YIBAO, "hospital", "serve", "--host", "127.0.0.1", "--port", str(port)], env,
                       port, tmp / "hospital.log", cwd=tmp)
-    import subprocess
-
     done = subprocess.run([YIBAO, "hospital", "init"], env=env, cwd=tmp, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     process.start(ready_path="/hospital")
@@ -115,17 +83,6 @@ def playwright() -> Iterator[Any]:
         yield pw
 
 
-@dataclass
-class Opened:
-    page: Any
-    blocked: list[str] = field(default_factory=list)
-
-
-def _local(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("data", "blob", "about") or parts.hostname == "127.0.0.1"
-
-
 @pytest.fixture
 def open_page(playwright: Any, tmp_path: Path) -> Iterator[Callable[..., Opened]]:
     contexts: list[Any] = []
@@ -139,7 +96,7 @@ def open_page(playwright: Any, tmp_path: Path) -> Iterator[Callable[..., Opened]
         opened = Opened(context.pages[0] if context.pages else context.new_page())
 
         def guard(route: Any) -> None:
-            if _local(route.request.url):
+            if local(route.request.url):
                 route.continue_()
             else:
                 opened.blocked.append(route.request.url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import Opened, Served
+from browser_world import Opened, Served
 
 
 @pytest.mark.parametrize("service", ["platform_server", "hospital_server"])

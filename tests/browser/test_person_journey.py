@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import DEMO_PERSON, Opened, Served
+from browser_world import DEMO_PERSON, Opened, Served
 
 RELATIVE = {"certno": "440303195811301107", "name": "刘秀英"}  # examples/demo.yaml: resident insurance, Shenzhen
 
