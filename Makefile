@@ -18,7 +18,7 @@ HOSPITAL_ENV = YIBAO_HOSPITAL_CONFIG=$(HOSPITAL_CONFIG) \
     YIBAO_HOSPITAL_WECHAT_URL=http://$(HOST):$(WECHAT_PORT) YIBAO_HOSPITAL_ALIPAY_URL=http://$(HOST):$(ALIPAY_PORT) \
     YIBAO_HOSPITAL_CARD_URL=http://$(HOST):$(CARD_PORT)
 
-.PHONY: demo test test-fast check lint install clean bench
+.PHONY: demo test test-fast check lint install clean bench screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ demo: $(STAMP)
 	YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao load examples/demo.yaml
 	YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao mobilepay register H44030000001 > var/mobilepay.json
 	@$(BIN)/python -m yibao.demo_help --url http://$(HOST):$(PORT)
+	@echo "web console http://$(HOST):$(PORT)/console/ (docs/console.md); staff accounts, new passwords each run:"
+	@for account in "demo-clerk agency_clerk 440300" "demo-admin agency_admin 440300" \
+	    "demo-hospital institution H44030000001" "demo-centre centre 440000"; do set -- $$account; \
+	    YIBAO_DATABASE_URL=$(DEMO_DB) $(BIN)/yibao staff add $$1 --role $$2 --scope $$3 --generate --replace \
+	    | sed 's/^/  /'; done
+	@echo "  insured person: ID number 440305199912011177 (杨文博); the code sent appears in var/console-codes.txt"
+	@echo
 	@echo "simulated bank on http://$(HOST):$(BANK_PORT) (ledger var/bank.db); the platform delivers to it."
 	@echo "  YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) $(BIN)/yibao bank reconcile"
 	@echo
@@ -53,18 +60,24 @@ demo: $(STAMP)
 	    & hospital=$$!; \
 	trap 'kill $$bank $$wechat $$alipay $$card $$hospital 2>/dev/null' EXIT INT TERM; \
 	YIBAO_DEMO=1 YIBAO_DATABASE_URL=$(DEMO_DB) YIBAO_BANK_URL=http://$(HOST):$(BANK_PORT) \
-	    $(BIN)/yibao serve --host $(HOST) --port $(PORT)
+	    YIBAO_CONSOLE_OUTBOX=var/console-codes.txt $(BIN)/yibao serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy src/yibao/rules src/yibao/money.py
 
 test: $(STAMP) lint
+	sh tests/browser/ensure_chromium.sh
 	$(BIN)/pytest -n 2
 
 # the fast tier only (tests/fast/: rules and use cases, no server, SQLite): seconds
 test-fast: $(STAMP)
 	$(BIN)/pytest -m fast -n 0 -q
+
+# docs/console/person.png: the person's main page at a phone's width, taken by the browser journey test
+screenshots: $(STAMP)
+	sh tests/browser/ensure_chromium.sh
+	YIBAO_SCREENSHOTS=docs/console $(BIN)/pytest -n 0 -q tests/browser/test_person_journey.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/gateway_1101.py

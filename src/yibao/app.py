@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from yibao import __version__, problem
+from yibao import __version__, apidocs, problem
 from yibao.api import (
     analysis,
     coordination,
@@ -24,6 +24,7 @@ from yibao.api import (
 )
 from yibao.api.params import storable_text
 from yibao.bank.outbox import worker_from_env
+from yibao.console.app import mount as mount_console
 from yibao.gateway import routes as gateway_routes
 from yibao.gateway.registry import INTERFACES
 from yibao.gateway.service import Gateway
@@ -48,10 +49,11 @@ def create_app(store: Store | None = None) -> FastAPI:
             if worker is not None:
                 worker.stop()
 
-    app = FastAPI(title="yibao platform", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="yibao platform", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The national two-designated-institution interface (两定接口), the JSON API for "
                               "insured persons, institutions, agencies and the provincial centre, and the "
                               "mobile-payment centre. See docs/gateway.md and docs/api.md.")
+    apidocs.install(app)  # /docs with its assets served here: it works offline
     app.include_router(gateway_routes.router(gateway))
 
     @app.get("/health", summary="Liveness and the interfaces served")
@@ -65,6 +67,7 @@ def create_app(store: Store | None = None) -> FastAPI:
 
     # the gateway and mobile-payment routes answer every refusal in their own envelopes before this is reached
     problem.install(app)
+    mount_console(app, store)  # the web console's pages answer refusals as pages, on its own paths only
 
     app.state.store = store
     app.state.bank_worker = None

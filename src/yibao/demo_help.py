@@ -19,7 +19,10 @@ Try, in another terminal (the demo hospital H44030000001 of Shenzhen, secret dem
   # a whole outpatient visit, rules.md worked example A, then its cancellation:
   .venv/bin/python examples/outpatient_visit.py --url {url}
 
-  curl {url}/health        # the interfaces served;  {url}/docs  the OpenAPI page
+  curl {url}/health        # the interfaces served;  {url}/docs  the OpenAPI page (offline)
+
+  {url}/console/  the web console (网上服务大厅, docs/console.md): an insured person signs in with his ID number
+  and the code the demo writes to var/console-codes.txt; staff with the accounts printed below
 """
 
 

@@ -19,7 +19,7 @@ FLOORS = {
     # value types, dictionaries, the clock, the wire's JSON and signature, plumbing every part uses
     **{name: SHARED for name in ("money", "codes", "clock", "errors", "wire", "xtif", "validation", "throttle",
                                  "timebox", "tokens", "web", "httpcall", "demo_keys", "demo_help", "sqlkit",
-                                 "problem", "serving", "healthcheck")},
+                                 "problem", "serving", "healthcheck", "apidocs")},
     "rules": 1,
     "client": 1,  # the HIS side of the wire: an institution's program, not the platform's
     "store": 2,
@@ -32,6 +32,8 @@ FLOORS = {
     # the mobile-payment centre answers 6202 with 2207's setlinfo: it borrows the gateway's field types and
     # rendering (never its handlers, which it once called with made-up envelopes)
     "mobilepay": 6,
+    # the web console (网上服务大厅): pages over the use cases, beside the JSON API, never through it
+    "console": 6,
     "hospital": 7,  # uses the mobile-payment centre's sealed envelope (mobilepay/envelope.py) from the other side
     "simulate": 7,
     "app": 8,

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from yibao import __version__, problem
+from yibao import __version__, apidocs, problem
 from yibao.hospital import auth, clearing, reconcile, slips
 from yibao.hospital.api_base import Staff, Strict, Who, own, plain, problem_of, token_key
 from yibao.hospital.api_deposit import deposit_router
@@ -189,10 +189,11 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
     if hospital is None:
         hospital = Hospital(load_config())
     h = hospital
-    app = FastAPI(title="yibao hospital", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="yibao hospital", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The internet-hospital API of seed 003 beside a HIS; it talks to the platform only "
                               "through the wire protocol. See docs/hospital.md.")
     app.state.hospital = h
+    apidocs.install(app)  # /docs with its assets served here: it works offline
     app.include_router(settlements)  # inpatient stays, pharmacy sales
 
     problem.install(app)  # every refusal in one shape (RFC 9457): HTTP errors, invalid input, our own faults

@@ -1174,3 +1174,45 @@ class Complaint(Base):
     #: found true and a serious violation: reported up to the provincial centre when answered
     serious_violation: Mapped[bool] = mapped_column(Boolean, default=False)
     reported_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ConsoleStaff(Base):
+    """A staff account of the web console (网上服务大厅): its role and the scope it acts for (docs/console.md).
+    role: agency_clerk / agency_admin (scope: a region's admdvs), institution (its fixmedins_code), centre (a
+    province, e.g. 440000). The password is kept only as an argon2 hash."""
+
+    __tablename__ = "console_staff"
+    username: Mapped[str] = mapped_column(String(40), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[str] = mapped_column(String(30))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ConsoleCode(Base):
+    """A one-time sign-in code sent to an insured person: only its salted hash, its expiry (seconds since the
+    epoch) and how many wrong entries it has taken. `id` is the random challenge the code form carries."""
+
+    __tablename__ = "console_codes"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    psn_no: Mapped[str] = mapped_column(String(30), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    salt: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: the cookie carries a random token, the row only its hash. kind person (subject: the
+    psn_no) or staff (the username); `csrf` is the token every form of the session must carry. Times in seconds
+    since the epoch; a session idle past its limit is ended when next seen."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(40), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    last_seen: Mapped[int] = mapped_column(BigInteger)
