@@ -50,7 +50,7 @@ class ChangeIn(BaseModel):
 
 
 def _shown(w: Work, row: Filing) -> dict[str, Any]:
-    return fl.describe(row, w.today, referral_max=fl.referral_max_days(w.session, row.psn_no))
+    return fl.describe(row, w.today, referral_max=fl.referral_max(w.session, row.psn_no))
 
 
 def _own(w: Work, filing_id: int, me: str) -> Filing:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from yibao.codes import province
 from yibao.errors import Refusal, refuse
+from yibao.platform.filing import referral_cap
 from yibao.rules.filing import FilingTerms, agreement_open, covers, filing_needed
 from yibao.rules.selection import LOCAL, Case
 from yibao.store.models import (
@@ -65,12 +66,12 @@ def check_filing(session: Session, person: Person, institution: Institution, vis
         return
     filings = list(session.scalars(select(Filing).where(Filing.psn_no == person.psn_no, Filing.status == "active")
                                    .order_by(Filing.id)))
-    max_days = insured.referral_filing_max_days if insured else None
+    max_days = referral_cap(insured)
     reasons = []
     for f in filings:
         why = covers(FilingTerms(f.id, f.type, f.dest_admdvs, f.dest_fixmedins, f.start, f.end),
                      treatment_admdvs=institution.admdvs, fixmedins_code=institution.code, visit_day=visit_day,
-                     referral_max_days=max_days)
+                     referral_max=max_days)
         if why is None:
             return
         reasons.append(why)
@@ -96,7 +97,7 @@ def check_designated(session: Session, person: Person, institution: Institution,
         Filing.psn_no == person.psn_no, Filing.status == "active", Filing.dest_fixmedins == institution.code))
         if covers(FilingTerms(f.id, f.type, f.dest_admdvs, f.dest_fixmedins, f.start, f.end),
                   treatment_admdvs=institution.admdvs, fixmedins_code=institution.code, visit_day=visit_day,
-                  referral_max_days=insured.referral_filing_max_days) is None]
+                  referral_max=referral_cap(insured)) is None]
     if not chosen:
         raise refuse("fixmedins_code", f"region {person.admdvs} settles general outpatient and special-disease "
                                        f"care at the treatment place only at institutions the person chose (2505); "

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from yibao.codes import FILING_TYPES, province
 from yibao.errors import Refusal, refuse
-from yibao.rules.filing import EMERGENCY_DAYS, FilingTerms, valid_until
+from yibao.rules import region_settings
+from yibao.rules.filing import EMERGENCY_DAYS, FilingTerms, ReferralCap, valid_until
 from yibao.rules.selection import qualification_problem, settlement_case
 from yibao.store.models import Filing, Institution, Person, Region
 
@@ -174,14 +175,13 @@ def _window(type: str, start: date, end: date | None, today: date, region: Regio
         return None, [(e_field, f"{a} needs an end: {why}")]
     if end < start:
         return end, [(e_field, f"{end} is before the start {start}")]
-    if type == "referral" and region is not None and region.referral_filing_max_days:
-        most = region.referral_filing_max_days
-        last = start + timedelta(days=most - 1)
-        if end > last:
-            days = (end - start).days + 1
-            return end, [(e_field, f"{a} of insured region {region.admdvs} ({region.name}) is valid at most "
-                                   f"{most} days (seed 004 art. 7 (四), the region's referral_filing_max_days): "
-                                   f"from {start} the last day is {last}; {end} would make {days} days")]
+    cap = referral_cap(region) if type == "referral" else None
+    last = cap.last_day(start) if cap is not None and region is not None else None
+    if region is not None and last is not None and end > last:
+        days = (end - start).days + 1
+        return end, [(e_field, f"{a} of insured region {region.admdvs} ({region.name}) is valid at most {cap} "
+                               f"(seed 004 art. 7 (四)): from {start} the last day is {last}; {end} would make "
+                               f"{days} days")]
     return end, []
 
 
@@ -219,25 +219,35 @@ def of_region(session: Session, admdvs: str, *, status: str | None = None, psn_n
     return list(session.scalars(q.order_by(Filing.id)))
 
 
-def referral_max_days(session: Session, psn_no: str) -> int | None:
+def referral_cap(region: Region | None) -> ReferralCap | None:
+    """The insured region's longest referral filing: its settings.referral_filing_max_months, else its
+    referral_filing_max_days; None: no cap."""
+    if region is None:
+        return None
+    months = (region.settings or {}).get(region_settings.REFERRAL_MONTHS)
+    if not months and not region.referral_filing_max_days:
+        return None
+    return ReferralCap(region.referral_filing_max_days, months or None)
+
+
+def referral_max(session: Session, psn_no: str) -> ReferralCap | None:
     person = session.get(Person, psn_no)
-    region = session.get(Region, person.admdvs) if person else None
-    return region.referral_filing_max_days if region else None
+    return referral_cap(session.get(Region, person.admdvs) if person else None)
 
 
-def last_day(filing: Filing, referral_max: int | None) -> date | None:
+def last_day(filing: Filing, referral_max: ReferralCap | None) -> date | None:
     """The last day the filing covers (rules.filing.valid_until); None: no end."""
     return valid_until(FilingTerms(filing.id, filing.type, filing.dest_admdvs, filing.dest_fixmedins, filing.start,
                                    filing.end), referral_max)
 
 
-def in_force(filing: Filing, today: date, referral_max: int | None = None) -> bool:
+def in_force(filing: Filing, today: date, referral_max: ReferralCap | None = None) -> bool:
     last = last_day(filing, referral_max)
     return filing.status == "active" and filing.start <= today and (last is None or today <= last)
 
 
-def describe(filing: Filing, today: date, *, referral_max: int | None = None) -> dict[str, Any]:
-    """A filing as the API shows it; `referral_max` is the insured region's referral_filing_max_days."""
+def describe(filing: Filing, today: date, *, referral_max: ReferralCap | None = None) -> dict[str, Any]:
+    """A filing as the API shows it; `referral_max` is the insured region's cap on referrals (referral_cap)."""
     return {
         "id": filing.id, "psn_no": filing.psn_no, "type": filing.type, "type_name": TYPE_NAMES.get(filing.type, ""),
         "dest_admdvs": filing.dest_admdvs, "dest_fixmedins": filing.dest_fixmedins, "start": filing.start,
@@ -250,10 +260,10 @@ def describe(filing: Filing, today: date, *, referral_max: int | None = None) ->
 
 
 def describe_all(session: Session, filings: list[Filing], today: date) -> list[dict[str, Any]]:
-    maxima: dict[str, int | None] = {}
+    maxima: dict[str, ReferralCap | None] = {}
     out = []
     for row in filings:
         if row.psn_no not in maxima:
-            maxima[row.psn_no] = referral_max_days(session, row.psn_no)
+            maxima[row.psn_no] = referral_max(session, row.psn_no)
         out.append(describe(row, today, referral_max=maxima[row.psn_no]))
     return out

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from yibao.errors import Refusal, refuse
 from yibao.money import ZERO
-from yibao.platform import catalog, crossregion, ledger
+from yibao.platform import catalog, crossregion, ledger, mutual_aid
 from yibao.platform.ids import new_id
 from yibao.platform.persons import pooling_region
 from yibao.rules import aid_sources as aid
@@ -141,7 +141,7 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
         rows = {g.id: g for g in session.scalars(select(MutualAidAuthorization).where(
             MutualAidAuthorization.beneficiary == person.psn_no, MutualAidAuthorization.status == "active"))}
     live = aid.ordered([_grant(g) for g in rows.values()], today)
-    blocked = aid.arrears_block(person.arrears, med_type)
+    blocked = mutual_aid.withheld(regions.get(person.admdvs), person, med_type)  # Taiyuan 五(一), 五(二)
     if live and blocked:
         warnings.append(blocked)
         live = []

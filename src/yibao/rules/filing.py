@@ -3,6 +3,7 @@ Pure: plain values in, whether a filing covers a visit (and why not) out."""
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -21,12 +22,41 @@ class FilingTerms:
     end: date | None
 
 
-def valid_until(f: FilingTerms, referral_max_days: int | None) -> date | None:
+def months_after(day: date, months: int) -> date:
+    """The day `months` calendar months after `day`: the same day of that month, or its last day when it has
+    none (31 January + 3 months = 30 April). A period counted in months ends on that day (民法典 第二百零三条)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class ReferralCap:
+    """The insured region's longest referral filing: `months` calendar months (settings.referral_filing_max_months,
+    揭阳 揭医保〔2021〕82号 "不超3个月"), else `days` days counting the first (referral_filing_max_days)."""
+
+    days: int | None = None
+    months: int | None = None
+
+    def last_day(self, start: date) -> date | None:
+        if self.months:
+            return months_after(start, self.months)
+        if self.days:
+            return start + timedelta(days=self.days - 1)
+        return None
+
+    def __str__(self) -> str:
+        if self.months:
+            return f"{self.months} calendar month(s) (settings.referral_filing_max_months)"
+        return f"{self.days} days (referral_filing_max_days)"
+
+
+def valid_until(f: FilingTerms, referral_max: ReferralCap | None) -> date | None:
     """The last day a filing covers; None: no end (retired and resettled)."""
     if f.type == "emergency":
         return f.start + timedelta(days=EMERGENCY_DAYS - 1)
-    if f.type == "referral" and referral_max_days:
-        cap = f.start + timedelta(days=referral_max_days - 1)
+    cap = referral_max.last_day(f.start) if f.type == "referral" and referral_max else None
+    if cap is not None:
         return cap if f.end is None or f.end > cap else f.end
     if f.type == "retired_resettled":
         return f.end  # normally None: long-term valid
@@ -45,7 +75,7 @@ def destination_covers(f: FilingTerms, treatment_admdvs: str, fixmedins_code: st
 
 
 def covers(f: FilingTerms, *, treatment_admdvs: str, fixmedins_code: str, visit_day: date,
-           referral_max_days: int | None) -> str | None:
+           referral_max: ReferralCap | None) -> str | None:
     """None if the filing covers the visit, else why not. For a stay, `visit_day` is the admission day: so an
     emergency filing covers an admission that begins within its ten days to the end of that stay
     (art. 7 (五) 1)."""
@@ -54,7 +84,7 @@ def covers(f: FilingTerms, *, treatment_admdvs: str, fixmedins_code: str, visit_
         return f"filing {f.id} ({f.type}) is for {where}, not {fixmedins_code} in {treatment_admdvs}"
     if visit_day < f.start:
         return f"filing {f.id} ({f.type}) starts {f.start}, after the visit on {visit_day}"
-    last = valid_until(f, referral_max_days)
+    last = valid_until(f, referral_max)
     if last is not None and visit_day > last:
         return f"filing {f.id} ({f.type}) ended {last}, before the visit on {visit_day}"
     return None

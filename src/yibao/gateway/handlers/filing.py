@@ -48,7 +48,7 @@ def file_for_patient(work: Work, data: Input2505) -> dict:
     row = fl.file(work.session, person.psn_no, d.filing_type, dest_admdvs, dest_fixmedins, d.begndate, d.enddate,
                   now=work.now, today=work.today, actor=f"institution:{work.here.code}", memo=memo,
                   source="2505", fields=FIELDS_2505)
-    last = fl.last_day(row, fl.referral_max_days(work.session, row.psn_no))
+    last = fl.last_day(row, fl.referral_max(work.session, row.psn_no))
     return {"result": {"trt_dcla_detl_sn": str(row.id), "psn_no": row.psn_no, "filing_type": row.type,
                        "dest_admdvs": row.dest_admdvs or "", "dest_fixmedins": row.dest_fixmedins or "",
                        "begndate": row.start, "enddate": row.end or "", "valid_until": last or ""}}
