@@ -14,6 +14,7 @@ from yibao.dataset.published import problems as catalog_problems
 from yibao.dataset.schema import DatasetDoc
 from yibao.rules import region_settings
 from yibao.rules import sign_in as sign_in_rules
+from yibao.rules.filing import dialysis_filing_problem
 from yibao.rules.mapping import setting_problem as mapping_setting_problem
 from yibao.rules.mutual_aid import scope_problem
 from yibao.validation import problems_of
@@ -183,6 +184,11 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
             add(Problem(f"{here}.dest_fixmedins", f"institution {filing.dest_fixmedins} is not defined"))
         if filing.end and filing.end < filing.start:
             add(Problem(f"{here}.end", f"ends ({filing.end}) before it starts ({filing.start})"))
+        insured = persons.get(filing.psn_no)
+        dialysis = doc_settings.get(insured[1], {}).get(region_settings.DIALYSIS) if insured else None
+        why = dialysis_filing_problem(filing.dise_codg, filing.dest_fixmedins, dialysis)
+        if why:
+            add(Problem(f"{here}.dest_fixmedins", why))
     # the catalog downloads' details and lists (docs/catalogs.md)
     problems.extend(Problem(path, rule) for path, rule in catalog_problems(doc))
 

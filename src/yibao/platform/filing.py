@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from yibao.codes import FILING_TYPES, province
 from yibao.errors import Refusal, refuse
 from yibao.rules import region_settings
-from yibao.rules.filing import EMERGENCY_DAYS, FilingTerms, ReferralCap, valid_until
+from yibao.rules.filing import EMERGENCY_DAYS, FilingTerms, ReferralCap, dialysis_filing_problem, valid_until
 from yibao.rules.selection import qualification_problem, settlement_case
 from yibao.store.models import Filing, Institution, Person, Region
 
@@ -40,7 +40,7 @@ PROVINCES = frozenset({
 })
 #: the field names a refusal uses, by default (the JSON API's)
 FIELDS = {name: name for name in ("psn_no", "type", "dest_admdvs", "dest_fixmedins", "start", "end", "replaces_id",
-                                  "id")}
+                                  "id", "dise_codg")}
 
 
 def _is_province_code(code: str) -> bool:
@@ -63,7 +63,8 @@ def _label(f: Mapping[str, str], name: str) -> str:
 
 def file(session: Session, psn_no: str, type: str, dest_admdvs: str | None, dest_fixmedins: str | None,
          start: date, end: date | None, *, now: datetime, today: date, actor: str, replaces_id: int | None = None,
-         memo: str = "", source: str = "api", fields: Mapping[str, str] | None = None) -> Filing:
+         memo: str = "", source: str = "api", fields: Mapping[str, str] | None = None,
+         dise_codg: str | None = None) -> Filing:
     """Record a filing (a new version of `replaces_id` when given), refusing with every broken rule."""
     f = {**FIELDS, **(fields or {})}
     # the person's row is locked: two filings at once are checked against each other (uq_filings_active_twin)
@@ -86,6 +87,10 @@ def file(session: Session, psn_no: str, type: str, dest_admdvs: str | None, dest
     if type in FILING_TYPES:
         end, window = _window(type, start, end, today, region, f)
         problems += window
+    dialysis = dialysis_filing_problem(dise_codg, dest_fixmedins or None, ((region.settings or {}) if region else {})
+                                       .get(region_settings.DIALYSIS))
+    if dialysis:
+        problems.append((_label(f, "dest_fixmedins"), dialysis))
     if problems:
         raise Refusal("; ".join(f"{field}: {rule}" for field, rule in problems))
     twin = session.scalars(select(Filing).where(
@@ -98,7 +103,7 @@ def file(session: Session, psn_no: str, type: str, dest_admdvs: str | None, dest
     row = Filing(psn_no=psn_no, type=type, dest_admdvs=dest_admdvs or None, dest_fixmedins=dest_fixmedins or None,
                  start=start, end=end, version=(old.version or 1) + 1 if old else 1, status="active",
                  source=source, replaces_id=old.id if old else None, insu_admdvs=person.admdvs, filed_by=actor,
-                 created_at=now, memo=memo[:500] or None)
+                 created_at=now, memo=memo[:500] or None, dise_codg=dise_codg or None)
     if old is not None:
         old.status = "superseded"
     session.add(row)
@@ -255,7 +260,7 @@ def describe(filing: Filing, today: date, *, referral_max: ReferralCap | None = 
         "in_force": in_force(filing, today, referral_max), "version": filing.version, "status": filing.status,
         "replaces_id": filing.replaces_id, "insu_admdvs": filing.insu_admdvs, "source": filing.source,
         "filed_by": filing.filed_by, "created_at": filing.created_at, "cancelled_at": filing.cancelled_at,
-        "memo": filing.memo or "",
+        "memo": filing.memo or "", "dise_codg": filing.dise_codg,
     }
 
 

@@ -100,3 +100,25 @@ def agreement_open(changes: list[tuple[date, str]], on: date) -> bool:
     before it decides (opened / resumed: yes; suspended / ended: no); with no change, it is."""
     current = [change for effective, change in sorted(changes) if effective <= on]
     return not current or current[-1] in ("opened", "resumed")
+
+
+DIALYSIS_SOURCE = "异地门特血液透析需备案到定点医疗机构 (中山大学附属第七医院《医保移动支付开发需求书》)"
+
+
+def dialysis_filing_problem(dise_codg: str | None, dest_fixmedins: str | None,
+                            dialysis_codes: list[str] | None) -> str | None:
+    """A filing for a dialysis disease names one institution, not a region."""
+    if dise_codg and dise_codg in (dialysis_codes or []) and not dest_fixmedins:
+        return f"a filing for {dise_codg}, a dialysis disease, names one institution: {DIALYSIS_SOURCE}"
+    return None
+
+
+def dialysis_problem(dise_codg: str | None, dialysis_codes: list[str] | None, filed_to: list[str],
+                     fixmedins_code: str) -> str | None:
+    """A dialysis disease is settled across regions only at an institution the person is filed to (`filed_to`:
+    the institutions of his filings covering the visit day)."""
+    if not dise_codg or dise_codg not in (dialysis_codes or []) or fixmedins_code in filed_to:
+        return None
+    where = f"he is filed to {', '.join(sorted(set(filed_to)))}" if filed_to else "he is filed to no institution"
+    return (f"{dise_codg} is a dialysis disease: across regions it is settled only at the institution the person is "
+            f"filed to, and {where}, not {fixmedins_code}: {DIALYSIS_SOURCE}")
