@@ -122,3 +122,15 @@ def dialysis_problem(dise_codg: str | None, dialysis_codes: list[str] | None, fi
     where = f"he is filed to {', '.join(sorted(set(filed_to)))}" if filed_to else "he is filed to no institution"
     return (f"{dise_codg} is a dialysis disease: across regions it is settled only at the institution the person is "
             f"filed to, and {where}, not {fixmedins_code}: {DIALYSIS_SOURCE}")
+
+
+ECREDENTIAL = "01"
+
+
+def ecredential_account_problem(activated: bool, cross_region: bool, mdtrt_cert_type: str) -> str | None:
+    """Why a person settling in another region by e-credential pays nothing from his personal account: it is not
+    activated (粤医保规〔2021〕4号 第三十九条: 参保人员需先激活医保电子凭证). None when he may."""
+    if activated or not cross_region or mdtrt_cert_type != ECREDENTIAL:
+        return None
+    return ("personal account not used: across regions the account pays by e-credential only once the person "
+            "has activated it (粤医保规〔2021〕4号 第三十九条); the rest is paid in cash")
