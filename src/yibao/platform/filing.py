@@ -184,9 +184,8 @@ def _window(type: str, start: date, end: date | None, today: date, region: Regio
     last = cap.last_day(start) if cap is not None and region is not None else None
     if region is not None and last is not None and end > last:
         days = (end - start).days + 1
-        return end, [(e_field, f"{a} of insured region {region.admdvs} ({region.name}) is valid at most {cap} "
-                               f"(seed 004 art. 7 (四)): from {start} the last day is {last}; {end} would make "
-                               f"{days} days")]
+        return end, [(e_field, f"{a} of insured region {region.admdvs} ({region.name}) is valid at most {cap}: "
+                               f"from {start} the last day is {last}; {end} would make {days} days")]
     return end, []
 
 

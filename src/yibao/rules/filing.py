@@ -47,8 +47,9 @@ class ReferralCap:
 
     def __str__(self) -> str:
         if self.months:
-            return f"{self.months} calendar month(s) (settings.referral_filing_max_months)"
-        return f"{self.days} days (referral_filing_max_days)"
+            return (f"{self.months} calendar month(s) (揭阳 揭医保〔2021〕82号 不超3个月, the region's "
+                    "settings.referral_filing_max_months)")
+        return f"{self.days} days (seed 004 art. 7 (四), the region's referral_filing_max_days)"
 
 
 def valid_until(f: FilingTerms, referral_max: ReferralCap | None) -> date | None:
