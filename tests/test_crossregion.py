@@ -497,8 +497,8 @@ ARTICLE_15 = "粤医保规〔2021〕4号 第十五条: 普通门诊和门诊特�
 
 
 def test_general_outpatient_lines_are_not_settled_with_a_disease(hub: Hub) -> None:
-    """揭阳 揭医保〔2021〕82号 (粤医保规〔2021〕4号) art. 15: a person with general-outpatient and special-disease care gets
-    separate prescriptions, settled separately: under med_type 14 only the lines of that disease's prescription
+    """揭阳 揭医保〔2021〕82号 (粤医保规〔2021〕4号) art. 15: a person with general-outpatient and special-disease care
+    gets separate prescriptions, settled separately: under med_type 14 only the lines of that disease's prescription
     (2204 lines carrying its dise_codg); a general-outpatient line (no disease code) is refused, naming the article."""
     his, who = hub.his(SZ_NAT), hub.who(GZ_EMP)
     mdtrt_id = his.register(who)

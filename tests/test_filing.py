@@ -459,8 +459,8 @@ def _dialysis_world(doc: dict[str, Any]) -> None:
 
 
 def test_dialysis_is_filed_to_one_institution_and_settled_only_there(unloaded: World) -> None:
-    """中山大学附属第七医院《医保移动支付开发需求书》 异地备案登记: 异地门特血液透析需备案到定点医疗机构. A Shenzhen employee
-    on dialysis in Hainan: the filing for the disease names one institution, and the disease is settled across
+    """中山大学附属第七医院《医保移动支付开发需求书》 异地备案登记: 异地门特血液透析需备案到定点医疗机构. A Shenzhen
+    employee on dialysis in Hainan: the filing for the disease names one institution, and the disease is settled across
     regions only there, even where a province-wide filing covers his other care."""
     world = unloaded.load(_dialysis_world)
     window = {"type": "long_term_resident", "start": "2026-03-16", "end": "2026-12-31"}
