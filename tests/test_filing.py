@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from outpatient_world import His, Hub, Visit_, id_card, one_of, person, policy, region
+from outpatient_world import His, Hub, Visit_, check_amounts, id_card, one_of, person, policy, region
 from sqlalchemy import select
 
 from yibao.api.tokens import issue, signing_key
@@ -494,6 +494,45 @@ def test_a_dialysis_filing_in_the_dataset_names_one_institution(unloaded: World)
                            "end": "2026-12-31", "dise_codg": DIALYSIS}]
     with pytest.raises(Exception, match=r"filings\[0\]\.dest_fixmedins: a filing for N18\.500, a dialysis disease"):
         unloaded.load(change)
+
+
+def test_account_pay_by_e_credential_across_regions_needs_it_activated(unloaded: World) -> None:
+    """揭阳 揭医保〔2021〕82号 (粤医保规〔2021〕4号) art. 39: after filing, the personal account pays across regions by
+    e-credential once the person has activated it. Not activated: the settlement goes through with no account pay,
+    warn_msg saying why (as any other case where the account cannot pay across regions); by his social-security or
+    ID card, or at home, the account pays as before. The person activates it through the API."""
+    world = unloaded.load(lambda doc: next(p for p in doc["persons"] if p["psn_no"] == JY_A).update(
+        ecard_activated=False))
+    world.filed(JY_A, type="long_term_resident", dest_admdvs=GZ, start="2026-03-16", end="2026-12-31")
+    his, who = world.his(GZ_HOSP), world.who(JY_A)
+    me = world.auth(JY_A)
+    assert world.http.get("/api/v1/ecredential/activation", headers=me).json() == {
+        "psn_no": JY_A, "ecard_activated": False}
+
+    def visit(cert_type: str) -> dict[str, Any]:
+        cert_no = who["ecard"] if cert_type == "01" else who["certno"]
+        mdtrt_id = his.ok("2201", his.registration(who, mdtrt_cert_type=cert_type, mdtrt_cert_no=cert_no),
+                          JY)["output"]["data"]["mdtrt_id"]
+        his.visit_info(who, mdtrt_id)
+        batch = f"B{his._n}"
+        rows = his.upload(who, mdtrt_id, batch, ITEMS)
+        return his.ok("2207", Visit_(his, who, mdtrt_id, batch, rows, "11", "1").data_2207(
+            mdtrt_cert_type=cert_type, mdtrt_cert_no=cert_no), JY)
+
+    answer = visit("01")
+    check = {"medfee_sumamt": "100.00", "hifp_pay": "50.00", "psn_part_amt": "50.00"}
+    check_amounts(one_of(answer), {**check, "acct_pay": "0.00", "psn_cash_pay": "50.00"})
+    assert "第三十九条" in answer["warn_msg"] and "activated" in answer["warn_msg"]
+    answer = visit("02")  # by ID card: the activation is the e-credential's alone
+    check_amounts(one_of(answer), {**check, "acct_pay": "50.00", "psn_cash_pay": "0.00"})
+
+    reply = world.http.put("/api/v1/ecredential/activation", headers=me, json={"activated": True})
+    assert reply.status_code == 200 and reply.json() == {"psn_no": JY_A, "ecard_activated": True}
+    answer = visit("01")
+    check_amounts(one_of(answer), {**check, "acct_pay": "50.00", "psn_cash_pay": "0.00"})
+    assert answer["warn_msg"] == ""
+    bad = world.http.put("/api/v1/ecredential/activation", headers=me, json={"activated": "maybe"})
+    assert bad.status_code == 422
 
 
 def test_destination_rules_at_filing_time(world: World) -> None:
