@@ -4,6 +4,7 @@ families; the JSON API beside the wire (`Api`), reads of the books and the HIS s
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +70,13 @@ FAMILY: dict[str, str] = {}          # Hefei relatives for the relation limits, 
 YEAR_WINDOW = {"start": "2026-01-01", "end": "2026-12-31"}
 
 
+#: Taiyuan's rules that differ by region (太原 并医险中心字〔2022〕126号 一, 五(一), 五(二))
+TAIYUAN_SETTINGS = {"arrears_blocks_mutual_aid": True, "resident_mutual_aid_med_types": ["11", "41"],
+                    "mutual_aid_beneficiary_insutypes": ["310", "390"]}
+#: Hefei's (合肥 合医管〔2019〕97号 一: both insured in the city itself)
+HEFEI_SETTINGS = {"mutual_aid_scope": "region"}
+
+
 def taiyuan_like(admdvs: str, name: str, resident_ratio: str, **extra: Any) -> dict[str, Any]:
     """A Shanxi region: resident general outpatient / pharmacy / chronic / inpatient, employee outpatient /
     pharmacy; the resident outpatient ratio differs by region so that the insured region's policy shows."""
@@ -105,6 +113,8 @@ def world_doc() -> dict[str, Any]:
         region(SZ, "深圳市(示例)", [policy("310", "100.00", "0.60", "5000.00")]),
     ]
     doc["regions"][0]["mutual_aid"]["authorizer_min_balance"] = "1000.00"  # Taiyuan 二
+    doc["regions"][0]["settings"] = copy.deepcopy(TAIYUAN_SETTINGS)
+    doc["regions"][3]["settings"] = copy.deepcopy(HEFEI_SETTINGS)
     doc["institutions"] = [
         hospital(TY_HOSP, TY), hospital(TY_PROV, TY, "provincial"), hospital(TY_PHARM, TY, kind="pharmacy"),
         hospital(DT_HOSP, DT, "provincial"), hospital(DT_LOCAL, DT), hospital(YQ_HOSP, YQ, "provincial"),

@@ -475,7 +475,8 @@ def test_one_disease_per_settlement(hub: Hub) -> None:
     # one batch with two codes is refused at upload
     two = lines("B-MIX", "M03900") + lines("B-MIX", "M07100", 2)
     assert his.refused("2204", {"feedetail": two}, GZ) == (
-        "input.feedetail[1].dise_codg: every line of batch B-MIX must carry the same disease code (M03900)")
+        "input.feedetail[1].dise_codg: every line of batch B-MIX must carry the same disease code (M03900); "
+        f"{ARTICLE_15}")
     his.ok("2204", {"feedetail": lines("B-HYP", "M03900")}, GZ)
     his.ok("2204", {"feedetail": lines("B-DIA", "M07100")}, GZ)
     visit = Visit_(his, who, mdtrt_id, "", [], "14", "0")
@@ -490,6 +491,44 @@ def test_one_disease_per_settlement(hub: Hub) -> None:
                                        "fulamt_ownpay_amt": "0.00", "overlmt_selfpay": "0.00",
                                        "preselfpay_amt": "0.00", "inscp_scp_amt": "100.00"}}, GZ)
         check_amounts(one_of(out), {"medfee_sumamt": "100.00", "hifp_pay": "85.00", "psn_part_amt": "15.00"})
+
+
+ARTICLE_15 = "粤医保规〔2021〕4号 第十五条: 普通门诊和门诊特定病种处方分别开具、分别结算"
+
+
+def test_general_outpatient_lines_are_not_settled_with_a_disease(hub: Hub) -> None:
+    """揭阳 揭医保〔2021〕82号 (粤医保规〔2021〕4号) art. 15: a person with general-outpatient and special-disease care
+    gets separate prescriptions, settled separately: under med_type 14 only the lines of that disease's prescription
+    (2204 lines carrying its dise_codg); a general-outpatient line (no disease code) is refused, naming the article."""
+    his, who = hub.his(SZ_NAT), hub.who(GZ_EMP)
+    mdtrt_id = his.register(who)
+    his.visit_info(who, mdtrt_id, "14")
+
+    def lines(batch: str, code: str, n: int = 1) -> list[dict[str, Any]]:
+        out = fee_lines(mdtrt_id, GZ_EMP, batch, [("XR-A", "50.00", "2")] * n)
+        for i, line in enumerate(out, 1):
+            line["dise_codg"], line["feedetl_sn"] = code, f"{batch}-{i:03d}"
+        return out
+
+    # one batch is one prescription: a disease line and a general line together are refused at upload
+    mixed = lines("B-ONE", "M03900") + [{**lines("B-ONE", "")[0], "feedetl_sn": "B-ONE-002"}]
+    assert his.refused("2204", {"feedetail": mixed}, GZ) == (
+        f"input.feedetail[1].dise_codg: every line of batch B-ONE must carry the same disease code (M03900); "
+        f"{ARTICLE_15}")
+    his.ok("2204", {"feedetail": lines("B-HYP", "M03900")}, GZ)
+    his.ok("2204", {"feedetail": lines("B-GEN", "")}, GZ)
+    visit = Visit_(his, who, mdtrt_id, "", [], "14", "0")
+    # the visit's lines at once under med_type 14 would settle the general prescription as the disease's
+    refused = (f"input.data.chrg_bchno: line B-GEN-001 carries no disease code: a general-outpatient line is not "
+               f"settled under med_type 14 with the disease's prescription; settle it separately ({ARTICLE_15})")
+    assert his.refused("2206", visit.data_2206(medfee_sumamt="200.00"), GZ) == refused
+    assert his.refused("2207", visit.data_2207(medfee_sumamt="200.00"), GZ) == refused
+    # the disease's prescription on its own: Guangzhou's chronic policy (0.85)
+    out = his.ok("2207", {"data": {**visit.data_2206(medfee_sumamt="100.00", chrg_bchno="B-HYP")["data"],
+                                   "fulamt_ownpay_amt": "0.00", "overlmt_selfpay": "0.00",
+                                   "preselfpay_amt": "0.00", "inscp_scp_amt": "100.00"}}, GZ)
+    check_amounts(one_of(out), {"medfee_sumamt": "100.00", "hifp_pay": "85.00"})
+    assert record(hub.store, one_of(out)["setl_id"]).dise_codg == "M03900"
 
 
 def test_med_type_14_needs_a_recognised_disease_made_at_the_institution(hub: Hub) -> None:

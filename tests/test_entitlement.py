@@ -92,13 +92,23 @@ def test_another_insurance_type_or_a_later_start_or_suspended_benefits_do_not_en
 # -- arrears -------------------------------------------------------------------------------------------------
 
 def test_arrears_are_a_row_of_their_own_and_the_pooled_fund_still_pays(shaped):
-    p = shaped(lambda doc: person_doc(doc, SZ).update(arrears=True))
-    h = p.client()
+    """Family mutual aid is withheld in arrears only where the insured region's arrears_blocks_mutual_aid says so
+    (太原 并医险中心字〔2022〕126号 五(一)); by default it is still used."""
+    def change(doc: dict) -> None:
+        person_doc(doc, SZ).update(arrears=True)
+        doc["regions"][0].setdefault("settings", {})["arrears_blocks_mutual_aid"] = True
+    h = shaped(change).client()
     [owed] = items(ask(h))["arrears"]
     assert owed["trt_chk_type"] == "99" and owed["trt_enjymnt_flag"] == "1"
     assert "unpaid: 2026-02" in owed["trt_chk_rslt"] and "still used" in owed["trt_chk_rslt"]
     [pooled] = items(ask(h, med_type="14", dise_codg="M01600"))["arrears"]
     assert "not used for this benefit" in pooled["trt_chk_rslt"]
+
+
+def test_arrears_leave_mutual_aid_alone_where_the_region_has_no_such_rule(shaped):
+    h = shaped(lambda doc: person_doc(doc, SZ).update(arrears=True)).client()
+    [pooled] = items(ask(h, med_type="14", dise_codg="M01600"))["arrears"]
+    assert "family mutual aid is still used for med_type 14" in pooled["trt_chk_rslt"]
 
 
 def test_no_arrears_no_row(platform):

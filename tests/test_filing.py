@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from outpatient_world import His, Hub, Visit_, id_card, one_of, person, policy, region
+from outpatient_world import His, Hub, Visit_, check_amounts, id_card, one_of, person, policy, region
 from sqlalchemy import select
 
 from yibao.api.tokens import issue, signing_key
@@ -390,6 +390,37 @@ def test_referral_capped_by_the_insured_regions_maximum_and_its_edges(world: Wor
     world.settle_stay(long_stay, world.discharge(long_stay))  # discharged after the end: covered to its end
 
 
+def test_referral_of_three_calendar_months(unloaded: World) -> None:
+    """揭阳 揭医保〔2021〕82号: a referral filing is valid "不超3个月", three calendar months (settings.
+    referral_filing_max_months, which wins over referral_filing_max_days): from 31 March the last day is 30 June
+    (June has no 31st), where 90 days would end on 28 June."""
+    world = unloaded.load(lambda doc: doc["regions"][3].update(settings={"referral_filing_max_months": 3}))
+    world.on("2026-03-30")
+    start, last = "2026-03-31", "2026-06-30"
+    assert refusal(world.file(JY_A, type="referral", dest_admdvs=GZ, start=start, end="2026-07-01")) == (
+        "end: a filing of type referral (异地转诊) of insured region 445200 (揭阳市(示例)) is valid at most 3 calendar "
+        "month(s) (揭阳 揭医保〔2021〕82号 不超3个月, the region's settings.referral_filing_max_months): from "
+        "2026-03-31 the last day is 2026-06-30; 2026-07-01 would make 93 days")
+    shown = world.filed(JY_A, type="referral", dest_admdvs=GZ, start=start, end=last)
+    assert shown["valid_until"] == last
+
+    world.on("2026-06-29")  # past 90 days, within three months
+    world.seen(GZ_HOSP, JY_A)
+    world.on(last)
+    world.seen(GZ_HOSP, JY_A)
+    world.on("2026-07-01")
+    assert world.turned_away(GZ_HOSP, JY_A) == needed(f"in-province (insured region {JY} requires it)", "2026-07-01",
+                                                     GZ_HOSP) + (
+        f"filing {shown['id']} (referral) ended {last}, before the visit on 2026-07-01")
+    assert [f["valid_until"] for f in world.mine(JY_A)] == [last]
+
+
+def test_referral_months_setting_is_checked_when_loading(unloaded: World) -> None:
+    with pytest.raises(Exception, match=r"regions\[3\]\.settings\.referral_filing_max_months: must be a whole "
+                                        r"number of months above 0"):
+        unloaded.load(lambda doc: doc["regions"][3].update(settings={"referral_filing_max_months": "3"}))
+
+
 # -- destinations: a province, a city, one institution --------------------------------------------------
 
 def test_destination_by_province_city_or_one_institution(world: World) -> None:
@@ -413,6 +444,95 @@ def test_destination_by_province_city_or_one_institution(world: World) -> None:
     world.seen(HK_HOSP, TY_C)
     assert world.turned_away(HK_HOSP2, TY_C) == needed(XPROV, "2026-06-01", HK_HOSP2) + (
         f"filing {dialysis['id']} (long_term_resident) is for institution {HK_HOSP}, not {HK_HOSP2} in {HK}")
+
+
+DIALYSIS = "N18.500"
+
+
+def _dialysis_world(doc: dict[str, Any]) -> None:
+    """Shenzhen lists its dialysis disease codes (settings.dialysis_diseases); SZ_A is recognised for one, and
+    Shenzhen's employees have a chronic/special-disease policy."""
+    doc["regions"][2]["settings"] = {"dialysis_diseases": [DIALYSIS]}
+    doc["regions"][2]["policies"].append(policy("310", "0.00", "0.80", "50000.00", med_types=("14",),
+                                                bucket="chronic"))
+    next(p for p in doc["persons"] if p["psn_no"] == SZ_A)["chronic"] = [{"code": DIALYSIS, "since": "2025-01-01"}]
+
+
+def test_dialysis_is_filed_to_one_institution_and_settled_only_there(unloaded: World) -> None:
+    """中山大学附属第七医院《医保移动支付开发需求书》 异地备案登记: 异地门特血液透析需备案到定点医疗机构. A Shenzhen
+    employee on dialysis in Hainan: the filing for the disease names one institution, and the disease is settled across
+    regions only there, even where a province-wide filing covers his other care."""
+    world = unloaded.load(_dialysis_world)
+    window = {"type": "long_term_resident", "start": "2026-03-16", "end": "2026-12-31"}
+    assert refusal(world.file(SZ_A, **window, dest_admdvs="460000", dise_codg=DIALYSIS)) == (
+        f"dest_fixmedins: a filing for {DIALYSIS}, a dialysis disease, names one institution: "
+        "异地门特血液透析需备案到定点医疗机构 (中山大学附属第七医院《医保移动支付开发需求书》)")
+    province = world.filed(SZ_A, **window, dest_admdvs="460000")
+    dialysis = world.filed(SZ_A, **window, dest_fixmedins=HK_HOSP, dise_codg=DIALYSIS, memo="血液透析")
+    assert (province["dise_codg"], dialysis["dise_codg"]) == (None, DIALYSIS)
+
+    elsewhere = world.his(HK_HOSP2).visit(world.who(SZ_A), ITEMS, med_type="14", dise_codg=DIALYSIS)
+    assert world.refused(elsewhere) == (
+        f"fixmedins_code: {DIALYSIS} is a dialysis disease: across regions it is settled only at the institution the "
+        f"person is filed to, and he is filed to {HK_HOSP}, not {HK_HOSP2}: 异地门特血液透析需备案到定点医疗机构 "
+        "(中山大学附属第七医院《医保移动支付开发需求书》)")
+    there = one_of(world.his(HK_HOSP).visit(world.who(SZ_A), ITEMS, med_type="14", dise_codg=DIALYSIS).settle())
+    assert (there["med_type"], there["hifp_pay"]) == ("14", D("80.00"))
+    # his general outpatient care anywhere in Hainan, under the province-wide filing
+    assert world.settled(world.his(HK_HOSP2).visit(world.who(SZ_A), ITEMS))["med_type"] == "11"
+
+    # without the institution's filing, the dialysis is settled nowhere across regions
+    world.cancel(SZ_A, dialysis["id"])
+    assert "he is filed to no institution" in world.refused(
+        world.his(HK_HOSP).visit(world.who(SZ_A), ITEMS, med_type="14", dise_codg=DIALYSIS))
+
+
+def test_a_dialysis_filing_in_the_dataset_names_one_institution(unloaded: World) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        _dialysis_world(doc)
+        doc["filings"] = [{"psn_no": SZ_A, "type": "long_term_resident", "dest_admdvs": HK, "start": "2026-03-16",
+                           "end": "2026-12-31", "dise_codg": DIALYSIS}]
+    with pytest.raises(Exception, match=r"filings\[0\]\.dest_fixmedins: a filing for N18\.500, a dialysis disease"):
+        unloaded.load(change)
+
+
+def test_account_pay_by_e_credential_across_regions_needs_it_activated(unloaded: World) -> None:
+    """揭阳 揭医保〔2021〕82号 (粤医保规〔2021〕4号) art. 39: after filing, the personal account pays across regions by
+    e-credential once the person has activated it. Not activated: the settlement goes through with no account pay,
+    warn_msg saying why (as any other case where the account cannot pay across regions); by his social-security or
+    ID card, or at home, the account pays as before. The person activates it through the API."""
+    world = unloaded.load(lambda doc: next(p for p in doc["persons"] if p["psn_no"] == JY_A).update(
+        ecard_activated=False))
+    world.filed(JY_A, type="long_term_resident", dest_admdvs=GZ, start="2026-03-16", end="2026-12-31")
+    his, who = world.his(GZ_HOSP), world.who(JY_A)
+    me = world.auth(JY_A)
+    assert world.http.get("/api/v1/ecredential/activation", headers=me).json() == {
+        "psn_no": JY_A, "ecard_activated": False}
+
+    def visit(cert_type: str) -> dict[str, Any]:
+        cert_no = who["ecard"] if cert_type == "01" else who["certno"]
+        mdtrt_id = his.ok("2201", his.registration(who, mdtrt_cert_type=cert_type, mdtrt_cert_no=cert_no),
+                          JY)["output"]["data"]["mdtrt_id"]
+        his.visit_info(who, mdtrt_id)
+        batch = f"B{his._n}"
+        rows = his.upload(who, mdtrt_id, batch, ITEMS)
+        return his.ok("2207", Visit_(his, who, mdtrt_id, batch, rows, "11", "1").data_2207(
+            mdtrt_cert_type=cert_type, mdtrt_cert_no=cert_no), JY)
+
+    answer = visit("01")
+    check = {"medfee_sumamt": "100.00", "hifp_pay": "50.00", "psn_part_amt": "50.00"}
+    check_amounts(one_of(answer), {**check, "acct_pay": "0.00", "psn_cash_pay": "50.00"})
+    assert "第三十九条" in answer["warn_msg"] and "activated" in answer["warn_msg"]
+    answer = visit("02")  # by ID card: the activation is the e-credential's alone
+    check_amounts(one_of(answer), {**check, "acct_pay": "50.00", "psn_cash_pay": "0.00"})
+
+    reply = world.http.put("/api/v1/ecredential/activation", headers=me, json={"activated": True})
+    assert reply.status_code == 200 and reply.json() == {"psn_no": JY_A, "ecard_activated": True}
+    answer = visit("01")
+    check_amounts(one_of(answer), {**check, "acct_pay": "50.00", "psn_cash_pay": "0.00"})
+    assert answer["warn_msg"] == ""
+    bad = world.http.put("/api/v1/ecredential/activation", headers=me, json={"activated": "maybe"})
+    assert bad.status_code == 422
 
 
 def test_destination_rules_at_filing_time(world: World) -> None:

@@ -37,6 +37,7 @@ from mutual_aid_world import (
     TY_KID2,
     TY_PARENT,
     TY_POOR,
+    TY_RICH,
     TY_SPOUSE,
     YQ_CHILD,
     World,
@@ -189,8 +190,8 @@ def test_every_establishment_refusal_names_its_rule_and_figures(world: World) ->
         (HF_RES, MOTHER, "child", {}, "authorizer: must be an employee (310) with normal insurance; is 390; "
                                       "authorizer: has no open personal account"),
         (SZ_EMP, SZ_KID, "child", {}, f"authorizer: region {SZ} has not opened family mutual aid"),
-        (MOTHER, SZ_EMP, "spouse", {}, "beneficiary: insured in province 44, the authorizer in 34: both must be "
-                                       "in the same province"),
+        (TY_RICH, SZ_EMP, "spouse", {}, "beneficiary: insured in province 44, the authorizer in 14: both must be "
+                                        "in the same province"),
         (MOTHER, HF_OUT, "father", {}, "beneficiary: benefits are suspended: the beneficiary's status must be "
                                        "normal"),
         (MOTHER, MOTHER, "self", {}, "beneficiary: no self-authorization: only a person whose employee insurance "

@@ -54,6 +54,7 @@ from mutual_aid_world import (
     balance_1101,
     balances,
     bank,
+    cert,
     entries,
     events,
     grant_of,
@@ -63,7 +64,7 @@ from mutual_aid_world import (
     reversal_of,
     settle_visit,
 )
-from outpatient_world import EXAMPLE_B, check_amounts, one_of, person_in
+from outpatient_world import EXAMPLE_B, check_amounts, one_of, person, person_in, policy
 
 from yibao.store.db import Store
 from yibao.store.models import Accumulator, Settlement
@@ -321,47 +322,70 @@ def test_taiyuan_3_4_authorizer_or_beneficiary_insured_elsewhere_in_province(wor
 INPATIENT = [("EX-DRUG-A", "100.00", "10"), ("EX-ITEM-C", "30.00", "1")]  # in scope 1000.00, self-paid 30.00
 
 
+def _employee_pooling(arrears: bool):  # type: ignore[no-untyped-def]
+    """Taiyuan with employee chronic and inpatient policies; TY_SPOUSE (an employee beneficiary) in arrears or not."""
+    def change(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["regions"][0]["policies"] += [
+            policy("310", "0.00", "0.80", "5000.00", med_types=("14",), bucket="chronic"),
+            policy("310", "300.00", "0.80", "100000.00", scope="policy", med_types=("21",), bucket="inpatient")]
+        person_in(doc, TY_SPOUSE).update(arrears=arrears, chronic=[{"code": "M03900", "since": "2025-06-01"}])
+    return change
+
+
 def test_taiyuan_5_1_arrears_block_inpatient_and_chronic_not_outpatient_or_pharmacy(unloaded: World) -> None:
-    world = unloaded.load(lambda doc: person_in(doc, TY_CHILD).update(
-        arrears=True, chronic=[{"code": "M03900", "since": "2025-06-01"}]))
-    his, pharmacy, child = world.his(TY_HOSP), world.his(TY_PHARM), world.who(TY_CHILD)
+    """太原 并医险中心字〔2022〕126号 五(一): a beneficiary in arrears gets no family mutual aid for inpatient and
+    chronic care (they involve pooling); general outpatient still gets it. Taiyuan's setting
+    arrears_blocks_mutual_aid."""
+    world = unloaded.load(_employee_pooling(arrears=True))
+    his, spouse = world.his(TY_HOSP), world.who(TY_SPOUSE)
 
-    # general outpatient and pharmacy purchase use no pooling restriction: mutual aid pays
-    answer = settle_visit(his, child, EXAMPLE_B, med_type="11")[1]
-    check_amounts(one_of(answer), {"acct_mulaid_pay": "130.00", "psn_cash_pay": "0.00"})
-    assert answer["warn_msg"] == ""
-    answer = pharmacy.ok("2102A", pharmacy_input(child, [("EX-DRUG-A", "20.00", "3")]), TY)
-    check_amounts(one_of(answer), {"hifp_pay": "0.00", "psn_part_amt": "60.00", "acct_mulaid_pay": "60.00",
-                                   "psn_cash_pay": "0.00"})
+    # general outpatient uses no pooling restriction: own 50.00 first, then mutual aid
+    answer = settle_visit(his, spouse, EXAMPLE_B, med_type="11")[1]
+    check_amounts(one_of(answer), {"hifp_pay": "120.00", "psn_part_amt": "110.00", "acct_pay": "110.00",
+                                   "acct_mulaid_pay": "60.00", "psn_cash_pay": "0.00"})
     assert answer["warn_msg"] == ""
 
-    # chronic/special disease and inpatient involve pooling: no mutual aid, said in warn_msg
-    answer = settle_visit(his, child, EXAMPLE_B, med_type="14", dise_codg="M03900")[1]
-    check_amounts(one_of(answer), {"hifp_pay": "120.00", "psn_part_amt": "110.00", "acct_pay": "0.00",
-                                   "acct_mulaid_pay": "0.00", "psn_cash_pay": "110.00"})
-    assert "arrears" in answer["warn_msg"] and "mutual aid not used" in answer["warn_msg"]
-    stay = inpatient_stay(his, child, INPATIENT, "IPT-1")
-    # inpatient: deductible 200.00, 0.70 of 800.00 = 560.00; personal 470.00, of which 440.00 in account scope
-    inpatient = {"act_pay_dedc": "200.00", "hifp_pay": "560.00", "psn_part_amt": "470.00"}
+    # chronic/special disease and inpatient involve pooling: no mutual aid, said in warn_msg, the rest in cash
+    answer = settle_visit(his, spouse, EXAMPLE_B, med_type="14", dise_codg="M03900")[1]
+    check_amounts(one_of(answer), {"hifp_pay": "160.00", "psn_part_amt": "70.00", "acct_pay": "0.00",
+                                   "acct_mulaid_pay": "0.00", "psn_cash_pay": "70.00"})
+    assert "arrears" in answer["warn_msg"] and "五(一)" in answer["warn_msg"]
+    stay = inpatient_stay(his, spouse, INPATIENT, "IPT-1")
+    # inpatient: deductible 300.00, 0.80 of 700.00 = 560.00; personal 470.00, of which 440.00 in account scope
+    inpatient = {"act_pay_dedc": "300.00", "hifp_pay": "560.00", "psn_part_amt": "470.00"}
     pre = his.ok("2303A", stay, TY)
     answer = his.ok("2304A", stay, TY)
     for out in (pre, answer):
         check_amounts(one_of(out), {**inpatient, "acct_pay": "0.00", "acct_mulaid_pay": "0.00",
                                     "psn_cash_pay": "470.00"})
         assert "arrears" in out["warn_msg"]
-    assert balance_1101(his, world.who(TY_PARENT)) == D("2810.00")
-    assert grant_of(world.store, TY_PARENT, TY_CHILD).quota_used == D("190.00")
+    assert balance_1101(his, world.who(TY_PARENT)) == D("2940.00")
+    assert grant_of(world.store, TY_PARENT, TY_SPOUSE).quota_used == D("60.00")
 
     # the arrears paid: the next stay gets mutual aid within the account scope (policy: not the 30.00 丙)
     his.ok("2305", {"data": {"mdtrt_id": stay["data"]["mdtrt_id"], "setl_id": one_of(answer)["setl_id"],
-                             "psn_no": TY_CHILD}}, TY)
-    world.load()
-    stay = inpatient_stay(his, child, INPATIENT, "IPT-2")
+                             "psn_no": TY_SPOUSE}}, TY)
+    world.load(_employee_pooling(arrears=False))
+    stay = inpatient_stay(his, spouse, INPATIENT, "IPT-2")
     answer = his.ok("2304A", stay, TY)
     check_amounts(one_of(answer), {**inpatient, "acct_pay": "440.00", "acct_mulaid_pay": "440.00",
                                    "psn_cash_pay": "30.00"})
     assert answer["warn_msg"] == ""
-    assert balance_1101(his, world.who(TY_PARENT)) == D("2370.00")
+    assert balance_1101(his, world.who(TY_PARENT)) == D("2500.00")
+
+
+def test_arrears_do_not_block_mutual_aid_where_the_insured_region_has_no_such_rule(unloaded: World) -> None:
+    """太原 并医险中心字〔2022〕126号 五(一) is Taiyuan's: with arrears_blocks_mutual_aid off (the default) an
+    employee in arrears gets mutual aid for his stay like anyone."""
+    def change(doc: dict) -> None:  # type: ignore[type-arg]
+        _employee_pooling(arrears=True)(doc)
+        doc["regions"][0]["settings"].pop("arrears_blocks_mutual_aid")
+    world = unloaded.load(change)
+    his, spouse = world.his(TY_HOSP), world.who(TY_SPOUSE)
+    answer = his.ok("2304A", inpatient_stay(his, spouse, INPATIENT, "IPT-1"), TY)
+    check_amounts(one_of(answer), {"psn_part_amt": "470.00", "acct_pay": "440.00", "acct_mulaid_pay": "390.00",
+                                   "psn_cash_pay": "30.00"})
+    assert answer["warn_msg"] == ""
 
 
 def test_taiyuan_5_2_resident_payment_categories(world: World) -> None:
@@ -392,9 +416,51 @@ def test_taiyuan_5_2_resident_payment_categories(world: World) -> None:
     assert grant_of(world.store, TY_PARENT, TY_CHILD).quota_used == D("130.00")
 
 
+def test_taiyuan_5_2_a_resident_draws_no_mutual_aid_for_a_stay_or_chronic_care(unloaded: World) -> None:
+    """太原 并医险中心字〔2022〕126号 五(二): a resident beneficiary uses family mutual aid only under 居民普通门诊 (11)
+    in a hospital and 居民药店购药 (41) in a pharmacy (settings.resident_mutual_aid_med_types). A stay or chronic care
+    still settles, the personal part in cash, warn_msg saying why."""
+    world = unloaded.load(lambda doc: person_in(doc, TY_CHILD).update(chronic=[{"code": "M03900",
+                                                                                "since": "2025-06-01"}]))
+    his, child = world.his(TY_HOSP), world.who(TY_CHILD)
+    inpatient = {"act_pay_dedc": "200.00", "hifp_pay": "560.00", "psn_part_amt": "470.00"}
+    stay = inpatient_stay(his, child, INPATIENT, "IPT-1")
+    for infno in ("2303A", "2304A"):
+        out = his.ok(infno, stay, TY)
+        check_amounts(one_of(out), {**inpatient, "acct_pay": "0.00", "acct_mulaid_pay": "0.00",
+                                    "psn_cash_pay": "470.00"})
+        assert "五(二)" in out["warn_msg"] and "not med_type 21" in out["warn_msg"], out["warn_msg"]
+    answer = settle_visit(his, child, EXAMPLE_B, med_type="14", dise_codg="M03900")[1]
+    check_amounts(one_of(answer), {"hifp_pay": "120.00", "psn_part_amt": "110.00", "acct_mulaid_pay": "0.00",
+                                   "psn_cash_pay": "110.00"})
+    assert "五(二)" in answer["warn_msg"]
+    assert balance_1101(his, world.who(TY_PARENT)) == D("3000.00")
+
+    # a region without the rule (the default: every category): the same stay draws mutual aid
+    his.ok("2305", {"data": {"mdtrt_id": stay["data"]["mdtrt_id"], "setl_id": one_of(out)["setl_id"],
+                             "psn_no": TY_CHILD}}, TY)
+    world.load(lambda doc: doc["regions"][0]["settings"].pop("resident_mutual_aid_med_types"))
+    answer = his.ok("2304A", inpatient_stay(his, child, INPATIENT, "IPT-2"), TY)
+    check_amounts(one_of(answer), {**inpatient, "acct_pay": "440.00", "acct_mulaid_pay": "440.00",
+                                   "psn_cash_pay": "30.00"})
+    assert answer["warn_msg"] == ""
+
+
 # -- Hefei ------------------------------------------------------------------------------------------------
 
-def test_hefei_1_who_may_provide_and_who_may_enjoy(world: World) -> None:
+WUHU_RES, TY_MAT = "34020000000000000101", "14010000000000000199"
+
+
+def _neighbours(doc: dict) -> None:  # type: ignore[type-arg]
+    """A Wuhu resident (Anhui, not Hefei) and a Taiyuan maternity-insured (510) person."""
+    doc["persons"] += [person(WUHU_RES, "芜居", cert("340201", "19600101", 1), "390", HF2, "1501"),
+                       person(TY_MAT, "太产", cert("140101", "19960101", 9, True), "510", TY, "1101")]
+
+
+def test_hefei_1_who_may_provide_and_who_may_enjoy(unloaded: World) -> None:
+    """合肥 合医管〔2019〕97号 一: provider and beneficiary both insured in the city itself (我市: Hefei's
+    settings.mutual_aid_scope region), the beneficiary under employee, resident or employee maternity insurance."""
+    world = unloaded.load(_neighbours)
     api = world.api
     assert refusal(api.bind(MOTHER, HF_RES, "brother")).startswith("relation: must be one of spouse, father, "
                                                                     "mother, child")
@@ -403,11 +469,23 @@ def test_hefei_1_who_may_provide_and_who_may_enjoy(world: World) -> None:
         "account")
     assert refusal(api.bind(MOTHER, HF_OUT, "father")) == (
         "beneficiary: benefits are suspended: the beneficiary's status must be normal")
-    assert refusal(api.bind(MOTHER, SZ_EMP, "spouse")) == (
-        "beneficiary: insured in province 44, the authorizer in 34: both must be in the same province")
-    # employee, resident or maternity insurance of the province may enjoy it
+    for outsider in (SZ_EMP, WUHU_RES):  # another province, and another city of Anhui
+        assert refusal(api.bind(MOTHER, outsider, "spouse")) == (
+            f"beneficiary: insured in region {outsider[:6]}, the authorizer in {HF}: region {HF} allows family "
+            "mutual aid only among persons it insures (合肥 合医管〔2019〕97号 一)")
+    # employee, resident or maternity insurance of the city may enjoy it
     for beneficiary, relation in ((HF_WIFE, "spouse"), (HF_RES, "father"), (HF_MAT, "mother")):
         assert api.bound(MOTHER, beneficiary, relation)["beneficiary"] == beneficiary
+
+
+def test_taiyuan_1_beneficiary_of_shanxi_employee_or_resident_insurance(unloaded: World) -> None:
+    """太原 并医险中心字〔2022〕126号 一: the beneficiary is insured in Shanxi under employee or resident insurance
+    (settings.mutual_aid_beneficiary_insutypes 310, 390): not maternity; another Shanxi city is fine (the default
+    scope, the province)."""
+    world = unloaded.load(_neighbours)
+    assert refusal(world.api.bind(TY_RICH, TY_MAT, "child")) == (
+        f"beneficiary: must be insured under 310 or 390 to benefit from an authorizer of region {TY}; is 510")
+    assert world.api.bound(TY_RICH, DT_CHILD, "child")["beneficiary"] == DT_CHILD
 
 
 def test_hefei_6_relation_limits(world: World) -> None:

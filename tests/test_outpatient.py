@@ -383,6 +383,9 @@ def test_annual_cap_nearly_exhausted_limits_the_fund(hub: Hub) -> None:
 # -- mutual aid and arrears ----------------------------------------------------------------------------
 
 def _child_in_arrears_with_a_chronic_policy(doc: dict[str, Any]) -> None:
+    """Taiyuan's arrears rule on (settings.arrears_blocks_mutual_aid, 太原 并医险中心字〔2022〕126号 五(一)); its
+    resident categories (五(二)) left out, so that arrears alone decide here."""
+    region_in(doc, "140100").setdefault("settings", {})["arrears_blocks_mutual_aid"] = True
     person_in(doc, CHILD)["arrears"] = True
     person_in(doc, CHILD)["chronic"] = [{"code": "M03900", "since": "2025-06-01"}]
     region_in(doc, "140100")["policies"].append(

@@ -32,12 +32,28 @@ def test_only_the_authorizations_in_force_today_count() -> None:
 
 
 def test_arrears_block_only_benefits_that_involve_pooling() -> None:
-    """Taiyuan 五(一): inpatient (2x, 52) and chronic/special disease (14); general outpatient and pharmacy not."""
+    """太原 并医险中心字〔2022〕126号 五(一): inpatient (2x, 52) and chronic/special disease (14); general outpatient
+    and pharmacy not. A setting of the insured region: true (the pooling kinds), a list of med_types, or off."""
     for med_type in ("14", "21", "22", "25", "52"):
-        assert aid.arrears_block(True, med_type) and "五(一)" in aid.arrears_block(True, med_type)  # type: ignore
+        assert "五(一)" in (aid.arrears_block(True, med_type, True) or "")
     for med_type in ("11", "41", "51"):
-        assert aid.arrears_block(True, med_type) is None
-    assert aid.arrears_block(False, "21") is None
+        assert aid.arrears_block(True, med_type, True) is None
+    assert aid.arrears_block(False, "21", True) is None
+    for off in (None, False, []):
+        assert aid.arrears_block(True, "21", off) is None
+    assert "med_type 21 is among those" in (aid.arrears_block(True, "21", ["21"]) or "")
+    assert aid.arrears_block(True, "14", ["21"]) is None
+
+
+def test_resident_block_only_outside_the_allowed_categories() -> None:
+    """太原 并医险中心字〔2022〕126号 五(二): a resident uses mutual aid under 居民普通门诊 (11) and 居民药店购药
+    (41)."""
+    allowed = ["11", "41"]
+    assert aid.resident_block("390", "11", allowed) is None and aid.resident_block("390", "41", allowed) is None
+    why = aid.resident_block("390", "21", allowed) or ""
+    assert "五(二)" in why and "普通住院" in why and "普通门诊 (11)" in why
+    assert aid.resident_block("310", "21", allowed) is None  # employees by their actual category
+    assert aid.resident_block("390", "21", None) is None     # a region without the rule
 
 
 def test_sources_keep_the_order_and_leave_out_closed_accounts_and_regions_without_books() -> None:

@@ -29,6 +29,8 @@ class FilingIn(BaseModel):
     end: Day | None = Field(None, description="empty for retired_resettled; computed for emergency (start + 9 days); "
                                               "required otherwise (referral: within the insured region's maximum)")
     memo: str = Field("", max_length=400)
+    dise_codg: str | None = Field(None, max_length=30, description="the disease the filing is for; a dialysis "
+                                                                   "disease is filed to one institution")
 
 
 class AgencyFilingIn(FilingIn):
@@ -47,10 +49,11 @@ class ChangeIn(BaseModel):
     start: Day | None = None
     end: Day | None = None
     memo: str = Field("", max_length=400)
+    dise_codg: str | None = Field(None, max_length=30)
 
 
 def _shown(w: Work, row: Filing) -> dict[str, Any]:
-    return fl.describe(row, w.today, referral_max=fl.referral_max_days(w.session, row.psn_no))
+    return fl.describe(row, w.today, referral_max=fl.referral_max(w.session, row.psn_no))
 
 
 def _own(w: Work, filing_id: int, me: str) -> Filing:
@@ -71,7 +74,8 @@ def _of_region(w: Work, filing_id: int, region: str) -> Filing:
 
 def _new(w: Work, psn_no: str, body: FilingIn, actor: str, replaces_id: int | None = None) -> dict[str, Any]:
     row = fl.file(w.session, psn_no, body.type, body.dest_admdvs, body.dest_fixmedins, body.start, body.end,
-                  now=w.now, today=w.today, actor=actor, replaces_id=replaces_id, memo=body.memo)
+                  now=w.now, today=w.today, actor=actor, replaces_id=replaces_id, memo=body.memo,
+                  dise_codg=body.dise_codg or None)
     return _shown(w, row)
 
 
@@ -101,7 +105,7 @@ def change(filing_id: Id, body: ChangeIn, request: Request, me: str = Depends(pe
             dest_fixmedins=body.dest_fixmedins if new_place else old.dest_fixmedins,
             start=body.start or old.start,
             end=given["end"] if "end" in given else (None if (body.type or old.type) == "emergency" else old.end),
-            memo=body.memo)
+            memo=body.memo, dise_codg=given["dise_codg"] if "dise_codg" in given else old.dise_codg)
         return _new(w, me, terms, f"person:{me}", replaces_id=old.id)
 
     return in_unit_of_work(request, run)

@@ -315,11 +315,11 @@ class _Writer:
             else m.Filing.dest_fixmedins == f.dest_fixmedins))
         if row is None:
             self.s.add(m.Filing(psn_no=f.psn_no, type=f.type, dest_admdvs=f.dest_admdvs,
-                                dest_fixmedins=f.dest_fixmedins, start=f.start, end=f.end,
+                                dest_fixmedins=f.dest_fixmedins, start=f.start, end=f.end, dise_codg=f.dise_codg,
                                 version=1, status="active", source="dataset"))
             self.report.count("filings", INSERTED)
-        elif row.end != f.end:
-            row.end = f.end
+        elif row.end != f.end or row.dise_codg != f.dise_codg:
+            row.end, row.dise_codg = f.end, f.dise_codg
             self.report.count("filings", UPDATED)
 
 

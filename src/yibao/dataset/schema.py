@@ -173,6 +173,8 @@ class PersonDoc(Strict):
     arrears: StrictBool = False
     suspended: StrictBool = False
     ecard: Code | None = None
+    #: the e-credential is activated (揭阳 揭医保〔2021〕82号 art. 39); set through the API as well
+    ecard_activated: StrictBool = True
     card_no: Code | None = None
     card_sn: Code | None = None
     emp_name: StrictStr | None = None
@@ -211,6 +213,8 @@ class FilingDoc(Strict):
     dest_fixmedins: Code | None = None
     start: IsoDate
     end: IsoDate | None = None
+    #: the disease the filing is for; a dialysis disease (settings.dialysis_diseases) is filed to one institution
+    dise_codg: Code | None = None
 
 
 class CalendarYearDoc(Strict):

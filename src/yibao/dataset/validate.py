@@ -12,8 +12,11 @@ from pydantic import ValidationError
 from yibao import codes
 from yibao.dataset.published import problems as catalog_problems
 from yibao.dataset.schema import DatasetDoc
+from yibao.rules import region_settings
 from yibao.rules import sign_in as sign_in_rules
+from yibao.rules.filing import dialysis_filing_problem
 from yibao.rules.mapping import setting_problem as mapping_setting_problem
+from yibao.rules.mutual_aid import scope_problem
 from yibao.validation import problems_of
 
 
@@ -141,6 +144,7 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
                 add(Problem(f"{here}.chronic[{j}].code",
                             f"{chronic.code} is not a disease of region {person.admdvs}"))
 
+    doc_settings = {r.admdvs: r.settings for r in doc.regions}
     grant_keys = Counter((g.authorizer, g.beneficiary, g.start) for g in doc.mutual_aid)
     for i, grant in enumerate(doc.mutual_aid):
         here = f"mutual_aid[{i}]"
@@ -157,10 +161,15 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
         taker = persons.get(grant.beneficiary)
         if giver and grant.relation != "self" and not (giver[0] == codes.EMPLOYEE and giver[2]):
             add(Problem(f"{here}.authorizer", "must be an employee (310) with a personal account"))
-        if giver and taker and codes.province(giver[1]) != codes.province(taker[1]):
-            add(Problem(f"{here}.beneficiary",
-                        f"insured in province {codes.province(taker[1])}, the authorizer in "
-                        f"{codes.province(giver[1])}: both must be in the same province"))
+        settings = doc_settings.get(giver[1], {}) if giver else {}
+        why = scope_problem(giver[1], taker[1], settings.get(region_settings.SCOPE) or "province") \
+            if giver and taker and grant.relation != "self" else None
+        if why:
+            add(Problem(f"{here}.beneficiary", why))
+        allowed = settings.get(region_settings.BENEFICIARY_INSUTYPES)
+        if taker and isinstance(allowed, list) and allowed and taker[0] not in allowed:
+            add(Problem(f"{here}.beneficiary", f"insured under {taker[0]}; region {giver[1] if giver else ''} "
+                                               f"lets only {' or '.join(allowed)} benefit"))
 
     filing_keys = Counter((f.psn_no, f.type, f.start, f.dest_admdvs, f.dest_fixmedins) for f in doc.filings)
     for i, filing in enumerate(doc.filings):
@@ -175,6 +184,11 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
             add(Problem(f"{here}.dest_fixmedins", f"institution {filing.dest_fixmedins} is not defined"))
         if filing.end and filing.end < filing.start:
             add(Problem(f"{here}.end", f"ends ({filing.end}) before it starts ({filing.start})"))
+        insured = persons.get(filing.psn_no)
+        dialysis = doc_settings.get(insured[1], {}).get(region_settings.DIALYSIS) if insured else None
+        why = dialysis_filing_problem(filing.dise_codg, filing.dest_fixmedins, dialysis)
+        if why:
+            add(Problem(f"{here}.dest_fixmedins", why))
     # the catalog downloads' details and lists (docs/catalogs.md)
     problems.extend(Problem(path, rule) for path, rule in catalog_problems(doc))
 
@@ -186,6 +200,9 @@ def cross_check(doc: DatasetDoc, known: Known) -> list[Problem]:
             why = sign_in_rules.setting_problem(region.settings["sign_in"])
             if why:
                 add(Problem(f"regions[{i}].settings.sign_in", why))
+        # the settings of the rules that differ by region (rules/region_settings.py, docs/dataset.md)
+        for name, why in region_settings.problems(region.settings):
+            add(Problem(f"regions[{i}].settings.{name}", why))
     return problems
 
 

@@ -21,6 +21,7 @@ from yibao.platform.regions import region_setting
 from yibao.platform.settlement import Committed, Computation
 from yibao.platform.visits import final_settlement, patient, visit_of
 from yibao.platform.work import Work
+from yibao.rules import prescriptions as separate_rx
 from yibao.rules.splitting import LineSplit, Sums
 from yibao.store.models import FeeDetail, Person, Settlement, SettlementFund, Visit
 
@@ -110,8 +111,14 @@ def _commit(work: Work, priced: Priced, kind: str, **details: object) -> Settled
 
 # -- an outpatient batch (2206 / 2207) ---------------------------------------------------------------------
 
-def _disease(visit: Visit, lines: list[FeeDetail]) -> str | None:
-    """The one disease of the settlement: the batch's code, else the visit's (2203)."""
+def _disease(visit: Visit, lines: list[FeeDetail], med_type: str = "") -> str | None:
+    """The one disease of the settlement: the batch's code, else the visit's (2203). Under med_type 14 no
+    general-outpatient line is settled with it (art. 15)."""
+    general = separate_rx.mixed_line(med_type, [(x.feedetl_sn, x.dise_codg) for x in lines])
+    if general:
+        raise refuse("input.data.chrg_bchno", f"line {general} carries no disease code: a general-outpatient line "
+                                              f"is not settled under med_type 14 with the disease's prescription; "
+                                              f"settle it separately ({separate_rx.ARTICLE_15})")
     codes = {x.dise_codg for x in lines if x.dise_codg}
     if len(codes) > 1:
         raise refuse("input.data.chrg_bchno", f"the lines to settle carry {len(codes)} disease codes "
@@ -129,8 +136,8 @@ def price_outpatient(work: Work, bill: Bill, *, lock: bool = False, full: bool =
     comp = settlement.compute(work.session, person=person, institution=work.here, kind="outpatient",
                               med_type=bill.med_type, insutype=bill.insutype,
                               splits=[fees.split_to_line(x) for x in lines], acct_used_flag=bill.acct_used_flag,
-                              today=work.today, lock=lock, dise_codg=_disease(visit, lines),
-                              visit_day=visit.begntime.date(),
+                              today=work.today, lock=lock, dise_codg=_disease(visit, lines, bill.med_type),
+                              visit_day=visit.begntime.date(), mdtrt_cert_type=visit.mdtrt_cert_type or "",
                               as_of=supplementary_day(work, bill.suppl_flag, visit.begntime.date()))
     bill.claim.check(comp.sums, label, full=full)
     work.warnings.extend(comp.warnings)
@@ -162,7 +169,8 @@ def price_stay(work: Work, bill: Bill, *, lock: bool = False) -> Priced:
                               splits=[fees.split_to_line(x) for x in lines], acct_used_flag=bill.acct_used_flag,
                               today=work.today, lock=lock, visit_day=visit.begntime.date(),
                               as_of=supplementary_day(work, bill.suppl_flag, (visit.endtime or visit.begntime).date()),
-                              dise_codg=visit.dise_codg if visit.med_type == "14" else None)
+                              dise_codg=visit.dise_codg if visit.med_type == "14" else None,
+                              mdtrt_cert_type=visit.mdtrt_cert_type or "")
     bill.claim.check(comp.sums, "the unsettled lines of the stay", full=True)
     work.warnings.extend(comp.warnings)
     return Priced(visit, lines, comp)
@@ -223,6 +231,7 @@ def price_sale(work: Work, sale: Sale, *, lock: bool = False) -> PricedSale:
                               med_type=sale.med_type, insutype=sale.insutype, splits=splits,
                               acct_used_flag=sale.acct_used_flag, today=work.today, lock=lock,
                               dise_codg=sale.dise_codg or None, visit_day=visit_day,
+                              mdtrt_cert_type=sale.mdtrt_cert_type,
                               as_of=supplementary_day(work, sale.suppl_flag, visit_day, "input.druginfo.suppl_flag"))
     sale.claim.check(comp.sums, "the drugdetail lines", full=True, at="input.druginfo")
     work.warnings.extend(comp.warnings)

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from yibao.codes import province
 from yibao.errors import Refusal, refuse
-from yibao.rules.filing import FilingTerms, agreement_open, covers, filing_needed
+from yibao.platform.filing import referral_cap
+from yibao.rules import region_settings
+from yibao.rules.filing import FilingTerms, agreement_open, covers, dialysis_problem, filing_needed
 from yibao.rules.selection import LOCAL, Case
 from yibao.store.models import (
     Filing,
@@ -33,6 +35,7 @@ def check(session: Session, *, person: Person, institution: Institution, case: C
         check_agreement(session, institution, visit_day)
         check_filing(session, person, institution, visit_day, regions)
         check_designated(session, person, institution, med_type, visit_day, regions)
+        check_dialysis(session, person, institution, dise_codg, visit_day, regions)
     check_disease(session, person, institution, case, med_type, dise_codg, visit_day, regions)
 
 
@@ -65,12 +68,12 @@ def check_filing(session: Session, person: Person, institution: Institution, vis
         return
     filings = list(session.scalars(select(Filing).where(Filing.psn_no == person.psn_no, Filing.status == "active")
                                    .order_by(Filing.id)))
-    max_days = insured.referral_filing_max_days if insured else None
+    max_days = referral_cap(insured)
     reasons = []
     for f in filings:
         why = covers(FilingTerms(f.id, f.type, f.dest_admdvs, f.dest_fixmedins, f.start, f.end),
                      treatment_admdvs=institution.admdvs, fixmedins_code=institution.code, visit_day=visit_day,
-                     referral_max_days=max_days)
+                     referral_max=max_days)
         if why is None:
             return
         reasons.append(why)
@@ -96,11 +99,30 @@ def check_designated(session: Session, person: Person, institution: Institution,
         Filing.psn_no == person.psn_no, Filing.status == "active", Filing.dest_fixmedins == institution.code))
         if covers(FilingTerms(f.id, f.type, f.dest_admdvs, f.dest_fixmedins, f.start, f.end),
                   treatment_admdvs=institution.admdvs, fixmedins_code=institution.code, visit_day=visit_day,
-                  referral_max_days=insured.referral_filing_max_days) is None]
+                  referral_max=referral_cap(insured)) is None]
     if not chosen:
         raise refuse("fixmedins_code", f"region {person.admdvs} settles general outpatient and special-disease "
                                        f"care at the treatment place only at institutions the person chose (2505); "
                                        f"{institution.code} is not one of them on {visit_day}")
+
+
+def check_dialysis(session: Session, person: Person, institution: Institution, dise_codg: str | None,
+                   visit_day: date, regions: dict[str, Region]) -> None:
+    """A dialysis disease of the insured region's settings.dialysis_diseases is settled across regions only at an
+    institution the person is filed to, whatever his filing needs otherwise (seed 003 异地备案登记)."""
+    insured = regions.get(person.admdvs)
+    codes = (insured.settings or {}).get(region_settings.DIALYSIS) if insured else None
+    if not dise_codg or dise_codg not in (codes or []):
+        return
+    cap = referral_cap(insured)
+    filed_to = [f.dest_fixmedins for f in session.scalars(select(Filing).where(
+        Filing.psn_no == person.psn_no, Filing.status == "active", Filing.dest_fixmedins.is_not(None)))
+        if f.dest_fixmedins and covers(FilingTerms(f.id, f.type, f.dest_admdvs, f.dest_fixmedins, f.start, f.end),
+                                       treatment_admdvs=institution.admdvs, fixmedins_code=f.dest_fixmedins,
+                                       visit_day=visit_day, referral_max=cap) is None]
+    why = dialysis_problem(dise_codg, codes, filed_to, institution.code)
+    if why:
+        raise refuse("fixmedins_code", why)
 
 
 def check_disease(session: Session, person: Person, institution: Institution, case: Case, med_type: str,

@@ -1,6 +1,9 @@
 """A simulated e-credential authorization (医保电子凭证授权): the payAuthNo a patient's WeChat/Alipay
 authorization yields, and the ecToken (1101 `baseinfo.exp_content.business_token`) issued with it.
 
+The person's e-credential is activated or not (persons.ecard_activated, `activate`): across regions his personal
+account pays by e-credential only once it is (粤医保规〔2021〕4号 第三十九条; rules/filing.py).
+
 One authorization names one person and one institution, and is valid for 30 minutes of the business clock.
 Only that institution may use it: in 1101 (mdtrt_cert_type 01, mdtrt_cert_no = payAuthNo), in 6201 and 6202
 (payAuthNo or ecToken), and in 6203 (or the order's revsToken).
@@ -80,3 +83,12 @@ def holder_for_lookup(session: Session, number: str, fixmedins_code: str, now: d
         raise refuse("insuplc_admdvs", f"the holder of this authorization is insured in {person.admdvs}, "
                                        f"not {insuplc_admdvs}")
     return person, auth
+
+
+def activate(session: Session, psn_no: str, activated: bool) -> Person:
+    """The person activates (or gives up) his e-credential; it is his own act, made through the API."""
+    person = session.get(Person, psn_no, with_for_update=True)
+    if person is None:
+        raise refuse("psn_no", f"no insured person {psn_no}")
+    person.ecard_activated = activated
+    return person

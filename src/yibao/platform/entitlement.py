@@ -19,10 +19,12 @@ from yibao.codes import province
 from yibao.errors import Refusal, refuse
 from yibao.platform import crossregion, diseases, filing, persons
 from yibao.platform.filing import TYPE_NAMES
+from yibao.platform.regions import region_setting
 from yibao.platform.visits import patient
 from yibao.platform.work import Work
 from yibao.rules import entitlement as rules
-from yibao.rules.aid_sources import pooling_involved
+from yibao.rules import region_settings
+from yibao.rules.aid_sources import arrears_block
 from yibao.rules.filing import FilingTerms, covers, filing_needed
 from yibao.rules.selection import LOCAL, qualification_problem, settlement_case
 from yibao.store.models import Filing, Institution, Person, Region, SettlementSuspension
@@ -70,7 +72,8 @@ def check(work: Work, q: Query) -> tuple[Person, list[rules.Finding]]:
     found += rules.suspensions([(s.since.date(), s.reason) for s in held], inst.admdvs)
     unpaid = [c.ym for c in persons.contributions(session, person.psn_no) if not c.paid]
     owed = rules.arrears(in_arrears=person.arrears, unpaid=unpaid, med_type=q.med_type, day=day,
-                         pooled=pooling_involved(q.med_type))
+                         pooled=arrears_block(True, q.med_type, region_setting(
+                             session, person.admdvs, region_settings.ARREARS)) is not None)
     if owed is not None:
         found.append(owed)
     regions = reference(session).regions(session)
@@ -113,13 +116,13 @@ def _covering(work: Work, person: Person, day: date, insured: Region | None, *,
     """The first active filing covering a visit here on `day` (with `chosen`: one naming this institution), with
     its last day."""
     inst = work.here
-    max_days = insured.referral_filing_max_days if insured else None
+    max_days = filing.referral_cap(insured)
     for f in filing.mine(work.session, person.psn_no):
         if f.status != "active" or (chosen and f.dest_fixmedins != inst.code):
             continue
         if covers(FilingTerms(f.id, f.type, f.dest_admdvs, f.dest_fixmedins, f.start, f.end),
                   treatment_admdvs=inst.admdvs, fixmedins_code=inst.code, visit_day=day,
-                  referral_max_days=max_days) is None:
+                  referral_max=max_days) is None:
             return f, filing.last_day(f, max_days)
     return None
 
@@ -145,7 +148,7 @@ def designations(work: Work, psn_no: str) -> tuple[Person, list[dict[str, Any]]]
     first. A filing to one institution names it; a filing to a region names the region (fixmedins_code "")."""
     person = patient(work, psn_no, check_suspension=False)
     session = work.session
-    max_days = filing.referral_max_days(session, person.psn_no)
+    max_days = filing.referral_max(session, person.psn_no)
     regions = reference(session).regions(session)
     out: list[dict[str, Any]] = []
     for f in filing.mine(session, person.psn_no):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from yibao.errors import refuse
 from yibao.money import round2
 from yibao.platform import catalog
+from yibao.rules import prescriptions
 from yibao.rules.splitting import CATALOG_FLAGS, LineSplit, approval_refused, split_line
 from yibao.store.models import FeeDetail, Visit
 
@@ -74,8 +75,7 @@ def store_lines(session: Session, visit: Visit, catalog_admdvs: str, insutype: s
         if line.chrg_bchno is not None:
             first = batches.setdefault(line.chrg_bchno, line.dise_codg or None)
             if first != (line.dise_codg or None):
-                raise refuse(f"{line.path}.dise_codg", f"every line of batch {line.chrg_bchno} must carry the same "
-                                                       f"disease code ({first or 'none'})")
+                raise refuse(f"{line.path}.dise_codg", prescriptions.batch_problem(line.chrg_bchno, first))
     splits = split_lines(session, catalog_admdvs, insutype, lines)
     names = catalog.catalog_names(session, catalog_admdvs, {x.med_list_codg for x in lines})
     rows = []

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from yibao.codes import FILING_TYPES, province
 from yibao.errors import Refusal, refuse
-from yibao.rules.filing import EMERGENCY_DAYS, FilingTerms, valid_until
+from yibao.rules import region_settings
+from yibao.rules.filing import EMERGENCY_DAYS, FilingTerms, ReferralCap, dialysis_filing_problem, valid_until
 from yibao.rules.selection import qualification_problem, settlement_case
 from yibao.store.models import Filing, Institution, Person, Region
 
@@ -39,7 +40,7 @@ PROVINCES = frozenset({
 })
 #: the field names a refusal uses, by default (the JSON API's)
 FIELDS = {name: name for name in ("psn_no", "type", "dest_admdvs", "dest_fixmedins", "start", "end", "replaces_id",
-                                  "id")}
+                                  "id", "dise_codg")}
 
 
 def _is_province_code(code: str) -> bool:
@@ -62,7 +63,8 @@ def _label(f: Mapping[str, str], name: str) -> str:
 
 def file(session: Session, psn_no: str, type: str, dest_admdvs: str | None, dest_fixmedins: str | None,
          start: date, end: date | None, *, now: datetime, today: date, actor: str, replaces_id: int | None = None,
-         memo: str = "", source: str = "api", fields: Mapping[str, str] | None = None) -> Filing:
+         memo: str = "", source: str = "api", fields: Mapping[str, str] | None = None,
+         dise_codg: str | None = None) -> Filing:
     """Record a filing (a new version of `replaces_id` when given), refusing with every broken rule."""
     f = {**FIELDS, **(fields or {})}
     # the person's row is locked: two filings at once are checked against each other (uq_filings_active_twin)
@@ -85,6 +87,10 @@ def file(session: Session, psn_no: str, type: str, dest_admdvs: str | None, dest
     if type in FILING_TYPES:
         end, window = _window(type, start, end, today, region, f)
         problems += window
+    dialysis = dialysis_filing_problem(dise_codg, dest_fixmedins or None, ((region.settings or {}) if region else {})
+                                       .get(region_settings.DIALYSIS))
+    if dialysis:
+        problems.append((_label(f, "dest_fixmedins"), dialysis))
     if problems:
         raise Refusal("; ".join(f"{field}: {rule}" for field, rule in problems))
     twin = session.scalars(select(Filing).where(
@@ -97,7 +103,7 @@ def file(session: Session, psn_no: str, type: str, dest_admdvs: str | None, dest
     row = Filing(psn_no=psn_no, type=type, dest_admdvs=dest_admdvs or None, dest_fixmedins=dest_fixmedins or None,
                  start=start, end=end, version=(old.version or 1) + 1 if old else 1, status="active",
                  source=source, replaces_id=old.id if old else None, insu_admdvs=person.admdvs, filed_by=actor,
-                 created_at=now, memo=memo[:500] or None)
+                 created_at=now, memo=memo[:500] or None, dise_codg=dise_codg or None)
     if old is not None:
         old.status = "superseded"
     session.add(row)
@@ -174,14 +180,12 @@ def _window(type: str, start: date, end: date | None, today: date, region: Regio
         return None, [(e_field, f"{a} needs an end: {why}")]
     if end < start:
         return end, [(e_field, f"{end} is before the start {start}")]
-    if type == "referral" and region is not None and region.referral_filing_max_days:
-        most = region.referral_filing_max_days
-        last = start + timedelta(days=most - 1)
-        if end > last:
-            days = (end - start).days + 1
-            return end, [(e_field, f"{a} of insured region {region.admdvs} ({region.name}) is valid at most "
-                                   f"{most} days (seed 004 art. 7 (四), the region's referral_filing_max_days): "
-                                   f"from {start} the last day is {last}; {end} would make {days} days")]
+    cap = referral_cap(region) if type == "referral" else None
+    last = cap.last_day(start) if cap is not None and region is not None else None
+    if region is not None and last is not None and end > last:
+        days = (end - start).days + 1
+        return end, [(e_field, f"{a} of insured region {region.admdvs} ({region.name}) is valid at most {cap}: "
+                               f"from {start} the last day is {last}; {end} would make {days} days")]
     return end, []
 
 
@@ -219,25 +223,35 @@ def of_region(session: Session, admdvs: str, *, status: str | None = None, psn_n
     return list(session.scalars(q.order_by(Filing.id)))
 
 
-def referral_max_days(session: Session, psn_no: str) -> int | None:
+def referral_cap(region: Region | None) -> ReferralCap | None:
+    """The insured region's longest referral filing: its settings.referral_filing_max_months, else its
+    referral_filing_max_days; None: no cap."""
+    if region is None:
+        return None
+    months = (region.settings or {}).get(region_settings.REFERRAL_MONTHS)
+    if not months and not region.referral_filing_max_days:
+        return None
+    return ReferralCap(region.referral_filing_max_days, months or None)
+
+
+def referral_max(session: Session, psn_no: str) -> ReferralCap | None:
     person = session.get(Person, psn_no)
-    region = session.get(Region, person.admdvs) if person else None
-    return region.referral_filing_max_days if region else None
+    return referral_cap(session.get(Region, person.admdvs) if person else None)
 
 
-def last_day(filing: Filing, referral_max: int | None) -> date | None:
+def last_day(filing: Filing, referral_max: ReferralCap | None) -> date | None:
     """The last day the filing covers (rules.filing.valid_until); None: no end."""
     return valid_until(FilingTerms(filing.id, filing.type, filing.dest_admdvs, filing.dest_fixmedins, filing.start,
                                    filing.end), referral_max)
 
 
-def in_force(filing: Filing, today: date, referral_max: int | None = None) -> bool:
+def in_force(filing: Filing, today: date, referral_max: ReferralCap | None = None) -> bool:
     last = last_day(filing, referral_max)
     return filing.status == "active" and filing.start <= today and (last is None or today <= last)
 
 
-def describe(filing: Filing, today: date, *, referral_max: int | None = None) -> dict[str, Any]:
-    """A filing as the API shows it; `referral_max` is the insured region's referral_filing_max_days."""
+def describe(filing: Filing, today: date, *, referral_max: ReferralCap | None = None) -> dict[str, Any]:
+    """A filing as the API shows it; `referral_max` is the insured region's cap on referrals (referral_cap)."""
     return {
         "id": filing.id, "psn_no": filing.psn_no, "type": filing.type, "type_name": TYPE_NAMES.get(filing.type, ""),
         "dest_admdvs": filing.dest_admdvs, "dest_fixmedins": filing.dest_fixmedins, "start": filing.start,
@@ -245,15 +259,15 @@ def describe(filing: Filing, today: date, *, referral_max: int | None = None) ->
         "in_force": in_force(filing, today, referral_max), "version": filing.version, "status": filing.status,
         "replaces_id": filing.replaces_id, "insu_admdvs": filing.insu_admdvs, "source": filing.source,
         "filed_by": filing.filed_by, "created_at": filing.created_at, "cancelled_at": filing.cancelled_at,
-        "memo": filing.memo or "",
+        "memo": filing.memo or "", "dise_codg": filing.dise_codg,
     }
 
 
 def describe_all(session: Session, filings: list[Filing], today: date) -> list[dict[str, Any]]:
-    maxima: dict[str, int | None] = {}
+    maxima: dict[str, ReferralCap | None] = {}
     out = []
     for row in filings:
         if row.psn_no not in maxima:
-            maxima[row.psn_no] = referral_max_days(session, row.psn_no)
+            maxima[row.psn_no] = referral_max(session, row.psn_no)
         out.append(describe(row, today, referral_max=maxima[row.psn_no]))
     return out

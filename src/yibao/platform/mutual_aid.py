@@ -11,7 +11,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from yibao.codes import PERSON_INSUTYPES
 from yibao.errors import Refusal, refuse
+from yibao.rules import region_settings
+from yibao.rules.aid_sources import arrears_block, resident_block
 from yibao.rules.mutual_aid import Party, Proposal, RegionRules, establishment_problems, window_problems
 from yibao.store.models import (
     Account,
@@ -49,6 +52,22 @@ def party(session: Session, psn_no: str, role: str) -> Party:
                  bool(account and account.from_suspended_employment))
 
 
+def region_rules(region: Region) -> RegionRules:
+    """The authorizer's region's rules for establishing an authorization (dataset mutual_aid and settings)."""
+    settings = region.settings or {}
+    return RegionRules(region.mutual_aid_enabled, region.authorizer_min_balance, dict(region.relation_limits),
+                       settings.get(region_settings.SCOPE) or "province",
+                       tuple(settings.get(region_settings.BENEFICIARY_INSUTYPES) or PERSON_INSUTYPES))
+
+
+def withheld(insured: Region | None, person: Person, med_type: str) -> str | None:
+    """Why the insured region gives this beneficiary no family mutual aid for this benefit (arrears, a
+    resident's payment category), or None; the settlement then goes through with cash."""
+    settings = (insured.settings or {}) if insured is not None else {}
+    return (arrears_block(person.arrears, med_type, settings.get(region_settings.ARREARS))
+            or resident_block(person.insutype, med_type, settings.get(region_settings.RESIDENT_MED_TYPES)))
+
+
 def in_force(grant: Grant, today: date) -> bool:
     return grant.status == "active" and grant.start <= today and (grant.end is None or today <= grant.end)
 
@@ -71,8 +90,7 @@ def bind(session: Session, b: Binding, *, now: datetime, today: date, actor: str
     giver = party(session, b.authorizer, "authorizer")
     taker = party(session, b.beneficiary, "beneficiary")
     region = session.get(Region, giver.admdvs)
-    rules = RegionRules(region.mutual_aid_enabled, region.authorizer_min_balance, dict(region.relation_limits)) \
-        if region else RegionRules(False, None, {})
+    rules = region_rules(region) if region else RegionRules(False, None, {})
     problems = establishment_problems(giver, taker, Proposal(b.relation, b.quota, b.start, b.end), rules,
                                       _active_relations(session, b.authorizer, today))
     if not b.commitment_version:

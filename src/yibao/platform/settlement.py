@@ -19,13 +19,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from yibao.errors import Refusal, refuse
 from yibao.money import ZERO
-from yibao.platform import catalog, crossregion, fund_ledger, ledger
+from yibao.platform import catalog, crossregion, fund_ledger, ledger, mutual_aid
 from yibao.platform.ids import new_id
 from yibao.platform.persons import pooling_region
 from yibao.rules import aid_sources as aid
 from yibao.rules.cost_sharing import PolicyTerms, Shares, Usage, account_scope_amount, share_costs
+from yibao.rules.filing import ecredential_account_problem
 from yibao.rules.invariants import Totals, violations
-from yibao.rules.selection import Case, PolicyRow, qualification_problem, settlement_case
+from yibao.rules.selection import LOCAL, Case, PolicyRow, qualification_problem, settlement_case
 from yibao.rules.splitting import LineSplit, Sums, sum_lines
 from yibao.rules.waterfall import AccountPayment, pay_from_accounts
 from yibao.store.models import (
@@ -111,7 +112,7 @@ def case_for(person: Person, institution: Institution, kind: str) -> Case:
 def compute(session: Session, *, person: Person, institution: Institution, kind: str, med_type: str,
             insutype: str, splits: list[LineSplit], acct_used_flag: str, today: date, lock: bool,
             dise_codg: str | None = None, visit_day: date | None = None, as_of: date | None = None,
-            direct: bool = True) -> Computation:
+            direct: bool = True, mdtrt_cert_type: str = "") -> Computation:
     """`as_of`: the day whose policy and accumulator year apply (the visit day for supplementary
     bookkeeping); by default the business date. `direct=False` is a claim computed for the insured region
     (reimbursement coordination), not a direct settlement: suspension, agreement and filing do not apply."""
@@ -135,13 +136,17 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
         use_accounts = False
         warnings.append("personal account not used: the insured region and the treatment region must both "
                         "support account bookkeeping (seed 000)")
+    inactive = ecredential_account_problem(person.ecard_activated, case.kind != LOCAL, mdtrt_cert_type)
+    if use_accounts and inactive:  # art. 39: the e-credential not activated
+        use_accounts = False
+        warnings.append(inactive)
 
     rows: dict[int, MutualAidAuthorization] = {}
     if use_accounts:
         rows = {g.id: g for g in session.scalars(select(MutualAidAuthorization).where(
             MutualAidAuthorization.beneficiary == person.psn_no, MutualAidAuthorization.status == "active"))}
     live = aid.ordered([_grant(g) for g in rows.values()], today)
-    blocked = aid.arrears_block(person.arrears, med_type)
+    blocked = mutual_aid.withheld(regions.get(person.admdvs), person, med_type)  # Taiyuan 五(一), 五(二)
     if live and blocked:
         warnings.append(blocked)
         live = []

@@ -3,7 +3,8 @@ seeds 000, 001, 002). Pure: facts in, the ordered sources and the reasons for wh
 
 - An authorization counts while it is active and today falls in its window.
 - Several: in the beneficiary's priority order (none last), then the oldest first.
-- A beneficiary in arrears gets none for a benefit that involves pooling (Taiyuan 五(一)).
+- Where the insured region says so, a beneficiary in arrears gets none for the benefit kinds it names (Taiyuan
+  五(一): those that involve pooling), and a resident only under the categories it allows (Taiyuan 五(二)).
 - An account draws only when it is open and its region supports account bookkeeping (seed 000).
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from yibao.codes import MED_TYPE, RESIDENT
 from yibao.rules.waterfall import AidSource
 
 
@@ -54,12 +57,27 @@ def ordered(grants: list[Grant], today: date) -> list[Grant]:
     return sorted(live, key=lambda g: (g.priority is None, g.priority or 0, g.created_at, g.id))
 
 
-def arrears_block(arrears: bool, med_type: str) -> str | None:
-    """Why a beneficiary in arrears gets no mutual aid for this benefit, or None."""
-    if arrears and pooling_involved(med_type):
-        return ("family mutual aid not used: the person is in arrears and this benefit involves pooling "
-                "(seed 001 五(一))")
-    return None
+def arrears_block(arrears: bool, med_type: str, setting: Any) -> str | None:
+    """Why a beneficiary in arrears gets no mutual aid for this benefit, or None. `setting` is the insured
+    region's arrears_blocks_mutual_aid: false (off), true (the kinds that involve pooling) or a med_type list."""
+    if not arrears or not setting:
+        return None
+    blocked = pooling_involved(med_type) if setting is True else med_type in setting
+    if not blocked:
+        return None
+    why = "this benefit involves pooling" if setting is True else f"med_type {med_type} is among those arrears block"
+    return (f"family mutual aid not used: the person is in arrears and {why} (太原 并医险中心字〔2022〕126号 "
+            "五(一))")
+
+
+def resident_block(insutype: str, med_type: str, allowed: list[str] | None) -> str | None:
+    """Why a resident beneficiary gets no mutual aid under this payment category, or None. `allowed` is the
+    insured region's resident_mutual_aid_med_types (None: every category)."""
+    if insutype != RESIDENT or allowed is None or med_type in allowed:
+        return None
+    names = ", ".join(f"{MED_TYPE.get(m, m)} ({m})" for m in allowed) or "none"
+    return (f"family mutual aid not used: a resident uses it only under {names}, not med_type {med_type} "
+            f"{MED_TYPE.get(med_type, '')} (太原 并医险中心字〔2022〕126号 五(二)); the rest is paid in cash")
 
 
 def sources(grants: list[Grant], accounts: dict[str, AccountFacts],

@@ -81,12 +81,13 @@ def suspensions(rows: list[tuple[date, str]], treatment_admdvs: str) -> list[Fin
 
 def arrears(*, in_arrears: bool, unpaid: list[str], med_type: str, day: date, pooled: bool) -> Finding | None:
     """A row only when the person is in arrears. The pooled fund is not withheld for arrears here; family
-    mutual aid is, for benefits that involve pooling."""
+    mutual aid is where the insured region withholds it for this benefit (`pooled`: its
+    arrears_blocks_mutual_aid names it)."""
     if not in_arrears:
         return None
     months = f" (unpaid: {', '.join(unpaid)})" if unpaid else ""
-    effect = ("family mutual aid is not used for this benefit, which involves pooling" if pooled
-              else f"med_type {med_type} involves no pooling: family mutual aid is still used")
+    effect = ("family mutual aid is not used for this benefit (the insured region withholds it in arrears)"
+              if pooled else f"family mutual aid is still used for med_type {med_type}")
     return Finding("arrears", True, day, None, f"contributions in arrears{months}; {effect}", TRT_CHK_OTHER)
 
 

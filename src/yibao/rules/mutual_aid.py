@@ -29,6 +29,12 @@ class RegionRules:
     enabled: bool
     min_balance: Decimal | None  # the balance must EXCEED it (Taiyuan: > 1000)
     relation_limits: dict[str, int]
+    #: settings.mutual_aid_scope: both insured in the same `province` (the default) or the same `region`
+    #: (Hefei 一: 我市)
+    scope: str = "province"
+    #: settings.mutual_aid_beneficiary_insutypes: the insurances a beneficiary may hold (Taiyuan 一: employee or
+    #: resident; Hefei 一: also employee maternity)
+    beneficiary_insutypes: tuple[str, ...] = PERSON_INSUTYPES
 
 
 @dataclass(frozen=True)
@@ -64,13 +70,14 @@ def establishment_problems(authorizer: Party, beneficiary: Party, proposal: Prop
     elif rules.min_balance is not None and not authorizer.account_balance > rules.min_balance:
         out.append(("authorizer", f"balance {authorizer.account_balance} must exceed {rules.min_balance} "
                                   f"in region {authorizer.admdvs}"))
-    if beneficiary.insutype not in PERSON_INSUTYPES:
-        out.append(("beneficiary", f"must be insured under 310, 390 or 510; is {beneficiary.insutype}"))
+    if beneficiary.insutype not in rules.beneficiary_insutypes:
+        out.append(("beneficiary", f"must be insured under {' or '.join(rules.beneficiary_insutypes)} to benefit "
+                                   f"from an authorizer of region {authorizer.admdvs}; is {beneficiary.insutype}"))
     if beneficiary.suspended and not self_grant:
         out.append(("beneficiary", "benefits are suspended: the beneficiary's status must be normal"))
-    if province(beneficiary.admdvs) != province(authorizer.admdvs):
-        out.append(("beneficiary", f"insured in province {province(beneficiary.admdvs)}, the authorizer in "
-                                   f"{province(authorizer.admdvs)}: both must be in the same province"))
+    why = scope_problem(authorizer.admdvs, beneficiary.admdvs, rules.scope)
+    if why:
+        out.append(("beneficiary", why))
     if any(b == beneficiary.psn_no for b, _r in active_relations):
         out.append(("beneficiary", "an active authorization for this beneficiary already exists"))
     limit = rules.relation_limits.get(proposal.relation)
@@ -84,6 +91,20 @@ def establishment_problems(authorizer: Party, beneficiary: Party, proposal: Prop
     if proposal.quota is not None and proposal.quota <= 0:
         out.append(("quota", f"must be above 0 or none; is {proposal.quota}"))
     return out
+
+
+def scope_problem(authorizer_admdvs: str, beneficiary_admdvs: str, scope: str) -> str | None:
+    """Whether the two are insured close enough for the authorizer's region (settings.mutual_aid_scope)."""
+    if scope == "region":
+        if beneficiary_admdvs != authorizer_admdvs:
+            return (f"insured in region {beneficiary_admdvs}, the authorizer in {authorizer_admdvs}: region "
+                    f"{authorizer_admdvs} allows family mutual aid only among persons it insures "
+                    "(合肥 合医管〔2019〕97号 一)")
+        return None
+    if province(beneficiary_admdvs) != province(authorizer_admdvs):
+        return (f"insured in province {province(beneficiary_admdvs)}, the authorizer in "
+                f"{province(authorizer_admdvs)}: both must be in the same province")
+    return None
 
 
 def window_problems(start: date, end: date | None) -> list[tuple[str, str]]:

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.codes import province as province_code
-from yibao.rules.filing import FilingTerms, covers, filing_needed
+from yibao.rules.filing import FilingTerms, ReferralCap, covers, filing_needed
+from yibao.rules.region_settings import REFERRAL_MONTHS
 from yibao.rules.selection import qualification_problem, settlement_case
 from yibao.store.models import (
     Account,
@@ -125,7 +126,8 @@ class World:
                     continue
                 filed = [f for f in self.filings.get(p.psn_no, [])
                          if covers(f, treatment_admdvs=i.admdvs, fixmedins_code=i.code, visit_day=day,
-                                   referral_max_days=insured.referral_filing_max_days) is None]
+                                   referral_max=ReferralCap(insured.referral_filing_max_days,
+                                                            settings.get(REFERRAL_MONTHS))) is None]
                 if filing_needed(True, insured.inprov_outpatient_filing_required) and not filed:
                     continue
                 if settings.get("designated_institutions_required") and not any(

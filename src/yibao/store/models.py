@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -161,6 +162,9 @@ class Person(Base):
     card_sn: Mapped[str | None] = mapped_column(String(32), nullable=True)
     emp_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     insu_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: the e-credential (医保电子凭证) is activated: a filed person pays from his account in another region by
+    #: e-credential only then (揭阳 揭医保〔2021〕82号 art. 39)
+    ecard_activated: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class PersonDisease(Base):
@@ -328,6 +332,8 @@ class Filing(Base):
     created_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     memo: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: the disease the filing is for, when one is named (a dialysis filing names one institution)
+    dise_codg: Mapped[str | None] = mapped_column(String(30), nullable=True)
 
 
 class SignIn(Base):

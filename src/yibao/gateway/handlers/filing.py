@@ -16,7 +16,7 @@ from yibao.platform.work import Work
 FIELDS_2505 = {"psn_no": "input.data.psn_no", "type": "input.data.filing_type",
                "dest_admdvs": "input.data.dest_admdvs", "dest_fixmedins": "input.data.dest_fixmedins",
                "start": "input.data.begndate", "end": "input.data.enddate",
-               "replaces_id": "input.data.trt_dcla_detl_sn"}
+               "replaces_id": "input.data.trt_dcla_detl_sn", "dise_codg": "input.data.dise_codg"}
 
 
 class Data2505(Node):
@@ -29,6 +29,7 @@ class Data2505(Node):
     tel: Text = ""
     addr: Text = ""
     memo: Text = ""
+    dise_codg: Id = ""  # the disease filed for: a dialysis disease is filed to one institution
 
 
 class Input2505(Node):
@@ -47,8 +48,8 @@ def file_for_patient(work: Work, data: Input2505) -> dict:
     memo = "; ".join(x for x in (d.memo, f"tel {d.tel}" if d.tel else "", f"addr {d.addr}" if d.addr else "") if x)
     row = fl.file(work.session, person.psn_no, d.filing_type, dest_admdvs, dest_fixmedins, d.begndate, d.enddate,
                   now=work.now, today=work.today, actor=f"institution:{work.here.code}", memo=memo,
-                  source="2505", fields=FIELDS_2505)
-    last = fl.last_day(row, fl.referral_max_days(work.session, row.psn_no))
+                  source="2505", fields=FIELDS_2505, dise_codg=d.dise_codg or None)
+    last = fl.last_day(row, fl.referral_max(work.session, row.psn_no))
     return {"result": {"trt_dcla_detl_sn": str(row.id), "psn_no": row.psn_no, "filing_type": row.type,
                        "dest_admdvs": row.dest_admdvs or "", "dest_fixmedins": row.dest_fixmedins or "",
                        "begndate": row.start, "enddate": row.end or "", "valid_until": last or ""}}
