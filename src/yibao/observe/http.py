@@ -99,15 +99,16 @@ def install(app: FastAPI, service: str, checks: Callable[[], Mapping[str, Check]
         async def alive() -> dict[str, str]:
             return {"status": "ok"}
 
-    @app.get("/ready", summary="Readiness: database, migrations, background workers (503 names what failed)",
-             tags=["operations"], responses={503: {"description": "a check failed; the body names it"}})
+    # /ready and /metrics are the operator's tools', outside the API's OpenAPI document (docs/operations.md)
+    @app.get("/ready", include_in_schema=False)
     async def readiness() -> JSONResponse:
+        """Readiness: every check passes (200), else 503 naming the checks that failed."""
         status, body = await run_in_threadpool(ready, checks())
         return JSONResponse(body, status_code=status,
                             media_type="application/json" if status == 200 else "application/problem+json")
 
-    @app.get("/metrics", summary="Prometheus metrics (no token: bind to the private network)", tags=["operations"],
-             response_class=Response)
+    @app.get("/metrics", include_in_schema=False)
     async def scrape() -> Response:
+        """Prometheus text; no token (the scraper's): bind the service to the private network."""
         text, content_type = await run_in_threadpool(metrics.exposition, readings())
         return Response(text, media_type=content_type)
