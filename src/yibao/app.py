@@ -56,7 +56,9 @@ def create_app(store: Store | None = None) -> FastAPI:
 
     # the gateway and mobile-payment routes answer every refusal in their own envelopes before this is reached
     problem.install(app)
-    observe_http.install(app, "platform", lambda: _checks(app, store), lambda: _readings(store), health=False)
+    migrations = observe_http.once_passed(lambda: schema_problem(store.engine))
+    observe_http.install(app, "platform", lambda: _checks(app, store, migrations), lambda: _readings(store),
+                         health=False)
 
     app.state.store = store
     app.state.bank_worker = None
@@ -64,10 +66,9 @@ def create_app(store: Store | None = None) -> FastAPI:
     return app
 
 
-def _checks(app: FastAPI, store: Store) -> dict[str, Check]:
+def _checks(app: FastAPI, store: Store, migrations: Check) -> dict[str, Check]:
     """What /ready checks: the database answers, its schema is the newest, the outbox worker (if any) runs."""
-    checks: dict[str, Check] = {"database": lambda: database_problem(store.engine),
-                                "migrations": lambda: schema_problem(store.engine)}
+    checks: dict[str, Check] = {"database": lambda: database_problem(store.engine), "migrations": migrations}
     worker = app.state.bank_worker
     if worker is not None:
         checks["bank_outbox_worker"] = lambda: None if worker.thread.is_alive() else "the delivery thread has ended"

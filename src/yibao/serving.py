@@ -33,7 +33,10 @@ class _Config(uvicorn.Config):
 def run(host: str, port: int, workers: int = 1, access_log: bool = True, log_format: str = "json") -> None:
     """Serve; every worker logs in `log_format` (yibao.observe.logs), its access lines naming the infno."""
     config = _Config("yibao.app:create_app", factory=True, host=host, port=port, workers=workers,
-                     log_level="info", access_log=False, log_config=log_config(log_format, access_log))
+                     log_level="info", access_log=False, log_config=log_config(log_format, access_log),
+                     # a worker starting on a loaded machine may take longer than uvicorn's 5 s to answer the
+                     # supervisor's first ping: it would be killed and restarted over and over
+                     timeout_worker_healthcheck=60)
     if workers == 1:
         uvicorn.Server(config).run()
         return

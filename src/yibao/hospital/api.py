@@ -60,23 +60,25 @@ def _sweep(hospital: Hospital, every: float, stop: threading.Event) -> None:  # 
             log.exception("sweep failed")
 
 
-def _checks(app: FastAPI, hospital: Hospital) -> dict[str, Check]:
+def _migrations(hospital: Hospital) -> str | None:
+    current, heads = hospital.db.current(), hospital.db.heads()
+    if set(current) != set(heads):
+        return f"schema at {', '.join(current) or 'no revision'}; the newest is {', '.join(heads)}"
+    return None
+
+
+def _checks(app: FastAPI, hospital: Hospital, migrations: Check) -> dict[str, Check]:
     """What /ready checks: the database answers at the newest migration; the sweeper runs where it should."""
     def database() -> str | None:
         with hospital.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return None
 
-    def migrations() -> str | None:
-        current, heads = hospital.db.current(), hospital.db.heads()
-        return None if set(current) == set(heads) else \
-            f"schema at {', '.join(current) or 'no revision'}; the newest is {', '.join(heads)}"
-
     checks: dict[str, Check] = {"database": database, "migrations": migrations}
     if hospital.config.sweep_every > 0:
         sweeper = app.state.sweeper
-        checks["sweeper"] = lambda: None if sweeper is not None and sweeper.is_alive() else "the sweep thread is " \
-            "not running"
+        checks["sweeper"] = lambda: None if sweeper is not None and sweeper.is_alive() else \
+            "the sweep thread is not running"
     return checks
 
 
@@ -222,7 +224,8 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
 
     problem.install(app)  # every refusal in one shape (RFC 9457): HTTP errors, invalid input, our own faults
     app.state.sweeper = None
-    observe_http.install(app, "hospital", lambda: _checks(app, h),
+    migrations = observe_http.once_passed(lambda: _migrations(h))
+    observe_http.install(app, "hospital", lambda: _checks(app, h, migrations),
                          lambda: Readings(pool_readings(h.db.engine, "yibao_hospital_db_pool")))
 
     @app.exception_handler(HospitalError)

@@ -73,6 +73,21 @@ class Observed:
             REQUEST.reset(token)
 
 
+def once_passed(check: Check) -> Check:
+    """`check`, no longer run once it has passed: what cannot come undone under a running process (its schema
+    migrated) is not read again at every probe."""
+    passed = False
+
+    def run() -> str | None:
+        nonlocal passed
+        if passed:
+            return None
+        problem = check()
+        passed = problem is None
+        return problem
+    return run
+
+
 def ready(checks: Mapping[str, Check]) -> tuple[int, dict[str, Any]]:
     """Run every check: (200, {"status": "ready", ...}) or (503, {... "failed": [names]})."""
     results: dict[str, str] = {}

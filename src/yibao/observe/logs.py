@@ -20,7 +20,8 @@ from yibao.observe.masking import mask_text, mask_value
 REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("yibao_request", default=None)
 FORMATS = ("json", "text")
 #: attributes of every LogRecord: what is not among them came in `extra`
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName", "color_message"}  # uvicorn's copy of the message with terminal colours
 
 
 def note(**fields: Any) -> None:

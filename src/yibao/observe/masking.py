@@ -10,9 +10,10 @@ from typing import Any
 _ID18 = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 #: fields whose value is a person's name (interface.md: psn_name, name; the hospital's patient name)
 NAME_FIELDS = frozenset({"psn_name", "name", "patient_name", "payer_name"})
-#: `psn_name=张三`, `"psn_name": "张三"`, `name: 张三` in free text
+#: `psn_name=张三`, `"psn_name": "张三"`, `'name': '张三'` in free text (not `psn_name: rule`, an error's wording)
 _KEYS = "|".join(sorted(NAME_FIELDS, key=len, reverse=True))
-_NAMED = re.compile(rf"""(?P<key>\b(?:{_KEYS}))(?P<sep>["']?\s*[:=]\s*["']?)(?P<value>[^\s"',;}}\]]+)""")
+_NAMED = re.compile(rf"""(?P<key>\b(?:{_KEYS})=|"(?:{_KEYS})"\s*:\s*"|'(?:{_KEYS})'\s*:\s*')"""
+                    r"""(?P<value>[^\s"'&,;}\]]+)""")
 
 
 def mask_id_numbers(text: str) -> str:
@@ -29,7 +30,7 @@ def mask_name(name: str) -> str:
 def mask_text(text: str) -> str:
     """ID numbers anywhere, and names written as `field=value` or `"field": "value"`."""
     text = mask_id_numbers(text)
-    return _NAMED.sub(lambda m: m.group("key") + m.group("sep") + mask_name(m.group("value")), text)
+    return _NAMED.sub(lambda m: m.group("key") + mask_name(m.group("value")), text)
 
 
 def mask_value(key: str, value: Any) -> Any:

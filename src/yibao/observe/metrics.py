@@ -61,8 +61,8 @@ AMOUNT_PARTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
 def count_settlement(kind: str, med_type: str, insu_admdvs: str, status: str, amounts: dict[str, Decimal]) -> None:
     """One committed settlement record (never one whose transaction rolled back: see store/metered.py)."""
     SETTLEMENTS.labels(kind, med_type, insu_admdvs, status).inc()
-    for part in AMOUNT_PARTS:
-        SETTLED_YUAN.labels(kind, med_type, insu_admdvs, part).inc(float(amounts.get(part) or 0))
+    for part in AMOUNT_PARTS:  # Prometheus keeps floats: the yuan here are for watching, the books are exact
+        SETTLED_YUAN.labels(kind, med_type, insu_admdvs, part).inc(float(amounts.get(part) or 0))  # float-ok
 
 
 @contextmanager
@@ -101,7 +101,8 @@ def pool_readings(engine: object, prefix: str = "yibao_db_pool") -> list[Reading
     def of(method: str) -> Callable[[], float | None]:
         def read() -> float | None:
             fn = getattr(getattr(engine, "pool", None), method, None)
-            return float(fn()) if callable(fn) else None
+            # QueuePool.overflow() counts down from -size while the pool is not full: only the excess is overflow
+            return max(0.0, float(fn())) if callable(fn) else None  # float-ok: a gauge
         return read
     return [(f"{prefix}_size", "Connections the pool keeps", of("size")),
             (f"{prefix}_checked_out", "Connections in use now", of("checkedout")),
