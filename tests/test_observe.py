@@ -75,14 +75,20 @@ def test_a_2207_counts_its_message_its_latency_and_its_settlement_after_commit(h
     assert grew("yibao_message_duration_seconds_sum", infno="2207") > 0
     settled = {"kind": "outpatient", "med_type": "11", "insu_admdvs": "440300"}
     assert grew("yibao_settlements_total", status="settled", **settled) == 1
-    assert D(str(grew("yibao_settlement_amount_yuan_total", part="medfee_sumamt", **settled))) == info["medfee_sumamt"]
-    assert D(str(grew("yibao_settlement_amount_yuan_total", part="acct_pay", **settled))) == info["acct_pay"]
+    for part in ("medfee_sumamt", "acct_pay"):
+        assert D(str(grew("yibao_settlement_amount_yuan_total", status="settled", part=part, **settled))) == info[part]
     assert grew("yibao_http_requests_total", service="platform", route="/fsi/api/rsfComIfsService/callService",
                 method="POST", status="200") >= 1
     # read at scrape time: the 2207's account debit waits in the bank outbox (no bank configured here)
     assert value(after, "yibao_bank_outbox_pending") >= 1
     assert value(after, "yibao_bank_outbox_oldest_pending_age_seconds") >= 0
     assert ("yibao_db_pool_checked_out", frozenset()) in after
+
+    visit.cancel(info["setl_id"])  # 2208: its negative record counts as a reversal, in positive yuan
+    undone = scrape(hub.http)
+    assert growth(after, undone, "yibao_settlements_total", status="reversal", **settled) == 1
+    assert D(str(growth(after, undone, "yibao_settlement_amount_yuan_total", status="reversal",
+                        part="medfee_sumamt", **settled))) == info["medfee_sumamt"]
 
 
 def test_a_refused_2207_counts_a_refusal_and_no_settlement(hub: Hub) -> None:

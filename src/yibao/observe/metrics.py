@@ -31,8 +31,8 @@ REFUSALS = Counter("yibao_refusals", "Messages refused (infcode -1), by the chec
 SETTLEMENTS = Counter("yibao_settlements", "Settlement records committed, by kind, med_type, insured region and "
                       "status (settled, reversal)", ["kind", "med_type", "insu_admdvs", "status"])
 SETTLED_YUAN = Counter("yibao_settlement_amount_yuan", "Amounts of the settlement records committed, in yuan, by "
-                       "part (medfee_sumamt, fund_pay_sumamt, acct_pay, psn_cash_pay)",
-                       ["kind", "med_type", "insu_admdvs", "part"])
+                       "part (medfee_sumamt, fund_pay_sumamt, acct_pay, psn_cash_pay); a reversal's as positive "
+                       "amounts under status reversal", ["kind", "med_type", "insu_admdvs", "status", "part"])
 MONTHLY_STEP_SECONDS = Histogram("yibao_monthly_step_duration_seconds", "Duration of a step of the monthly cycle "
                                  "(declare, finish_review, allocate, clear_mutual_aid, settle_advances)", ["step"],
                                  buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600))
@@ -61,8 +61,11 @@ AMOUNT_PARTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
 def count_settlement(kind: str, med_type: str, insu_admdvs: str, status: str, amounts: dict[str, Decimal]) -> None:
     """One committed settlement record (never one whose transaction rolled back: see store/metered.py)."""
     SETTLEMENTS.labels(kind, med_type, insu_admdvs, status).inc()
-    for part in AMOUNT_PARTS:  # Prometheus keeps floats: the yuan here are for watching, the books are exact
-        SETTLED_YUAN.labels(kind, med_type, insu_admdvs, part).inc(float(amounts.get(part) or 0))  # float-ok
+    # a counter only grows: a reversal's negative amounts count as positive ones under its own status. Prometheus
+    # keeps floats: the yuan here are for watching, the books are the database's exact decimals
+    for part in AMOUNT_PARTS:
+        yuan = abs(float(amounts.get(part) or 0))  # float-ok: a Prometheus value
+        SETTLED_YUAN.labels(kind, med_type, insu_admdvs, status, part).inc(yuan)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ that was refused, conflicted or failed after its insert counts nothing."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -13,6 +14,7 @@ from yibao.observe.metrics import AMOUNT_PARTS, count_settlement
 from yibao.store.models import Settlement
 
 _PENDING = "yibao.metered.settlements"
+log = logging.getLogger("yibao.store.metered")
 
 
 def _flushed(session: Session, _context: Any) -> None:
@@ -23,8 +25,11 @@ def _flushed(session: Session, _context: Any) -> None:
 
 def _committed(session: Session) -> None:
     for row in session.info.pop(_PENDING, ()):
-        count_settlement(row.kind, row.med_type, row.insu_admdvs, row.status,
-                         {part: getattr(row, part) for part in AMOUNT_PARTS})
+        try:
+            count_settlement(row.kind, row.med_type, row.insu_admdvs, row.status,
+                             {part: getattr(row, part) for part in AMOUNT_PARTS})
+        except Exception:  # noqa: BLE001 - the settlement is committed: a metric must not turn it into an error
+            log.exception("settlement %s not counted", row.setl_id)
 
 
 def _rolled_back(session: Session, *_args: Any) -> None:
