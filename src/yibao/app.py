@@ -57,7 +57,7 @@ def create_app(store: Store | None = None) -> FastAPI:
     # the gateway and mobile-payment routes answer every refusal in their own envelopes before this is reached
     problem.install(app)
     migrations = observe_http.once_passed(lambda: schema_problem(store.engine))
-    observe_http.install(app, "platform", lambda: _checks(app, store, migrations), lambda: _readings(store),
+    observe_http.install(app, "platform", lambda: _checks(app, store, migrations), lambda: scrape_readings(store),
                          health=False)
 
     app.state.store = store
@@ -75,7 +75,7 @@ def _checks(app: FastAPI, store: Store, migrations: Check) -> dict[str, Check]:
     return checks
 
 
-def _readings(store: Store) -> Readings:
+def scrape_readings(store: Store) -> Readings:
     """What /metrics reads at scrape time: the bank outbox's backlog and this process's connection pool."""
     def pending() -> float:
         return float(backlog(store)[0])
