@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from yibao import wire
+from yibao.observe.logs import REQUEST
 from yibao.xtif import signature
 
 SERVICE_PATH = "/fsi/api/rsfComIfsService/callService"
@@ -125,8 +126,12 @@ class PlatformClient:
     def headers(self) -> dict[str, str]:
         ts = str(int(time.time()))
         nonce = secrets.token_hex(16)
-        return {"Content-Type": "application/json; charset=utf-8", "x-tif-paasid": self.code,
-                "x-tif-timestamp": ts, "x-tif-nonce": nonce, "x-tif-signature": signature(ts, self.secret, nonce)}
+        headers = {"Content-Type": "application/json; charset=utf-8", "x-tif-paasid": self.code,
+                   "x-tif-timestamp": ts, "x-tif-nonce": nonce, "x-tif-signature": signature(ts, self.secret, nonce)}
+        request = REQUEST.get()
+        if request and request.get("request_id"):  # sent while answering a request: the platform logs the same id
+            headers["x-request-id"] = str(request["request_id"])
+        return headers
 
     # -- sending ------------------------------------------------------------------------------
     def send(self, envelope: Mapping[str, Any]) -> dict[str, Any]:

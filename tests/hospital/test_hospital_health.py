@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from decimal import Decimal as D
 
 from fastapi.testclient import TestClient
-from hospital_world import World, clinic_visit
+from hospital_world import EMPLOYEE, PERSONS, World, clinic_visit
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from yibao.hospital.api import create_hospital_app
+from yibao.observe.logs import JsonFormatter
 
 
 def scrape(http: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -69,3 +72,24 @@ def test_metrics_count_the_channel_calls_and_the_messages_to_the_platform(world:
                   status="200") == 1
     assert ("yibao_hospital_db_pool_checked_out", frozenset()) in after or \
         not hasattr(desk.hospital.db.engine.pool, "checkedout")
+
+
+def test_the_platform_logs_the_hospital_requests_id(world: World) -> None:
+    """One id from the patient's request at the hospital to the messages it sends the platform."""
+    desk = world.hospital()
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(JsonFormatter().format(record))  # type: ignore[method-assign]
+    gateway = logging.getLogger("yibao.gateway")
+    gateway.addHandler(handler)
+    level = gateway.level
+    gateway.setLevel(logging.INFO)
+    try:
+        reply = desk.http.post("/patients/lookup", json={"mdtrt_cert_type": "02", "mdtrt_cert_no": PERSONS[EMPLOYEE]
+                                                         ["certno"]}, headers={"x-request-id": "desk-lookup-1"})
+    finally:
+        gateway.removeHandler(handler)
+        gateway.setLevel(level)
+    assert reply.status_code == 200 and reply.headers["x-request-id"] == "desk-lookup-1"
+    lines = [json.loads(line) for line in seen]  # formatted as they were logged: in the platform's request
+    assert any(line.get("infno") == "1101" and line.get("request_id") == "desk-lookup-1" for line in lines), lines
