@@ -5,20 +5,31 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal as D
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from helpers import signed_headers
+from helpers import WORLD, Platform, signed_headers
 from outpatient_world import EMPLOYEE, EXAMPLE_A, SZ_HOSP, Hub, one_of
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from yibao import wire
+from yibao.client import PlatformClient
+from yibao.dataset.loader import load_file
 from yibao.observe.logs import JsonFormatter
+from yibao.store.db import Store, upgrade
 from yibao.store.models import Settlement
 
 ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -167,3 +178,58 @@ def test_a_request_without_an_id_gets_one_and_a_bad_one_is_replaced(hub: Hub) ->
     assert re.fullmatch(r"[0-9a-f]{32}", made)
     replaced = hub.http.get("/health", headers={"x-request-id": "a b\tc" * 30}).headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{32}", replaced)
+
+
+# -- one real server: several workers, one sum ----------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_yibao_serve_with_two_workers_sums_their_metrics(tmp_path: Path) -> None:
+    """`yibao serve --workers 2`: whichever worker answers the scrape, the counts are both workers' (the
+    serve command's PROMETHEUS_MULTIPROC_DIR), and every line on stderr is one JSON object."""
+    url = f"sqlite:///{tmp_path}/yibao.db"
+    env = {**os.environ, "YIBAO_DATABASE_URL": url, "YIBAO_DEMO": "1"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    store = Store(url)
+    try:
+        upgrade(url)
+        load_file(store, WORLD)
+    finally:
+        store.dispose()
+    port, log = _free_port(), tmp_path / "serve.log"
+    yibao = Path(sys.executable).with_name("yibao")
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(yibao), "serve", "--port", str(port), "--workers", "2", "--log-format", "json"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+            try:
+                if httpx.get(base + "/ready", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        with httpx.Client(timeout=30) as http:
+            secret, area = Platform.SECRETS["H44030000001"]
+            client = PlatformClient(base, "H44030000001", secret, area, http=http)
+            for _ in range(6):  # new connections: the kernel spreads them over both workers
+                client.http = httpx.Client(timeout=30)
+                assert client.call("1101", {"data": {"mdtrt_cert_type": "99", "mdtrt_cert_no": "x"}})["infcode"] == -1
+                client.http.close()
+            for _ in range(4):  # every scrape, whichever worker answers it, says 6
+                samples = {(s.name, frozenset(s.labels.items())): s.value for family in
+                           text_string_to_metric_families(httpx.get(base + "/metrics", timeout=30).text)
+                           for s in family.samples}
+                assert value(samples, "yibao_messages_total", infno="1101") == 6
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]
+    assert any(p["logger"] == "yibao.access" and p.get("infno") == "1101" for p in parsed)
