@@ -6,11 +6,17 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import date, datetime
 
 import pytest
+from prometheus_client import REGISTRY
 
+from yibao.errors import Refusal
 from yibao.observe.logs import REQUEST, JsonFormatter, TextFormatter, choose, note
 from yibao.observe.masking import mask_name, mask_text, mask_value
+from yibao.platform import declaration
+from yibao.store.db import Store
+from yibao.store.models import Institution
 
 
 def test_id_numbers_are_masked_anywhere_in_free_text() -> None:
@@ -70,3 +76,24 @@ def test_the_format_is_asked_for_or_chosen_by_where_stderr_goes() -> None:
     assert choose(None) in ("json", "text")
     with pytest.raises(ValueError, match="--log-format"):
         choose("xml")
+
+
+def test_a_monthly_step_is_timed_even_when_it_refuses(store: Store) -> None:
+    """yibao_monthly_step_duration_seconds{step="declare"}: a declaration outside its days still took its time."""
+    def count() -> float:
+        return REGISTRY.get_sample_value("yibao_monthly_step_duration_seconds_count", {"step": "declare"}) or 0.0
+
+    before = count()
+    with store.unit_of_work() as s, pytest.raises(Refusal, match="setl_ym"):
+        declaration.declare(s, Institution(code="H44030000001", admdvs="440300"), "2026-03", date(2026, 3, 20),
+                            datetime(2026, 3, 20, 9))
+    assert count() == before + 1
+
+
+def test_the_serve_commands_refuse_an_unknown_log_format() -> None:
+    from typer.testing import CliRunner
+
+    from yibao.cli import app
+    for argv in (["serve", "--log-format", "xml"], ["hospital", "serve", "--log-format", "xml"]):
+        result = CliRunner().invoke(app, argv)
+        assert result.exit_code == 2 and "--log-format" in result.output, (argv, result.output)
