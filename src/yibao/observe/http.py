@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from yibao import problem
 from yibao.observe import metrics
 from yibao.observe.logs import REQUEST
 
@@ -89,7 +90,8 @@ def once_passed(check: Check) -> Check:
 
 
 def ready(checks: Mapping[str, Check]) -> tuple[int, dict[str, Any]]:
-    """Run every check: (200, {"status": "ready", ...}) or (503, {... "failed": [names]})."""
+    """Run every check: (200, {"status": "ready", "checks"}) or (503, {"failed": [names], "checks"}), the 503
+    answered as a problem (problem.py) with those two members."""
     results: dict[str, str] = {}
     for name, check in checks.items():
         try:
@@ -99,8 +101,7 @@ def ready(checks: Mapping[str, Check]) -> tuple[int, dict[str, Any]]:
         results[name] = "ok" if problem is None else problem
     failed = [name for name, result in results.items() if result != "ok"]
     if failed:
-        return 503, {"type": "urn:yibao:problem:unavailable", "title": "Service Unavailable", "status": 503,
-                     "detail": f"not ready: {', '.join(failed)}", "failed": failed, "checks": results}
+        return 503, {"failed": failed, "checks": results}
     return 200, {"status": "ready", "checks": results}
 
 
@@ -119,8 +120,9 @@ def install(app: FastAPI, service: str, checks: Callable[[], Mapping[str, Check]
     async def readiness() -> JSONResponse:
         """Readiness: every check passes (200), else 503 naming the checks that failed."""
         status, body = await run_in_threadpool(ready, checks())
-        return JSONResponse(body, status_code=status,
-                            media_type="application/json" if status == 200 else "application/problem+json")
+        if status == 200:
+            return JSONResponse(body)
+        return problem.problem(503, f"not ready: {', '.join(body['failed'])}", **body)
 
     @app.get("/metrics", include_in_schema=False)
     async def scrape() -> Response:
