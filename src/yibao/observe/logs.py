@@ -89,7 +89,9 @@ def log_config(fmt: str, access_log: bool = True, level: str = "INFO") -> dict[s
 
 
 def configure(fmt: str, access_log: bool = True) -> None:
-    """Apply `log_config` to this process (the commands' own lines before the server starts)."""
+    """Apply `log_config` to this process (the commands' own lines before the server starts), unless its logging
+    is set up already (a program embedding the command, a test runner): that is left alone, as basicConfig does."""
     import logging.config
 
-    logging.config.dictConfig(log_config(fmt, access_log))
+    if not logging.getLogger().handlers:
+        logging.config.dictConfig(log_config(fmt, access_log))
