@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import Depends, FastAPI
 
@@ -23,13 +24,16 @@ from yibao.api import (
     registry,
 )
 from yibao.api.params import storable_text
-from yibao.bank.outbox import worker_from_env
+from yibao.bank.outbox import backlog, worker_from_env
 from yibao.console.app import mount as mount_console
 from yibao.gateway import routes as gateway_routes
 from yibao.gateway.registry import INTERFACES
 from yibao.gateway.service import Gateway
 from yibao.mobilepay import routes as mobilepay_routes
-from yibao.store.db import Store
+from yibao.observe import http as observe_http
+from yibao.observe.http import Check
+from yibao.observe.metrics import Readings, pool_readings
+from yibao.store.db import Store, database_problem, schema_problem
 
 API_ROUTERS = (mutual_aid, insurance, filing, crossregion, registry, coordination, monthly, ecredential, analysis,
                ledger, duties)
@@ -68,8 +72,35 @@ def create_app(store: Store | None = None) -> FastAPI:
     # the gateway and mobile-payment routes answer every refusal in their own envelopes before this is reached
     problem.install(app)
     mount_console(app, store)  # the web console's pages answer refusals as pages, on its own paths only
+    migrations = observe_http.once_passed(lambda: schema_problem(store.engine))
+    observe_http.install(app, "platform", lambda: _checks(app, store, migrations), lambda: scrape_readings(store),
+                         health=False)
 
     app.state.store = store
     app.state.bank_worker = None
     app.state.gateway = gateway
     return app
+
+
+def _checks(app: FastAPI, store: Store, migrations: Check) -> dict[str, Check]:
+    """What /ready checks: the database answers, its schema is the newest, the outbox worker (if any) runs."""
+    checks: dict[str, Check] = {"database": lambda: database_problem(store.engine), "migrations": migrations}
+    worker = app.state.bank_worker
+    if worker is not None:
+        checks["bank_outbox_worker"] = lambda: None if worker.thread.is_alive() else "the delivery thread has ended"
+    return checks
+
+
+def scrape_readings(store: Store) -> Readings:
+    """What /metrics reads at scrape time: the bank outbox's backlog and this process's connection pool."""
+    def pending() -> float:
+        return float(backlog(store)[0])
+
+    def oldest_age() -> float:
+        oldest = backlog(store)[1]
+        return max(0.0, (datetime.now() - oldest).total_seconds()) if oldest is not None else 0.0
+
+    return Readings([("yibao_bank_outbox_pending", "Bank instructions not yet delivered", pending),
+                     ("yibao_bank_outbox_oldest_pending_age_seconds",
+                      "Age of the oldest bank instruction not yet delivered (0: none)", oldest_age),
+                     *pool_readings(store.engine)])

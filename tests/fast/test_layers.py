@@ -19,7 +19,7 @@ FLOORS = {
     # value types, dictionaries, the clock, the wire's JSON and signature, plumbing every part uses
     **{name: SHARED for name in ("money", "codes", "clock", "errors", "wire", "xtif", "validation", "throttle",
                                  "timebox", "tokens", "web", "httpcall", "demo_keys", "demo_help", "sqlkit",
-                                 "problem", "serving", "healthcheck", "apidocs")},
+                                 "problem", "serving", "healthcheck", "apidocs", "observe")},
     "rules": 1,
     "client": 1,  # the HIS side of the wire: an institution's program, not the platform's
     "store": 2,

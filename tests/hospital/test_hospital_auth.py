@@ -39,7 +39,9 @@ from yibao.hospital.config import HospitalConfig, load_config
 from yibao.hospital.service import Hospital
 
 PUBLIC = {("GET", "/hospital"), ("GET", "/departments"), ("GET", "/departments/{dept_code}/doctors"),
-          ("GET", "/doctors"), ("POST", "/auth/patient"), ("POST", "/callbacks/{channel}")}
+          ("GET", "/doctors"), ("POST", "/auth/patient"), ("POST", "/callbacks/{channel}"),
+          # the operator's: liveness, readiness and the scraper's metrics (bound to the private network)
+          ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics")}
 
 
 def anonymous(desk: Desk) -> TestClient:

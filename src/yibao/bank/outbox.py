@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from yibao.bank import adapter as bank_adapter
 from yibao.bank.adapter import BankAdapter, BankError, BankUnavailable, Instruction
@@ -87,6 +87,14 @@ def deliver_due(store: Store, adapter: BankAdapter, now: datetime | None = None,
         first = _delivered(store, instruction.instruction_id, moment)
         (report.duplicates if ack.duplicate or not first else report.delivered).append(instruction.instruction_id)
     return report
+
+
+def backlog(store: Store) -> tuple[int, datetime | None]:
+    """The instructions not yet delivered and when the oldest of them was made (for /metrics)."""
+    with store.unit_of_work(durable=False) as s:
+        count, oldest = s.execute(select(func.count(), func.min(BankInstruction.created_at))
+                                  .where(BankInstruction.status == "pending")).one()
+    return int(count), oldest
 
 
 def _claim(store: Store, moment: datetime, lease: timedelta) -> Instruction | None:

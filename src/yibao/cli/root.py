@@ -10,6 +10,7 @@ import simplejson
 import typer
 
 from yibao.errors import Refusal
+from yibao.observe.logs import choose
 from yibao.platform.work import Work, working
 from yibao.store.db import Store
 
@@ -17,6 +18,16 @@ T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="yibao medical-insurance settlement platform")
 Month = Annotated[str, typer.Argument(help="the month, YYYY-MM")]
+LogFormat = Annotated[str | None, typer.Option(help="json (one object a line) or text; default: text on a "
+                                                    "terminal, json otherwise (docs/operations.md)")]
+
+
+def log_format_of(fmt: str | None) -> str:
+    """The log format asked for (json | text), or the default for where stderr goes."""
+    try:
+        return choose(fmt)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @app.callback()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Annotated
@@ -12,10 +11,11 @@ import typer
 from sqlalchemy import select
 
 from yibao import wire
-from yibao.cli.root import app, safe_url
+from yibao.cli.root import LogFormat, app, log_format_of, safe_url
 from yibao.client import PlatformError, client_from_env, infcode_of
 from yibao.dataset.loader import DatasetError, load_file
 from yibao.demo_keys import ShippedKey, refuse_shipped
+from yibao.observe.logs import configure
 from yibao.serving import run
 from yibao.store.db import Store, database_url, upgrade
 from yibao.store.models import Institution
@@ -73,16 +73,18 @@ def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=
 def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
           workers: Annotated[int, typer.Option(help="server processes (one per core suits PostgreSQL)")] = 1,
-          access_log: Annotated[bool, typer.Option(help="log every HTTP request line")] = True) -> None:
+          access_log: Annotated[bool, typer.Option(help="log every HTTP request line")] = True,
+          log_format: LogFormat = None) -> None:
     """Serve the platform on the database named by YIBAO_DATABASE_URL (its schema upgraded first)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    fmt = log_format_of(log_format)
+    configure(fmt, access_log)
     upgrade()
     _maintain()
     problem = startup_problem()
     if problem:
         typer.echo(f"yibao serve: {problem}", err=True)
         raise typer.Exit(2)
-    run(host, port, workers, access_log)
+    run(host, port, workers, access_log, fmt)
 
 
 def startup_problem() -> str | None:

@@ -27,6 +27,8 @@ from yibao.gateway import auth
 from yibao.gateway.audit import mask_payload
 from yibao.gateway.envelope import RequestEnvelope
 from yibao.gateway.registry import INTERFACES
+from yibao.observe import metrics
+from yibao.observe.logs import note
 from yibao.platform import replay, signin
 from yibao.platform.work import Caller, Work
 from yibao.rules.identity import mask_id_numbers
@@ -56,6 +58,8 @@ class _Exchange:
     area: str = "000000"
     audited: bool = False
     nonce: tuple[str, str, int] | None = None
+    #: the check under way: what a refusal is counted as (yibao_refusals_total{reason})
+    stage: str = "size"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -70,6 +74,7 @@ class Gateway:
 
     def handle(self, headers: Mapping[str, str], body: bytes, path_infno: str | None = None) -> tuple[int, dict]:
         ex = _Exchange(received=datetime.now(), body=body)
+        started = time.perf_counter()
         status = 200
         try:
             response = self._pipeline(ex, headers, body, path_infno)
@@ -81,17 +86,35 @@ class Gateway:
             response = self._answer(ex, -1, err_msg="platform internal error; the message changed nothing, "
                                                     "retry later or quote inf_refmsgid to support")
         self._audit(ex, response)
+        self._observe(ex, response, time.perf_counter() - started)
         return status, response
+
+    @staticmethod
+    def _observe(ex: _Exchange, response: dict, took: float) -> None:
+        """The message's metrics and its log line (the settlement it made is counted on commit: store/metered.py)."""
+        infno = ex.infno if ex.infno in INTERFACES else "other"
+        infcode = int(response["infcode"])
+        metrics.MESSAGES.labels(infno, str(infcode), ex.outcome).inc()
+        metrics.MESSAGE_SECONDS.labels(infno).observe(took)
+        reason = ex.stage if ex.outcome == "refused" else None
+        if reason:
+            metrics.REFUSALS.labels(reason).inc()
+        log.info("%s %s infcode %d", infno, ex.outcome, infcode,
+                 extra={"infno": ex.infno, "msgid": ex.msgid, "fixmedins_code": ex.institution, "infcode": infcode,
+                        "outcome": ex.outcome, "reason": reason, "duration_ms": round(took * 1000, 1),
+                        "err_msg": response.get("err_msg") or None})
 
     def _pipeline(self, ex: _Exchange, headers: Mapping[str, str], body: bytes, path_infno: str | None) -> dict:
         if len(body) > self.max_body:
             raise Refusal(f"body: is {len(body)} bytes; at most {self.max_body} are accepted", http_status=413)
         now_epoch = int(time.time())
+        ex.stage = "envelope"
         envelope, bad_envelope = None, None
         try:
             envelope = self._envelope(ex, body)
         except Refusal as r:
             bad_envelope = r  # reported once the sender is authenticated
+        note(infno=ex.infno, msgid=ex.msgid)  # for the access line and every line logged while it is answered
         fingerprint = wire.canonical_sha256(ex.parsed) if envelope is not None else ""
         if self._calls % 200 == 0:
             with self.store.unit_of_work(durable=False) as s:
@@ -102,19 +125,26 @@ class Gateway:
             # one transaction: the signature and its nonce, the replay lookup, the business, its kept answer and
             # its audit row; a refusal rolls it all back (the nonce is then recorded with the audit row)
             with self.store.unit_of_work() as s:
+                ex.stage = "signature"
                 institution = auth.verify_headers(s, headers, now_epoch)
                 ex.institution, ex.area = institution.code, institution.admdvs
+                note(fixmedins_code=institution.code)
+                ex.stage = "envelope"
                 ex.nonce = (institution.code, headers.get("x-tif-nonce", "").strip(),
                             int(headers.get("x-tif-timestamp", "0").strip()))
                 if bad_envelope is not None or envelope is None:
                     raise bad_envelope or Refusal("body: no envelope")
+                ex.stage = "sender"
                 self._check_sender(envelope, institution, path_infno)
+                ex.stage = "replay"
                 stored = replay.kept(s, institution.code, envelope.msgid)
                 if stored is not None:
                     return self._replay(ex, stored, envelope.msgid, fingerprint)
+                ex.stage = "infno"
                 spec = INTERFACES.get(envelope.infno)
                 if spec is None:
                     raise refuse("infno", f"{envelope.infno} is not an interface of this platform")
+                ex.stage = "input"
                 try:
                     data = spec.input_model.model_validate(envelope.input)
                 except ValidationError as exc:
@@ -123,8 +153,10 @@ class Gateway:
                 work = Work(s, business_date(stored_today), business_now(stored_today),
                             Caller("institution", institution.code, envelope.opter, envelope.opter_name),
                             institution=institution, msgid=envelope.msgid, insuplc_admdvs=envelope.insuplc_admdvs)
+                ex.stage = "sign_in"
                 signin.check_for(work, envelope.sign_no, needs_sign_in=spec.needs_sign_in, writes=spec.writes,
                                  default_policy=self.sign_in_policy)
+                ex.stage = "rule"
                 output = spec.run(work, data)
                 response = self._answer(ex, 0, output=output, warn_msg="; ".join(work.warnings))
                 replay.keep(s, self.vault, fixmedins_code=institution.code, msgid=envelope.msgid,
@@ -145,7 +177,7 @@ class Gateway:
                 raise
             # the same msgid committed meanwhile by a concurrent request: answer as a replay; a twin under
             # another msgid that won the race: refused by the unique index it met
-            ex.outcome = "refused"
+            ex.outcome, ex.stage = "refused", "conflict"
             with self.store.unit_of_work() as s:
                 stored = replay.kept(s, institution.code, envelope.msgid)
             if stored is None:
@@ -170,6 +202,7 @@ class Gateway:
 
     def _replay(self, ex: _Exchange, stored: MessageReplay, msgid: str, fingerprint: str) -> dict:
         if stored.body_sha256 != fingerprint:
+            ex.stage = "replay"
             raise refuse("msgid", f"{msgid} was already used by this institution for a different message "
                                   f"({stored.infno}); every message needs its own msgid")
         ex.outcome = "replayed"

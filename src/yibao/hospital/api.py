@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import Field, model_validator
+from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from yibao import __version__, apidocs, problem
@@ -43,6 +44,9 @@ from yibao.hospital.fields import (
     Text,
 )
 from yibao.hospital.service import Hospital
+from yibao.observe import http as observe_http
+from yibao.observe.http import Check
+from yibao.observe.metrics import Readings, pool_readings
 from yibao.throttle import Throttled
 
 log = logging.getLogger("yibao.hospital.api")
@@ -54,6 +58,28 @@ def _sweep(hospital: Hospital, every: float, stop: threading.Event) -> None:  # 
             hospital.sweep()
         except Exception:  # noqa: BLE001 - the sweeper keeps running
             log.exception("sweep failed")
+
+
+def _migrations(hospital: Hospital) -> str | None:
+    current, heads = hospital.db.current(), hospital.db.heads()
+    if set(current) != set(heads):
+        return f"schema at {', '.join(current) or 'no revision'}; the newest is {', '.join(heads)}"
+    return None
+
+
+def _checks(app: FastAPI, hospital: Hospital, migrations: Check) -> dict[str, Check]:
+    """What /ready checks: the database answers at the newest migration; the sweeper runs where it should."""
+    def database() -> str | None:
+        with hospital.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return None
+
+    checks: dict[str, Check] = {"database": database, "migrations": migrations}
+    if hospital.config.sweep_every > 0:
+        sweeper = app.state.sweeper
+        checks["sweeper"] = lambda: None if sweeper is not None and sweeper.is_alive() else \
+            "the sweep thread is not running"
+    return checks
 
 
 class PatientLoginIn(Strict):
@@ -177,6 +203,7 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
                                    name="hospital-sweep")
         if every > 0:
             sweeper.start()
+            app.state.sweeper = sweeper
         try:
             yield
         finally:
@@ -197,6 +224,10 @@ def create_hospital_app(hospital: Hospital | None = None) -> FastAPI:
     app.include_router(settlements)  # inpatient stays, pharmacy sales
 
     problem.install(app)  # every refusal in one shape (RFC 9457): HTTP errors, invalid input, our own faults
+    app.state.sweeper = None
+    migrations = observe_http.once_passed(lambda: _migrations(h))
+    observe_http.install(app, "hospital", lambda: _checks(app, h, migrations),
+                         lambda: Readings(pool_readings(h.db.engine, "yibao_hospital_db_pool")))
 
     @app.exception_handler(HospitalError)
     async def refused(request: Request, exc: HospitalError) -> JSONResponse:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +28,7 @@ from yibao.hospital.config import ConfigError, HospitalConfig, load_config
 from yibao.hospital.database import HospitalDB
 from yibao.hospital.errors import HospitalError
 from yibao.hospital.service import Hospital
+from yibao.observe.logs import choose, configure, log_config
 
 hospital_app = typer.Typer(no_args_is_help=True, add_completion=False,
                            help="The hospital service: internet-hospital API, payments, slips, clearing")
@@ -130,9 +130,17 @@ def db_current(config: ConfigOption = None) -> None:
 @hospital_app.command()
 def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="port to listen on")] = 8020,
-          config: ConfigOption = None) -> None:
-    """Serve the internet-hospital API (OpenAPI at /docs); the database is created first."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+          config: ConfigOption = None,
+          log_format: Annotated[str | None, typer.Option(help="json (one object a line) or text; default: text on "
+                                                              "a terminal, json otherwise")] = None,
+          access_log: Annotated[bool, typer.Option(help="log every HTTP request line")] = True) -> None:
+    """Serve the internet-hospital API (OpenAPI at /docs); the database is created first. /health, /ready and
+    /metrics are for the operator (docs/operations.md)."""
+    try:
+        fmt = choose(log_format)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    configure(fmt, access_log)
     hospital: Hospital = _hospital(config)
     c = hospital.config
     try:
@@ -143,7 +151,8 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
         hospital.close()
         typer.echo(f"yibao hospital serve: {exc}", err=True)
         raise typer.Exit(2) from None
-    uvicorn.run(create_hospital_app(hospital), host=host, port=port, log_level="info")
+    uvicorn.run(create_hospital_app(hospital), host=host, port=port, log_level="info", access_log=False,
+                log_config=log_config(fmt, access_log))
     hospital.close()
 
 

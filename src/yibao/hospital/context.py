@@ -18,6 +18,7 @@ import httpx
 from yibao.client import PlatformClient
 from yibao.clock import business_date, business_now
 from yibao.hospital.channels import make_channel
+from yibao.hospital.channels.metered import Metered
 from yibao.hospital.config import HospitalConfig
 from yibao.hospital.database import HospitalDB
 from yibao.hospital.errors import invalid
@@ -68,8 +69,8 @@ class Context:
             raise invalid(f"channel: {kind!r} is not configured here; configured: "
                           f"{', '.join(sorted(self.channels)) or 'none'}")
         if device and hasattr(found, "at"):
-            return found.at(device)
-        return found
+            found = found.at(device)
+        return Metered(found, kind)
 
     @cached_property
     def sign_in(self) -> SignInThrottle:

@@ -15,6 +15,7 @@ import httpx
 from yibao import wire
 from yibao.client import PlatformClient, PlatformError, infcode_of
 from yibao.hospital.config import HospitalConfig
+from yibao.observe.metrics import PLATFORM_MESSAGES, PLATFORM_SECONDS
 
 RETRIES = 3
 
@@ -38,11 +39,19 @@ def loads(text: str | None) -> Any:
     return wire.decode(text.encode("utf-8")) if text else None
 
 
+def _sent(infno: str, infcode: int | None, seconds: float) -> None:  # float-ok: seconds
+    """A message to the platform, counted (yibao_hospital_platform_messages_total) and timed."""
+    infno = infno if infno.isdigit() and len(infno) <= 5 else "other"
+    PLATFORM_MESSAGES.labels(infno, "none" if infcode is None else str(infcode)).inc()
+    PLATFORM_SECONDS.labels(infno).observe(seconds)
+
+
 class Insurance:
     """The messages of one institution. Every method raises PlatformError when the platform refuses."""
 
     def __init__(self, client: PlatformClient):
         self.client = client
+        client.on_sent = _sent
 
     # -- plain calls ----------------------------------------------------------------------------------
     def ok(self, infno: str, input_: Mapping[str, Any], insuplc: str = "") -> dict[str, Any]:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
 from yibao.money import ZERO, money
+from yibao.observe.metrics import monthly_step
 from yibao.platform import declaration as dc
 from yibao.platform import fund_ledger
 from yibao.rules.fund_ledger import PlanItem
@@ -113,6 +114,7 @@ def _due(session: Session, payer: str, scope: str, ym: str) -> list[tuple[Declar
     return list(grouped.values())
 
 
+@monthly_step("allocate")
 def allocate(session: Session, payer: str, scope: str, ym: str, today: date, now: datetime) -> dict[str, Any]:
     """Pay the planned items of month ym: payer "centre" (scope: the province) or "agency" (scope: its region).
     A declaration outside its region's payment days is left for later and listed."""
@@ -153,6 +155,7 @@ def allocate(session: Session, payer: str, scope: str, ym: str, today: date, now
 # -- mutual aid between regions --------------------------------------------------------------------------
 
 
+@monthly_step("clear_mutual_aid")
 def clear_mutual_aid(session: Session, province: str, ym: str, now: datetime) -> list[MutualAidClearing]:
     """Seed 000 case (1): for each pair (account's region, beneficiary's region) of the province, the amount
     the beneficiary's agency paid institutions out of other regions' accounts in month ym's allocation: the
@@ -223,6 +226,7 @@ def spending(session: Session, province: str, admdvs: str, months: list[str]) ->
     return [rows.get(m, ZERO) for m in months]
 
 
+@monthly_step("settle_advances")
 def settle_advances(session: Session, province: str, ym: str, now: datetime) -> list[dict[str, Any]]:
     """The month's clearing: each region pays back what month ym drew on its advance and tops it up to its
     target (prepayment_months × its average monthly spending of the last prepayment_basis_months months; with

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
 from yibao.money import ZERO
+from yibao.observe.metrics import monthly_step
 from yibao.rules.monthly import Cycle, month_end, month_of, shift, window_problem
 from yibao.rules.payment_funds import mutual_aid_fund
 from yibao.rules.setl_list import list_state
@@ -85,6 +86,7 @@ def _rolled_months(session: Session, code: str, ym: str, previous: Declaration |
     return months
 
 
+@monthly_step("declare")
 def declare(session: Session, institution: Institution, ym: str, today: date, now: datetime) -> Declaration:
     """Declare month ym for the institution. Raises Refusal outside the window, for a month already declared,
     or for a month before one already declared."""

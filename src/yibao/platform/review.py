@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal, refuse
 from yibao.money import ZERO, round2
+from yibao.observe.metrics import monthly_step
 from yibao.platform import declaration as dc
 from yibao.platform import fund_ledger
 from yibao.rules.fund_ledger import ReviewOutcome
@@ -197,6 +198,7 @@ def _remaining(session: Session, decl: Declaration) -> defaultdict[tuple[str, st
     return out
 
 
+@monthly_step("finish_review")
 def finish(session: Session, agency: str, decl_id: str, today: date, now: datetime) -> Declaration:
     """Close the review: the approved amount and the allocation plan (annexes 17-18). The treatment region's
     agency pays its own insured (fund and accounts; mutual aid from other regions is cleared through the

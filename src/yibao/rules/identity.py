@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from yibao.observe.masking import mask_id_numbers  # noqa: F401  (the masking of free text, kept importable here)
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID18 = re.compile(r"^\d{17}[\dX]$")
@@ -25,16 +27,9 @@ def id_card_problem(certno: str) -> str | None:
     return None
 
 
-_LONG_DIGITS = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-
 
 def mask_certno(certno: str) -> str:
     """Keep region and the last four characters: 440301********1234."""
     if len(certno) <= 8:
         return "*" * len(certno)
     return certno[:6] + "*" * (len(certno) - 10) + certno[-4:]
-
-
-def mask_id_numbers(text: str) -> str:
-    """Mask every 18-character ID number that appears in free text (audit logs, error messages)."""
-    return _LONG_DIGITS.sub(lambda m: m.group(1) + "********" + m.group(2), text)

@@ -11,11 +11,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao import sqlkit
 from yibao.sqlkit import normalise_url
+from yibao.store import metered
 from yibao.store.reference import ReferenceCache
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -45,6 +48,26 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def schema_problem(engine: Engine) -> str | None:
+    """Why the database's schema is not the newest migration's (None when it is): for /ready."""
+    heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != heads:
+        return f"schema at {', '.join(sorted(current)) or 'no revision'}; the newest is {', '.join(sorted(heads))}"
+    return None
+
+
+def database_problem(engine: Engine) -> str | None:
+    """Why the database does not answer (None when `SELECT 1` does): for /ready."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to answer is the answer
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    return None
+
+
 def upgrade(url: str | None = None) -> None:
     """Bring the schema to the newest migration (the only way the schema is made)."""
     command.upgrade(alembic_config(url or database_url()), "head")
@@ -57,6 +80,7 @@ class Store:
         self.url = normalise_url(url or database_url())
         self.engine = engine or make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        metered.meter(self._sessions)
         #: the reference data this process keeps while the database's reference version stays (reference.py)
         self.reference = ReferenceCache()
 
