@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from yibao.console import desk
-from yibao.console.web import User, attempt, check_csrf, in_work, redirect, render, require_staff
+from yibao.console.web import User, check_csrf, in_work, redirect, render, require_staff
 from yibao.errors import refuse
 from yibao.platform import agreements as ag
 from yibao.platform import allocation as al
@@ -118,7 +118,7 @@ async def review_action(decl_id: str, action: str, request: Request, user: User 
         else:
             raise HTTPException(404, "no such action")
 
-    _, error = attempt(request, user, run)
+    _, error = desk.tried(request, user, run)
     if error:
         return _review_page(request, user, decl_id, status=422, error=error)
     return redirect(f"{BASE}/review/{decl_id}?done={action}")
@@ -149,7 +149,7 @@ def allocation(request: Request, ym: str = "", user: User = Depends(staff)) -> R
 @router.post("/allocation")
 async def allocate(request: Request, user: User = Depends(staff)) -> Response:
     ym = _text(await request.form(), "ym", 7)
-    result, error = attempt(request, user, lambda w: al.allocate(w.session, "agency", user.scope,
+    result, error = desk.tried(request, user, lambda w: al.allocate(w.session, "agency", user.scope,
                                                                  desk.month(ym, w.today), w.today, w.now))
     notice = ""
     if result is not None:
@@ -182,7 +182,7 @@ async def report_change(request: Request, user: User = Depends(staff)) -> Respon
         ag.report(w, user.scope, _text(form, "fixmedins_code", 30), _text(form, "change", 12), effective,
                   _text(form, "memo"))
 
-    _, error = attempt(request, user, run)
+    _, error = desk.tried(request, user, run)
     return render(request, "agency/agreements.html", status=422 if error else 200, tab="agreements", error=error,
                   notice="" if error else "已登记协议状态变更。",
                   **in_work(request, user, lambda w: _registry(w, user.scope)))
@@ -208,7 +208,7 @@ async def suspend(request: Request, user: User = Depends(staff)) -> Response:
         else:
             sp.suspend(w, user.scope, _text(form, "psn_no", 30), _text(form, "reason"))
 
-    _, error = attempt(request, user, run)
+    _, error = desk.tried(request, user, run)
     return render(request, "agency/suspensions.html", status=422 if error else 200, tab="suspensions",
                   error=error, notice="" if error else "已办理。",
                   **in_work(request, user, lambda w: _suspensions(w, user.scope)))
@@ -224,7 +224,7 @@ def switches(request: Request, user: User = Depends(staff)) -> Response:
 @router.get("/mutual-aid")
 def mutual_aid(request: Request, status: str = "", user: User = Depends(staff)) -> Response:
     def run(w: Work) -> dict[str, Any]:
-        return {"status": status, "grants": [ma.describe(g, w.today) for g in ma.of_region(
+        return {"state": status, "grants": [ma.describe(g, w.today) for g in ma.of_region(
             w.session, user.scope, status[:10] or None)]}
 
     return render(request, "agency/mutual_aid.html", tab="mutual-aid", **in_work(request, user, run))

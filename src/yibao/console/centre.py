@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from yibao.console import desk
-from yibao.console.web import User, attempt, check_csrf, in_work, render, require_staff
+from yibao.console.web import User, check_csrf, in_work, render, require_staff
 from yibao.platform import allocation as al
 from yibao.platform.work import Work
 from yibao.reports import centre as tables
@@ -54,7 +54,7 @@ async def act(act: str, request: Request, user: User = Depends(staff)) -> Respon
         rows2 = al.settle_advances(w.session, province, ym, w.now)
         return f"已清算 {len(rows2)} 个统筹区的预付金。"
 
-    notice, error = attempt(request, user, run)
+    notice, error = desk.tried(request, user, run)
     return render(request, "centre/home.html", status=422 if error else 200, acts=ACTS, error=error,
                   notice=notice or "", **in_work(request, user, lambda w: _month(w, province, ym_text)))
 

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from fastapi import Request
 from fastapi.responses import Response
 
 from yibao import codes
-from yibao.console.web import TEMPLATES
-from yibao.errors import refuse
+from yibao.console.web import TEMPLATES, User, in_work
+from yibao.errors import Refusal, refuse
 from yibao.money import NotDecimal, money
+from yibao.platform.work import Work
 from yibao.reports.render import Report, to_json, write_pdf, write_xlsx
 from yibao.reports.table import Cell, Reading
 from yibao.rules.monthly import parse_ym, shift, ym_text
 
+T = TypeVar("T")
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
            "json": "application/json"}
 STATUS_NAMES = {"declared": "已申报，待审核", "reviewed": "已审核", "allocated": "已拨付", "settled": "已结算",
@@ -104,3 +108,13 @@ def day(text: str, field: str) -> date | None:
         return date.fromisoformat(text[:10])
     except ValueError:
         raise refuse(field, f"{text[:10]!r} 不是日期（YYYY-MM-DD）") from None
+
+
+def tried(request: Request, user: User, fn: Callable[[Work], T]) -> tuple[T | None, str]:
+    """`attempt`, except that a row outside the user's scope stays a 404 page (not a refusal on the form)."""
+    try:
+        return in_work(request, user, fn), ""
+    except Refusal as exc:
+        if exc.http_status in (403, 404):
+            raise
+        return None, exc.err_msg

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from yibao.console import desk
-from yibao.console.web import User, attempt, check_csrf, in_work, redirect, render, require_staff
+from yibao.console.web import User, check_csrf, in_work, redirect, render, require_staff
 from yibao.platform import clearing as cl
 from yibao.platform import declaration as dc
 from yibao.platform import queries
@@ -74,7 +74,7 @@ async def declare(request: Request, user: User = Depends(staff)) -> Response:
     def run(w: Work) -> str:
         return dc.declare(w.session, w.here, desk.month(ym_text, w.today), w.today, w.now).decl_id
 
-    decl_id, error = attempt(request, user, run)
+    decl_id, error = desk.tried(request, user, run)
     if decl_id is None:
         rows = in_work(request, user, lambda w: {"ym": ym_text, "today": w.today,
                                                   "decls": views.own_declarations(w, user.scope)})
@@ -134,7 +134,7 @@ async def confirm(request: Request, user: User = Depends(staff)) -> Response:
                                 "1" if r["setl_sn"] in ticked else "0") for r in cl.extract_all(w.session, w.here, ym)]
         return cl.confirm(w.session, w.here, ym, len(lines), lines, w.today, w.now).otransid
 
-    done, error = attempt(request, user, run)
+    done, error = desk.tried(request, user, run)
     if done is None:
         return render(request, "institution/clearing.html", status=422, tab="clearing", error=error,
                       **in_work(request, user, lambda w: _clearing(w, ym_text)))

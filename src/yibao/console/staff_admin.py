@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from yibao.console.web import User, attempt, check_csrf, in_work, render, require_staff
+from yibao.console import desk
+from yibao.console.web import User, check_csrf, in_work, render, require_staff
 from yibao.errors import refuse
 from yibao.platform import console_access as access
 from yibao.platform.work import Work
@@ -55,7 +56,7 @@ async def create(request: Request, user: User = Depends(admin)) -> Response:
         return access.add_staff(w.session, username, role, target, password, now=w.now,
                                 created_by=user.subject).username
 
-    made, error = attempt(request, user, run)
+    made, error = desk.tried(request, user, run)
     return render(request, "agency/staff.html", status=422 if error else 200, tab="staff", error=error,
                   notice=f"已开设账号 {made}。" if made else "", **in_work(request, user, lambda w: _accounts(
                       w, user.scope)))

@@ -43,7 +43,7 @@ def settlements(work: Work, code: str, f: SettlementSearch) -> list[tuple[Settle
     if f.status:
         q = q.where(Settlement.status == f.status)
     rows = work.session.execute(q.order_by(Settlement.setl_time.desc(), Settlement.setl_id).limit(LIMIT))
-    return [(s, p) for s, p in rows.tuples()]
+    return [(s, p) for s, p in rows]
 
 
 def of_institution(work: Work, code: str, setl_id: str) -> Settlement | None:
