@@ -15,13 +15,27 @@ import re
 from pathlib import Path
 
 import pytest
+from console_world import ConsoleWorld
 from helpers import snapshot
 from openpyxl import load_workbook
-from staff_world import GD, GZ, GZ_EMP, GZ_H, SZ, SZ_CHILD, SZ_EMP, SZ_H, SZ_PARENT, StaffWorld
+from staff_world import GD, GZ, GZ_EMP, GZ_H, SZ, SZ_CHILD, SZ_EMP, SZ_H, SZ_PARENT, settled_month
 
 from yibao.store.db import Store
 
 DECL = f"D{SZ_H}202603"
+
+
+class StaffWorld(ConsoleWorld):
+    """The console over the settled month (a, b, c: its settlement ids); `on(day)` moves the business date."""
+
+    def __init__(self, store: Store, tmp: Path, monkeypatch: pytest.MonkeyPatch):
+        monkeypatch.delenv("YIBAO_TODAY", raising=False)
+        month = settled_month(store)
+        super().__init__(store, tmp)
+        self.a, self.b, self.c, self.mp = month.a, month.b, month.c, monkeypatch
+
+    def on(self, day: str) -> None:
+        self.mp.setenv("YIBAO_TODAY", day)
 
 
 @pytest.fixture

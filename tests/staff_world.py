@@ -1,6 +1,6 @@
-"""A settled month for the staff pages: Shenzhen (440300) and Guangzhou (440100) in Guangdong, settlements made
-over the wire on 2026-03-16 (the HIS helpers of outpatient_world.py), then the console of each role over the
-same database; the business date moves with YIBAO_TODAY as in test_monthly_cycle.py.
+"""A settled month for the console's staff pages (tests/console/test_staff_pages.py, tests/browser/
+test_staff_journeys.py): Shenzhen (440300) and Guangzhou (440100) in Guangdong, settlements made over the wire on
+2026-03-16 (the HIS helpers of outpatient_world.py); the business date then moves with YIBAO_TODAY.
 
     a  Shenzhen employee at SZ_H, worked example A (fund 54.00, account 196.00); drug A ×2 flagged by R-QTY
     b  Guangzhou employee at SZ_H (cross-region in the province: a 3260 row of SZ_H, the centre's part)
@@ -9,11 +9,9 @@ same database; the business date moves with YIBAO_TODAY as in test_monthly_cycle
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import pytest
-from console_world import ConsoleWorld
 from outpatient_world import EXAMPLE_A, EXAMPLE_B, Hub, base_doc, id_card, one_of, person, policy, region
 
 from yibao.store.db import Store
@@ -53,21 +51,21 @@ def world_doc() -> dict[str, Any]:
     return doc
 
 
-class StaffWorld(ConsoleWorld):
-    """The console over the settled month; `on(day)` moves the business date."""
+@dataclass(frozen=True)
+class Settled:
+    hub: Hub
+    a: str
+    b: str
+    c: str
 
-    def __init__(self, store: Store, tmp: Path, monkeypatch: pytest.MonkeyPatch):
-        monkeypatch.delenv("YIBAO_TODAY", raising=False)
-        self.hub = Hub(store).load(lambda doc: (doc.clear(), doc.update(world_doc())))
-        super().__init__(store, tmp)
-        self.mp = monkeypatch
-        self.a = self.settle(SZ_H, SZ_EMP, EXAMPLE_A)
-        self.b = self.settle(SZ_H, GZ_EMP, EXAMPLE_A)
-        self.c = self.settle(GZ_H, SZ_EMP, EXAMPLE_B, acct="0")
 
-    def settle(self, code: str, psn_no: str, items: list[tuple[str, str, str]], acct: str = "1") -> str:
-        visit = self.hub.his(code).visit(self.hub.who(psn_no), items, acct_used_flag=acct)
-        return str(one_of(visit.settle("2207A"))["setl_id"])
+def settle(hub: Hub, code: str, psn_no: str, items: list[tuple[str, str, str]], acct: str = "1") -> str:
+    visit = hub.his(code).visit(hub.who(psn_no), items, acct_used_flag=acct)
+    return str(one_of(visit.settle("2207A"))["setl_id"])
 
-    def on(self, day: str) -> None:
-        self.mp.setenv("YIBAO_TODAY", day)
+
+def settled_month(store: Store) -> Settled:
+    """The world loaded into `store` and its three settlements of 2026-03-16 (YIBAO_TODAY must be unset)."""
+    hub = Hub(store).load(lambda doc: (doc.clear(), doc.update(world_doc())))
+    return Settled(hub, settle(hub, SZ_H, SZ_EMP, EXAMPLE_A), settle(hub, SZ_H, GZ_EMP, EXAMPLE_A),
+                   settle(hub, GZ_H, SZ_EMP, EXAMPLE_B, acct="0"))
