@@ -5,6 +5,7 @@ Each page calls the use cases the JSON API calls; another region's rows look unk
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -29,6 +30,9 @@ from yibao.store.reference import reference
 router = APIRouter(prefix="/console/agency", dependencies=[Depends(check_csrf)], include_in_schema=False)
 staff = require_staff("agency_clerk", "agency_admin")
 BASE = "/console/agency"
+#: settlements offered in the review's pick lists (a larger declaration is reviewed through its suggestions and
+#: the printed level-3 table; the use case takes any setl_id of the declaration)
+PICK_LIMIT = 500
 
 
 def _text(form: FormData, name: str, limit: int = 500) -> str:
@@ -62,7 +66,8 @@ def _declaration(w: Work, region: str, decl_id: str) -> dict[str, Any]:
         raise HTTPException(404, "no such declaration")
     return {"d": decl, "suggestions": ar.suggestions(w, region, decl.decl_id),
             "rejections": rv.rejections(w.session, decl.decl_id), "deductions": rv.deductions(w.session, decl.decl_id),
-            "settlements": [r for r in dc.detail_rows(w.session, decl) if r.get("refd_setl_flag") == "0"],
+            "settlements": list(islice((r for r in dc.detail_rows(w.session, decl) if r["refd_setl_flag"] == "0"),
+                                       PICK_LIMIT)),
             "plan": rv.plan(w.session, decl.decl_id)}
 
 
@@ -236,8 +241,8 @@ def mutual_aid(request: Request, status: str = "", user: User = Depends(staff)) 
 def report_index(request: Request, ym: str = "", user: User = Depends(staff)) -> Response:
     def run(w: Work) -> dict[str, Any]:
         month = desk.month(ym, w.today)
-        return {"ym": month, "reports": [(r.code, r.title) for r in reports.month_reports(w.session, month,
-                                                                                          user.scope)]}
+        return {"ym": month, "reports": [(r.code, r.title, dict(r.meta).get("医药机构", "全统筹区/全省"))
+                                         for r in reports.month_reports(w.session, month, user.scope)]}
 
     return render(request, "agency/reports.html", tab="reports", **in_work(request, user, run))
 
