@@ -203,6 +203,9 @@ def test_centre_sees_advances_voucher_and_clears_the_month(w: StaffWorld) -> Non
     assert "已清算 2 个统筹区的预付金" in ok(cleared) and "1000.00" in cleared.text and "2000.00" in cleared.text
     nothing = b.post("/console/centre/allocate", {"ym": "2026-03"})
     assert nothing.status_code == 422 and "nothing reviewed" in nothing.text
+    region = ok(b.get(f"/console/centre/regions/{SZ}"))
+    assert "1000.00" in region and "2026-03" in region
+    assert b.get("/console/centre/regions/140100").status_code == 404  # another province's region
     voucher = b.get("/console/centre/reports/2026-03/transfer-voucher?format=xlsx")
     assert voucher.status_code == 200 and voucher.content[:2] == b"PK"
 

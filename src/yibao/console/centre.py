@@ -59,6 +59,15 @@ async def act(act: str, request: Request, user: User = Depends(staff)) -> Respon
                   notice=notice or "", **in_work(request, user, lambda w: _month(w, province, ym_text)))
 
 
+@router.get("/regions/{admdvs}")
+def region(admdvs: str, request: Request, user: User = Depends(staff)) -> Response:
+    """One region's advance month by month; a region of another province looks unknown."""
+    if not (len(admdvs) == 6 and admdvs.isdigit() and admdvs[:2] == user.scope[:2]):
+        raise HTTPException(404, "no such region")
+    return render(request, "centre/region.html", view=in_work(request, user, lambda w: al.region_view(
+        w.session, user.scope, admdvs)))
+
+
 @router.get("/reports/{ym}/{name}")
 def report(ym: str, name: str, request: Request, format: str = "xlsx", user: User = Depends(staff)) -> Response:
     build = TABLES.get(name)
