@@ -97,9 +97,11 @@ def test_institution_finds_a_settlement_opens_its_slip_and_declares_the_month(mo
     try:
         page = desk.page
         sign_in(page, server.url, "sz-hosp")
+        expect(page.get_by_role("link", name=month.b)).to_be_visible()
+        shot(page, "institution.png")
         page.get_by_label("人员编号或姓名").fill("深甲")
         page.get_by_role("button", name="查询").click()
-        shot(page, "institution.png")
+        expect(page.get_by_role("link", name=month.b)).to_be_hidden()
         page.get_by_role("link", name=month.a).click()
         page.get_by_role("link", name="打印结算单").click()
         expect(page.get_by_role("heading", name="医疗保障结算单")).to_be_visible()
