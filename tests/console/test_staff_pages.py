@@ -232,5 +232,14 @@ def test_scopes_roles_and_csrf(w: StaffWorld) -> None:
     before = snapshot(w.store)
     forged = sz.post(f"/console/agency/review/{DECL}/finish", csrf=False)
     assert forged.status_code == 403 and "CSRF" in forged.text and snapshot(w.store) == before
+    admin, centre = signed_in(w, "sz-admin", "agency_admin", SZ), signed_in(w, "gd-centre", "centre", GD)
+    before = snapshot(w.store)
+    for b, path, form in ((hosp, "/console/institution/clearing", {"ym": "2026-03"}),
+                          (admin, "/console/agency/staff", {"username": "x-clerk", "role": "agency_clerk",
+                                                            "password": "another-long-password"}),
+                          (sz, "/console/agency/suspensions", {"psn_no": GZ_EMP, "reason": "x"}),
+                          (centre, "/console/centre/clearing", {"ym": "2026-03"})):
+        assert b.post(path, form, csrf=False).status_code == 403, path
+    assert snapshot(w.store) == before
     anonymous = w.browser()
     assert anonymous.get("/console/agency").status_code == 303
