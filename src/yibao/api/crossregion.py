@@ -12,14 +12,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from yibao.api.deps import agency, in_unit_of_work, person
 from yibao.api.params import Day, Id
-from yibao.errors import refuse
 from yibao.platform import diseases
+from yibao.platform import suspensions as sp
 from yibao.platform.work import Work
-from yibao.store.models import Person, SettlementSuspension
+from yibao.store.models import Person
 
 router = APIRouter(prefix="/api/v1", tags=["cross-region: diseases and suspensions"])
 
@@ -100,73 +99,24 @@ def _recognition(w: Work, who: Person, code: str) -> dict[str, Any]:
 
 # -- suspensions ---------------------------------------------------------------------------------------
 
-def _describe(s: SettlementSuspension) -> dict[str, Any]:
-    return {"id": s.id, "psn_no": s.psn_no, "treatment_admdvs": s.treatment_admdvs, "reason": s.reason,
-            "since": s.since, "active": s.lifted_at is None, "lifted_at": s.lifted_at,
-            "lifted_reason": s.lifted_reason}
-
-
 @router.post("/agency/suspensions", status_code=201,
              summary="Suspend the direct settlement, in my region, of a person insured elsewhere (art. 29)")
 def suspend(body: SuspendIn, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
     def run(w: Work) -> dict[str, Any]:
-        who = w.session.scalars(select(Person).where(Person.psn_no == body.psn_no).with_for_update()).first()
-        if who is None:
-            raise HTTPException(404, f"no insured person {body.psn_no}")
-        if who.admdvs == region:
-            raise refuse("psn_no", f"the person is insured in {region}: suspension of direct settlement concerns "
-                                   "persons insured elsewhere who are treated here (seed 004 art. 29); the "
-                                   "insured region deals with its own insured")
-        current = w.session.scalars(select(SettlementSuspension).where(
-            SettlementSuspension.psn_no == who.psn_no, SettlementSuspension.treatment_admdvs == region,
-            SettlementSuspension.lifted_at.is_(None))).first()
-        if current is not None:
-            raise refuse("psn_no", f"the person's direct settlement in {region} is already suspended "
-                                   f"(suspension {current.id} since {current.since:%Y-%m-%d}: {current.reason})")
-        row = SettlementSuspension(psn_no=who.psn_no, treatment_admdvs=region, reason=body.reason.strip(),
-                                   since=w.now)
-        w.session.add(row)
-        w.session.flush()
+        row, who = sp.suspend(w, region, body.psn_no, body.reason)
         # art. 29: reported to the provincial centre, which coordinates with the insured region
-        return {**_describe(row), "insured_admdvs": who.admdvs}
+        return {**sp.describe(row), "insured_admdvs": who.admdvs}
 
     return in_unit_of_work(request, run)
 
 
 @router.post("/agency/suspensions/{suspension_id}/lift", summary="Lift a suspension of my region")
 def lift(suspension_id: Id, body: LiftIn, request: Request, region: str = Depends(agency)) -> dict[str, Any]:
-    def run(w: Work) -> dict[str, Any]:
-        row = w.session.scalars(select(SettlementSuspension).where(SettlementSuspension.id == suspension_id)
-                                .with_for_update()).first()
-        if row is None or row.treatment_admdvs != region:
-            raise HTTPException(404, f"no suspension {suspension_id} in region {region}")
-        if row.lifted_at is not None:
-            raise refuse("id", f"suspension {suspension_id} was already lifted on {row.lifted_at:%Y-%m-%d} "
-                               f"({row.lifted_reason})")
-        row.lifted_at, row.lifted_reason = w.now, body.reason.strip()
-        return _describe(row)
-
-    return in_unit_of_work(request, run)
+    return in_unit_of_work(request, lambda w: sp.describe(sp.lift(w, region, suspension_id, body.reason)))
 
 
 @router.get("/agency/suspensions", summary="Suspensions in my region; scope=insured: of my insured elsewhere")
 def suspensions(request: Request, scope: str = "treatment", active: bool | None = None, psn_no: str | None = None,
                 region: str = Depends(agency)) -> list[dict[str, Any]]:
-    if scope not in ("treatment", "insured"):
-        raise refuse("scope", "must be treatment (suspensions made by my region) or insured (of my insured, "
-                              "made elsewhere)")
-
-    def run(w: Work) -> list[dict[str, Any]]:
-        q = select(SettlementSuspension)
-        if scope == "treatment":
-            q = q.where(SettlementSuspension.treatment_admdvs == region)
-        else:
-            q = q.join(Person, Person.psn_no == SettlementSuspension.psn_no).where(Person.admdvs == region)
-        if active is not None:
-            q = q.where(SettlementSuspension.lifted_at.is_(None) if active
-                        else SettlementSuspension.lifted_at.is_not(None))
-        if psn_no:
-            q = q.where(SettlementSuspension.psn_no == psn_no)
-        return [_describe(s) for s in w.session.scalars(q.order_by(SettlementSuspension.id))]
-
-    return in_unit_of_work(request, run)
+    return in_unit_of_work(request, lambda w: [sp.describe(s) for s in sp.of_region(w, region, scope, active,
+                                                                                     psn_no)])
