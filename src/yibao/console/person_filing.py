@@ -37,7 +37,7 @@ def _page(request: Request, user: User, status: int = 200, **extra: Any) -> Resp
     def read(w: Work) -> dict[str, Any]:
         rows = fl.mine(w.session, user.subject)
         return {"rows": fl.describe_all(w.session, rows, w.today), "places": _places(w, rows), "today": w.today,
-                "referral_max": fl.referral_max_days(w.session, user.subject)}
+                "referral_max": fl.referral_max(w.session, user.subject)}
 
     return render(request, "person/filings.html", status, tab="filings", types=fl.TYPE_NAMES,
                   statuses=STATUS_NAMES, **in_work(request, user, read), **extra)
@@ -89,7 +89,7 @@ def show(filing_id: RowId, request: Request, user: User = Depends(require_person
 def detail(filing_id: int, request: Request, user: User, status: int = 200, **extra: Any) -> Response:
     def read(w: Work) -> dict[str, Any]:
         row = _own(w, user, filing_id)
-        return {"f": fl.describe(row, w.today, referral_max=fl.referral_max_days(w.session, user.subject)),
+        return {"f": fl.describe(row, w.today, referral_max=fl.referral_max(w.session, user.subject)),
                 "places": _places(w, [row])}
 
     return render(request, "person/filing.html", status, tab="filings", types=fl.TYPE_NAMES,
