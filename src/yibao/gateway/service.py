@@ -90,7 +90,7 @@ class Gateway:
         return status, response
 
     @staticmethod
-    def _observe(ex: _Exchange, response: dict, took: float) -> None:
+    def _observe(ex: _Exchange, response: dict, took: float) -> None:  # float-ok: seconds of latency for the histogram
         """The message's metrics and its log line (the settlement it made is counted on commit: store/metered.py)."""
         infno = ex.infno if ex.infno in INTERFACES else "other"
         infcode = int(response["infcode"])

@@ -102,7 +102,7 @@ class Readings(Collector):
 def pool_readings(engine: object, prefix: str = "yibao_db_pool") -> list[Reading]:
     """The connection pool of a SQLAlchemy engine: its size, connections in use, overflow (QueuePool only)."""
     def of(method: str) -> Callable[[], float | None]:
-        def read() -> float | None:
+        def read() -> float | None:  # float-ok: a gauge sample (pool counts)
             fn = getattr(getattr(engine, "pool", None), method, None)
             # QueuePool.overflow() counts down from -size while the pool is not full: only the excess is overflow
             return max(0.0, float(fn())) if callable(fn) else None  # float-ok: a gauge
