@@ -74,10 +74,10 @@ test: $(STAMP) lint
 test-fast: $(STAMP)
 	$(BIN)/pytest -m fast -n 0 -q
 
-# docs/console/person.png: the person's main page at a phone's width, taken by the browser journey test
+# docs/console/*.png: the person's main page at a phone's width and each staff desk, taken by the browser journeys
 screenshots: $(STAMP)
 	sh tests/browser/ensure_chromium.sh
-	YIBAO_SCREENSHOTS=docs/console $(BIN)/pytest -n 0 -q tests/browser/test_person_journey.py
+	YIBAO_SCREENSHOTS=docs/console $(BIN)/pytest -n 0 -q tests/browser/test_person_journey.py tests/browser/test_staff_journeys.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/gateway_1101.py

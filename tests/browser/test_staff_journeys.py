@@ -158,6 +158,16 @@ def test_clerk_deducts_a_line_finishes_the_review_and_sees_the_allocation(month:
         page.get_by_role("button", name="查看").click()
         expect(page.get_by_text("待拨付").first).to_be_visible()  # the plan the review made
         expect(page.get_by_role("cell", name=DECL).first).to_be_visible()
+        page.get_by_role("link", name="统筹区开关").click()  # art. 38: the epidemic benefit off from a date
+        form = page.locator("form[action$='/agency/switches']")
+        form.get_by_label("开关").select_option("epidemic_outpatient")
+        form.get_by_label("变为").select_option("off")
+        form.get_by_label("生效日期").fill("2026-05-01")
+        form.get_by_label("依据（政策文件、原因）").fill("疫情结束")
+        form.get_by_role("button", name="登记").click()
+        expect(page.get_by_text("已登记开关变更。")).to_be_visible()
+        expect(page.get_by_role("cell", name="staff:sz-clerk")).to_be_visible()
+        shot(page, "agency-switches.png")
         sign_out(page)
         assert desk.blocked == []
     finally:

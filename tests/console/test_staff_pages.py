@@ -18,9 +18,11 @@ import pytest
 from console_world import ConsoleWorld
 from helpers import snapshot
 from openpyxl import load_workbook
+from sqlalchemy import select
 from staff_world import GD, GZ, GZ_EMP, GZ_H, SZ, SZ_CHILD, SZ_EMP, SZ_H, SZ_PARENT, settled_month
 
 from yibao.store.db import Store
+from yibao.store.models import SwitchChange
 
 DECL = f"D{SZ_H}202603"
 
@@ -138,7 +140,7 @@ def test_clerk_reviews_with_suggestions_deducts_finishes_and_allocates(w: StaffW
 
 def test_clerk_registry_suspensions_switches_mutual_aid_and_reports(w: StaffWorld) -> None:
     """揭医保〔2021〕82号 art. 21 (registry: a change effective from a date), art. 29 (suspension), art. 38
-    (the epidemic outpatient switch, read-only)."""
+    (the epidemic outpatient switch, shown; its changes: test_clerk_switches_a_benefit_off_from_a_date)."""
     declared(w)
     b = signed_in(w, "sz-clerk", "agency_clerk", SZ)
     assert SZ_H in ok(b.get("/console/agency/agreements")) and GZ_H not in b.get("/console/agency/agreements").text
@@ -170,6 +172,44 @@ def test_clerk_registry_suspensions_switches_mutual_aid_and_reports(w: StaffWorl
     assert doc["code"] == code if "code" in doc else doc
     assert b.get(f"/console/agency/reports/2026-03/{code}?format=doc").status_code == 422
     assert b.get("/console/agency/reports/2026-03/no-such-table").status_code == 404
+
+
+def switch_changes(w: StaffWorld) -> list[tuple[str, str, bool, str, str]]:
+    with w.store.unit_of_work() as s:
+        return [(c.admdvs, c.name, c.on, str(c.effective), c.changed_by) for c in s.scalars(
+            select(SwitchChange).order_by(SwitchChange.id))]
+
+
+def test_clerk_switches_a_benefit_off_from_a_date(w: StaffWorld) -> None:
+    """揭医保〔2021〕82号 art. 38: the preset epidemic outpatient benefit is switched "适时"; the clerk turns it off
+    from a later day on the page, who and why recorded; a past day, an unknown switch, a state other than on/off or
+    no reason is refused on the form and writes nothing; another region's clerk neither sees nor changes it."""
+    w.on("2026-04-02")
+    b = signed_in(w, "sz-clerk", "agency_clerk", SZ)
+    page = ok(b.get("/console/agency/switches"))
+    assert "疫情期间门诊待遇" in page and "开启" in page and "尚无变更" in page
+    for form, field in [({"effective": "2026-04-01"}, "effective"), ({"name": "snow_day"}, "snow_day"),
+                        ({"state": "maybe"}, "maybe"), ({"why": "  "}, "why"), ({"effective": "4/21"}, "4/21")]:
+        data = {"name": "epidemic_outpatient", "state": "off", "effective": "2026-04-21", "why": "疫情结束", **form}
+        refused = b.post("/console/agency/switches", data)
+        assert refused.status_code == 422 and field in refused.text, (form, refused.text)
+    assert switch_changes(w) == []
+    done = b.post("/console/agency/switches", {"name": "epidemic_outpatient", "state": "off",
+                                               "effective": "2026-04-21", "why": "揭医保〔2023〕1号 疫情结束"})
+    assert "已登记开关变更" in ok(done) and "2026-04-21" in done.text and "staff:sz-clerk" in done.text
+    assert switch_changes(w) == [(SZ, "epidemic_outpatient", False, "2026-04-21", "staff:sz-clerk")]
+    assert b.post("/console/agency/switches", {"name": "epidemic_outpatient", "state": "on", "effective": "2026-05-01",
+                                               "why": "x"}, csrf=False).status_code == 403
+    assert len(switch_changes(w)) == 1
+    w.on("2026-04-20")
+    assert "<td>开启</td>" in ok(b.get("/console/agency/switches"))
+    w.on("2026-04-21")
+    assert "<td>关闭</td>" in ok(b.get("/console/agency/switches"))
+    other = signed_in(w, "gz-clerk", "agency_clerk", GZ)
+    assert "staff:sz-clerk" not in ok(other.get("/console/agency/switches"))
+    assert other.post("/console/agency/switches", {"name": "epidemic_outpatient", "state": "on",
+                                                   "effective": "2026-04-22", "why": "x"}).status_code == 422
+    assert len(switch_changes(w)) == 1
 
 
 def test_admin_creates_staff_of_its_region_only(w: StaffWorld) -> None:

@@ -1,6 +1,6 @@
 """The agency clerk's desk (roles agency_clerk and agency_admin, scope the region's admdvs): a dashboard, the
 monthly review queue with the analysis rules' suggestions, the allocation, the agreement registry, suspensions
-of direct settlement, the region's switches (read-only), mutual-aid authorizations and the month's tables.
+of direct settlement, the region's switches (on or off from a date), mutual-aid authorizations and the month's tables.
 Each page calls the use cases the JSON API calls; another region's rows look unknown (404)."""
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from yibao.platform import mutual_aid as ma
 from yibao.platform import review as rv
 from yibao.platform import staff_views as views
 from yibao.platform import suspensions as sp
+from yibao.platform import switches as sw
 from yibao.platform.work import Work
 from yibao.reports import monthly as reports
-from yibao.store.reference import reference
 
 router = APIRouter(prefix="/console/agency", dependencies=[Depends(check_csrf)], include_in_schema=False)
 staff = require_staff("agency_clerk", "agency_admin")
@@ -219,11 +219,35 @@ async def suspend(request: Request, user: User = Depends(staff)) -> Response:
                   **in_work(request, user, lambda w: _suspensions(w, user.scope)))
 
 
+def _switches(w: Work, region: str) -> dict[str, Any]:
+    return {"today": w.today, **sw.state(w.session, region, w.today)}
+
+
 @router.get("/switches")
 def switches(request: Request, user: User = Depends(staff)) -> Response:
-    rows = in_work(request, user, lambda w: [(s.name, s.on, s.since) for s in reference(w.session).switches(w.session,
-                                                                                                user.scope)])
-    return render(request, "agency/switches.html", tab="switches", rows=rows)
+    return render(request, "agency/switches.html", tab="switches",
+                  **in_work(request, user, lambda w: _switches(w, user.scope)))
+
+
+@router.post("/switches")
+async def change_switch(request: Request, user: User = Depends(staff)) -> Response:
+    """揭医保〔2021〕82号 art. 38: the agency switches a preset benefit on or off from a date, who and why kept."""
+    form = await request.form()
+
+    def run(w: Work) -> None:
+        state = _text(form, "state", 10)
+        if state not in ("on", "off"):
+            raise refuse("state", f"{state!r} 不是“开启”或“关闭”")
+        effective = desk.day(_text(form, "effective", 10), "effective")
+        if effective is None:
+            raise refuse("effective", "请填写生效日期")
+        sw.change(w.session, user.scope, _text(form, "name", 60), state == "on", effective,
+                  by=f"staff:{user.subject}", why=_text(form, "why"), today=w.today, now=w.now)
+
+    _, error = desk.tried(request, user, run)
+    return render(request, "agency/switches.html", status=422 if error else 200, tab="switches", error=error,
+                  notice="" if error else "已登记开关变更。",
+                  **in_work(request, user, lambda w: _switches(w, user.scope)))
 
 
 @router.get("/mutual-aid")

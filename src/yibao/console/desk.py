@@ -35,6 +35,8 @@ CHANGE_NAMES = {"opened": "开通", "suspended": "暂停", "resumed": "恢复", 
 KIND_NAMES = {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "药店购药", "coordination": "零星报销协办"}
 PART_NAMES = {"fund": "统筹基金", "acct": "个人账户", "mulaid": "共济账户"}
 PAYER_NAMES = {"agency": "就医地经办机构", "centre": "省级结算中心"}
+#: the switches the rule documents name (others show their dataset name)
+SWITCH_NAMES = {"epidemic_outpatient": "疫情期间门诊待遇"}
 
 
 def month(text: str | None, today: date) -> str:
@@ -87,7 +89,8 @@ def named(mapping: dict[str, str], code: Any) -> str:
 
 
 TEMPLATES.env.globals.update(status_names=STATUS_NAMES, change_names=CHANGE_NAMES, kind_names=KIND_NAMES,
-                             part_names=PART_NAMES, payer_names=PAYER_NAMES, codes=codes)
+                             part_names=PART_NAMES, payer_names=PAYER_NAMES, switch_names=SWITCH_NAMES,
+                             codes=codes)
 
 
 def amount(text: str, field: str = "amount") -> Decimal:
