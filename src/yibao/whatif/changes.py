@@ -15,14 +15,14 @@ against the policy columns; every wrong part is refused naming its field and the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import yaml
 
 from yibao.codes import MED_TYPE, PERSON_INSUTYPES
-from yibao.errors import Refusal, refuse
+from yibao.errors import refuse
 from yibao.money import money, to_decimal
 
 #: the columns of a policy row a change may set, and what a value must be
@@ -87,7 +87,7 @@ def load(text: str) -> Changes:
     """CHANGES.yaml's text (or JSON, a YAML subset) parsed and checked; empty text changes nothing."""
     try:
         doc = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a day that does not exist (2026-02-30)
         raise refuse("changes", f"is not YAML: {str(exc).splitlines()[0]}") from None
     return parse(doc)
 
@@ -126,10 +126,12 @@ def _day(item: dict[str, Any], where: str) -> date | None:
     value = item.get("from")
     if value is None:
         return None
-    if isinstance(value, date):
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
     try:
-        return date.fromisoformat(str(value))
+        if isinstance(value, datetime) or not isinstance(value, str):
+            raise ValueError
+        return date.fromisoformat(value)
     except ValueError:
         raise refuse(f"{where}.from", f"must be a day YYYY-MM-DD, not {value!r:.40}") from None
 
@@ -178,7 +180,7 @@ def _term(key: str, value: Any, where: str) -> Decimal | str:
         raise refuse(where, f"must be a decimal written as a quoted string or a whole number, not {value!r:.40}")
     try:
         amount = to_decimal(value)
-    except (ValueError, TypeError, ArithmeticError, Refusal):
+    except ValueError:
         raise refuse(where, f"must be a decimal number, not {value!r:.40}") from None
     if not amount.is_finite() or amount < 0:
         raise refuse(where, f"must be 0 or more, not {value!r:.40}")
