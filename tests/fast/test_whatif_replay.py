@@ -93,7 +93,8 @@ def test_a_lowered_deductible_moves_the_later_settlements_of_the_person() -> Non
 def test_a_change_from_a_day_leaves_the_days_before_it_alone() -> None:
     rows = stored_month(100, 2)
     cut = rows[50][4].date()
-    tally = run([r for r in rows if r[4].date() < cut], load(f'policies:\n  - {{insutype: "310", ratio: "0.8", from: {cut.isoformat()}}}\n'))
+    ratio = load(f'policies:\n  - {{insutype: "310", ratio: "0.8", from: {cut.isoformat()}}}\n')
+    tally = run([r for r in rows if r[4].date() < cut], ratio)
     assert tally.groups[("440300", "310")].changed == 0
     assert run(rows, load(f'policies:\n  - {{ratio: "0.8", from: {cut}}}\n')).groups[("440300", "310")].changed > 0
 
@@ -148,7 +149,8 @@ def test_changes_are_checked_whole_naming_the_field(text: str, said: str) -> Non
 
 def test_an_empty_document_changes_nothing_and_a_full_one_is_read() -> None:
     assert load("").empty and load("# nothing\n").empty and load("policies: []").empty
-    changes = load('policies:\n  - {policy_id: 1, deductible: 50, ratio: "0.75", acct_scope: policy, from: 2026-03-10}\n'
+    changes = load('policies:\n'
+                   '  - {policy_id: 1, deductible: 50, ratio: "0.75", acct_scope: policy, from: 2026-03-10}\n'
                    'switches:\n  - {name: epidemic_outpatient, "on": true}\n'
                    'mutual_aid:\n  - {insutype: "390", withheld: true}\n')
     p = changes.policies[0]
