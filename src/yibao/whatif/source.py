@@ -62,7 +62,8 @@ def settlements(session: Session, region: str, ym: str) -> Iterator[Any]:
     """In the order they were made, to the second (setl_time); of one second, a person's settlements together,
     before any cancellation (ids of one second do not sort by time: replay.py orders such a group)."""
     stmt = _month(region, ym).order_by(S.setl_time, S.psn_no, S.refd_setl_flag, S.setl_id)
-    yield from session.execute(stmt, execution_options={"yield_per": BATCH})
+    # on the connection: plain rows, without the ORM's loading of each
+    yield from session.connection().execute(stmt, execution_options={"yield_per": BATCH})
 
 
 def count(session: Session, region: str, ym: str) -> int:
