@@ -5,6 +5,7 @@ changed columns laid over its terms from each change's day."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from yibao.errors import refuse
 from yibao.rules.cost_sharing import PolicyTerms
@@ -68,7 +69,7 @@ class Policies:
         key = (row.id, day)
         terms = self._terms.get(key)
         if terms is None:
-            values = {"deductible": row.deductible, "ratio": row.ratio, "annual_cap": row.annual_cap,
+            values: dict[str, Any] = {"deductible": row.deductible, "ratio": row.ratio, "annual_cap": row.annual_cap,
                       "acct_scope": row.acct_scope}
             for change in self.changes.policies:
                 w = change.where

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
@@ -52,7 +52,7 @@ def check_region(session: Session, region: str) -> None:
         raise refuse("region", f"no region {region!r:.20}")
 
 
-def _month(region: str, ym: str) -> Select[Any]:
+def _month(region: str, ym: str) -> Any:
     """The region's settlements of the month: those under its policy (its insured persons, wherever treated)."""
     return select(*COLUMNS).where(S.policy_admdvs == region, S.setl_time >= month_start(ym),
                                   S.setl_time < month_start(shift(ym, 1)))
@@ -96,7 +96,7 @@ def draws(session: Session, region: str, ym: str) -> dict[str, list[Draw]]:
     for setl_id, auth, psn, amount, after in session.execute(
             select(j.setl_id, j.authorization_id, j.psn_no, j.amount, j.balance_after)
             .where(j.kind == "mutual_aid", j.setl_id.in_(month.scalar_subquery())).order_by(j.id)):
-        out.setdefault(setl_id, []).append(Draw(auth or 0, psn, -amount, after - amount))
+        out.setdefault(str(setl_id), []).append(Draw(auth or 0, psn, -amount, after - amount))
     return out
 
 
