@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
 import sqlite3
 import sys
 import time
@@ -173,6 +175,7 @@ def main() -> None:
         print(f"setup: {args.n:,} settlements generated and inserted in {time.perf_counter() - t0:.1f} s", flush=True)
     else:
         print(f"setup: reusing {args.db} ({args.n:,} settlements)", flush=True)
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores shared with other work)", flush=True)
     store = Store(url)
     a_s, rows = min(anchor(store) for _ in range(2))
     same_s, same = min((replay(store, "") for _ in range(2)), key=lambda x: x[0])
@@ -190,6 +193,8 @@ def main() -> None:
         fund = t["fund_pay"]
         print(f"{name:22} {secs:8.2f} s  {rows / secs:12,.0f} settlements/s  ratio to anchor "  # float-ok: figures
               f"{secs / a_s:5.1f}  changed {t['changed']:,}  fund {fund['before']} -> {fund['after']}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # float-ok: a figure in MB
+    print(f"peak RSS of this process: {peak:.0f} MB; load average at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
