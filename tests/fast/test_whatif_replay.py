@@ -18,6 +18,7 @@ from yibao.rules.amounts import settle_amounts
 from yibao.rules.cost_sharing import PolicyTerms, Usage
 from yibao.rules.selection import PolicyRow
 from yibao.rules.splitting import Sums
+from yibao.whatif import source
 from yibao.whatif.changes import Changes, load
 from yibao.whatif.policies import Policies
 from yibao.whatif.replay import Replayer
@@ -140,11 +141,21 @@ def test_a_persons_settlements_of_one_second_are_put_back_in_the_order_that_made
     ("policies:\n  - {ratio: '0.5', from: 2026-03-01 10:00:00}", "policies[0].from: must be a day YYYY-MM-DD"),
     ("policies:\n  - {ratio: '0.5', from: '2026-3-1'}", "policies[0].from: must be a day YYYY-MM-DD"),
     ("switches:\n  - {name: x, 'on': 'yes'}", "switches[0].on: must be true or false"),
+    ("policies:\n  - {deductible: '1e999999'}", "policies[0].deductible: must be at most 9999999999.99"),
+    ("policies:\n  - {ratio: '1e-999999'}", "policies[0].ratio: must be a share from 0 to 1"),
+    ("policies:\n  - {annual_cap: 'NaN'}", "policies[0].annual_cap: must be a decimal number"),
 ])
 def test_changes_are_checked_whole_naming_the_field(text: str, said: str) -> None:
     with pytest.raises(Refusal) as refused:
         load(text)
     assert refused.value.err_msg.startswith(said)
+
+
+@pytest.mark.parametrize("month", ["2026-13", "0000-01", "9999-12", "2026-3x", "2100-01"])
+def test_a_month_out_of_bounds_is_refused(month: str) -> None:
+    with pytest.raises(Refusal) as refused:
+        source.month_of(month)
+    assert refused.value.err_msg.startswith("month: ")
 
 
 def test_an_empty_document_changes_nothing_and_a_full_one_is_read() -> None:

@@ -30,6 +30,7 @@ POLICY_COLUMNS = ("deductible", "ratio", "annual_cap", "acct_scope")
 SELECTORS = ("policy_id", "insutype", "med_type", "bucket", "hosp_lv")
 ACCT_SCOPES = ("all", "policy")
 PARTS = ("policies", "switches", "mutual_aid")
+MAX_AMOUNT = Decimal("9999999999.99")  # what a money column holds
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,10 @@ def _term(key: str, value: Any, where: str) -> Decimal | str:
         amount = to_decimal(value)
     except ValueError:
         raise refuse(where, f"must be a decimal number, not {value!r:.40}") from None
-    if not amount.is_finite() or amount < 0:
+    if amount < 0:
         raise refuse(where, f"must be 0 or more, not {value!r:.40}")
+    if amount > MAX_AMOUNT:
+        raise refuse(where, f"must be at most {MAX_AMOUNT}, not {value!r:.40}")
     if key == "ratio":
         if amount > 1 or amount.as_tuple().exponent < -4:  # type: ignore[operator]
             raise refuse(where, f"must be a share from 0 to 1 with at most 4 decimals, not {value!r:.40}")

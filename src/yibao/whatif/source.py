@@ -42,9 +42,12 @@ class Draw:
 
 def month_of(text: str) -> str:
     try:
-        return ym_text(*parse_ym(text))
+        year, month = parse_ym(text)
     except ValueError as exc:
         raise refuse("month", str(exc)) from None
+    if not 1900 <= year <= 2099:
+        raise refuse("month", f"must be from 1900-01 to 2099-12, not {text!r:.20}")
+    return ym_text(year, month)
 
 
 def check_region(session: Session, region: str) -> None:
