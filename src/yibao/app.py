@@ -22,6 +22,7 @@ from yibao.api import (
     monthly,
     mutual_aid,
     registry,
+    whatif,
 )
 from yibao.api.params import storable_text
 from yibao.bank.outbox import backlog, worker_from_env
@@ -36,7 +37,7 @@ from yibao.observe.metrics import Readings, pool_readings
 from yibao.store.db import Store, database_problem, schema_problem
 
 API_ROUTERS = (mutual_aid, insurance, filing, crossregion, registry, coordination, monthly, ecredential, analysis,
-               ledger, duties)
+               ledger, duties, whatif)
 
 
 def create_app(store: Store | None = None) -> FastAPI:

@@ -51,4 +51,4 @@ def to_fen(amount: Decimal) -> int:
 
 
 def from_fen(fen: int) -> Decimal:
-    return (Decimal(fen) / 100).quantize(CENT)
+    return Decimal(fen).scaleb(-2)  # exact, two places: what (fen / 100).quantize(CENT) gives, at half the cost

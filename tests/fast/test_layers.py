@@ -26,6 +26,7 @@ FLOORS = {
     "platform": 3,
     "dataset": 4,
     "reports": 4,
+    "whatif": 4,  # replays stored settlements under changed policy with the rules live settlement uses
     "bank": 4,
     "gateway": 5,
     "api": 5,

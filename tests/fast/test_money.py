@@ -27,6 +27,9 @@ def test_inexact_or_non_numbers_are_refused(value):
 @given(st.integers(min_value=-(10**15), max_value=10**15))
 def test_fen_round_trip_is_exact(fen):
     assert to_fen(from_fen(fen)) == fen
+    # always two places, as money is written: 0.00, -0.05, 123.40
+    assert from_fen(fen).as_tuple().exponent == -2
+    assert str(from_fen(fen)) == str((Decimal(fen) / 100).quantize(Decimal("0.01")))
 
 
 def test_more_than_two_places_cannot_be_stored_as_fen():

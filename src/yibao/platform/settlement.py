@@ -23,12 +23,13 @@ from yibao.platform import catalog, crossregion, fund_ledger, ledger, mutual_aid
 from yibao.platform.ids import new_id
 from yibao.platform.persons import pooling_region
 from yibao.rules import aid_sources as aid
-from yibao.rules.cost_sharing import PolicyTerms, Shares, Usage, account_scope_amount, share_costs
+from yibao.rules.amounts import settle_amounts
+from yibao.rules.cost_sharing import PolicyTerms, Shares, Usage
 from yibao.rules.filing import ecredential_account_problem
 from yibao.rules.invariants import Totals, violations
 from yibao.rules.selection import LOCAL, Case, PolicyRow, qualification_problem, settlement_case
 from yibao.rules.splitting import LineSplit, Sums, sum_lines
-from yibao.rules.waterfall import AccountPayment, pay_from_accounts
+from yibao.rules.waterfall import AccountPayment
 from yibao.store.models import (
     Account,
     AccountEntry,
@@ -176,11 +177,9 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
     accumulator = _accumulator(session, person.psn_no, year, policy.bucket, lock)
     usage = Usage(accumulator.deductible_used, accumulator.fund_paid) if accumulator else Usage()
     terms = PolicyTerms(policy.deductible, policy.ratio, policy.annual_cap, policy.acct_scope)
-    shares = share_costs(sums, terms, usage)
-    payment = AccountPayment(ZERO, ())
-    if use_accounts:
-        scope = account_scope_amount(shares, sums, policy.acct_scope)
-        payment = pay_from_accounts(scope, own.balance if own_usable and own else None, sources)
+    amounts = settle_amounts(sums, terms, usage, use_accounts=use_accounts,
+                             own_balance=own.balance if own_usable and own else None, sources=sources)
+    shares, payment = amounts.shares, amounts.payment
     comp = Computation(person, case, policy, med_type, sums, shares, payment, own if own_usable else None,
                        accumulator, year, accounts, grant_by_id, warnings)
     _check_invariants(comp)

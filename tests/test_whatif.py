@@ -1,0 +1,158 @@
+"""`yibao whatif` (docs/whatif.md): a region's month replayed under changed policy, through the CLI, on SQLite and
+PostgreSQL over a month settled over the wire (whatif_world.py), and on a month of `yibao simulate` (SQLite)."""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import snapshot
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+from whatif_world import GZ, LOWER_DEDUCTIBLE, MONTH, SZ, Month, settled_month
+
+from yibao.cli import app
+from yibao.store.db import Store
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
+
+
+@pytest.fixture
+def month(store: Store, monkeypatch: pytest.MonkeyPatch) -> Month:
+    monkeypatch.delenv("YIBAO_TODAY", raising=False)
+    monkeypatch.setenv("YIBAO_DATABASE_URL", store.url)
+    return settled_month(store)
+
+
+def whatif(tmp_path: Path, *args: str, changes: str | None = None, code: int = 0) -> Any:
+    extra: list[str] = []
+    if changes is not None:
+        path = tmp_path / "changes.yaml"
+        path.write_text(changes, encoding="utf-8")
+        extra = ["--changes", str(path)]
+    result = CliRunner().invoke(app, ["whatif", *args, *extra])
+    assert result.exit_code == code, result.output
+    return result
+
+
+def report(tmp_path: Path, region: str, changes: str | None = None) -> dict[str, Any]:
+    out = whatif(tmp_path, "--region", region, "--month", MONTH, "--format", "json", changes=changes).output
+    return json.loads(out, parse_float=Decimal)
+
+
+def test_unchanged_every_settlement_replays_as_stored_and_nothing_is_written(month: Month, tmp_path: Path) -> None:
+    before = snapshot(month.hub.store)
+    for changes in (None, "", "policies: []\n"):
+        r = report(tmp_path, SZ, changes)
+        total = r["total"]
+        assert total["settlements"] == 5  # a1, a2, g, k, p (cancelled); z is Guangzhou's
+        assert total["changed"] == 0
+        for name in ("fund_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"):
+            assert total[name]["before"] == total[name]["after"], name
+        assert total["acct_mulaid_pay"]["before"] > 0  # the child's visit drew on his father's account
+        assert r["largest_changes"] == []
+    assert report(tmp_path, GZ)["total"]["settlements"] == 1
+    assert snapshot(month.hub.store) == before
+
+
+def test_a_lowered_deductible_costs_the_fund_more_explained_per_region(month: Month, tmp_path: Path) -> None:
+    r = report(tmp_path, SZ, LOWER_DEDUCTIBLE)
+    fund = r["total"]["fund_pay"]
+    # worked example A used the whole deductible of 100.00: at 20.00, 80.00 more is pooled at 60 %
+    assert fund["change"] == Decimal("48.00")
+    assert fund["after"] == fund["before"] + Decimal("48.00")
+    # the father's first visit changes too, and its cancellation takes the change back
+    assert r["total"]["changed"] == 2
+    by_region = {g["region"]: g for g in r["by_region"]}
+    assert by_region[SZ]["fund_pay"]["change"] == Decimal("48.00")
+    assert by_region[GZ]["fund_pay"]["change"] == 0  # his visit there came after the deductible was used up
+    assert {c["setl_id"] for c in r["largest_changes"]} == {month.setl_ids["a1"], month.setl_ids["p"]}
+    # what the fund pays more the person pays less: from his account first, then in cash
+    changed = next(c for c in r["largest_changes"] if c["setl_id"] == month.setl_ids["a1"])
+    assert changed["acct_pay"]["change"] + changed["psn_cash_pay"]["change"] == Decimal("-48.00")
+    text = whatif(tmp_path, "--region", SZ, "--month", MONTH, changes=LOWER_DEDUCTIBLE).output
+    assert "5 settlements replayed, 2 changed" in text
+    assert "+48.00" in text
+
+
+def test_withheld_mutual_aid_and_a_changed_ratio_from_a_day(month: Month, tmp_path: Path) -> None:
+    r = report(tmp_path, SZ, 'mutual_aid:\n  - {insutype: "390", withheld: true}\n')
+    aid = r["total"]["acct_mulaid_pay"]
+    assert aid["before"] > 0 and aid["after"] == 0
+    assert r["total"]["psn_cash_pay"]["change"] == aid["before"]
+    later = report(tmp_path, SZ, 'policies:\n  - {insutype: "310", ratio: "0.9", from: 2026-03-17}\n')
+    assert later["total"]["changed"] == 0  # the month was settled on the 16th
+    sooner = report(tmp_path, SZ, 'policies:\n  - {insutype: "310", ratio: "0.9", from: 2026-03-16}\n')
+    assert sooner["total"]["fund_pay"]["change"] > 0
+
+
+def test_the_report_as_an_xlsx_workbook(month: Month, tmp_path: Path) -> None:
+    out = tmp_path / "whatif.xlsx"
+    result = whatif(tmp_path, "--region", SZ, "--month", MONTH, "--format", "xlsx", "--out", str(out),
+                    changes=LOWER_DEDUCTIBLE)
+    assert str(out) in result.output
+    book = load_workbook(io.BytesIO(out.read_bytes()))
+    assert book.sheetnames == ["by region", "largest changes", "changes"]
+    rows = list(book["by region"].iter_rows(values_only=True))
+    head, total = rows[1], rows[-1]
+    assert total[0] == "total" and total[2] == 5
+    assert Decimal(str(total[head.index("fund_pay change")])) == Decimal("48.00")
+    largest = [row[0] for row in book["largest changes"].iter_rows(min_row=2, values_only=True)]
+    assert sorted(largest) == sorted([month.setl_ids["a1"], month.setl_ids["p"]])
+
+
+@pytest.mark.parametrize(("changes", "said"), [
+    ("policies:\n  - {insutype: '310', deductable: '1.00'}\n", "policies[0].deductable: is not a field here"),
+    ("policies:\n  - {insutype: '310', deductible: 1.5}\n", "policies[0].deductible: must be a decimal"),
+    ("policies:\n  - {insutype: '310', deductible: '-1'}\n", "policies[0].deductible: must be 0 or more"),
+    ("policies:\n  - {insutype: '310', ratio: '1.2'}\n", "policies[0].ratio: must be a share from 0 to 1"),
+    ("policies:\n  - {insutype: '510', med_type: '11', deductible: '0'}\n",
+     "policies[0]: matches no policy row of region 440300"),
+    ("switches:\n  - {name: no_such, 'on': true}\n", "switches[0].name: region 440300 has no switch 'no_such'"),
+    ("mutual_aid:\n  - {insutype: '390', withheld: false}\n", "mutual_aid[0].withheld: must be true"),
+    ("budget: 1\n", "changes.budget: is not a part of a change document"),
+    ("policies: [\n", "changes: is not YAML"),
+])
+def test_bad_changes_are_refused_naming_the_field(month: Month, tmp_path: Path, changes: str, said: str) -> None:
+    result = whatif(tmp_path, "--region", SZ, "--month", MONTH, changes=changes, code=1)
+    assert said in result.output
+
+
+def test_bad_region_month_and_options_are_refused(month: Month, tmp_path: Path) -> None:
+    assert "region: no region '449999'" in whatif(tmp_path, "--region", "449999", "--month", MONTH, code=1).output
+    assert "month:" in whatif(tmp_path, "--region", SZ, "--month", "2026-13", code=1).output
+    assert "--out" in whatif(tmp_path, "--region", SZ, "--month", MONTH, "--format", "xlsx", code=2).output
+    missing = whatif(tmp_path, "--region", SZ, "--month", MONTH, "--changes", str(tmp_path / "none.yaml"), code=1)
+    assert "changes: cannot read" in missing.output
+
+
+# -- a simulated month -------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("simulation")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("YIBAO_TODAY", raising=False)
+        result = CliRunner().invoke(app, ["simulate", "--month", MONTH, "--dataset", str(DEMO), "--out", str(out),
+                                          "--visits", "2", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    return out / MONTH / "simulation.db"
+
+
+def test_a_simulated_month_replays_to_the_cent_and_a_lowered_deductible_costs_more(
+        simulated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YIBAO_DATABASE_URL", f"sqlite:///{simulated}")
+    replayed = 0
+    for region in ("440300", "440100", "445200", "140100", "340100"):
+        r = report(tmp_path, region)
+        assert r["total"]["changed"] == 0, (region, r["largest_changes"])
+        replayed += r["total"]["settlements"]
+    assert replayed > 40
+    lowered = report(tmp_path, "440300", 'policies:\n  - {insutype: "310", deductible: "0.00"}\n')
+    assert lowered["total"]["fund_pay"]["change"] > 0
+    assert lowered["total"]["changed"] > 0
+    assert sum(g["fund_pay"]["change"] for g in lowered["by_region"]) == lowered["total"]["fund_pay"]["change"]
