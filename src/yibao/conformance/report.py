@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from yibao import wire
+import simplejson
+
 from yibao.conformance.runner import Exchange, Outcome
 
 SHOWN = 4000  # characters of a message shown with a failure
 
 
 def _json(obj: Any) -> str:
-    text = json.dumps(json.loads(wire.encode(obj)), ensure_ascii=False, indent=2)
+    text = simplejson.dumps(obj, use_decimal=True, ensure_ascii=False, indent=2, default=str)
     return text if len(text) <= SHOWN else text[:SHOWN] + f"\n... ({len(text) - SHOWN} more characters)"
 
 
