@@ -59,22 +59,25 @@ def amount(value: Any, what: str) -> Decimal:
 
 def evaluate(expression: str, names: Mapping[str, Any]) -> Any:
     """One `${...}`: a name or path (`run`, `reg.output.data.mdtrt_id`), or amounts added and subtracted
-    (`base.medfee + 30.00`, `sum(fees.output.result[*].fulamt_ownpay_amt)`), giving an amount to the cent."""
+    (`base.medfee + 30.00`, `sum(fees.output.result[*].fulamt_ownpay_amt)`), giving an amount to the cent, or a
+    whole number when every term is one (`base.cnt + 1`)."""
     text = expression.strip()
     terms = [m for m in TERM.finditer(text) if m.group(0).strip()]
     if len(terms) == 1 and not terms[0].group(1) and not terms[0].group(3):
         return lookup(names, text)
-    total = Decimal("0.00")
+    total, whole = Decimal("0.00"), True
     for term in terms:
-        sign, inner = term.group(1), term.group(3)
+        sign, inner, word = term.group(1), term.group(3), term.group(2)
         if inner is not None:
-            value = sum((amount(v, inner) for v in _as_list(lookup(names, inner))), Decimal("0.00"))
-        elif MONEY.match(term.group(2)) or term.group(2).isdigit():
-            value = Decimal(term.group(2))
+            value, whole = sum((amount(v, inner) for v in _as_list(lookup(names, inner))), Decimal("0.00")), False
+        elif MONEY.match(word) or word.isdigit():
+            value, whole = Decimal(word), whole and word.isdigit()
         else:
-            value = amount(lookup(names, term.group(2)), term.group(2))
+            found = lookup(names, word)
+            whole = whole and isinstance(found, int) and not isinstance(found, bool)
+            value = amount(found, word)
         total += -value if sign == "-" else value
-    return round2(total)
+    return int(total) if whole else round2(total)
 
 
 def _as_list(value: Any) -> list[Any]:
