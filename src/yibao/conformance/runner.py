@@ -96,8 +96,17 @@ class Runner:
                 outcome.steps_done += 1
         except StepFailed as failed:
             outcome.failures = [f"{failed.step.where}: {p}" for p in failed.problems]
+            self.clean_up(scenario, names)
         outcome.seconds = time.perf_counter() - start
         return outcome
+
+    def clean_up(self, scenario: Scenario, names: dict[str, Any]) -> None:
+        """The scenario's cleanup steps, best effort: one that names what the run never made is skipped."""
+        for step in scenario.cleanup:
+            try:
+                self.exchange(step, names, Exchange(step.where))
+            except (checks.Unresolved, PlatformError, httpx.HTTPError):
+                continue
 
     def step(self, step: Step, names: dict[str, Any], outcome: Outcome) -> None:
         exchange = Exchange(step.where)

@@ -12,6 +12,7 @@ import yaml
 
 STEP_KEYS = {"send", "id", "as", "insuplc", "input", "expect", "refused", "msgid", "lose_answer", "secret",
              "sign_no", "note", "detail_file", "pull_details"}
+DOC_KEYS = {"id", "title", "covers", "note", "vars", "steps", "cleanup"}
 
 
 class BadScenario(ValueError):
@@ -45,6 +46,8 @@ class Scenario:
     vars: Mapping[str, Any]
     steps: tuple[Step, ...]
     covers: tuple[str, ...] = ()
+    #: steps sent after a failure, whatever they answer, to leave the target as the scenario found it
+    cleanup: tuple[Step, ...] = ()
 
 
 def shipped_dir() -> Path:
@@ -60,12 +63,17 @@ def load_file(path: Path) -> Scenario:
         raise BadScenario(f"{path}: a scenario is a mapping with a non-empty list `steps`")
     sid = str(doc.get("id") or path.stem)
     steps = tuple(_step(path, n, raw) for n, raw in enumerate(doc["steps"], 1))
+    cleanup = tuple(_step(path, n, raw, "cleanup step") for n, raw in enumerate(doc.get("cleanup") or [], 1))
+    unknown = set(doc) - DOC_KEYS
+    if unknown:
+        raise BadScenario(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; a scenario has "
+                          f"{', '.join(sorted(DOC_KEYS))}")
     return Scenario(sid, str(doc.get("title") or sid), str(path), dict(doc.get("vars") or {}), steps,
-                    tuple(str(x) for x in doc.get("covers") or ()))
+                    tuple(str(x) for x in doc.get("covers") or ()), cleanup)
 
 
-def _step(path: Path, n: int, raw: Any) -> Step:
-    where = f"{path.name} step {n}"
+def _step(path: Path, n: int, raw: Any, kind: str = "step") -> Step:
+    where = f"{path.name} {kind} {n}"
     if not isinstance(raw, Mapping):
         raise BadScenario(f"{where}: a step is a mapping")
     unknown = set(raw) - STEP_KEYS
