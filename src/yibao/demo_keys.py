@@ -1,6 +1,7 @@
 """The secrets and keys shipped with the demo (examples/demo.yaml, hospital/demo.yaml, the Makefile's simulated
-providers) and with the conformance kit (conformance/dataset.yaml) are public: anyone can sign as a demo institution with them. A deployment refuses to start with any of
-them unless it says it is the demo (YIBAO_DEMO=1, which `make demo` sets)."""
+providers) and with the conformance kit (conformance/dataset.yaml) are public: anyone can sign as a demo
+institution with them. A deployment refuses to start with any of them unless it says it is the demo (YIBAO_DEMO=1,
+which `make demo` sets, and which the kit's own platform of `yibao conformance run --self` sets)."""
 
 from __future__ import annotations
 
