@@ -75,3 +75,9 @@ def test_a_broken_scenario_fails_with_a_clear_diff(kit_platform: str, tmp_path: 
 def test_a_run_needs_a_profile_or_self() -> None:
     result = CliRunner().invoke(app, ["conformance", "run", "--target", "http://127.0.0.1:9"])
     assert result.exit_code == 2 and "--profile" in result.output
+
+
+def test_an_unreachable_target_is_one_line_and_exit_2() -> None:
+    result = CliRunner().invoke(app, ["conformance", "run", "--target", "http://127.0.0.1:9", "--profile",
+                                      str(profile.self_profile_path())])
+    assert result.exit_code == 2 and "cannot reach http://127.0.0.1:9" in result.output

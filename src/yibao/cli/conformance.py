@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from yibao.cli.root import app
@@ -49,6 +50,7 @@ def run(target: Annotated[str, typer.Option(help="the platform's base URL (http:
         url = target or prof.target
         if not url:
             raise typer.BadParameter("name the platform: --target URL (or `target:` in the profile)")
+        reachable(url)
         outcomes = run_all(url, prof, chosen)
         where = url
     typer.echo(report.summary(outcomes, where), nl=False)
@@ -57,6 +59,16 @@ def run(target: Annotated[str, typer.Option(help="the platform's base URL (http:
         typer.echo(f"JUnit XML: {junit}")
     if any(not o.passed for o in outcomes):
         raise typer.Exit(1)
+
+
+def reachable(url: str) -> None:
+    """Exit 2 naming the target when nothing answers there: every scenario would fail for the same reason."""
+    try:
+        httpx.get(url, timeout=10.0)  # float-ok: seconds
+    except httpx.TransportError as exc:
+        typer.echo(f"yibao conformance: cannot reach {url}: {exc}; is the platform running, is --target right?",
+                   err=True)
+        raise typer.Exit(2) from None
 
 
 def run_all(url: str, prof: profiles.Profile, chosen: list[scenario.Scenario]) -> list[Outcome]:
