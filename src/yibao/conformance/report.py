@@ -39,7 +39,9 @@ def summary(outcomes: list[Outcome], target: str) -> str:
         out += ["", f"--- {o.scenario.id}: {o.scenario.title} ({o.scenario.path})",
                 *("    " + line for line in failure_detail(o).splitlines())]
     passed = len(outcomes) - len(failed)
-    out += ["", f"{passed} passed, {len(failed)} failed, {len(outcomes)} scenarios"]
+    sent = sorted({step.send for o in outcomes for step in o.scenario.steps})
+    out += ["", f"messages sent: {' '.join(sent)}",
+            f"{passed} passed, {len(failed)} failed, {len(outcomes)} scenarios"]
     return "\n".join(out) + "\n"
 
 

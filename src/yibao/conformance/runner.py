@@ -119,7 +119,7 @@ class Runner:
         except checks.Unresolved as exc:
             raise StepFailed(step, [str(exc)]) from None
         except (PlatformError, httpx.HTTPError) as exc:
-            raise StepFailed(step, [f"the target did not answer with an envelope: {exc}"]) from None
+            raise StepFailed(step, [f"no answer to judge: {exc}"]) from None
         if step.id:
             names[step.id] = record
         if step.lose_answer:
