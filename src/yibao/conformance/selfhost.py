@@ -47,35 +47,53 @@ def selfhost(timeout: float = 60.0) -> Iterator[str]:  # float-ok: seconds
             done = subprocess.run(_yibao(*args), env=env, capture_output=True, text=True, timeout=timeout)
             if done.returncode:
                 raise SelfHostFailed(f"yibao {' '.join(args)} failed: {(done.stdout + done.stderr)[-800:]}")
-        port = _free_port()
-        log = folder / "serve.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(_yibao("serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-                                           "--log-format", "text"), env=env, stdout=out, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(proc, url, log, timeout)
-            yield url
-        finally:
-            proc.terminate()
+        for attempt in range(3):
+            port = _free_port()
+            log = folder / f"serve-{attempt}.log"
+            with log.open("wb") as out:
+                proc = subprocess.Popen(_yibao("serve", "--host", "127.0.0.1", "--port", str(port),
+                                               "--no-access-log", "--log-format", "text"),
+                                        env=env, stdout=out, stderr=subprocess.STDOUT)
+            url = f"http://127.0.0.1:{port}"
             try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                if _wait_ready(proc, url, log, timeout):
+                    yield url
+                    return
+            finally:
+                _stop(proc)
+        raise SelfHostFailed(f"yibao serve found no free port in 3 tries: {_tail(log)}")
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float) -> None:  # float-ok: seconds
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-800:]
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float) -> bool:  # float-ok: seconds
+    """True once this process listens on `url` (its log says so: another program that took the port in between
+    would answer /ready too) and is ready; False when the port was taken, to try another."""
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise SelfHostFailed(f"yibao serve exited with {proc.returncode}: {log.read_text(errors='replace')[-800:]}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=1.0).status_code == 200:  # float-ok: seconds
-                return
-        except httpx.HTTPError:
-            pass
+            if "address already in use" in _tail(log).lower():
+                return False
+            raise SelfHostFailed(f"yibao serve exited with {proc.returncode}: {_tail(log)}")
+        if f"running on {url}" in log.read_text(errors="replace"):
+            try:
+                if httpx.get(f"{url}/ready", timeout=1.0).status_code == 200:  # float-ok: seconds
+                    return True
+            except httpx.HTTPError:
+                pass
         if time.monotonic() > deadline:
-            raise SelfHostFailed(f"yibao serve was not ready within {timeout:.0f} s: "
-                                 f"{log.read_text(errors='replace')[-800:]}")
+            raise SelfHostFailed(f"yibao serve was not ready within {timeout:.0f} s: {_tail(log)}")
         time.sleep(0.1)  # float-ok: seconds
