@@ -141,7 +141,11 @@ class Runner:
             sign_no = str(checks.substitute(step.sign_no, names))
         else:
             sign_no = "" if step.send == "9001" else self.client(step.role).sign_no()
-        envelope = his.envelope(step.send, input_, insuplc, sign_no, msgid=checks.substitute(step.msgid, names) or None)
+        if step.resend:
+            envelope = checks.lookup(names, f"{step.resend}.sent")
+        else:
+            envelope = his.envelope(step.send, input_, insuplc, sign_no,
+                                    msgid=checks.substitute(step.msgid, names) or None)
         exchange.sent = envelope
         answer = his.send(envelope)
         exchange.answer = answer
@@ -198,8 +202,8 @@ class Runner:
 
 
 def record_of(envelope: Mapping[str, Any], answer: Mapping[str, Any]) -> dict[str, Any]:
-    """The answer as a scenario reads it: with the msgid sent, and a downloaded file's text lines."""
-    record = {**answer, "msgid": envelope.get("msgid")}
+    """The answer as a scenario reads it: with the msgid and the envelope sent, and a downloaded file's lines."""
+    record = {**answer, "msgid": envelope.get("msgid"), "sent": envelope}
     output = answer.get("output")
     if isinstance(output, Mapping) and isinstance(output.get("file"), str):
         record["file_lines"] = unzipped_lines(output["file"])

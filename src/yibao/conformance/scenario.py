@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 STEP_KEYS = {"send", "id", "as", "insuplc", "input", "expect", "refused", "msgid", "lose_answer", "secret",
-             "sign_no", "note", "detail_file", "pull_details"}
+             "sign_no", "note", "detail_file", "pull_details", "resend"}
 DOC_KEYS = {"id", "title", "covers", "note", "vars", "steps", "cleanup"}
 
 
@@ -30,6 +30,7 @@ class Step:
     expect: Mapping[str, Any] = field(default_factory=dict)
     refused: str | None = None  # the answer must be infcode -1, its err_msg containing this text
     msgid: str = ""
+    resend: str = ""  # the id of an earlier step whose very envelope is sent again (a resend after a lost answer)
     lose_answer: bool = False
     secret: str = ""
     sign_no: str | None = None
@@ -90,6 +91,7 @@ def _step(path: Path, n: int, raw: Any, kind: str = "step") -> Step:
                 role=str(raw.get("as") or "hospital"),
                 insuplc=str(raw.get("insuplc") or ""), input=raw.get("input") or {}, expect=dict(expect),
                 refused=None if raw.get("refused") is None else str(raw["refused"]), msgid=str(raw.get("msgid") or ""),
+                resend=str(raw.get("resend") or ""),
                 lose_answer=bool(raw.get("lose_answer")), secret=str(raw.get("secret") or ""),
                 sign_no=None if raw.get("sign_no") is None else str(raw["sign_no"]), note=str(raw.get("note") or ""),
                 detail_file=raw.get("detail_file"), pull_details=raw.get("pull_details"))
