@@ -1,6 +1,7 @@
 """The secrets and keys shipped with the demo (examples/demo.yaml, hospital/demo.yaml, the Makefile's simulated
-providers) are public: anyone can sign as a demo institution with them. A deployment refuses to start with any of
-them unless it says it is the demo (YIBAO_DEMO=1, which `make demo` sets)."""
+providers) and with the conformance kit (conformance/dataset.yaml) are public: anyone can sign as a demo
+institution with them. A deployment refuses to start with any of them unless it says it is the demo (YIBAO_DEMO=1,
+which `make demo` sets, and which the kit's own platform of `yibao conformance run --self` sets)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import os
 from collections.abc import Iterable
 
 SHIPPED = frozenset({
-    *(f"demo-secret-{city}-{n}" for city, count in (("sz", 4), ("gz", 3), ("hf", 3), ("hk", 2), ("jy", 2),
-                                                    ("ty", 3)) for n in range(1, count + 1)),
+    *(f"{kind}-secret-{city}-{n}" for kind in ("demo", "kit")
+      for city, count in (("sz", 4), ("gz", 3), ("hf", 3), ("hk", 2), ("jy", 2), ("ty", 3))
+      for n in range(1, count + 1)),
     "demo-hospital-token-key-not-for-production", "demo-wechat-key", "demo-alipay-key", "demo-card-key",
 })
 

@@ -22,6 +22,7 @@ FLOORS = {
                                  "problem", "serving", "healthcheck", "apidocs", "observe")},
     "rules": 1,
     "client": 1,  # the HIS side of the wire: an institution's program, not the platform's
+    "conformance": 2,  # the conformance kit: scenarios sent through the client, to any platform that speaks the wire
     "store": 2,
     "platform": 3,
     "dataset": 4,

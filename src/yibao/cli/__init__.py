@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from yibao.cli import (  # noqa: F401  (register their commands)
     bank,
+    conformance,
     duties,
     failures,
     ledger,
