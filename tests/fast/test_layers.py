@@ -21,6 +21,8 @@ FLOORS = {
                                  "timebox", "tokens", "web", "httpcall", "demo_keys", "demo_help", "sqlkit",
                                  "problem", "serving", "healthcheck", "apidocs", "observe")},
     "rules": 1,
+    # the exchange between the nodes of a federation: configuration and transport only (docs/federation.md)
+    "federation": 1,
     "client": 1,  # the HIS side of the wire: an institution's program, not the platform's
     "store": 2,
     "platform": 3,

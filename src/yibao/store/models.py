@@ -1222,3 +1222,36 @@ class ConsoleSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
     last_seen: Mapped[int] = mapped_column(BigInteger)
+
+
+class FederationInbox(Base):
+    """A message from another node of the federation, applied once (docs/federation.md): its id, taken in the same
+    transaction as its effect, and the answer it got, sent again for a duplicate. `state` of a settlement asked
+    by a treatment node: applied, refused, fenced (its cancellation came first: it will never apply), cancelled."""
+
+    __tablename__ = "federation_inbox"
+    msg_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    sender: Mapped[str] = mapped_column(String(6))
+    state: Mapped[str] = mapped_column(String(12))
+    psn_no: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FederationOutbox(Base):
+    """A message this node sent to another node and what became of it: `asked` (no answer yet), `answered`
+    (committed with the settlement), `refused`, `compensate` (not answered in time: its cancellation is owed),
+    `compensated`."""
+
+    __tablename__ = "federation_outbox"
+    __table_args__ = (Index("ix_federation_outbox_state", "state", "asked_at"),)
+    msg_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    peer: Mapped[str] = mapped_column(String(6))
+    state: Mapped[str] = mapped_column(String(12))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    asked_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
