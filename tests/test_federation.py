@@ -27,11 +27,14 @@ from federation_world import (
 from helpers import PG_SERVER, empty_tables
 from outpatient_world import CHILD, EXAMPLE_B, PARENT, Hub, check_amounts
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
+from yibao import cli
 from yibao.federation.config import from_env
 from yibao.federation.exchange import FakeNetwork
+from yibao.platform import federation_check
 from yibao.store.db import Store, upgrade
-from yibao.store.models import Base
+from yibao.store.models import Base, FederationInbox
 
 D = Decimal
 ZERO = D("0.00")
@@ -135,6 +138,34 @@ def test_cross_province_settlement_across_two_nodes_is_what_one_node_computes(wo
     assert [c for c, _, _ in instructions(world.ty)] == ["acct_021", "acct_023"]
     assert inbox(world.ty) == {info["setl_id"]: "cancelled", "C" + info["setl_id"]: "done"}
     assert sorted(s.status for s in settlements(world.sz)) == ["cancelled", "reversal"]
+    assert agree(world) == 1
+
+
+def agree(w: World) -> int:
+    """`yibao federation check`'s comparison finds no difference and nothing in flight; how many it compared."""
+    report = federation_check.check({"44": w.sz.store, "14": w.ty.store})
+    assert report.differences == [] and report.in_flight == []
+    return report.compared
+
+
+def test_the_check_lists_each_difference(world: World) -> None:
+    info = world.visit().settle()["output"]["setlinfo"]
+    assert agree(world) == 1
+    with world.ty.store.unit_of_work() as s:  # the insured node's record says the fund paid 1 cent more
+        row = s.get(FederationInbox, info["setl_id"])
+        row.answer = {**row.answer, "hifp_pay": "100.01"}
+    with world.sz.store.unit_of_work() as s:  # and one it applied that no treatment node asked for
+        s.add(FederationInbox(msg_id="X1", kind="settle", sender="44", state="applied", psn_no=CHILD,
+                              answer={}, created_at=LATER, updated_at=LATER))
+    report = federation_check.check({"44": world.sz.store, "14": world.ty.store})
+    assert report.differences == [f"{info['setl_id']} (44 -> 14): hifp_pay 100.00 here, 100.01 there",
+                                  "X1 (44 -> 44): applied on the insured node, never asked by the treatment node"]
+    done = CliRunner().invoke(cli.app, ["federation", "check", "--node", f"44={world.sz.store.url}",
+                                        "--node", f"14={world.ty.store.url}"])
+    assert done.exit_code == 1
+    assert f"difference: {info['setl_id']} (44 -> 14): hifp_pay 100.00 here, 100.01 there" in done.output
+    bad = CliRunner().invoke(cli.app, ["federation", "check", "--node", "44"])
+    assert bad.exit_code != 0 and str(bad.exception).startswith("--node: '44': give NAME=DATABASE_URL")
 
 
 def test_insured_node_down_the_his_is_refused_in_time_and_the_sweeper_reverses(world: World) -> None:
@@ -143,6 +174,7 @@ def test_insured_node_down_the_his_is_refused_in_time_and_the_sweeper_reverses(w
     err = refused(world.sz, "2207", visit.data_2207())
     assert err.startswith("not settled: the insured province's node 14 did not answer within 5 s")
     assert settlements(world.sz) == []
+    agree(world)
     (setl_id, state), = outbox(world.sz).items()
     assert state == "compensate"
     # the node comes back: the settlement it was asked for is applied, then the cancellation owed reverses it
@@ -152,6 +184,7 @@ def test_insured_node_down_the_his_is_refused_in_time_and_the_sweeper_reverses(w
     assert inbox(world.ty) == {setl_id: "cancelled", "C" + setl_id: "done"}
     assert outbox(world.sz) == {setl_id: "compensated"}
     assert world.sz.remote.sweep(LATER) == {"compensated": 0, "cancelled": 0}
+    agree(world)
     # the HIS sends the settlement again: settled once, on both sides
     info = world.sz.his().ok("2207", visit.data_2207(), "140100")["output"]["setlinfo"]
     assert info["acct_pay"] == D("130.00")
@@ -170,6 +203,7 @@ def test_a_cancellation_overtaking_its_settlement_fences_it(world: World) -> Non
     untouched(world.ty)
     assert sorted(inbox(world.ty).values()) == ["done", "fenced"]
     assert instructions(world.ty) == []
+    agree(world)
 
 
 def test_duplicates_and_a_lost_answer_apply_once(world: World) -> None:
@@ -188,6 +222,7 @@ def test_duplicates_and_a_lost_answer_apply_once(world: World) -> None:
     world.sz.remote.sweep(LATER)
     settled_once(world)
     assert [s.setl_id for s in settlements(world.sz)] == [info["setl_id"]]
+    agree(world)
 
 
 def test_exchange_down_refuses_at_once_and_nothing_stays_half_done(world: World) -> None:

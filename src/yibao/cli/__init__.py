@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from yibao.cli import bank, duties, failures, ledger, mobilepay, monthly, people, serving, staff  # noqa: F401  (register their commands)
+from yibao.cli import bank, duties, failures, federation, ledger, mobilepay, monthly, people, serving, staff  # noqa: F401  (register their commands)
 from yibao.cli.root import app
 from yibao.cli.serving import startup_problem
 from yibao.hospital.cli import hospital_app
