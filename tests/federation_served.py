@@ -72,7 +72,7 @@ class ServedNode:
     """`yibao serve` for one province's node; kill() is kill -9, start() again after it."""
 
     def __init__(self, province: str, peers: tuple[str, ...], url: str, space: str, log_dir: Path,
-                 time_box: float = 2.0, workers: int = 1):  # float-ok: seconds
+                 time_box: float = 2.0, workers: int = 1, nats_url: str = NATS_URL):  # float-ok: seconds
         self.province, self.url = province, url
         self.port = free_port()
         self.log = log_dir / f"node-{province}.log"
@@ -80,7 +80,7 @@ class ServedNode:
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")},
                     "YIBAO_DATABASE_URL": url, "YIBAO_DATA_KEY": os.environ["YIBAO_DATA_KEY"],
                     "YIBAO_PROVINCES": province, "YIBAO_FEDERATION_PEERS": ",".join(peers),
-                    "YIBAO_NATS_URL": NATS_URL, "YIBAO_FEDERATION_SPACE": space,
+                    "YIBAO_NATS_URL": nats_url, "YIBAO_FEDERATION_SPACE": space,
                     "YIBAO_FEDERATION_TIME_BOX": str(time_box)}
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -130,3 +130,39 @@ def wait_until(check: Any, timeout: float = 60.0, every: float = 0.2) -> Any:  #
         time.sleep(every)
         value = check()
     return value
+
+
+class PrivateExchange:
+    """A NATS server with JetStream of the test's own (nats-server on PATH), to stop and start again; its
+    streams kept on disk between runs."""
+
+    def __init__(self, store_dir: Path):
+        self.port = free_port()
+        self.store_dir = store_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> PrivateExchange:
+        self.proc = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd",
+                                      str(self.store_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        if not wait_until(lambda: _listening(self.port), timeout=15):
+            raise RuntimeError("nats-server did not listen")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(15)
+        self.proc = None
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False

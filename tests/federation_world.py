@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from helpers import GATEWAY_TABLES, snapshot
-from outpatient_world import CHILD, PARENT, SZ_HOSP, His, base_doc, person_in
+from outpatient_world import CHILD, MOTHER, PARENT, SON, SZ_HOSP, His, base_doc, person_in
 from sqlalchemy import select
 
 from yibao.app import create_app
@@ -41,9 +41,9 @@ def federation_doc() -> dict[str, Any]:
     for inst in doc["institutions"]:
         if inst["code"] == SZ_HOSP:
             inst["xregion"] = "national"
-    # the Taiyuan family lives in Shenzhen (异地长期居住备案): cross-province settlement there is allowed
+    # the Taiyuan and Hefei families live in Shenzhen (异地长期居住备案): cross-province settlement there is allowed
     doc["filings"] = [{"psn_no": psn_no, "type": "long_term_resident", "dest_admdvs": "440300",
-                       "start": "2026-01-01", "end": "2026-12-31"} for psn_no in (PARENT, CHILD)]
+                       "start": "2026-01-01", "end": "2026-12-31"} for psn_no in (PARENT, CHILD, MOTHER, SON)]
     return doc
 
 

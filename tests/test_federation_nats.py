@@ -6,6 +6,7 @@ sides agree to the cent and `yibao federation check` finds no difference."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -13,9 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from federation_served import NATS_URL, Schemas, ServedNode, nats_problem, wait_until
+from federation_served import NATS_URL, PrivateExchange, Schemas, ServedNode, nats_problem, wait_until
 from federation_world import balance, federation_doc, inbox, outbox, quota_used, settlements, usage
-from outpatient_world import CHILD, EXAMPLE_B, PARENT, SZ_HOSP, His, person_in
+from outpatient_world import CHILD, EXAMPLE_B, MOTHER, PARENT, SON, SZ_HOSP, His, person_in
 
 from yibao.client import PlatformClient
 from yibao.federation.jetstream import JetStreamExchange
@@ -110,3 +111,73 @@ def test_across_two_served_nodes_kill_restart_and_duplicates(nodes: tuple[Served
     assert check(sz, ty).returncode == 0
     a.store.dispose()
     b.store.dispose()
+
+
+@pytest.fixture
+def three(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[PrivateExchange, dict[str, ServedNode]]]:
+    problem = request.config.pg_problem or (None if shutil.which("nats-server") else  # type: ignore[attr-defined]
+                                            "nats-server is not on PATH")
+    if problem:
+        if IN_CI:
+            pytest.fail(f"required in CI: {problem}")
+        pytest.skip(problem)
+    exchange = PrivateExchange(tmp_path / "jetstream").start()
+    schemas = Schemas()
+    space = f"t{uuid.uuid4().hex[:10]}"
+    peers = {"44": ("14", "34"), "14": ("44", "34"), "34": ("44", "14")}
+    nodes = {p: ServedNode(p, peers[p], schemas.new(federation_doc()), space, tmp_path, nats_url=exchange.url)
+             for p in peers}
+    try:
+        for node in nodes.values():
+            node.start()
+        yield exchange, nodes
+    finally:
+        for node in nodes.values():
+            node.stop()
+        exchange.stop()
+        schemas.drop()
+
+
+def test_three_nodes_and_the_exchange_stopped_and_restarted(
+        three: tuple[PrivateExchange, dict[str, ServedNode]]) -> None:
+    exchange, nodes = three
+    books = {p: Books(n.url) for p, n in nodes.items()}
+    doc = federation_doc()
+    his = His(PlatformClient(nodes["44"].base, SZ_HOSP, "conf-secret-sz", "440300", opter="op01"),
+              books["44"].store)
+    child, son = person_in(doc, CHILD), person_in(doc, SON)
+
+    first = his.visit(child, EXAMPLE_B).settle()["output"]["setlinfo"]
+    # example C at a Shenzhen hospital: a Hefei son's 40.00, then his mother's account, applied by node 34
+    hefei = his.call("2207", his.visit(son, EXAMPLE_B).data_2207(), "340100")
+    assert hefei["infcode"] == 0, hefei["err_msg"]
+    paid = hefei["output"]["setlinfo"]
+    assert (paid["hifp_pay"], paid["acct_pay"], paid["acct_mulaid_pay"]) == (D("100.00"), D("130.00"), D("90.00"))
+    assert balance(books["34"], SON) == D("0.00") and balance(books["44"], SON) == D("40.00")
+    assert balance(books["34"], MOTHER) == D("1910.00")
+    assert balance(books["14"], PARENT) == D("2870.00")
+
+    # the exchange stopped: refused at once as not settled; started again: the owed cancellation is delivered
+    exchange.stop()
+    second = his.visit(child, [("EX-DRUG-A", "10.00", "1")])
+    answer = his.call("2207", second.data_2207(), "140100")
+    assert answer["infcode"] == -1 and answer["err_msg"].startswith("not settled"), answer["err_msg"]
+    exchange.start()
+    (pending,) = [k for k, v in outbox(books["44"]).items() if v != "answered"]
+    assert wait_until(lambda: outbox(books["44"])[pending] == "compensated"), outbox(books["44"])
+    assert balance(books["14"], PARENT) == D("2870.00")
+    # and the nodes, reconnected, settle again
+    again = wait_until(lambda: his.call("2207", second.data_2207(), "140100")["infcode"] == 0, timeout=60,
+                       every=1)
+    assert again
+    assert balance(books["14"], PARENT) == D("2865.00")
+    done = subprocess.run([str(Path(os.sys.executable).parent / "yibao"), "federation", "check",
+                           *(f"--node={p}={n.url}" for p, n in nodes.items())],
+                          capture_output=True, text=True, timeout=120)
+    asked = len(outbox(books["44"]))  # the two, the one compensated, the one settled after the restart (or more)
+    assert asked >= 4
+    assert done.returncode == 0 and f"no difference ({asked} cross-province settlements compared)" in done.stdout, \
+        done.stdout + done.stderr
+    assert first["setl_id"] in inbox(books["14"])
+    for b in books.values():
+        b.store.dispose()
