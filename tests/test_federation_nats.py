@@ -43,8 +43,9 @@ def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Serv
             pytest.skip(problem)
     schemas = Schemas()
     space = f"t{uuid.uuid4().hex[:10]}"
-    sz = ServedNode("44", ("14",), schemas.new(federation_doc()), space, tmp_path)
-    ty = ServedNode("14", ("44",), schemas.new(federation_doc()), space, tmp_path)
+    # two workers each: requests shared between a node's workers, each answer back to the worker that asked
+    sz = ServedNode("44", ("14",), schemas.new(federation_doc()), space, tmp_path, workers=2)
+    ty = ServedNode("14", ("44",), schemas.new(federation_doc()), space, tmp_path, workers=2)
     try:
         ty.start()
         sz.start()
