@@ -26,15 +26,15 @@ from federation_world import (
 )
 from helpers import PG_SERVER, empty_tables
 from outpatient_world import CHILD, EXAMPLE_B, PARENT, Hub, check_amounts
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
 from yibao import cli
 from yibao.federation.config import from_env
 from yibao.federation.exchange import FakeNetwork
-from yibao.platform import federation_check
+from yibao.platform import federation_check, national_clearing
 from yibao.store.db import Store, upgrade
-from yibao.store.models import Base, FederationInbox
+from yibao.store.models import Base, FederationInbox, FederationVoucher
 
 D = Decimal
 ZERO = D("0.00")
@@ -246,3 +246,45 @@ def test_node_configuration_from_the_environment() -> None:
                        ({"YIBAO_PROVINCES": "44", "YIBAO_FEDERATION_TIME_BOX": "soon"}, "YIBAO_FEDERATION_TIME_BOX")):
         with pytest.raises(Exception, match=field):
             from_env(env)
+
+
+def test_the_months_clearing_agrees_line_for_line_with_a_voucher_at_both_ends(world: World) -> None:
+    first = world.visit().settle()["output"]["setlinfo"]
+    small = world.sz.his().visit(world.sz.who(CHILD), [("EX-DRUG-A", "10.00", "1")])
+    second = small.settle()["output"]["setlinfo"]
+    small.cancel(second["setl_id"])
+    # one applied on the insured node whose answer was lost: the treatment node has not settled it
+    lost = world.sz.his().visit(world.sz.who(CHILD), [("EX-DRUG-A", "20.00", "1")])
+    world.net.hold = lambda msg: msg["kind"] == "answer"
+    assert refused(world.sz, "2207", lost.data_2207()).startswith("not settled")
+    world.net.hold = None
+    world.net.held.clear()
+    end = datetime(2026, 3, 31, 23, 0)
+
+    disputed = national_clearing.clear(world.sz.remote, "14", "2026-03", end)
+    assert disputed["state"] == "disputed"
+    (line,) = disputed["differences"]
+    assert line.endswith("fund 10.00 account 10.00: only on the insured node")
+    assert count_vouchers(world) == (0, 0)
+
+    world.sz.remote.sweep(LATER)  # reversed there: nothing of it to clear
+    agreed = national_clearing.clear(world.sz.remote, "14", "2026-03", end)
+    assert (agreed["state"], agreed["lines"], agreed["fund"], agreed["acct"], agreed["total"]) == \
+        ("agreed", 3, "100.00", "130.00", "230.00")
+    assert national_clearing.clear(world.sz.remote, "14", "2026-03", end) == agreed  # answered from the inbox
+    assert count_vouchers(world) == (1, 1)
+    with world.ty.store.unit_of_work() as s:
+        (payer,) = s.scalars(select(FederationVoucher))
+        assert national_clearing.balanced(payer) and payer.total == D("230.00") and payer.side == "payer"
+        assert payer.entries[-1] == ["payable to province 44 (应付清算款)", "0.00", "230.00"]
+    report = federation_check.check({"44": world.sz.store, "14": world.ty.store})
+    assert (report.differences, report.vouchers) == ([], 1)
+    assert first["setl_id"] != second["setl_id"]
+
+
+def count_vouchers(w: World) -> tuple[int, int]:
+    counts = []
+    for node in (w.sz, w.ty):
+        with node.store.unit_of_work() as s:
+            counts.append(len(list(s.scalars(select(FederationVoucher)))))
+    return counts[0], counts[1]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from yibao.cli.root import app, print_json
 from yibao.errors import refuse
-from yibao.platform import federation_check
+from yibao.platform import federation_check, national_clearing, remote
 from yibao.store.db import Store
 
 federation_app = typer.Typer(no_args_is_help=True, help="Provinces as nodes of a federation (docs/federation.md)")
@@ -32,13 +33,44 @@ def check(node: Annotated[list[str], typer.Option(help="NAME=DATABASE_URL of a n
         for store in stores.values():
             store.dispose()
     if json:
-        print_json({"compared": report.compared, "in_flight": report.in_flight, "differences": report.differences})
+        print_json({"compared": report.compared, "vouchers": report.vouchers, "in_flight": report.in_flight,
+                    "differences": report.differences})
     else:
         for line in report.in_flight:
             typer.echo(f"in flight: {line}")
         for line in report.differences:
             typer.echo(f"difference: {line}")
         if not report.differences:
-            typer.echo(f"no difference ({report.compared} cross-province settlements compared)")
+            typer.echo(f"no difference ({report.compared} cross-province settlements compared"
+                       + (f", {report.vouchers} clearing vouchers" if report.vouchers else "") + ")")
     if report.differences:
+        raise typer.Exit(1)
+
+
+@federation_app.command("clear")
+def clear(month: Annotated[str, typer.Argument(help="the month, YYYY-MM")],
+          payer: Annotated[str, typer.Option(help="the insured province's node (2 digits) that owes this one")],
+          json: Annotated[bool, typer.Option("--json", help="the answer as JSON")] = False) -> None:
+    """This node (YIBAO_PROVINCES) proposes the month's cross-province settlements of persons insured in PAYER's
+    province to PAYER's node; on its agreement both write a voucher. Exit 1 on a dispute, with each difference."""
+    store = Store()
+    node = remote.node_from_env(store)
+    if node is None:
+        store.dispose()
+        raise refuse("YIBAO_PROVINCES", "not set: `yibao federation clear` runs on a node of a federation")
+    try:
+        node.start(serve=False)
+        answer = national_clearing.clear(node, payer, month, datetime.now())
+    finally:
+        node.close()
+        store.dispose()
+    if json:
+        print_json(answer)
+    elif answer["state"] == "agreed":
+        typer.echo(f"agreed: voucher {answer['voucher_id']}, {answer['lines']} lines, fund {answer['fund']}, "
+                   f"account {answer['acct']}, total {answer['total']} owed by {payer}")
+    else:
+        for line in answer["differences"]:
+            typer.echo(f"difference: {line}")
+    if answer["state"] != "agreed":
         raise typer.Exit(1)

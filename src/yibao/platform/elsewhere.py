@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal
 from yibao.money import ZERO
-from yibao.platform import catalog, ledger, settlement
+from yibao.platform import catalog, ledger, national_clearing, settlement
 from yibao.platform.ids import new_id
 from yibao.rules.selection import settlement_case
 from yibao.rules.splitting import Sums
@@ -57,6 +57,8 @@ def handle(store: Store, msg: dict[str, Any]) -> dict[str, Any] | None:
             return _settle(store, msg)
         if kind == "cancel":
             return _cancel(store, msg)
+        if kind == "clearing":
+            return _clearing(store, msg)
     except (IntegrityError, OperationalError):  # a twin delivered at the same time, a deadlock: again later
         return None
     return {"state": "refused", "reason": f"unknown request kind {kind!r}"}
@@ -126,16 +128,31 @@ def _cancel(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
         if seen is not None:
             return seen.answer
         original = session.get(FederationInbox, setl_id, with_for_update=True)
+        # a compensation: the treatment node never settled it, so it is in no month's clearing
+        compensation = bool(msg["body"].get("compensation"))
         if original is None:  # never arrived: fenced, never to apply
             session.add(_row(msg, "settle", "fenced", {"state": "fenced"}, now, msg_id=setl_id))
-            answer = {"state": "cancelled", "applied": False, "balc": None}
+            answer = {"state": "cancelled", "applied": False, "balc": None, "compensation": compensation}
         elif original.state != "applied":
-            answer = {"state": "cancelled", "applied": False, "balc": None}
+            answer = {"state": "cancelled", "applied": False, "balc": None, "compensation": compensation}
         else:
-            answer = {"state": "cancelled", "applied": True, "balc": str(_reverse(session, original, now))}
+            answer = {"state": "cancelled", "applied": True, "balc": str(_reverse(session, original, now)),
+                      "compensation": compensation}
             original.state, original.updated_at = "cancelled", now
         session.add(_row(msg, "cancel", "done", answer, now))
     return answer
+
+
+def _clearing(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
+    now = datetime.fromisoformat(msg["body"]["now"])
+    with store.unit_of_work() as session:
+        seen = session.get(FederationInbox, msg["id"], with_for_update=True)
+        if seen is not None:
+            return seen.answer
+        answer = national_clearing.answer_clearing(session, msg)
+        if answer["state"] == "agreed":  # a dispute writes nothing: asked again, it is looked at again
+            session.add(_row(msg, "clearing", answer["state"], answer, now))
+        return answer
 
 
 def _reverse(session: Session, original: FederationInbox, now: datetime) -> Decimal:

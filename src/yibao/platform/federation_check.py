@@ -17,13 +17,15 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from yibao.money import ZERO
+from yibao.platform import national_clearing
 from yibao.store.db import Store
-from yibao.store.models import FederationInbox, FederationOutbox, Settlement
+from yibao.store.models import FederationInbox, FederationOutbox, FederationVoucher, Settlement
 
 
 @dataclass
 class Report:
     compared: int = 0
+    vouchers: int = 0
     in_flight: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 
@@ -63,7 +65,35 @@ def check(nodes: dict[str, Store]) -> Report:
             if row.sender in nodes and msg_id not in asked and row.state in ("applied", "cancelled"):
                 out.differences.append(f"{msg_id} ({row.sender} -> {name}): {row.state} on the insured node, "
                                        "never asked by the treatment node")
+    _vouchers(nodes, out)
     return out
+
+
+def _vouchers(nodes: dict[str, Store], out: Report) -> None:
+    """Each month's clearing: the voucher at both ends, each balanced, the same amounts."""
+    ends: dict[tuple[str, str], FederationVoucher] = {}
+    for name, store in nodes.items():
+        with store.unit_of_work() as s:
+            for v in s.scalars(select(FederationVoucher)):
+                if (v.side == "payer" and v.payer != name) or (v.side == "payee" and v.payee != name):
+                    continue
+                ends[(v.voucher_id, v.side)] = v
+                if not national_clearing.balanced(v):
+                    out.differences.append(f"voucher {v.voucher_id} ({v.side} end, {name}) does not balance")
+    for (voucher_id, side), v in sorted(ends.items()):
+        other = "payee" if side == "payer" else "payer"
+        if (voucher_id, other) in ends:
+            if side == "payer":
+                out.vouchers += 1
+                w = ends[(voucher_id, other)]
+                if (v.fund, v.acct, v.total, v.lines, v.month) != (w.fund, w.acct, w.total, w.lines, w.month):
+                    out.differences.append(f"voucher {voucher_id}: payer {v.total} ({v.lines} lines), "
+                                           f"payee {w.total} ({w.lines} lines)")
+            continue
+        at = v.payee if other == "payee" else v.payer
+        if at in nodes:
+            out.differences.append(f"voucher {voucher_id} of {v.month}: only at the {side}'s end ({at} has none: "
+                                   "run `yibao federation clear` again)")
 
 
 def _pair(here: Settlement | None, there: FederationInbox | None) -> str | None:

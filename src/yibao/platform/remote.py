@@ -72,13 +72,15 @@ class Remote:
 
     # -- asking ---------------------------------------------------------------------------------------------
 
-    def _ask(self, peer: str, kind: str, msg_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    def ask(self, peer: str, kind: str, msg_id: str, body: dict[str, Any],
+            wait: float | None = None) -> dict[str, Any] | None:  # float-ok: seconds
+        """Send a request and wait for its answer, at most `wait` seconds (the time box); None without one."""
         try:
             self.exchange.send(peer, kind, msg_id, body)
         except Unreachable as exc:
             log.warning("federation: %s %s to node %s not sent: %s", kind, msg_id, peer, exc)
             return None
-        return self.exchange.wait(msg_id, self.config.time_box)
+        return self.exchange.wait(msg_id, wait or self.config.time_box)
 
     def _outbox(self, session: Session, msg_id: str, kind: str, peer: str, body: dict[str, Any]) -> None:
         """The request written before it is sent, in a transaction of its own (PostgreSQL). SQLite has one writer
@@ -144,12 +146,12 @@ class Remote:
                 "as_of": as_of.isoformat(), "use_accounts": use_accounts, "now": now.isoformat(),
                 "sums": {k: str(getattr(sums, k)) for k in elsewhere.SUMS}}
         if not lock:  # a pre-settlement: priced by the insured node, applied nowhere
-            answer = self._ask(peer, "quote", "Q" + setl_id, body)
+            answer = self.ask(peer, "quote", "Q" + setl_id, body)
             if answer is None:
                 raise self._silence(peer, "not priced")
         else:
             self._outbox(session, setl_id, "settle", peer, body)
-            answer = self._ask(peer, "settle", setl_id, body)
+            answer = self.ask(peer, "settle", setl_id, body)
             if answer is None:
                 self._mark(None, setl_id, "compensate", None, work=session)
                 raise self._silence(peer, "not settled")
@@ -169,7 +171,7 @@ class Remote:
         body = {"setl_id": original.setl_id, "psn_no": original.psn_no,
                 "now": business_now(self.store.stored_today(session)).isoformat()}
         self._outbox(session, msg_id, "cancel", peer, body)
-        answer = self._ask(peer, "cancel", msg_id, body)
+        answer = self.ask(peer, "cancel", msg_id, body)
         if answer is None:
             raise self._silence(peer, "not cancelled")
         self._mark(session, msg_id, "answered", answer)
@@ -189,8 +191,9 @@ class Remote:
             owed = [(r.msg_id, r.peer, r.body) for r in s.scalars(_owed(s, "compensate", "settle", None))]
             cancels = [r.msg_id for r in s.scalars(_owed(s, "asked", "cancel", cutoff))]
         for msg_id, peer, body in owed:
-            answer = self._ask(peer, "cancel", elsewhere.CANCEL + msg_id, {"setl_id": msg_id, "now": body["now"],
-                                                                           "psn_no": body["psn_no"]})
+            answer = self.ask(peer, "cancel", elsewhere.CANCEL + msg_id, {"setl_id": msg_id, "now": body["now"],
+                                                                          "psn_no": body["psn_no"],
+                                                                          "compensation": True})
             if answer is not None:
                 self._mark(None, msg_id, "compensated", answer)
                 done["compensated"] += 1

@@ -1255,3 +1255,22 @@ class FederationOutbox(Base):
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     asked_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FederationVoucher(Base):
+    """One end of a month's clearing between two provinces' nodes (docs/federation.md): the treatment province's
+    (side `payee`: receivable from the insured province) or the insured province's (side `payer`: payable to the
+    treatment province), with the same id on both ends. `entries`: [account, debit, credit] lines that balance."""
+
+    __tablename__ = "federation_vouchers"
+    voucher_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    side: Mapped[str] = mapped_column(String(6), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    payer: Mapped[str] = mapped_column(String(6))
+    payee: Mapped[str] = mapped_column(String(6))
+    lines: Mapped[int] = mapped_column(Integer)
+    fund: Mapped[Decimal] = mapped_column(Money)
+    acct: Mapped[Decimal] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money)
+    entries: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
