@@ -172,12 +172,21 @@ def test_three_nodes_and_the_exchange_stopped_and_restarted(
                        every=1)
     assert again
     assert balance(books["14"], PARENT) == D("2865.00")
-    done = subprocess.run([str(Path(os.sys.executable).parent / "yibao"), "federation", "check",
+    # the month's clearing, run on node 44 with each insured province's node
+    yibao = str(Path(os.sys.executable).parent / "yibao")
+    for payer, total in (("14", "240.00"), ("34", "230.00")):
+        cleared = subprocess.run([yibao, "federation", "clear", "2026-03", "--payer", payer], env=nodes["44"].env,
+                                 capture_output=True, text=True, timeout=120)
+        assert cleared.returncode == 0, cleared.stdout + cleared.stderr
+        assert cleared.stdout.startswith("agreed: voucher K20260344" + payer), cleared.stdout
+        assert f"total {total} owed by {payer}" in cleared.stdout, cleared.stdout
+    done = subprocess.run([yibao, "federation", "check",
                            *(f"--node={p}={n.url}" for p, n in nodes.items())],
                           capture_output=True, text=True, timeout=120)
     asked = len(outbox(books["44"]))  # the two, the one compensated, the one settled after the restart (or more)
     assert asked >= 4
-    assert done.returncode == 0 and f"no difference ({asked} cross-province settlements compared)" in done.stdout, \
+    assert done.returncode == 0 and f"no difference ({asked} cross-province settlements compared, 2 clearing " \
+        "vouchers)" in done.stdout, \
         done.stdout + done.stderr
     assert first["setl_id"] in inbox(books["14"])
     for b in books.values():
