@@ -288,3 +288,19 @@ def count_vouchers(w: World) -> tuple[int, int]:
         with node.store.unit_of_work() as s:
             counts.append(len(list(s.scalars(select(FederationVoucher)))))
     return counts[0], counts[1]
+
+
+def test_a_2601_reversal_travels_the_same_way(world: World) -> None:
+    visit = world.visit()
+    client = world.sz.his().client
+    env = client.envelope("2207", visit.data_2207(), "140100", sign_no=client.sign_no())
+    lost = client.send(env)  # the HIS never saw this answer
+    assert lost["infcode"] == 0
+    settled_once(world)
+    ref = {"data": {"psn_no": CHILD, "omsgid": env["msgid"], "oinfno": "2207"}}
+    assert world.sz.his().ok("2601", ref, "140100")["output"]["data"]["rvs_rslt"] == "reversed"
+    untouched(world.ty)
+    assert world.sz.his().ok("2601", ref, "140100")["output"]["data"]["rvs_rslt"] == "already reversed"
+    untouched(world.ty)
+    assert sorted(inbox(world.ty).values()) == ["cancelled", "done"]
+    agree(world)
