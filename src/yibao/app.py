@@ -34,6 +34,7 @@ from yibao.mobilepay import routes as mobilepay_routes
 from yibao.observe import http as observe_http
 from yibao.observe.http import Check
 from yibao.observe.metrics import Readings, pool_readings
+from yibao.platform import remote
 from yibao.store.db import Store, database_problem, schema_problem
 
 API_ROUTERS = (mutual_aid, insurance, filing, crossregion, registry, coordination, monthly, ecredential, analysis,
@@ -48,11 +49,18 @@ def create_app(store: Store | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         """With YIBAO_BANK_URL set, a background thread delivers the bank outbox (docs/bank.md)."""
         worker = app.state.bank_worker = worker_from_env(store)
+        # with YIBAO_PROVINCES set, this process is a worker of a federation's node (docs/federation.md)
+        node = app.state.federation = remote.node_from_env(store)
+        if node is not None:
+            node.start()
+            node.start_sweeping()
         try:
             yield
         finally:
             if worker is not None:
                 worker.stop()
+            if node is not None:
+                node.close()
 
     app = FastAPI(title="yibao platform", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The national two-designated-institution interface (两定接口), the JSON API for "
@@ -79,6 +87,7 @@ def create_app(store: Store | None = None) -> FastAPI:
 
     app.state.store = store
     app.state.bank_worker = None
+    app.state.federation = None
     app.state.gateway = gateway
     return app
 

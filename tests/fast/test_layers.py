@@ -21,6 +21,8 @@ FLOORS = {
                                  "timebox", "tokens", "web", "httpcall", "demo_keys", "demo_help", "sqlkit",
                                  "problem", "serving", "healthcheck", "apidocs", "observe")},
     "rules": 1,
+    # the exchange between the nodes of a federation: configuration and transport only (docs/federation.md)
+    "federation": 1,
     "client": 1,  # the HIS side of the wire: an institution's program, not the platform's
     "conformance": 2,  # the conformance kit: scenarios sent through the client, to any platform that speaks the wire
     "store": 2,

@@ -7,6 +7,7 @@ from yibao.cli import (  # noqa: F401  (register their commands)
     conformance,
     duties,
     failures,
+    federation,
     ledger,
     mobilepay,
     monthly,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -64,6 +65,8 @@ class Computation:
     aid_accounts: dict[str, Account] = field(default_factory=dict)
     aid_grants: dict[int, MutualAidAuthorization] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: settled across nodes: what the insured province's node applied (platform/remote.py), else None
+    remote: Any = None
 
     @property
     def acct_pay(self) -> Decimal:
@@ -76,6 +79,8 @@ class Computation:
     @property
     def balc(self) -> Decimal:
         """The own account's balance after this settlement, used or not (rules.md 4 step 7)."""
+        if self.remote is not None:
+            return self.remote.balc
         own = self.aid_accounts.get(self.person.psn_no)
         if own is None or own.status != "open" or own.from_suspended_employment:
             return ZERO
@@ -142,6 +147,21 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
         use_accounts = False
         warnings.append(inactive)
 
+    remote = session.info.get("remote")  # a node of a federation: the insured province's node applies this part
+    if remote is not None and remote.elsewhere(person.admdvs):
+        return remote.insured_part(session, person=person, institution=institution, case=case, policy=policy,
+                                   med_type=med_type, kind=kind, sums=sums, use_accounts=use_accounts,
+                                   today=today, as_of=as_of or today, year=year, lock=lock, warnings=warnings)
+    return insured_part(session, person=person, case=case, policy=policy, med_type=med_type, sums=sums,
+                        use_accounts=use_accounts, today=today, year=year, lock=lock, warnings=warnings,
+                        regions=regions)
+
+
+def insured_part(session: Session, *, person: Person, case: Case, policy: PolicyRow, med_type: str, sums: Sums,
+                 use_accounts: bool, today: date, year: int, lock: bool, warnings: list[str],
+                 regions: dict) -> Computation:
+    """What only the insured region may decide: the accumulator, the personal account and the family mutual-aid
+    waterfall (rules.md 4), read and with `lock` locked; the shares under the policy; the invariants checked."""
     rows: dict[int, MutualAidAuthorization] = {}
     if use_accounts:
         rows = {g.id: g for g in session.scalars(select(MutualAidAuthorization).where(
@@ -233,7 +253,7 @@ def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: I
            dise_codg: str | None = None, dise_name: str | None = None, suppl_flag: str = "0",
            claim: bool = False) -> Committed:
     """`claim`: a reimbursement-coordination claim, whose fund part the fund owes the person."""
-    setl_id = new_id(institution.admdvs, now)
+    setl_id = comp.remote.setl_id if comp.remote is not None else new_id(institution.admdvs, now)
     s = comp.shares
     person = comp.person
     mulaid_regions = sorted({d.source.acct_admdvs for d in comp.payment.draws})
@@ -257,20 +277,8 @@ def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: I
                                     inscp_scp_amt=comp.sums.inscp_scp_amt, crt_payb_lmt_amt=s.cap_left_before,
                                     fund_payamt=s.hifp_pay, setl_proc_info="; ".join(s.explanation)[:4000]))
     session.add_all(funds)
-    if comp.accumulator is not None or s.act_pay_dedc or s.hifp_pay:
-        acc = comp.accumulator
-        if acc is None:  # pre-computed without lock: cannot happen in settle, which always locks
-            raise RuntimeError("settle() needs a computation made with lock=True")
-        acc.deductible_used += s.act_pay_dedc
-        acc.fund_paid += s.hifp_pay
-    if comp.own_account is not None and comp.payment.own > 0:
-        ledger.move(session, comp.own_account, -comp.payment.own, kind="settlement", setl_id=setl_id, now=now,
-                    beneficiary=person.psn_no)
-    for draw in comp.payment.draws:
-        grant = comp.aid_grants[draw.source.authorization_id]
-        ledger.move(session, comp.aid_accounts[draw.source.authorizer], -draw.amount, kind="mutual_aid",
-                    setl_id=setl_id, now=now, beneficiary=person.psn_no, authorization_id=grant.id)
-        grant.quota_used += draw.amount
+    if comp.remote is None:  # across nodes the insured province's node applied them
+        apply_insured(session, comp, setl_id, now)
     fund_ledger.post_settlement(session, row, ((d.source.acct_admdvs, d.amount) for d in comp.payment.draws), now,
                                 claim=claim)
     stored = [x for x in lines or [] if x.id is not None]
@@ -287,6 +295,26 @@ def settle(session: Session, comp: Computation, *, mdtrt_id: str, institution: I
         if line.id is None:  # lines uploaded in this same message (pharmacy) are inserted with it
             line.setl_id = setl_id
     return Committed(row, funds)
+
+
+def apply_insured(session: Session, comp: Computation, setl_id: str, now: datetime) -> None:
+    """The insured region's effects of a settlement: its accumulator, the account debits with their bank
+    instructions, the mutual-aid quota used."""
+    s, person = comp.shares, comp.person
+    if comp.accumulator is not None or s.act_pay_dedc or s.hifp_pay:
+        acc = comp.accumulator
+        if acc is None:  # pre-computed without lock: cannot happen in settle, which always locks
+            raise RuntimeError("settle() needs a computation made with lock=True")
+        acc.deductible_used += s.act_pay_dedc
+        acc.fund_paid += s.hifp_pay
+    if comp.own_account is not None and comp.payment.own > 0:
+        ledger.move(session, comp.own_account, -comp.payment.own, kind="settlement", setl_id=setl_id, now=now,
+                    beneficiary=person.psn_no)
+    for draw in comp.payment.draws:
+        grant = comp.aid_grants[draw.source.authorization_id]
+        ledger.move(session, comp.aid_accounts[draw.source.authorizer], -draw.amount, kind="mutual_aid",
+                    setl_id=setl_id, now=now, beneficiary=person.psn_no, authorization_id=grant.id)
+        grant.quota_used += draw.amount
 
 
 def amounts_of(c: Computation) -> dict[str, Decimal]:
@@ -330,16 +358,20 @@ def cancel(session: Session, original: Settlement, *, now: datetime, msgid: str,
         raise refuse("input.data.setl_id", f"settlement {original.setl_id} was already cancelled")
     # the visit first, as a settlement of it does: a cancellation and a settlement of one visit never interleave
     session.get(Visit, original.mdtrt_id, with_for_update=True)
-    entries = list(session.scalars(select(AccountEntry).where(AccountEntry.setl_id == original.setl_id,
-                                                              AccountEntry.amount < 0)))
+    remote = session.info.get("remote")  # settled across nodes: the insured province's node reverses its part
+    far = remote is not None and remote.elsewhere(original.insu_admdvs)
+    entries = [] if far else list(session.scalars(select(AccountEntry).where(
+        AccountEntry.setl_id == original.setl_id, AccountEntry.amount < 0)))
     accounts = ledger.lock_accounts(session, {e.psn_no for e in entries})
     session.refresh(original, with_for_update=True)
     if original.status != "settled":  # cancelled by a concurrent message while we waited for the lock
         raise refuse("input.data.setl_id", f"settlement {original.setl_id} was already cancelled")
-    acc = _accumulator(session, original.psn_no, original.year, original.bucket, True)
-    assert acc is not None
-    acc.deductible_used -= original.act_pay_dedc
-    acc.fund_paid -= original.hifp_pay
+    far_balc = remote.cancel_elsewhere(session, original) if far else None
+    if not far:
+        acc = _accumulator(session, original.psn_no, original.year, original.bucket, True)
+        assert acc is not None
+        acc.deductible_used -= original.act_pay_dedc
+        acc.fund_paid -= original.hifp_pay
     reversal_id = new_id(original.setl_id[:6], now)
     for e in sorted(entries, key=lambda e: e.id):
         ledger.move(session, accounts[e.psn_no], -e.amount, kind="refund", setl_id=reversal_id, now=now,
@@ -350,6 +382,8 @@ def cancel(session: Session, original: Settlement, *, now: datetime, msgid: str,
                 grant.quota_used += e.amount  # e.amount is negative: the quota comes back
     own = accounts.get(original.psn_no) or session.get(Account, original.psn_no)
     balc = own.balance if own is not None and own.status == "open" and not own.from_suspended_employment else ZERO
+    if far_balc is not None:
+        balc = far_balc
     reversal = Settlement(**{c.name: getattr(original, c.name) for c in Settlement.__table__.columns
                              if c.name not in ("setl_id",)})
     reversal.setl_id = reversal_id

@@ -83,6 +83,8 @@ class Store:
         metered.meter(self._sessions)
         #: the reference data this process keeps while the database's reference version stays (reference.py)
         self.reference = ReferenceCache()
+        #: a node of a federation: its link to the other nodes (platform/remote.py); None alone (docs/federation.md)
+        self.remote: object | None = None
 
     @contextmanager
     def unit_of_work(self, durable: bool = True) -> Iterator[Session]:
@@ -93,6 +95,7 @@ class Store:
         """
         session = self._sessions()
         session.info["reference_cache"] = self.reference
+        session.info["remote"] = self.remote
         try:
             with session.begin():
                 if not durable and self.engine.dialect.name == "postgresql":

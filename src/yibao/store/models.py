@@ -1222,3 +1222,55 @@ class ConsoleSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
     last_seen: Mapped[int] = mapped_column(BigInteger)
+
+
+class FederationInbox(Base):
+    """A message from another node of the federation, applied once (docs/federation.md): its id, taken in the same
+    transaction as its effect, and the answer it got, sent again for a duplicate. `state` of a settlement asked
+    by a treatment node: applied, refused, fenced (its cancellation came first: it will never apply), cancelled."""
+
+    __tablename__ = "federation_inbox"
+    msg_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    sender: Mapped[str] = mapped_column(String(6))
+    state: Mapped[str] = mapped_column(String(12))
+    psn_no: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FederationOutbox(Base):
+    """A message this node sent to another node and what became of it: `asked` (no answer yet), `answered`
+    (committed with the settlement), `refused`, `compensate` (not answered in time: its cancellation is owed),
+    `compensated`."""
+
+    __tablename__ = "federation_outbox"
+    __table_args__ = (Index("ix_federation_outbox_state", "state", "asked_at"),)
+    msg_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    peer: Mapped[str] = mapped_column(String(6))
+    state: Mapped[str] = mapped_column(String(12))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    asked_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FederationVoucher(Base):
+    """One end of a month's clearing between two provinces' nodes (docs/federation.md): the treatment province's
+    (side `payee`: receivable from the insured province) or the insured province's (side `payer`: payable to the
+    treatment province), with the same id on both ends. `entries`: [account, debit, credit] lines that balance."""
+
+    __tablename__ = "federation_vouchers"
+    voucher_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    side: Mapped[str] = mapped_column(String(6), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    payer: Mapped[str] = mapped_column(String(6))
+    payee: Mapped[str] = mapped_column(String(6))
+    lines: Mapped[int] = mapped_column(Integer)
+    fund: Mapped[Decimal] = mapped_column(Money)
+    acct: Mapped[Decimal] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money)
+    entries: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,142 @@
+"""The exchange on NATS JetStream: a stream per direction between two nodes.
+
+Stream `<space>_<from>_<to>` holds what node `from` sends node `to`: requests on `<space>.<from>.<to>.req`, answers
+on `<space>.<from>.<to>.ans.<worker>` (the worker of `to` that asked). A node's workers share one durable pull
+consumer per incoming stream for requests (each request to one worker, acknowledged after its effect is committed,
+delivered again otherwise); each worker reads its own answers through an ephemeral consumer. The connection
+reconnects for ever: while the exchange is down, `send` fails at once (the asking settlement is refused as not
+settled) and requests wait in their streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import nats
+from nats.js import api
+from nats.js.errors import BadRequestError
+
+from yibao.federation.exchange import Exchange, Handler, Message, Unreachable, _Waiters
+
+log = logging.getLogger("yibao.federation")
+SEND_TIMEOUT = 2.0  # float-ok: seconds the exchange has to take a message
+KEEP = 7 * 24 * 3600  # a message's life in its stream, seconds
+
+
+class JetStreamExchange(Exchange):
+    def __init__(self, url: str, node: str, peers: tuple[str, ...], space: str = "yibao", workers: int = 4):
+        self.url, self.node, self.peers, self.space = url, node, peers, space
+        self.worker = f"{os.getpid()}x{uuid.uuid4().hex[:6]}"
+        self.waiters = _Waiters()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="federation", daemon=True)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="federation-apply")
+        self._nc: Any = None
+        self._js: Any = None
+        self._stop = False
+
+    def stream(self, sender: str, to: str) -> str:
+        return f"{self.space}_{sender}_{to}"
+
+    def subject(self, sender: str, to: str, what: str) -> str:
+        return f"{self.space}.{sender}.{to}.{what}"
+
+    # -- the loop thread ------------------------------------------------------------------------------------
+
+    def _run(self, coro: Any, timeout: float | None = None) -> Any:  # float-ok: seconds
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def start(self, handler: Handler | None) -> None:
+        self._thread.start()
+        self._run(self._start(handler), timeout=30)
+
+    async def _start(self, handler: Handler | None) -> None:
+        self._nc = await nats.connect(self.url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                                      connect_timeout=5, name=f"yibao-{self.node}-{self.worker}")
+        self._js = self._nc.jetstream()
+        for peer in self.peers:
+            for sender, to in ((self.node, peer), (peer, self.node)):
+                await self._stream(sender, to)
+        for peer in self.peers:
+            await self._js.subscribe(self.subject(peer, self.node, f"ans.{self.worker}"),
+                                     stream=self.stream(peer, self.node), cb=self._on_answer,
+                                     deliver_policy=api.DeliverPolicy.NEW, inactive_threshold=60)
+            if handler is not None:
+                sub = await self._js.pull_subscribe(
+                    self.subject(peer, self.node, "req"), durable=f"{self.node}-requests",
+                    stream=self.stream(peer, self.node),
+                    config=api.ConsumerConfig(ack_wait=30, max_ack_pending=1000))
+                self._loop.create_task(self._serve(sub, handler))
+
+    async def _stream(self, sender: str, to: str) -> None:
+        config = api.StreamConfig(name=self.stream(sender, to), subjects=[self.subject(sender, to, ">")],
+                                  storage=api.StorageType.FILE, max_age=KEEP)
+        try:
+            await self._js.add_stream(config)
+        except BadRequestError:  # made by the other node or another worker
+            await self._js.stream_info(config.name)
+
+    async def _on_answer(self, msg: Any) -> None:
+        data = json.loads(msg.data)
+        self.waiters.put(data["id"], data["body"])
+
+    async def _serve(self, sub: Any, handler: Handler) -> None:
+        while not self._stop:
+            try:
+                batch = await sub.fetch(16, timeout=1)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except Exception as exc:  # noqa: BLE001 - the exchange is away: try again
+                log.warning("federation: fetching requests failed: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            await asyncio.gather(*(self._one(msg, handler) for msg in batch))
+
+    async def _one(self, raw: Any, handler: Handler) -> None:
+        msg: Message = json.loads(raw.data)
+        try:
+            body = await self._loop.run_in_executor(self._pool, handler, msg)
+        except Exception:  # noqa: BLE001 - not applied: delivered again
+            log.exception("federation: applying %s %s failed", msg.get("kind"), msg.get("id"))
+            body = None
+        if body is None:
+            await raw.nak(delay=0.5)
+            return
+        answer = {"id": msg["id"], "kind": "answer", "sender": self.node, "to": msg["sender"],
+                  "reply": msg["reply"], "body": body}
+        try:
+            await self._js.publish(self.subject(self.node, msg["sender"], f"ans.{msg['reply']}"),
+                                   json.dumps(answer).encode(), timeout=SEND_TIMEOUT)
+            await raw.ack()
+        except Exception as exc:  # noqa: BLE001 - not acknowledged: delivered again, answered from the inbox
+            log.warning("federation: answering %s failed: %s", msg["id"], exc)
+
+    # -- the worker's side ----------------------------------------------------------------------------------
+
+    def send(self, to: str, kind: str, msg_id: str, body: dict[str, Any]) -> None:
+        msg = {"id": msg_id, "kind": kind, "sender": self.node, "to": to, "reply": self.worker, "body": body}
+        try:
+            self._run(self._js.publish(self.subject(self.node, to, "req"), json.dumps(msg).encode(),
+                                       timeout=SEND_TIMEOUT), timeout=SEND_TIMEOUT + 1)
+        except Exception as exc:  # noqa: BLE001 - not taken, whatever the reason
+            raise Unreachable(f"the exchange did not take the message: {exc or type(exc).__name__}") from exc
+
+    def wait(self, msg_id: str, timeout: float) -> dict[str, Any] | None:  # float-ok: seconds
+        return self.waiters.take(msg_id, timeout)
+
+    def close(self) -> None:
+        self._stop = True
+        if self._nc is not None:
+            try:
+                self._run(self._nc.close(), timeout=5)
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._pool.shutdown(wait=False)
