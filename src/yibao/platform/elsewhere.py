@@ -28,7 +28,7 @@ from yibao.platform.ids import new_id
 from yibao.rules.selection import settlement_case
 from yibao.rules.splitting import Sums
 from yibao.store.db import Store
-from yibao.store.models import AccountEntry, Accumulator, FederationInbox, MutualAidAuthorization, Person
+from yibao.store.models import AccountEntry, Accumulator, FederationInbox, Person
 from yibao.store.reference import reference
 
 SUMS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
@@ -168,12 +168,6 @@ def _reverse(session: Session, original: FederationInbox, now: datetime) -> Deci
         acc.deductible_used -= Decimal(a["act_pay_dedc"])
         acc.fund_paid -= Decimal(a["hifp_pay"])
     reversal_id = new_id(original.msg_id[:6], now)
-    for e in sorted(entries, key=lambda e: e.id):
-        ledger.move(session, accounts[e.psn_no], -e.amount, kind="refund", setl_id=reversal_id, now=now,
-                    beneficiary=e.beneficiary_psn_no, authorization_id=e.authorization_id)
-        if e.authorization_id is not None:
-            grant = session.get(MutualAidAuthorization, e.authorization_id)
-            if grant is not None:
-                grant.quota_used += e.amount
+    ledger.give_back(session, accounts, entries, setl_id=reversal_id, now=now)
     own = accounts.get(psn_no) or (ledger.lock_accounts(session, {psn_no}).get(psn_no) if psn_no else None)
     return own.balance if own is not None and own.status == "open" else ZERO

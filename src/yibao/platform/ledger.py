@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.platform.ids import new_id
-from yibao.store.models import Account, AccountEntry, BankInstruction
+from yibao.store.models import Account, AccountEntry, BankInstruction, MutualAidAuthorization
 
 DEBIT, CREDIT = "acct_021", "acct_023"
 
@@ -40,3 +40,17 @@ def move(session: Session, account: Account, amount: Decimal, *, kind: str, setl
         beneficiary_psn_no=beneficiary if beneficiary != account.psn_no else None, journal_id=entry.id,
         created_at=now, status="pending", attempts=0, next_attempt_at=datetime.now()))
     return entry
+
+
+def give_back(session: Session, accounts: dict[str, Account], entries: list[AccountEntry], *, setl_id: str,
+              now: datetime) -> None:
+    """Refund the account entries of a cancelled settlement, each to its own account, in the order they were
+    made; a mutual-aid draw gives its authorization's quota back. Local cancellation and the insured node of a
+    federation both call this, so a reversal is the same whichever node applies it."""
+    for e in sorted(entries, key=lambda e: e.id):
+        move(session, accounts[e.psn_no], -e.amount, kind="refund", setl_id=setl_id, now=now,
+             beneficiary=e.beneficiary_psn_no, authorization_id=e.authorization_id)
+        if e.authorization_id is not None:
+            grant = session.get(MutualAidAuthorization, e.authorization_id)
+            if grant is not None:
+                grant.quota_used += e.amount  # e.amount is negative: the quota comes back

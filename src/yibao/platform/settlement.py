@@ -373,13 +373,7 @@ def cancel(session: Session, original: Settlement, *, now: datetime, msgid: str,
         acc.deductible_used -= original.act_pay_dedc
         acc.fund_paid -= original.hifp_pay
     reversal_id = new_id(original.setl_id[:6], now)
-    for e in sorted(entries, key=lambda e: e.id):
-        ledger.move(session, accounts[e.psn_no], -e.amount, kind="refund", setl_id=reversal_id, now=now,
-                    beneficiary=e.beneficiary_psn_no, authorization_id=e.authorization_id)
-        if e.authorization_id is not None:
-            grant = session.get(MutualAidAuthorization, e.authorization_id)
-            if grant is not None:
-                grant.quota_used += e.amount  # e.amount is negative: the quota comes back
+    ledger.give_back(session, accounts, entries, setl_id=reversal_id, now=now)
     own = accounts.get(original.psn_no) or session.get(Account, original.psn_no)
     balc = own.balance if own is not None and own.status == "open" and not own.from_suspended_employment else ZERO
     if far_balc is not None:
