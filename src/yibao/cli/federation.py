@@ -9,7 +9,7 @@ import typer
 
 from yibao.cli.root import app, print_json
 from yibao.errors import refuse
-from yibao.platform import federation_check, national_clearing, remote
+from yibao.platform import federation_check, national_clearing, province_transfers, remote
 from yibao.store.db import Store
 
 federation_app = typer.Typer(no_args_is_help=True, help="Provinces as nodes of a federation (docs/federation.md)")
@@ -73,4 +73,37 @@ def clear(month: Annotated[str, typer.Argument(help="the month, YYYY-MM")],
         for line in answer["differences"]:
             typer.echo(f"difference: {line}")
     if answer["state"] != "agreed":
+        raise typer.Exit(1)
+
+
+@federation_app.command("transfers")
+def transfers(json: Annotated[bool, typer.Option("--json", help="the list as JSON")] = False) -> None:
+    """This node's clearing transfers: those the bank has confirmed posted to the fund ledger and their payee
+    told (what the node's sweeper does), then each voucher with its transfer listed. Exit 1 if one owed is not
+    yet taken by its payee."""
+    store = Store()
+    node = remote.node_from_env(store)
+    if node is None:
+        store.dispose()
+        raise refuse("YIBAO_PROVINCES", "not set: `yibao federation transfers` runs on a node of a federation")
+    try:
+        node.start(serve=False)
+        done = province_transfers.advance(node)
+        with store.unit_of_work() as s:
+            rows = province_transfers.listing(s, node.config.name)
+    finally:
+        node.close()
+        store.dispose()
+    if json:
+        print_json({**done, "vouchers": rows})
+    else:
+        for r in rows:
+            if r["side"] == "payer":
+                state = (f"instruction {r['instruction']} {r['bank'] or '-'}, "
+                         f"{'posted' if r['posted'] else 'not posted'}, "
+                         f"{'taken by ' + r['payee'] if r['payee_told'] else 'not yet taken by ' + r['payee']}")
+            else:
+                state = f"{'received and posted' if r['received'] else 'not received yet'} from {r['payer']}"
+            typer.echo(f"{r['month']} {r['voucher_id']} {r['side']} {r['total']}: {state}")
+    if any(r["side"] == "payer" and not r.get("payee_told") and r.get("instruction") for r in rows):
         raise typer.Exit(1)

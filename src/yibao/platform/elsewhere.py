@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal
 from yibao.money import ZERO
-from yibao.platform import catalog, ledger, national_clearing, settlement
+from yibao.platform import catalog, ledger, national_clearing, province_transfers, settlement
 from yibao.platform.ids import new_id
 from yibao.rules.selection import settlement_case
 from yibao.rules.splitting import Sums
@@ -59,6 +59,8 @@ def handle(store: Store, msg: dict[str, Any]) -> dict[str, Any] | None:
             return _cancel(store, msg)
         if kind == "clearing":
             return _clearing(store, msg)
+        if kind == province_transfers.PAID:
+            return _paid(store, msg)
     except (IntegrityError, OperationalError):  # a twin delivered at the same time, a deadlock: again later
         return None
     return {"state": "refused", "reason": f"unknown request kind {kind!r}"}
@@ -152,6 +154,19 @@ def _clearing(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
         answer = national_clearing.answer_clearing(session, msg)
         if answer["state"] == "agreed":  # a dispute writes nothing: asked again, it is looked at again
             session.add(_row(msg, "clearing", answer["state"], answer, now))
+        return answer
+
+
+def _paid(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
+    """The insured node's transfer paying a clearing voucher, received: posted once, with the inbox row."""
+    now = datetime.fromisoformat(msg["body"]["now"])
+    with store.unit_of_work() as session:
+        seen = session.get(FederationInbox, msg["id"], with_for_update=True)
+        if seen is not None:
+            return seen.answer
+        answer = province_transfers.answer_paid(session, msg)
+        if answer["state"] == "booked":  # else nothing written: told again later, it looks again
+            session.add(_row(msg, province_transfers.PAID, "booked", answer, now))
         return answer
 
 

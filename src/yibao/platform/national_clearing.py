@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal, refuse
 from yibao.money import ZERO
+from yibao.platform import province_transfers
 from yibao.rules.monthly import month_end, month_start
 from yibao.store.models import FederationInbox, FederationVoucher, Settlement
 
@@ -124,7 +125,9 @@ def answer_clearing(session: Session, msg: dict[str, Any]) -> dict[str, Any]:
                                [f"{k} {ref} fund {f} account {a}: only on the insured node"
                                 for k, ref, f, a in only_ours]}
     fund, acct = totals(ours)
-    session.add(_voucher(msg["id"], "payer", b["month"], b["payer"], msg["sender"], len(ours), fund, acct, now))
+    voucher = _voucher(msg["id"], "payer", b["month"], b["payer"], msg["sender"], len(ours), fund, acct, now)
+    session.add(voucher)
+    province_transfers.instruct(session, voucher, now)  # its payment, queued once with the voucher
     return {"state": "agreed", "voucher_id": msg["id"], "lines": len(ours), "fund": str(fund), "acct": str(acct),
             "total": str(fund + acct)}
 

@@ -34,7 +34,7 @@ from yibao.errors import Refusal
 from yibao.federation.config import NodeConfig, from_env
 from yibao.federation.exchange import Exchange, Unreachable
 from yibao.money import ZERO
-from yibao.platform import elsewhere, settlement
+from yibao.platform import elsewhere, province_transfers, settlement
 from yibao.platform.ids import new_id
 from yibao.rules.cost_sharing import Shares
 from yibao.rules.selection import Case, PolicyRow
@@ -219,6 +219,7 @@ class Remote:
             while not self._stop.wait(interval):
                 try:
                     self.sweep()
+                    province_transfers.advance(self)
                 except Exception:  # noqa: BLE001 - the next round tries again
                     log.exception("federation: sweeping failed")
         self._sweeper = threading.Thread(target=loop, name="federation-sweeper", daemon=True)

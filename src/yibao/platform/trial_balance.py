@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import refuse
 from yibao.money import ZERO
+from yibao.platform import province_transfers
 from yibao.platform.allocation import FUND_TRANSFER, advance, fund_account
 from yibao.rules import fund_ledger as fl
 from yibao.rules.monthly import month_end, month_start, parse_ym, ym_text
@@ -86,6 +87,8 @@ def ties(session: Session, region: str, ym: str) -> dict[str, dict[str, Any]]:
     created = (B.created_at >= month_start(ym), B.created_at < month_end(ym), B.code == FUND_TRANSFER)
     bank = session.scalar(select(_money(case((B.payee == own, B.amount), else_=-B.amount)))
                           .where(or_(B.payee == own, B.psn_no == own), *created)) or ZERO
+    # a province's clearing transfers received: their instruction is in the paying node's outbox
+    bank += province_transfers.received(session, region, month_start(ym), month_end(ym))
     centre = session.scalar(select(_money(FundPosting.amount)).where(
         FundPosting.account == advance(region), FundPosting.posted_at >= month_start(ym),
         FundPosting.posted_at < month_end(ym))) or ZERO
@@ -100,7 +103,8 @@ def ties(session: Session, region: str, ym: str) -> dict[str, dict[str, Any]]:
             -_movement(session, region, ym, fl.PAYABLE, kinds=("settlement", "reversal")), direct[0] + direct[1],
             "fund_pay_sumamt + acct_pay of the month's direct settlement records of the region's insured"),
         "bank": tie(_movement(session, region, ym, fl.BANK), bank,
-                    f"the month's fund_031 instructions into {own} less those out of it"),
+                    f"the month's fund_031 instructions into {own} (and clearing transfers received) "
+                    "less those out of it"),
         "advance_centre": tie(_movement(session, region, ym, fl.ADVANCE), -centre,
                               f"the centre's postings of the month to {advance(region)}, sign turned"),
     }

@@ -49,6 +49,9 @@ REJECTED = "rejected_claims"
 DEDUCTIONS = "review_deductions"
 DAMAGES = "liquidated_damages"
 CASH = "cash_disbursed"
+#: the month's clearing between two provinces' nodes (docs/federation.md), in the province's own book (P0000)
+PROVINCE_PAYABLE = "province_payable"
+PROVINCE_RECEIVABLE = "province_receivable"
 
 
 def expense(fund_pay_type: str) -> str:
@@ -63,12 +66,16 @@ CHART: tuple[Account, ...] = (
     Account(MULAID_RECEIVABLE, "应收他区个人账户共济资金 mutual aid due from another region", ASSET,
             "accounts of another region (party) paid for this region's insured"),
     Account(CASH, "现金支付 paid out in cash", ASSET, "claims paid to the person in cash, outside the bank outbox"),
+    Account(PROVINCE_RECEIVABLE, "应收跨省清算款 receivable from another province", ASSET,
+            "another province's (party) transfers received against the clearing vouchers it owes this one"),
     Account(PAYABLE, "应付定点医药机构医疗费 payable to institutions", LIABILITY,
             "what the settlements owe each institution (party) until allocation pays it"),
     Account(PAYABLE_INSURED, "应付参保人零星报销款 payable to insured persons", LIABILITY,
             "reimbursement-coordination claims owed to the person (party)"),
     Account(MULAID_PAYABLE, "应付他区共济资金 mutual aid owed to another region", LIABILITY,
             "this region's accounts paid for another region's insured (party)"),
+    Account(PROVINCE_PAYABLE, "应付跨省清算款 payable to another province", LIABILITY,
+            "this province's transfers paid against the clearing vouchers it owes another (party)"),
     Account(ACCOUNTS, "个人账户 personal accounts", LIABILITY, "what the fund holds for the account holders"),
     Account(REJECTED, "审核拒付挂账 claims rejected in review", LIABILITY,
             "rejected settlements, open until declared again or finally refused"),
@@ -194,6 +201,17 @@ def mutual_aid_cleared(acct_admdvs: str, insu_admdvs: str, amount: Decimal) -> l
     region's advance."""
     return checked([Line(insu_admdvs, BANK, amount), Line(insu_admdvs, MULAID_RECEIVABLE, -amount, acct_admdvs),
                     Line(acct_admdvs, MULAID_PAYABLE, amount, insu_admdvs), Line(acct_admdvs, ADVANCE, -amount)])
+
+
+def province_transfer_paid(book: str, payee: str, amount: Decimal) -> list[Line]:
+    """The insured province's fund paid a clearing voucher to the treatment province `payee` (confirmed by the
+    bank): its payable settled from its bank account."""
+    return checked([Line(book, PROVINCE_PAYABLE, amount, payee), Line(book, BANK, -amount)])
+
+
+def province_transfer_received(book: str, payer: str, amount: Decimal) -> list[Line]:
+    """The treatment province's fund received a clearing voucher's transfer from the insured province `payer`."""
+    return checked([Line(book, BANK, amount), Line(book, PROVINCE_RECEIVABLE, -amount, payer)])
 
 
 @dataclass(frozen=True)
