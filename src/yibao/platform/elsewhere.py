@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal
 from yibao.money import ZERO
-from yibao.platform import catalog, ledger, national_clearing, province_transfers, settlement
+from yibao.platform import catalog, ledger, national_clearing, province_transfers, recovery, settlement
 from yibao.platform.ids import new_id
 from yibao.rules.selection import settlement_case
 from yibao.rules.splitting import Sums
@@ -61,6 +61,8 @@ def handle(store: Store, msg: dict[str, Any]) -> dict[str, Any] | None:
             return _clearing(store, msg)
         if kind == province_transfers.PAID:
             return _paid(store, msg)
+        if kind == recovery.STATUS:  # this node as the treatment node: what became of a settlement it asked
+            return recovery.answer_status(store, msg)
     except (IntegrityError, OperationalError):  # a twin delivered at the same time, a deadlock: again later
         return None
     return {"state": "refused", "reason": f"unknown request kind {kind!r}"}
@@ -108,6 +110,8 @@ def _settle(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
             if comp is None:
                 raise _Undone(answer)
             settlement.apply_insured(session, comp, msg["id"], now)
+            if msg["body"].get("confirm"):  # a treatment node on SQLite: asked about later (recovery.py)
+                answer["confirm"] = True
             session.add(_row(msg, "settle", "applied", answer, now))
             return answer
     except _Undone as refused:  # nothing applied; the refusal kept, so a duplicate gets the same answer
