@@ -16,6 +16,7 @@ from yibao.api import (
     crossregion,
     duties,
     ecredential,
+    federation,
     filing,
     insurance,
     ledger,
@@ -38,7 +39,7 @@ from yibao.platform import remote
 from yibao.store.db import Store, database_problem, schema_problem
 
 API_ROUTERS = (mutual_aid, insurance, filing, crossregion, registry, coordination, monthly, ecredential, analysis,
-               ledger, duties, whatif)
+               ledger, duties, whatif, federation)
 
 
 def create_app(store: Store | None = None) -> FastAPI:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import typer
 
 from yibao.cli.root import app, print_json
-from yibao.errors import refuse
+from yibao.errors import Refusal, refuse
 from yibao.platform import federation_check, national_clearing, province_transfers, remote
 from yibao.store.db import Store
 
@@ -17,21 +19,33 @@ app.add_typer(federation_app, name="federation")
 
 
 @federation_app.command("check")
-def check(node: Annotated[list[str], typer.Option(help="NAME=DATABASE_URL of a node (its province), each node")],
+def check(node: Annotated[list[str], typer.Option(
+              help="NAME=URL of a node (its province), each node: its database URL, or its https:// address "
+                   "read through GET /api/v1/centre/federation/side")],
+          token: Annotated[list[str] | None, typer.Option(
+              help="NAME=TOKEN: a centre token of that node (`yibao token centre`), for a node given by address")]
+          = None,
+          month: Annotated[str | None, typer.Option(help="only the settlements and vouchers of this month")] = None,
           json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False) -> None:
     """Compare both sides of every cross-province settlement between the nodes named; list each difference and
     exit 1 if there is one."""
-    stores = {}
+    tokens = dict(_named(given, "--token", "NAME=TOKEN") for given in token or [])
+    sides = {}
     for given in node:
-        name, sep, url = given.partition("=")
-        if not sep or len(name) != 2 or not name.isdigit() or not url:
-            raise refuse("--node", f"{given!r}: give NAME=DATABASE_URL, NAME the node's 2-digit province")
-        stores[name] = Store(url)
-    try:
-        report = federation_check.check(stores)
-    finally:
-        for store in stores.values():
+        name, url = _named(given, "--node", "NAME=DATABASE_URL or NAME=https://ADDRESS")
+        if url.startswith(("http://", "https://")):
+            if name not in tokens:
+                raise refuse("--token", f"node {name} is given by address: give --token {name}=TOKEN, a centre "
+                                        "token of that node")
+            sides[name] = _side_over_http(name, url, tokens[name], month)
+            continue
+        store = Store(url)
+        try:
+            with store.unit_of_work() as s:
+                sides[name] = federation_check.side(s, month)
+        finally:
             store.dispose()
+    report = federation_check.compare(sides)
     if json:
         print_json({"compared": report.compared, "vouchers": report.vouchers, "in_flight": report.in_flight,
                     "differences": report.differences})
@@ -45,6 +59,33 @@ def check(node: Annotated[list[str], typer.Option(help="NAME=DATABASE_URL of a n
                        + (f", {report.vouchers} clearing vouchers" if report.vouchers else "") + ")")
     if report.differences:
         raise typer.Exit(1)
+
+
+def _named(given: str, option: str, shape: str) -> tuple[str, str]:
+    name, sep, value = given.partition("=")
+    if not sep or len(name) != 2 or not name.isdigit() or not value:
+        raise refuse(option, f"{given!r}: give {shape}, NAME the node's 2-digit province")
+    return name, value
+
+
+#: tests replace it with a client on the node's app in process
+http_client: Callable[[], httpx.Client] = lambda: httpx.Client(timeout=30)  # noqa: E731
+
+
+def _side_over_http(name: str, url: str, token: str, month: str | None) -> dict[str, Any]:
+    params = {"month": month} if month else {}
+    with http_client() as http:
+        try:
+            reply = http.get(url.rstrip("/") + "/api/v1/centre/federation/side", params=params,
+                             headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:
+            raise Refusal(f"--node {name}: {url} does not answer: {exc}") from None
+    if reply.status_code != 200:
+        raise Refusal(f"--node {name}: {url} answered HTTP {reply.status_code}: {reply.text[:200]}")
+    side: dict[str, Any] = reply.json()
+    if side.get("node") != name:
+        raise refuse("--node", f"{url} is node {side.get('node')}, not {name}")
+    return side
 
 
 @federation_app.command("clear")
