@@ -109,8 +109,9 @@ def instructions(node: Node) -> list[tuple[str, str, Decimal]]:
 
 
 def inbox(node: Node) -> dict[str, str]:
+    """The requests taken, each with its state (not the rows of settlements still to confirm: recovery.py)."""
     with node.store.unit_of_work() as s:
-        return {r.msg_id: r.state for r in s.scalars(select(FederationInbox))}
+        return {r.msg_id: r.state for r in s.scalars(select(FederationInbox).where(FederationInbox.kind != "status"))}
 
 
 def outbox(node: Node) -> dict[str, str]:

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from federation_world import inbox, outbox, settlements
 from outpatient_world import CHILD, EXAMPLE_B
+from sqlalchemy import select
 from test_federation import LATER, World, settled_once, untouched
 
 from yibao.platform import federation_check, recovery, settlement
 from yibao.platform.remote import Remote
+from yibao.store.models import FederationInbox
 
 
 @pytest.fixture
@@ -30,6 +32,11 @@ def world(tmp_path: Path, sqlite_template: Path) -> Iterator[World]:
 
 class Killed(Exception):
     """The process's end, as far as the database can tell: the transaction never commits."""
+
+
+def confirmed(w: World) -> dict[str, str]:
+    with w.ty.store.unit_of_work() as s:
+        return {r.msg_id: r.state for r in s.scalars(select(FederationInbox).where(FederationInbox.kind == "status"))}
 
 
 def crash_after_the_ask(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,7 +73,7 @@ def test_a_crash_between_asking_and_committing_is_compensated(world: World, monk
     info = world.sz.his().visit(world.sz.who(CHILD), EXAMPLE_B).settle()["output"]["setlinfo"]
     settled_once(world)
     assert recovery.confirm(world.ty.remote, LATER) == 1
-    assert inbox(world.ty)["S" + info["setl_id"]] == "settled"
+    assert confirmed(world)["S" + info["setl_id"]] == "settled"
     assert world.sz.remote.sweep(LATER)["compensated"] == 0
     settled_once(world)
     report = federation_check.check({"44": world.sz.store, "14": world.ty.store})
@@ -88,3 +95,4 @@ def test_a_failed_commit_still_leaves_its_trace(world: World, monkeypatch: pytes
     assert world.sz.remote.sweep(LATER)["compensated"] == 1
     untouched(world.ty)
     assert recovery.confirm(world.ty.remote, LATER) == 0  # cancelled: nothing to ask
+    assert list(confirmed(world).values()) == ["cancelled"]

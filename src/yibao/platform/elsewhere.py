@@ -110,9 +110,10 @@ def _settle(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
             if comp is None:
                 raise _Undone(answer)
             settlement.apply_insured(session, comp, msg["id"], now)
-            if msg["body"].get("confirm"):  # a treatment node on SQLite: asked about later (recovery.py)
-                answer["confirm"] = True
             session.add(_row(msg, "settle", "applied", answer, now))
+            if msg["body"].get("confirm"):  # a treatment node on SQLite: asked about later (recovery.py)
+                session.add(_row(msg, recovery.STATUS, recovery.OWED, {"state": recovery.OWED}, now,
+                                 msg_id=recovery.PREFIX + msg["id"]))
             return answer
     except _Undone as refused:  # nothing applied; the refusal kept, so a duplicate gets the same answer
         with store.unit_of_work() as session:
@@ -145,6 +146,9 @@ def _cancel(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
             answer = {"state": "cancelled", "applied": True, "balc": str(_reverse(session, original, now)),
                       "compensation": compensation}
             original.state, original.updated_at = "cancelled", now
+            owed = session.get(FederationInbox, recovery.PREFIX + setl_id)
+            if owed is not None and owed.state == recovery.OWED:  # reversed: nothing left to ask about
+                owed.state, owed.updated_at = "cancelled", now
         session.add(_row(msg, "cancel", "done", answer, now))
     return answer
 

@@ -6,7 +6,7 @@ settlement's transaction, and a process that dies before the commit loses both, 
 already have applied the request. So a treatment node on SQLite asks with `confirm`, and the insured node, once
 the time box is well past, asks it `status` (id S + setl_id) for each such request it applied:
 
-- settled: nothing owed; the answer is kept in the insured node's inbox, so it is asked once;
+- settled: nothing owed; the answer replaces the insured node's inbox row `owed`, so it is asked once;
 - known to its outbox: its sweeper owes the cancellation already;
 - neither: the treatment node writes the outbox row `compensate` now and its sweeper sends the cancellation,
   which the insured node applies as for any compensation (reversed, and left out of the month's clearing).
@@ -27,6 +27,7 @@ from yibao.store.models import FederationInbox, FederationOutbox, Settlement
 
 STATUS = "status"
 PREFIX = "S"
+OWED = "owed"  # the insured node's inbox row of a request to confirm, until the treatment node answers
 
 
 def answer_status(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
@@ -47,26 +48,21 @@ def answer_status(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
 
 def confirm(remote: Any, before: datetime) -> int:
     """The insured node's side: each request applied before `before` for a treatment node that asked it to
-    confirm, not yet confirmed, asked about. How many were answered."""
+    confirm (its inbox row S + setl_id `owed`, written with the effect), asked about. How many were answered."""
     store = remote.store
     I = FederationInbox  # noqa: E741
     with store.unit_of_work() as s:
-        applied = [(r.msg_id, r.sender, r.psn_no, r.created_at) for r in s.scalars(
-            select(I).where(I.kind == "settle", I.state == "applied", I.created_at < before))
-            if r.answer.get("confirm")]
-        asked = set(s.scalars(select(I.msg_id).where(I.kind == STATUS)))
+        owed = [(r.msg_id, r.sender, r.psn_no, r.created_at) for r in s.scalars(
+            select(I).where(I.kind == STATUS, I.state == OWED, I.created_at < before))]
     done = 0
-    for setl_id, sender, psn_no, created in applied:
-        msg_id = PREFIX + setl_id
-        if msg_id in asked:
-            continue
-        answer = remote.ask(sender, STATUS, msg_id, {"setl_id": setl_id, "psn_no": psn_no,
+    for msg_id, sender, psn_no, created in owed:
+        answer = remote.ask(sender, STATUS, msg_id, {"setl_id": msg_id.removeprefix(PREFIX), "psn_no": psn_no,
                                                      "now": created.isoformat()})
         if answer is None:
             continue
         with store.unit_of_work() as s:
-            if s.get(I, msg_id) is None:
-                s.add(I(msg_id=msg_id, kind=STATUS, sender=sender, state=answer["state"][:12], psn_no=psn_no,
-                        answer=answer, created_at=datetime.now(), updated_at=datetime.now()))
+            row = s.get(I, msg_id, with_for_update=True)
+            if row is not None and row.state == OWED:
+                row.state, row.answer, row.updated_at = answer["state"][:12], answer, datetime.now()
         done += 1
     return done

@@ -1230,6 +1230,7 @@ class FederationInbox(Base):
     by a treatment node: applied, refused, fenced (its cancellation came first: it will never apply), cancelled."""
 
     __tablename__ = "federation_inbox"
+    __table_args__ = (Index("ix_federation_inbox_state", "kind", "state", "created_at"),)
     msg_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
     sender: Mapped[str] = mapped_column(String(6))
