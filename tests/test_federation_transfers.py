@@ -121,3 +121,28 @@ def test_a_payee_without_its_voucher_yet_is_told_again_later(world: World, bank)
     assert province_transfers.advance(world.ty.remote) == {"queued": 0, "posted": 0, "told": 1}
     books_hold(world.sz.store, "440000")
     books_hold(world.ty.store, "140000")
+
+
+def test_the_transfers_command_posts_tells_and_lists(world: World, bank, monkeypatch) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from yibao import cli
+    from yibao.cli import federation as federation_cli
+    from yibao.federation.config import NodeConfig
+    from yibao.platform.remote import Remote
+
+    _sim, adapter = bank
+    world.visit().settle()
+    vid = national_clearing.clear(world.sz.remote, "14", "2026-03", MARCH_END)["voucher_id"]
+    monkeypatch.setenv("YIBAO_DATABASE_URL", world.ty.store.url)
+    monkeypatch.setattr(federation_cli.remote, "node_from_env", lambda store: Remote(
+        NodeConfig(("14",), ("44",)), world.net.exchange("14", "cli"), store))
+    runner = CliRunner()
+    waiting = runner.invoke(cli.app, ["federation", "transfers"])
+    assert waiting.exit_code == 1, waiting.output
+    assert f"2026-03 {vid} payer 230.00: instruction F{vid} pending, not posted, not yet taken by 44" in waiting.output
+    deliver_due(world.ty.store, adapter)
+    done = runner.invoke(cli.app, ["federation", "transfers"])
+    assert done.exit_code == 0, done.output
+    assert f"2026-03 {vid} payer 230.00: instruction F{vid} delivered, posted, taken by 44" in done.output
+    assert journal(world.sz.store, province_transfers.entry_id(vid))[0] == ("440000", "bank", None, D("230.00"))
