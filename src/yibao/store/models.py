@@ -800,7 +800,7 @@ class FundJournalLine(Base):
     account: Mapped[str] = mapped_column(String(24))
     party: Mapped[str | None] = mapped_column(String(30), nullable=True)
     amount: Mapped[Decimal] = mapped_column(Money)
-    #: settlement | reversal | allocation | advance | mutual_aid | review | damages | claim_paid
+    #: settlement | reversal | allocation | advance | mutual_aid | review | damages | claim_paid | clearing
     kind: Mapped[str] = mapped_column(String(12))
     #: the settlement, declaration or centre transaction that moved the money
     reference: Mapped[str] = mapped_column(String(40), index=True)
