@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal
 from yibao.money import ZERO
-from yibao.platform import catalog, ledger, national_clearing, settlement
+from yibao.platform import catalog, ledger, national_clearing, settlement, visitors
 from yibao.platform.ids import new_id
 from yibao.rules.selection import settlement_case
 from yibao.rules.splitting import Sums
@@ -59,6 +59,9 @@ def handle(store: Store, msg: dict[str, Any]) -> dict[str, Any] | None:
             return _cancel(store, msg)
         if kind == "clearing":
             return _clearing(store, msg)
+        if kind == "person":  # who a visitor is (platform/visitors.py): read, applied to nothing
+            with store.unit_of_work() as session:
+                return visitors.answer(session, msg["body"])
     except (IntegrityError, OperationalError):  # a twin delivered at the same time, a deadlock: again later
         return None
     return {"state": "refused", "reason": f"unknown request kind {kind!r}"}

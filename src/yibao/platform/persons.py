@@ -62,24 +62,13 @@ def find_person(session: Session, institution: Institution, insuplc_admdvs: str,
     """
     region = searched_region(session, institution, insuplc_admdvs)
     field = "input.data.mdtrt_cert_no"
-    if not cred.number:
-        raise refuse(field, "is required")
-    if cred.kind == "01":
-        holders = list(session.scalars(select(Person).where(Person.ecard == cred.number)))
-    elif cred.kind == "02":
-        why = id_card_problem(cred.number)
-        if why:
-            raise refuse(field, f"not a valid ID card number: {why}")
-        holders = list(session.scalars(select(Person).where(Person.certno == cred.number.upper())))
-    elif cred.kind == "03":
-        if not cred.card_sn:
-            raise refuse("input.data.card_sn", "is required with a social-security card (mdtrt_cert_type 03)")
-        holders = list(session.scalars(select(Person).where(Person.card_no == cred.number)))
-    else:
-        raise refuse("input.data.mdtrt_cert_type", "must be one of 01, 02, 03")
-    here = [p for p in holders if p.admdvs == region]
+    found = holders(session, cred)
+    here = [p for p in found if p.admdvs == region]
+    remote = session.info.get("remote")  # a node of a federation: its node answers for a person insured there
+    if remote is not None and remote.elsewhere(region) and (not here or remote.is_visitor(session, here[0])):
+        here = [remote.visitor(session, region, cred=cred)]
     if not here:
-        if holders and not insuplc_admdvs:
+        if found and not insuplc_admdvs:
             raise refuse("insuplc_admdvs", "the holder of this credential is insured in another region: "
                                            "set insuplc_admdvs to the insured region (参保地) chosen at the desk")
         raise refuse(field, f"no person insured in region {region} holds this credential")
@@ -87,6 +76,25 @@ def find_person(session: Session, institution: Institution, insuplc_admdvs: str,
     if cred.kind == "03" and person.card_sn and person.card_sn != cred.card_sn:
         raise refuse("input.data.card_sn", "does not match the card's identification code")
     return person
+
+
+def holders(session: Session, cred: Credential) -> list[Person]:
+    """The persons holding the credential, wherever insured; the credential refused if malformed."""
+    field = "input.data.mdtrt_cert_no"
+    if not cred.number:
+        raise refuse(field, "is required")
+    if cred.kind == "01":
+        return list(session.scalars(select(Person).where(Person.ecard == cred.number)))
+    if cred.kind == "02":
+        why = id_card_problem(cred.number)
+        if why:
+            raise refuse(field, f"not a valid ID card number: {why}")
+        return list(session.scalars(select(Person).where(Person.certno == cred.number.upper())))
+    if cred.kind == "03":
+        if not cred.card_sn:
+            raise refuse("input.data.card_sn", "is required with a social-security card (mdtrt_cert_type 03)")
+        return list(session.scalars(select(Person).where(Person.card_no == cred.number)))
+    raise refuse("input.data.mdtrt_cert_type", "must be one of 01, 02, 03")
 
 
 def check_claimed_identity(person: Person, certno: str | None, psn_name: str | None) -> None:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,18 +31,18 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from yibao.clock import business_now
-from yibao.errors import Refusal
+from yibao.errors import Refusal, refuse
 from yibao.federation.config import NodeConfig, from_env
 from yibao.federation.exchange import Exchange, Unreachable
 from yibao.money import ZERO
-from yibao.platform import elsewhere, settlement
+from yibao.platform import elsewhere, settlement, snapshots, visitors
 from yibao.platform.ids import new_id
 from yibao.rules.cost_sharing import Shares
 from yibao.rules.selection import Case, PolicyRow
 from yibao.rules.splitting import Sums
 from yibao.rules.waterfall import AccountPayment, AidSource, Draw
 from yibao.store.db import Store
-from yibao.store.models import Account, FederationOutbox, Institution, Person, Settlement
+from yibao.store.models import Account, FederationOutbox, Institution, Person, ReferenceVersion, Settlement
 
 log = logging.getLogger("yibao.federation")
 
@@ -60,12 +61,69 @@ class Remote:
         self.config, self.exchange, self.store = config, exchange, store
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._reference_seen: int | None = None  # the reference version last published from
+        self._unsent = False  # a snapshot the exchange did not take: sent again by the next round
 
     def start(self, serve: bool = True) -> Remote:
-        """Connect; with `serve`, take the requests other nodes send this one."""
+        """Connect; with `serve`, take the requests other nodes send this one, apply the reference snapshots they
+        publish, and publish this node's own."""
         self.store.remote = self
         self.exchange.start((lambda msg: elsewhere.handle(self.store, msg)) if serve else None)
+        if serve:
+            self.exchange.follow(lambda msg: snapshots.receive(self.store, msg, self.config.provinces))
+            self.publish(again=True)
         return self
+
+    # -- reference snapshots --------------------------------------------------------------------------------
+
+    def publish(self, again: bool = False) -> list[dict[str, Any]]:
+        """This node's provinces' reference data, each kind that changed (every kind `again`) as a snapshot to
+        every peer; what was sent (province, kind, version, digest)."""
+        with self.store.unit_of_work() as s:
+            self._reference_seen = s.scalar(select(ReferenceVersion.n).where(ReferenceVersion.id == 1))
+            bodies = [b for province in self.config.provinces
+                      for b in snapshots.publish(s, province, datetime.now(), again=again or self._unsent)]
+        sent = []
+        self._unsent = False
+        for body in bodies:
+            try:
+                self.exchange.broadcast(body["kind"], f"S{body['province']}{body['kind']}{body['version']}", body)
+            except Unreachable as exc:
+                log.warning("federation: snapshot %s %s v%s not sent: %s", body["province"], body["kind"],
+                            body["version"], exc)
+                self._unsent = True
+                continue
+            sent.append({k: body[k] for k in ("province", "kind", "version", "digest")})
+        return sent
+
+    def publish_if_changed(self) -> list[dict[str, Any]]:
+        """Published again when the reference data moved (a load, a switch change, whoever made it)."""
+        with self.store.unit_of_work() as s:
+            seen = s.scalar(select(ReferenceVersion.n).where(ReferenceVersion.id == 1))
+        return self.publish() if seen != self._reference_seen or self._unsent else []
+
+    def require_reference(self, session: Session, admdvs: str) -> None:
+        """Refused while the insured province's reference data has not arrived here."""
+        if self.elsewhere(admdvs):
+            snapshots.require(session, admdvs[:2])
+
+    # -- visitors -------------------------------------------------------------------------------------------
+
+    def is_visitor(self, session: Session, person: Person) -> bool:
+        return visitors.is_visitor(session, person.psn_no)
+
+    def visitor(self, session: Session, region: str, *, psn_no: str | None = None, cred: Any = None) -> Person:
+        """A person insured on another node, as that node answers for him now, kept as a visitor record."""
+        peer = self.elsewhere(region) or ""
+        field = "input.data.psn_no" if psn_no else "input.data.mdtrt_cert_no"
+        body = {"region": region, "psn_no": psn_no, "cred": asdict(cred) if cred is not None else None}
+        answer = self.ask(peer, "person", "P" + uuid.uuid4().hex[:24], body)
+        if answer is None:
+            raise refuse(field, f"the insured province's node {peer} did not answer within "
+                                f"{self.config.time_box:g} s who the person is; send the message again")
+        if answer.get("state") != "found":
+            raise refuse(field, answer.get("reason", "not found by the insured province's node"))
+        return visitors.keep(session, answer, peer, datetime.now())
 
     def elsewhere(self, admdvs: str) -> str | None:
         return self.config.node_of(admdvs)
@@ -219,6 +277,7 @@ class Remote:
             while not self._stop.wait(interval):
                 try:
                     self.sweep()
+                    self.publish_if_changed()
                 except Exception:  # noqa: BLE001 - the next round tries again
                     log.exception("federation: sweeping failed")
         self._sweeper = threading.Thread(target=loop, name="federation-sweeper", daemon=True)
