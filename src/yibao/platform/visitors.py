@@ -7,7 +7,7 @@ own tables, applying nothing."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -46,7 +46,7 @@ def keep(session: Session, found: dict[str, Any], province: str, now: datetime) 
     data = found["person"]
     psn_no = data["psn_no"]
     person = session.get(Person, psn_no)
-    fresh = from_json(Person, data)
+    fresh = cast(Person, from_json(Person, data))
     if person is None:
         session.add(fresh)
         person = fresh
@@ -63,7 +63,7 @@ def keep(session: Session, found: dict[str, Any], province: str, now: datetime) 
     else:
         visitor.province, visitor.fetched_at = province, now
     session.flush()
-    return person  # type: ignore[return-value]
+    return person
 
 
 def is_visitor(session: Session, psn_no: str) -> bool:

@@ -3,7 +3,7 @@ province's reference data a node published (its own provinces) or applied (anoth
 visitor records, persons of another node's province known here only as that node answered for them.
 
 Revision ID: 0028
-Revises: 0027
+Revises: 0024
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0028'
-down_revision = '0027'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
