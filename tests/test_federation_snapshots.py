@@ -5,6 +5,7 @@ and on PostgreSQL."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -13,15 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from federation_served import NATS_URL, nats_problem, wait_until
 from federation_world import Node, federation_doc, inbox, settlements
 from helpers import PG_SERVER, empty_tables, snapshot
 from outpatient_world import CHILD, EXAMPLE_B, PARENT, SZ_HOSP, Hub, check_amounts, region_in
 from sqlalchemy import create_engine, select, text
+from typer.testing import CliRunner
 
-from yibao import sqlkit
+from yibao import cli, sqlkit
+from yibao.app import create_app
 from yibao.dataset.loader import load_document
 from yibao.federation.config import NodeConfig
-from yibao.federation.exchange import FakeNetwork
+from yibao.federation.exchange import Exchange, FakeNetwork
+from yibao.federation.jetstream import JetStreamExchange
 from yibao.platform import snapshots
 from yibao.platform.remote import Remote
 from yibao.store.db import Store, upgrade
@@ -72,12 +78,8 @@ class OwnNode(Node):
         self.peers = peers
         self._his = None
 
-    def connect(self) -> OwnNode:
-        from fastapi.testclient import TestClient
-
-        from yibao.app import create_app
-
-        self.remote = Remote(NodeConfig((self.province,), self.peers), self.net.exchange(self.province),
+    def connect(self, exchange: Exchange | None = None) -> OwnNode:
+        self.remote = Remote(NodeConfig((self.province,), self.peers), exchange or self.net.exchange(self.province),
                              self.store).start()
         self.http = TestClient(create_app(self.store))
         return self
@@ -260,3 +262,50 @@ def test_the_insured_node_answers_1101_for_a_visitor(world: World) -> None:
     assert nobody["infcode"] == -1 and "no person insured in region 140100" in nobody["err_msg"]
     with world.sz.store.unit_of_work() as s:
         assert [v.psn_no for v in s.scalars(select(FederationVisitor))] == [PARENT]
+
+
+def test_snapshots_over_jetstream(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same over the real exchange: node 44 follows node 14's stream with a durable consumer, gets the latest
+    of each kind, then the next version; a quote of a visitor then crosses JetStream too."""
+    problem = nats_problem()
+    if problem:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"required in CI: {problem}")
+        pytest.skip(problem)
+    space = f"s{uuid.uuid4().hex[:10]}"
+    for n in ("44", "14"):
+        shutil.copy(sqlite_template, tmp_path / f"{n}.db")
+    net = FakeNetwork()  # not used: each node on JetStream
+    ty = OwnNode("14", f"sqlite:///{tmp_path / '14.db'}", ("44",), net, federation_doc())
+    sz = OwnNode("44", f"sqlite:///{tmp_path / '44.db'}", ("14",), net, federation_doc())
+    try:
+        ty.connect(JetStreamExchange(NATS_URL, "14", ("44",), space))  # published before node 44 follows
+        sz.connect(JetStreamExchange(NATS_URL, "44", ("14",), space))
+        assert wait_until(lambda: {("14", "regions"), ("14", "policies")} <= set(applied(sz)), timeout=20)
+        doc = federation_doc()
+        region_in(doc, "140100")["policies"][0]["ratio"] = "0.60"
+        load_document(ty.store, doc, ("14",))
+        assert [(s["kind"], s["version"]) for s in ty.remote.publish_if_changed()] == [("policies", 2)]
+        assert wait_until(lambda: applied(sz).get(("14", "policies")) == 2, timeout=20)
+        assert applied(sz)[("14", "regions")] == 1
+        quote = sz.his().visit(sz.who(CHILD), EXAMPLE_B).presettle()["output"]["setlinfo"]
+        assert quote["hifp_pay"] == D("120.00") and quote["acct_pay"] == D("110.00")
+        # `yibao federation publish` on node 14: nothing changed; with --again the current versions again
+        for name, value in (("YIBAO_DATABASE_URL", ty.store.url), ("YIBAO_PROVINCES", "14"),
+                            ("YIBAO_FEDERATION_PEERS", "44"), ("YIBAO_FEDERATION_SPACE", space),
+                            ("YIBAO_NATS_URL", NATS_URL)):
+            monkeypatch.setenv(name, value)
+        done = CliRunner().invoke(cli.app, ["federation", "publish"])
+        assert (done.exit_code, done.output) == (0, "nothing changed since last published\n")
+        done = CliRunner().invoke(cli.app, ["federation", "publish", "--again"])
+        assert done.exit_code == 0, done.output
+        assert [line.split(" (")[0] for line in done.output.splitlines()] == [
+            "published 14 regions version 1", "published 14 policies version 2"]
+        monkeypatch.delenv("YIBAO_PROVINCES")
+        done = CliRunner().invoke(cli.app, ["federation", "publish"])
+        assert done.exit_code != 0 and str(done.exception).startswith("YIBAO_PROVINCES: not set")
+    finally:
+        for node in (sz, ty):
+            if hasattr(node, "remote"):
+                node.remote.close()
+            node.store.dispose()

@@ -62,7 +62,7 @@ class Remote:
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self._reference_seen: int | None = None  # the reference version last published from
-        self._unsent = False  # a snapshot the exchange did not take: sent again by the next round
+        self.unsent = False  # a snapshot the exchange did not take: sent again by the next round
 
     def start(self, serve: bool = True) -> Remote:
         """Connect; with `serve`, take the requests other nodes send this one, apply the reference snapshots they
@@ -82,16 +82,16 @@ class Remote:
         with self.store.unit_of_work() as s:
             self._reference_seen = s.scalar(select(ReferenceVersion.n).where(ReferenceVersion.id == 1))
             bodies = [b for province in self.config.provinces
-                      for b in snapshots.publish(s, province, datetime.now(), again=again or self._unsent)]
+                      for b in snapshots.publish(s, province, datetime.now(), again=again or self.unsent)]
         sent = []
-        self._unsent = False
+        self.unsent = False
         for body in bodies:
             try:
                 self.exchange.broadcast(body["kind"], f"S{body['province']}{body['kind']}{body['version']}", body)
             except Unreachable as exc:
                 log.warning("federation: snapshot %s %s v%s not sent: %s", body["province"], body["kind"],
                             body["version"], exc)
-                self._unsent = True
+                self.unsent = True
                 continue
             sent.append({k: body[k] for k in ("province", "kind", "version", "digest")})
         return sent
@@ -100,7 +100,7 @@ class Remote:
         """Published again when the reference data moved (a load, a switch change, whoever made it)."""
         with self.store.unit_of_work() as s:
             seen = s.scalar(select(ReferenceVersion.n).where(ReferenceVersion.id == 1))
-        return self.publish() if seen != self._reference_seen or self._unsent else []
+        return self.publish() if seen != self._reference_seen or self.unsent else []
 
     def require_reference(self, session: Session, admdvs: str) -> None:
         """Refused while the insured province's reference data has not arrived here."""
