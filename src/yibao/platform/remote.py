@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from yibao.clock import business_now
@@ -71,7 +72,11 @@ class Remote:
         self.exchange.start((lambda msg: elsewhere.handle(self.store, msg)) if serve else None)
         if serve:
             self.exchange.follow(lambda msg: snapshots.receive(self.store, msg, self.config.provinces))
-            self.publish(again=True)
+            try:
+                self.publish(again=True)
+            except (IntegrityError, OperationalError) as exc:  # a sibling worker publishing at the same time
+                log.warning("federation: publishing at start: %s; the sweeper publishes again", exc)
+                self.unsent = True
         return self
 
     # -- reference snapshots --------------------------------------------------------------------------------
