@@ -128,7 +128,22 @@ class Remote:
                                 f"{self.config.time_box:g} s who the person is; send the message again")
         if answer.get("state") != "found":
             raise refuse(field, answer.get("reason", "not found by the insured province's node"))
-        return visitors.keep(session, answer, peer, datetime.now())
+        if self.store.engine.dialect.name == "sqlite":  # one writer at a time: with the message's transaction
+            return visitors.keep(session, answer, peer, datetime.now())
+        # PostgreSQL: kept in a transaction of its own, whatever becomes of the message; two workers meeting the
+        # same visitor at once collide on his key, and the second keeps the record again
+        for attempt in (1, 2):
+            try:
+                with self.store.unit_of_work() as s:
+                    visitors.keep(s, answer, peer, datetime.now())
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        person = session.get(Person, answer["person"]["psn_no"], populate_existing=True)
+        if person is None:  # read committed: the record just committed is seen
+            raise refuse(field, "the visitor record could not be kept; send the message again")
+        return person
 
     def elsewhere(self, admdvs: str) -> str | None:
         return self.config.node_of(admdvs)
