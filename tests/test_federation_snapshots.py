@@ -9,6 +9,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from yibao.dataset.loader import load_document
 from yibao.federation.config import NodeConfig
 from yibao.federation.exchange import Exchange, FakeNetwork
 from yibao.federation.jetstream import JetStreamExchange
-from yibao.platform import snapshots
+from yibao.platform import snapshots, switches
 from yibao.platform.remote import Remote
 from yibao.store.db import Store, upgrade
 from yibao.store.models import Base, FederationSnapshot, FederationVisitor, Person, Policy, Region, Settlement
@@ -309,3 +310,18 @@ def test_snapshots_over_jetstream(tmp_path: Path, sqlite_template: Path, monkeyp
             if hasattr(node, "remote"):
                 node.remote.close()
             node.store.dispose()
+
+
+def test_an_agency_switch_change_is_published_by_the_next_round(world: World) -> None:
+    doc = federation_doc()
+    region_in(doc, "140100")["switches"] = [{"name": "epidemic_outpatient", "on": False, "from": "2026-01-01"}]
+    load_document(world.ty.store, doc, ("14",))
+    assert [(s["kind"], s["version"]) for s in world.ty.remote.publish_if_changed()] == [("regions", 2)]
+    with world.ty.store.unit_of_work() as s:  # Taiyuan's agency turns it on from tomorrow (docs/duties.md)
+        switches.change(s, "140100", "epidemic_outpatient", True, date(2026, 3, 17), by="agency-14",
+                        why="policy notice", today=date(2026, 3, 16), now=datetime(2026, 3, 16, 10))
+    assert [(s["kind"], s["version"]) for s in world.ty.remote.publish_if_changed()] == [("regions", 3)]
+    with world.sz.store.unit_of_work() as s:
+        assert switches.in_force(s, "140100", date(2026, 3, 16)) == set()
+        assert switches.in_force(s, "140100", date(2026, 3, 17)) == {"epidemic_outpatient"}
+    assert applied(world.sz)[("14", "regions")] == 3
