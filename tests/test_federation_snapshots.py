@@ -176,6 +176,9 @@ def test_a_node_holds_its_own_province_and_prices_a_visitor_under_the_insured_po
             assert row is not None
             policy = s.get(Policy, row.policy_id)  # priced under node 14's policy row, as its snapshot carried it
             assert policy is not None and (policy.admdvs, policy.ratio) == ("140100", D("0.50"))
+        out = visit.cancel(info["setl_id"])["output"]["setlinfo"]  # 2208 of a visitor: reversed on node 14
+        assert out["setl_id"] == info["setl_id"] and out["acct_pay"] == D("130.00")
+        assert inbox(w.ty) == {info["setl_id"]: "cancelled", "C" + info["setl_id"]: "done"}
         # no node opened another's database: the only engines made are the single node's of the comparison
         assert set(engines) <= {sqlkit.normalise_url(w.single_url)}
         assert w.sz.store.url != w.ty.store.url
