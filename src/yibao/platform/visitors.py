@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal
-from yibao.platform.persons import Credential, holders
+from yibao.platform.persons import Credential, holders, pooling_region
 from yibao.store.models import FederationVisitor, Filing, Person, PersonDisease
 from yibao.store.rowjson import from_json, to_json
 
@@ -25,8 +25,9 @@ def answer(session: Session, body: dict[str, Any]) -> dict[str, Any]:
             person = session.get(Person, body["psn_no"])
         else:
             c = body["cred"]
+            region = pooling_region(session, body["region"])  # as this node's regions have it
             found = [p for p in holders(session, Credential(c["kind"], c["number"], c.get("card_sn", "")))
-                     if p.admdvs == body["region"]]
+                     if p.admdvs == region]
             person = found[0] if found else None
     except Refusal as refused:
         return {"state": "refused", "reason": str(refused)}
