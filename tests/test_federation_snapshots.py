@@ -262,6 +262,7 @@ def test_the_insured_node_answers_1101_for_a_visitor(world: World) -> None:
     who = world.sz.who(PARENT)
     out = his.ok("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": who["certno"]}}, "140100")["output"]
     assert out["baseinfo"]["psn_no"] == PARENT and out["baseinfo"]["certno"] == who["certno"]
+    assert D(out["insuinfo"][0]["balc"]) == D("3000.00")  # as node 14 has it now
     nobody = his.call("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "140101199901011019"}}, "140100")
     assert nobody["infcode"] == -1 and "no person insured in region 140100" in nobody["err_msg"]
     with world.sz.store.unit_of_work() as s:

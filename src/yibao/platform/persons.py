@@ -13,7 +13,7 @@ from yibao.errors import refuse
 from yibao.money import ZERO
 from yibao.platform.work import Work
 from yibao.rules.identity import id_card_problem
-from yibao.store.models import Account, Contribution, Institution, Person, Region
+from yibao.store.models import Account, Contribution, FederationVisitor, Institution, Person, Region
 from yibao.store.reference import reference
 
 
@@ -120,7 +120,10 @@ def presented_problem(person: Person, cert_type: str, cert_no: str) -> str | Non
 
 def account_balance(session: Session, psn_no: str) -> Decimal:
     account = session.get(Account, psn_no)
-    return account.balance if account is not None and account.status == "open" else ZERO
+    if account is None:  # a visitor insured on another node: the balance his node gave (docs/federation.md)
+        visitor = session.get(FederationVisitor, psn_no)
+        return visitor.balc if visitor is not None and visitor.balc is not None else ZERO
+    return account.balance if account.status == "open" else ZERO
 
 
 def age_on(brdy: date, today: date) -> int:

@@ -7,13 +7,14 @@ own tables, applying nothing."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal
-from yibao.platform.persons import Credential, holders, pooling_region
+from yibao.platform.persons import Credential, account_balance, holders, pooling_region
 from yibao.store.models import FederationVisitor, Filing, Person, PersonDisease
 from yibao.store.rowjson import from_json, to_json
 
@@ -37,7 +38,7 @@ def answer(session: Session, body: dict[str, Any]) -> dict[str, Any]:
     filings = session.scalars(select(Filing).where(Filing.psn_no == person.psn_no, Filing.status == "active")
                               .order_by(Filing.id))
     diseases = session.scalars(select(PersonDisease).where(PersonDisease.psn_no == person.psn_no))
-    return {"state": "found", "person": to_json(person),
+    return {"state": "found", "person": to_json(person), "balc": str(account_balance(session, person.psn_no)),
             "filings": [to_json(f, ("id", "replaces_id")) for f in filings],
             "diseases": [to_json(d) for d in diseases]}
 
@@ -58,11 +59,12 @@ def keep(session: Session, found: dict[str, Any], province: str, now: datetime) 
     session.execute(delete(PersonDisease).where(PersonDisease.psn_no == psn_no))
     session.add_all(from_json(Filing, f) for f in found["filings"])
     session.add_all(from_json(PersonDisease, d) for d in found["diseases"])
+    balc = Decimal(found["balc"]) if found.get("balc") is not None else None
     visitor = session.get(FederationVisitor, psn_no)
     if visitor is None:
-        session.add(FederationVisitor(psn_no=psn_no, province=province, fetched_at=now))
+        session.add(FederationVisitor(psn_no=psn_no, province=province, balc=balc, fetched_at=now))
     else:
-        visitor.province, visitor.fetched_at = province, now
+        visitor.province, visitor.balc, visitor.fetched_at = province, balc, now
     session.flush()
     return person
 

@@ -1296,4 +1296,6 @@ class FederationVisitor(Base):
     __tablename__ = "federation_visitors"
     psn_no: Mapped[str] = mapped_column(String(30), primary_key=True)
     province: Mapped[str] = mapped_column(String(2))
+    #: his own account's balance as the insured node answered (1101 shows it; the account stays there)
+    balc: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     fetched_at: Mapped[datetime] = mapped_column(DateTime)

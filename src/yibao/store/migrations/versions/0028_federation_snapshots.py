@@ -27,6 +27,7 @@ def upgrade() -> None:
     op.create_table('federation_visitors',
                     sa.Column('psn_no', sa.String(length=30), nullable=False),
                     sa.Column('province', sa.String(length=2), nullable=False),
+                    sa.Column('balc', sa.BigInteger(), nullable=True),
                     sa.Column('fetched_at', sa.DateTime(), nullable=False),
                     sa.PrimaryKeyConstraint('psn_no'))
 
