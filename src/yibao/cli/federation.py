@@ -148,3 +148,32 @@ def transfers(json: Annotated[bool, typer.Option("--json", help="the list as JSO
             typer.echo(f"{r['month']} {r['voucher_id']} {r['side']} {r['total']}: {state}")
     if any(r["side"] == "payer" and not r.get("payee_told") and r.get("instruction") for r in rows):
         raise typer.Exit(1)
+
+
+@federation_app.command("publish")
+def publish(again: Annotated[bool, typer.Option("--again", help="send every kind, changed or not")] = False,
+            json: Annotated[bool, typer.Option("--json", help="what was sent as JSON")] = False) -> None:
+    """This node (YIBAO_PROVINCES) publishes its provinces' reference data (regions, policies) to the other nodes
+    as versioned snapshots: each kind whose content changed since last published gets the next version."""
+    store = Store()
+    node = remote.node_from_env(store)
+    if node is None:
+        store.dispose()
+        raise refuse("YIBAO_PROVINCES", "not set: `yibao federation publish` runs on a node of a federation")
+    try:
+        node.start(serve=False)
+        sent = node.publish(again=again)
+        unsent = node.unsent
+    finally:
+        node.close()
+        store.dispose()
+    if json:
+        print_json(sent)
+    else:
+        for s in sent:
+            typer.echo(f"published {s['province']} {s['kind']} version {s['version']} ({s['digest'][:12]})")
+        if not sent and not unsent:
+            typer.echo("nothing changed since last published")
+    if unsent:
+        typer.echo("the exchange did not take every snapshot: run it again with --again", err=True)
+        raise typer.Exit(1)

@@ -15,6 +15,7 @@ from yibao.cli.root import LogFormat, app, log_format_of, safe_url
 from yibao.client import PlatformError, client_from_env, infcode_of
 from yibao.dataset.loader import DatasetError, load_file
 from yibao.demo_keys import ShippedKey, refuse_shipped
+from yibao.federation.config import from_env as federation_config
 from yibao.observe.logs import configure
 from yibao.serving import run
 from yibao.store.db import Store, database_url, upgrade
@@ -54,11 +55,13 @@ def _maintain() -> Maintained:
 
 @app.command()
 def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="dataset YAML or JSON")]) -> None:
-    """Load a dataset document (docs/dataset.md); validates it whole and writes nothing if any part is wrong."""
+    """Load a dataset document (docs/dataset.md); validates it whole and writes nothing if any part is wrong. On
+    a node of a federation (YIBAO_PROVINCES) only what the node owns is written (docs/federation.md)."""
     upgrade()
+    node = federation_config()
     store = Store()
     try:
-        report = load_file(store, file)
+        report = load_file(store, file, node.provinces if node is not None else None)
     except DatasetError as exc:
         typer.echo(f"{file}: not loaded, {len(exc.problems)} problem(s):", err=True)
         for problem in exc.problems:

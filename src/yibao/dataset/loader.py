@@ -68,11 +68,13 @@ def read_document(path: Path) -> Any:
         raise DatasetError([Problem(str(path), f"is not valid YAML or JSON: {exc}")]) from None
 
 
-def load_file(store: Store, path: Path) -> LoadReport:
-    return load_document(store, read_document(path))
+def load_file(store: Store, path: Path, provinces: tuple[str, ...] | None = None) -> LoadReport:
+    return load_document(store, read_document(path), provinces)
 
 
-def load_document(store: Store, raw: Any) -> LoadReport:
+def load_document(store: Store, raw: Any, provinces: tuple[str, ...] | None = None) -> LoadReport:
+    """`provinces`: a node of a federation (YIBAO_PROVINCES) writes only what it owns (docs/federation.md); the
+    document is still checked whole."""
     doc, problems = parse(raw)
     if doc is None:
         raise DatasetError(problems)
@@ -81,8 +83,24 @@ def load_document(store: Store, raw: Any) -> LoadReport:
         if problems:
             raise DatasetError(problems)
         report = LoadReport()
-        _Writer(session, report).write(doc, store)
+        _Writer(session, report).write(owned(doc, provinces) if provinces else doc, store)
         return report
+
+
+def owned(doc: DatasetDoc, provinces: tuple[str, ...]) -> DatasetDoc:
+    """What a node owning `provinces` holds of the document: its regions with their reference data, its
+    institutions, the persons insured there with their accounts, usage, filings and mutual aid. Another
+    province's reference data arrives as that node's snapshots, its persons as visitors (docs/federation.md)."""
+    def own(admdvs: str) -> bool:
+        return admdvs[:2] in provinces
+    persons = [p for p in doc.persons if own(p.admdvs)]
+    ours = {p.psn_no for p in persons}
+    return doc.model_copy(update={
+        "regions": [r for r in doc.regions if own(r.admdvs)],
+        "institutions": [i for i in doc.institutions if own(i.admdvs)],
+        "persons": persons,
+        "mutual_aid": [g for g in doc.mutual_aid if g.beneficiary in ours and g.authorizer in ours],
+        "filings": [f for f in doc.filings if f.psn_no in ours]})
 
 
 def _known(session: Session) -> Known:

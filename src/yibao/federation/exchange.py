@@ -38,6 +38,16 @@ class Exchange:
         """The answer's body to request `msg_id`, or None when none came within `timeout` seconds."""
         raise NotImplementedError
 
+    def broadcast(self, kind: str, msg_id: str, body: dict[str, Any]) -> None:
+        """Publish this node's reference snapshot of `kind` to every node following it; the latest of each kind
+        is kept for a node that follows later. Unreachable if not taken."""
+        raise NotImplementedError
+
+    def follow(self, handler: Handler) -> None:
+        """Take the snapshots the peers broadcast (shared between the node's workers, each applied by one); the
+        handler's answer is not sent back (None: not applied now, delivered again)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         pass
 
@@ -81,6 +91,8 @@ class FakeNetwork:
         self.held: list[Message] = []
         self.hold: Callable[[Message], bool] | None = None
         self.delivered: list[Message] = []
+        self.retained: dict[tuple[str, str], Message] = {}  # the latest snapshot per (sender, kind)
+        self.followers: set[str] = set()
 
     def exchange(self, node: str, worker: str = "w1") -> FakeExchange:
         return FakeExchange(self, node, worker)
@@ -93,6 +105,29 @@ class FakeNetwork:
             return
         copies = 2 if self.duplicate else 1
         self.queues.setdefault(to, []).extend(dict(msg) for _ in range(copies))
+
+    def broadcast(self, msg: Message) -> None:
+        if self.exchange_down:
+            raise Unreachable("the exchange is down")
+        self.retained[(msg["sender"], msg["kind"])] = msg
+        for node in sorted(self.followers - {msg["sender"]}):
+            self._now_or_later(node, {**msg, "to": node})
+
+    def follow(self, node: str) -> None:
+        self.followers.add(node)
+        for (sender, _), msg in sorted(self.retained.items()):
+            if sender != node:
+                self._now_or_later(node, {**msg, "to": node})
+
+    def _now_or_later(self, node: str, msg: Message) -> None:
+        """A snapshot is applied by a follower that is up at once (a test need not pump for it); held, or
+        queued for a node that is down."""
+        if self.hold is not None and self.hold(msg):
+            self.held.append(msg)
+        elif node in self.down or node not in self.nodes or not self.nodes[node].deliver(msg):
+            self.queues.setdefault(node, []).append(msg)
+        else:
+            self.delivered.append(msg)
 
     def release(self, reverse: bool = False) -> None:
         """Deliver the held messages (last first with `reverse`)."""
@@ -124,6 +159,7 @@ class FakeExchange(Exchange):
     def __init__(self, network: FakeNetwork, node: str, worker: str):
         self.network, self.node, self.worker = network, node, worker
         self.handler: Handler | None = None
+        self.follower: Handler | None = None
         self.waiters = _Waiters()
 
     def start(self, handler: Handler | None) -> None:
@@ -134,10 +170,20 @@ class FakeExchange(Exchange):
         self.network.post(to, {"id": msg_id, "kind": kind, "sender": self.node, "to": to, "reply": self.worker,
                                "body": body})
 
+    def broadcast(self, kind: str, msg_id: str, body: dict[str, Any]) -> None:
+        self.network.broadcast({"id": msg_id, "kind": kind, "sender": self.node, "to": "*", "reply": self.worker,
+                                "body": body, "snapshot": True})
+
+    def follow(self, handler: Handler) -> None:
+        self.follower = handler
+        self.network.follow(self.node)
+
     def deliver(self, msg: Message) -> bool:
         if msg["kind"] == "answer":
             self.waiters.put(msg["id"], msg["body"])
             return True
+        if msg.get("snapshot"):
+            return self.follower is not None and self.follower(msg) is not None
         if self.handler is None:
             return False
         body = self.handler(msg)

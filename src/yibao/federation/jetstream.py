@@ -6,6 +6,10 @@ consumer per incoming stream for requests (each request to one worker, acknowled
 delivered again otherwise); each worker reads its own answers through an ephemeral consumer. The connection
 reconnects for ever: while the exchange is down, `send` fails at once (the asking settlement is refused as not
 settled) and requests wait in their streams.
+
+Reference snapshots: stream `<space>_ref_<province>` holds what a node publishes of its own province, on
+`<space>.ref.<province>.<kind>`, the latest of each kind kept (a node starting later gets it); each other node reads
+it through a durable pull consumer `<node>-ref` shared by its workers, acknowledging once applied.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class JetStreamExchange(Exchange):
         for peer in self.peers:
             for sender, to in ((self.node, peer), (peer, self.node)):
                 await self._stream(sender, to)
+        await self._ref_stream(self.node)
         for peer in self.peers:
             await self._js.subscribe(self.subject(peer, self.node, f"ans.{self.worker}"),
                                      stream=self.stream(peer, self.node), cb=self._on_answer,
@@ -83,11 +88,39 @@ class JetStreamExchange(Exchange):
         except BadRequestError:  # made by the other node or another worker
             await self._js.stream_info(config.name)
 
+    async def _ref_stream(self, province: str) -> None:
+        config = api.StreamConfig(name=f"{self.space}_ref_{province}", subjects=[f"{self.space}.ref.{province}.*"],
+                                  storage=api.StorageType.FILE, max_msgs_per_subject=1)
+        try:
+            await self._js.add_stream(config)
+        except BadRequestError:  # made by the node or another worker
+            await self._js.stream_info(config.name)
+
+    def broadcast(self, kind: str, msg_id: str, body: dict[str, Any]) -> None:
+        msg = {"id": msg_id, "kind": kind, "sender": self.node, "to": "*", "reply": self.worker, "body": body,
+               "snapshot": True}
+        try:
+            self._run(self._js.publish(f"{self.space}.ref.{self.node}.{kind}", json.dumps(msg).encode(),
+                                       timeout=SEND_TIMEOUT), timeout=SEND_TIMEOUT + 1)
+        except Exception as exc:  # noqa: BLE001 - not taken, whatever the reason
+            raise Unreachable(f"the exchange did not take the snapshot: {exc or type(exc).__name__}") from exc
+
+    def follow(self, handler: Handler) -> None:
+        self._run(self._follow(handler), timeout=30)
+
+    async def _follow(self, handler: Handler) -> None:
+        for peer in self.peers:
+            await self._ref_stream(peer)
+            sub = await self._js.pull_subscribe(f"{self.space}.ref.{peer}.*", durable=f"{self.node}-ref",
+                                                stream=f"{self.space}_ref_{peer}",
+                                                config=api.ConsumerConfig(ack_wait=60, max_ack_pending=100))
+            self._loop.create_task(self._serve(sub, handler, answer=False))
+
     async def _on_answer(self, msg: Any) -> None:
         data = json.loads(msg.data)
         self.waiters.put(data["id"], data["body"])
 
-    async def _serve(self, sub: Any, handler: Handler) -> None:
+    async def _serve(self, sub: Any, handler: Handler, answer: bool = True) -> None:
         while not self._stop:
             try:
                 batch = await sub.fetch(16, timeout=1)
@@ -97,9 +130,9 @@ class JetStreamExchange(Exchange):
                 log.warning("federation: fetching requests failed: %s", exc)
                 await asyncio.sleep(0.5)
                 continue
-            await asyncio.gather(*(self._one(msg, handler) for msg in batch))
+            await asyncio.gather(*(self._one(msg, handler, answer) for msg in batch))
 
-    async def _one(self, raw: Any, handler: Handler) -> None:
+    async def _one(self, raw: Any, handler: Handler, answer_it: bool = True) -> None:
         msg: Message = json.loads(raw.data)
         try:
             body = await self._loop.run_in_executor(self._pool, handler, msg)
@@ -108,6 +141,9 @@ class JetStreamExchange(Exchange):
             body = None
         if body is None:
             await raw.nak(delay=0.5)
+            return
+        if not answer_it:  # a snapshot: applied (or ignored), nobody waits for an answer
+            await raw.ack()
             return
         answer = {"id": msg["id"], "kind": "answer", "sender": self.node, "to": msg["sender"],
                   "reply": msg["reply"], "body": body}

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal
 from yibao.money import ZERO
-from yibao.platform import catalog, ledger, national_clearing, province_transfers, recovery, settlement
+from yibao.platform import catalog, ledger, national_clearing, province_transfers, recovery, settlement, visitors
 from yibao.platform.ids import new_id
 from yibao.rules.selection import settlement_case
 from yibao.rules.splitting import Sums
@@ -63,6 +63,9 @@ def handle(store: Store, msg: dict[str, Any]) -> dict[str, Any] | None:
             return _paid(store, msg)
         if kind == recovery.STATUS:  # this node as the treatment node: what became of a settlement it asked
             return recovery.answer_status(store, msg)
+        if kind == "person":  # who a visitor is (platform/visitors.py): read, applied to nothing
+            with store.unit_of_work() as session:
+                return visitors.answer(session, msg["body"])
     except (IntegrityError, OperationalError):  # a twin delivered at the same time, a deadlock: again later
         return None
     return {"state": "refused", "reason": f"unknown request kind {kind!r}"}

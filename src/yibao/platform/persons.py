@@ -13,7 +13,7 @@ from yibao.errors import refuse
 from yibao.money import ZERO
 from yibao.platform.work import Work
 from yibao.rules.identity import id_card_problem
-from yibao.store.models import Account, Contribution, Institution, Person, Region
+from yibao.store.models import Account, Contribution, FederationVisitor, Institution, Person, Region
 from yibao.store.reference import reference
 
 
@@ -62,24 +62,13 @@ def find_person(session: Session, institution: Institution, insuplc_admdvs: str,
     """
     region = searched_region(session, institution, insuplc_admdvs)
     field = "input.data.mdtrt_cert_no"
-    if not cred.number:
-        raise refuse(field, "is required")
-    if cred.kind == "01":
-        holders = list(session.scalars(select(Person).where(Person.ecard == cred.number)))
-    elif cred.kind == "02":
-        why = id_card_problem(cred.number)
-        if why:
-            raise refuse(field, f"not a valid ID card number: {why}")
-        holders = list(session.scalars(select(Person).where(Person.certno == cred.number.upper())))
-    elif cred.kind == "03":
-        if not cred.card_sn:
-            raise refuse("input.data.card_sn", "is required with a social-security card (mdtrt_cert_type 03)")
-        holders = list(session.scalars(select(Person).where(Person.card_no == cred.number)))
-    else:
-        raise refuse("input.data.mdtrt_cert_type", "must be one of 01, 02, 03")
-    here = [p for p in holders if p.admdvs == region]
+    found = holders(session, cred)
+    here = [p for p in found if p.admdvs == region]
+    remote = session.info.get("remote")  # a node of a federation: its node answers for a person insured there
+    if remote is not None and remote.elsewhere(region) and (not here or remote.is_visitor(session, here[0])):
+        here = [remote.visitor(session, region, cred=cred)]
     if not here:
-        if holders and not insuplc_admdvs:
+        if found and not insuplc_admdvs:
             raise refuse("insuplc_admdvs", "the holder of this credential is insured in another region: "
                                            "set insuplc_admdvs to the insured region (参保地) chosen at the desk")
         raise refuse(field, f"no person insured in region {region} holds this credential")
@@ -87,6 +76,25 @@ def find_person(session: Session, institution: Institution, insuplc_admdvs: str,
     if cred.kind == "03" and person.card_sn and person.card_sn != cred.card_sn:
         raise refuse("input.data.card_sn", "does not match the card's identification code")
     return person
+
+
+def holders(session: Session, cred: Credential) -> list[Person]:
+    """The persons holding the credential, wherever insured; the credential refused if malformed."""
+    field = "input.data.mdtrt_cert_no"
+    if not cred.number:
+        raise refuse(field, "is required")
+    if cred.kind == "01":
+        return list(session.scalars(select(Person).where(Person.ecard == cred.number)))
+    if cred.kind == "02":
+        why = id_card_problem(cred.number)
+        if why:
+            raise refuse(field, f"not a valid ID card number: {why}")
+        return list(session.scalars(select(Person).where(Person.certno == cred.number.upper())))
+    if cred.kind == "03":
+        if not cred.card_sn:
+            raise refuse("input.data.card_sn", "is required with a social-security card (mdtrt_cert_type 03)")
+        return list(session.scalars(select(Person).where(Person.card_no == cred.number)))
+    raise refuse("input.data.mdtrt_cert_type", "must be one of 01, 02, 03")
 
 
 def check_claimed_identity(person: Person, certno: str | None, psn_name: str | None) -> None:
@@ -112,7 +120,10 @@ def presented_problem(person: Person, cert_type: str, cert_no: str) -> str | Non
 
 def account_balance(session: Session, psn_no: str) -> Decimal:
     account = session.get(Account, psn_no)
-    return account.balance if account is not None and account.status == "open" else ZERO
+    if account is None:  # a visitor insured on another node: the balance his node gave (docs/federation.md)
+        visitor = session.get(FederationVisitor, psn_no)
+        return visitor.balc if visitor is not None and visitor.balc is not None else ZERO
+    return account.balance if account.status == "open" else ZERO
 
 
 def age_on(brdy: date, today: date) -> int:

@@ -21,27 +21,29 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from yibao.clock import business_now
-from yibao.errors import Refusal
+from yibao.errors import Refusal, refuse
 from yibao.federation.config import NodeConfig, from_env
 from yibao.federation.exchange import Exchange, Unreachable
 from yibao.money import ZERO
-from yibao.platform import elsewhere, province_transfers, recovery, settlement
+from yibao.platform import elsewhere, province_transfers, recovery, settlement, snapshots, visitors
 from yibao.platform.ids import new_id
 from yibao.rules.cost_sharing import Shares
 from yibao.rules.selection import Case, PolicyRow
 from yibao.rules.splitting import Sums
 from yibao.rules.waterfall import AccountPayment, AidSource, Draw
 from yibao.store.db import Store
-from yibao.store.models import Account, FederationOutbox, Institution, Person, Settlement
+from yibao.store.models import Account, FederationOutbox, Institution, Person, ReferenceVersion, Settlement
 
 log = logging.getLogger("yibao.federation")
 
@@ -60,12 +62,88 @@ class Remote:
         self.config, self.exchange, self.store = config, exchange, store
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._reference_seen: int | None = None  # the reference version last published from
+        self.unsent = False  # a snapshot the exchange did not take: sent again by the next round
 
     def start(self, serve: bool = True) -> Remote:
-        """Connect; with `serve`, take the requests other nodes send this one."""
+        """Connect; with `serve`, take the requests other nodes send this one, apply the reference snapshots they
+        publish, and publish this node's own."""
         self.store.remote = self
         self.exchange.start((lambda msg: elsewhere.handle(self.store, msg)) if serve else None)
+        if serve:
+            self.exchange.follow(lambda msg: snapshots.receive(self.store, msg, self.config.provinces))
+            try:
+                self.publish(again=True)
+            except (IntegrityError, OperationalError) as exc:  # a sibling worker publishing at the same time
+                log.warning("federation: publishing at start: %s; the sweeper publishes again", exc)
+                self.unsent = True
         return self
+
+    # -- reference snapshots --------------------------------------------------------------------------------
+
+    def publish(self, again: bool = False) -> list[dict[str, Any]]:
+        """This node's provinces' reference data, each kind that changed (every kind `again`) as a snapshot to
+        every peer; what was sent (province, kind, version, digest)."""
+        with self.store.unit_of_work() as s:
+            self._reference_seen = s.scalar(select(ReferenceVersion.n).where(ReferenceVersion.id == 1))
+            bodies = [b for province in self.config.provinces
+                      for b in snapshots.publish(s, province, datetime.now(), again=again or self.unsent)]
+        sent = []
+        self.unsent = False
+        for body in bodies:
+            try:
+                self.exchange.broadcast(body["kind"], f"S{body['province']}{body['kind']}{body['version']}", body)
+            except Unreachable as exc:
+                log.warning("federation: snapshot %s %s v%s not sent: %s", body["province"], body["kind"],
+                            body["version"], exc)
+                self.unsent = True
+                continue
+            sent.append({k: body[k] for k in ("province", "kind", "version", "digest")})
+        return sent
+
+    def publish_if_changed(self) -> list[dict[str, Any]]:
+        """Published again when the reference data moved (a load, a switch change, whoever made it)."""
+        with self.store.unit_of_work() as s:
+            seen = s.scalar(select(ReferenceVersion.n).where(ReferenceVersion.id == 1))
+        return self.publish() if seen != self._reference_seen or self.unsent else []
+
+    def require_reference(self, session: Session, admdvs: str) -> None:
+        """Refused while the insured province's reference data has not arrived here."""
+        if self.elsewhere(admdvs):
+            snapshots.require(session, admdvs[:2])
+
+    # -- visitors -------------------------------------------------------------------------------------------
+
+    def is_visitor(self, session: Session, person: Person) -> bool:
+        return visitors.is_visitor(session, person.psn_no)
+
+    def visitor(self, session: Session, region: str, *, psn_no: str | None = None, cred: Any = None) -> Person:
+        """A person insured on another node, as that node answers for him now, kept as a visitor record."""
+        peer = self.elsewhere(region) or ""
+        field = "input.data.psn_no" if psn_no else "input.data.mdtrt_cert_no"
+        body = {"region": region, "psn_no": psn_no, "cred": asdict(cred) if cred is not None else None}
+        answer = self.ask(peer, "person", "P" + uuid.uuid4().hex[:24], body)
+        if answer is None:
+            raise refuse(field, f"the insured province's node {peer} did not answer within "
+                                f"{self.config.time_box:g} s who the person is; send the message again")
+        if answer.get("state") != "found":
+            raise refuse(field, answer.get("reason", "not found by the insured province's node"))
+        if self.store.engine.dialect.name == "sqlite":  # one writer at a time: with the message's transaction
+            return visitors.keep(session, answer, peer, datetime.now())
+        # PostgreSQL: kept in a transaction of its own, whatever becomes of the message; two workers meeting the
+        # same visitor at once collide on his key, and the second keeps the record again
+        for attempt in (1, 2):
+            try:
+                with self.store.unit_of_work() as s:
+                    visitors.keep(s, answer, peer, datetime.now())
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        person = session.get(Person, answer["person"]["psn_no"], populate_existing=True)
+        if person is None:  # read committed: the record just committed is seen
+            raise refuse(field, "the visitor record could not be kept; send the message again")
+        return person
 
     def elsewhere(self, admdvs: str) -> str | None:
         return self.config.node_of(admdvs)
@@ -223,6 +301,7 @@ class Remote:
                     self.sweep()
                     recovery.confirm(self, datetime.now() - timedelta(seconds=4 * self.config.time_box))
                     province_transfers.advance(self)
+                    self.publish_if_changed()
                 except Exception:  # noqa: BLE001 - the next round tries again
                     log.exception("federation: sweeping failed")
         self._sweeper = threading.Thread(target=loop, name="federation-sweeper", daemon=True)

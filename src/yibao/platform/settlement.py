@@ -92,6 +92,9 @@ def person_for_message(session: Session, psn_no: str, insuplc_admdvs: str, insti
     """The insured person a message names, with the envelope's insured region agreeing (interface.md 1.1).
     Queries pass check_suspension=False: a suspended person's history is still answered."""
     person = session.get(Person, psn_no)
+    remote = session.info.get("remote")  # a node of a federation: a visitor is who his insured node says
+    if person is None and remote is not None and insuplc_admdvs and remote.elsewhere(insuplc_admdvs):
+        person = remote.visitor(session, pooling_region(session, insuplc_admdvs), psn_no=psn_no)
     if person is None:
         raise refuse(field_name, f"no insured person {psn_no}")
     # the session's identity map holds rows weakly: kept here, the next read of this person in the same unit
@@ -125,6 +128,8 @@ def compute(session: Session, *, person: Person, institution: Institution, kind:
     if insutype != person.insutype:
         raise refuse("input.data.insutype", f"the person is insured under {person.insutype}, not {insutype}")
     case = case_for(person, institution, kind)
+    if session.info.get("remote") is not None:  # another node's policy only from its snapshots, never stale nothing
+        session.info["remote"].require_reference(session, person.admdvs)
     policy = catalog.policy_for(session, case.policy_admdvs, insutype, med_type, institution.level, as_of or today)
     sums = sum_lines(splits)
     if sums.medfee_sumamt < 0 or sums.inscp_scp_amt < 0:

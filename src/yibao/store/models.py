@@ -1275,3 +1275,28 @@ class FederationVoucher(Base):
     total: Mapped[Decimal] = mapped_column(Money)
     entries: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FederationSnapshot(Base):
+    """A province's reference data of one kind as a versioned snapshot (docs/federation.md): on the node owning
+    the province, the last version it published; on another node, the last version it applied. An older or
+    equal version is never applied again."""
+
+    __tablename__ = "federation_snapshots"
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FederationVisitor(Base):
+    """A person insured on another node, known here only from that node's answer to a `person` query (1101, a
+    settlement at one of this node's institutions): the person row is the insured node's, kept as a visitor."""
+
+    __tablename__ = "federation_visitors"
+    psn_no: Mapped[str] = mapped_column(String(30), primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    #: his own account's balance as the insured node answered (1101 shows it; the account stays there)
+    balc: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime)

@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '0029'
-down_revision = '0024'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 
