@@ -2,7 +2,7 @@
 node on SQLite has yet to confirm (platform/recovery.py) without reading the whole inbox.
 
 Revision ID: 0029
-Revises: 0024
+Revises: 0028
 Create Date: 2026-12-06
 """
 from alembic import op
