@@ -9,9 +9,11 @@ import typer
 
 from yibao.cli.root import app, run_work
 from yibao.errors import refuse
+from yibao.reports import whatif_render
 from yibao.whatif import load, render, whatif
+from yibao.whatif.report import BREAKDOWNS
 
-FORMATS = ("text", "json", "xlsx")
+FORMATS = ("text", "json", "xlsx", "pdf")
 
 
 @app.command("whatif")
@@ -21,7 +23,8 @@ def whatif_command(
         month: Annotated[str, typer.Option(help="the month replayed, YYYY-MM")],
         changes: Annotated[Path | None, typer.Option(help="CHANGES.yaml: the policy changes; none: replay "
                                                           "unchanged (every settlement as stored)")] = None,
-        fmt: Annotated[str, typer.Option("--format", help="text, json or xlsx (xlsx needs --out)")] = "text",
+        fmt: Annotated[str, typer.Option("--format", help="text, json, xlsx or pdf (with its charts); xlsx and pdf "
+                                                          "need --out")] = "text",
         out: Annotated[Path | None, typer.Option(help="write the report to this file instead of printing it")]
         = None,
         top: Annotated[int, typer.Option(min=0, max=1000, help="how many of the largest changes to list")] = 10,
@@ -31,8 +34,8 @@ def whatif_command(
     Read only: nothing stored changes."""
     if fmt not in FORMATS:
         raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}, not {fmt!r}", param_hint="--format")
-    if fmt == "xlsx" and out is None:
-        raise typer.BadParameter("an xlsx workbook is written to a file: give --out FILE", param_hint="--out")
+    if fmt in ("xlsx", "pdf") and out is None:
+        raise typer.BadParameter(f"the {fmt} report is written to a file: give --out FILE", param_hint="--out")
     text = ""
     if changes is not None:
         try:
@@ -42,6 +45,7 @@ def whatif_command(
             raise typer.Exit(1) from None
     report = run_work(lambda w: whatif(w.session, region, month, load(text), top=top))
     body: str | bytes = (render.as_xlsx(report) if fmt == "xlsx" else
+                         whatif_render.as_pdf(report, BREAKDOWNS) if fmt == "pdf" else
                          render.as_json(report) + "\n" if fmt == "json" else render.as_text(report))
     if out is None:
         typer.echo(body, nl=False)

@@ -93,3 +93,7 @@ class Tally:
             "largest_changes": self.largest(),
             "notes": notes,
         }
+
+
+# TEMPORARY until the engine's breakdowns land (contract): removed at the merge of i-wfe
+BREAKDOWNS = (("by_region", "region", "by treatment region"), ("by_insutype", "insutype", "by insured type"))
