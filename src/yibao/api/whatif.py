@@ -39,5 +39,6 @@ def what_if(body: WhatIfBody, request: Request, format: Format = "json",
     if format == "json":
         return report
     content = render.as_xlsx(report) if format == "xlsx" else whatif_render.as_pdf(report, BREAKDOWNS)
+    name = whatif_render.file_name(report, format)
     return Response(content, media_type=whatif_render.MEDIA[format],
-                    headers={"Content-Disposition": f'attachment; filename="{whatif_render.file_name(report, format)}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
