@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from helpers import snapshot
 from openpyxl import load_workbook
+from staff_world import GZ_H, SZ_EMP, SZ_H
 from typer.testing import CliRunner
 from whatif_world import GZ, LOWER_DEDUCTIBLE, MONTH, SZ, Month, settled_month
 
@@ -71,12 +72,23 @@ def test_a_lowered_deductible_costs_the_fund_more_explained_per_region(month: Mo
     assert by_region[SZ]["fund_pay"]["change"] == Decimal("48.00")
     assert by_region[GZ]["fund_pay"]["change"] == 0  # his visit there came after the deductible was used up
     assert {c["setl_id"] for c in r["largest_changes"]} == {month.setl_ids["a1"], month.setl_ids["p"]}
+    assert r["fund_effect"] == Decimal("48.00") and r["months"] == [MONTH]
+    by_institution = {g["institution"]: g for g in r["by_institution"]}
+    assert by_institution[SZ_H]["fund_pay"]["change"] == Decimal("48.00") and by_institution[SZ_H]["name"]
+    assert by_institution[GZ_H]["fund_pay"]["change"] == 0
+    assert [g["insured_region"] for g in r["by_insured_region"]] == [SZ]
+    assert {g["med_type"] for g in r["by_med_type"]} >= {"11"}
+    assert sum(g["fund_pay"]["change"] for g in r["by_inst_level"]) == Decimal("48.00")
+    # the employee of worked example A alone pays less; the cancelled visit of the other father nets out
+    [employee] = r["most_affected_persons"]
+    assert employee["psn_no"] == SZ_EMP and employee["fund_pay"]["change"] == Decimal("48.00")
     # what the fund pays more the person pays less: from his account first, then in cash
     changed = next(c for c in r["largest_changes"] if c["setl_id"] == month.setl_ids["a1"])
     assert changed["acct_pay"]["change"] + changed["psn_cash_pay"]["change"] == Decimal("-48.00")
     text = whatif(tmp_path, "--region", SZ, "--month", MONTH, changes=LOWER_DEDUCTIBLE).output
     assert "5 settlements replayed, 2 changed" in text
     assert "+48.00" in text
+    assert "effect on the fund: +48.00" in text and "by institution level" in text
 
 
 def test_withheld_mutual_aid_and_a_changed_ratio_from_a_day(month: Month, tmp_path: Path) -> None:
@@ -96,7 +108,7 @@ def test_the_report_as_an_xlsx_workbook(month: Month, tmp_path: Path) -> None:
                     changes=LOWER_DEDUCTIBLE)
     assert str(out) in result.output
     book = load_workbook(io.BytesIO(out.read_bytes()))
-    assert book.sheetnames == ["by region", "largest changes", "changes"]
+    assert book.sheetnames == ["by region", "largest changes", "breakdowns", "changes"]
     rows = list(book["by region"].iter_rows(values_only=True))
     head, total = rows[1], rows[-1]
     assert total[0] == "total" and total[2] == 5

@@ -11,7 +11,7 @@ import simplejson
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from yibao.whatif.report import FIGURES
+from yibao.whatif.report import BREAKDOWNS, FIGURES
 
 LABELS = {"fund_pay": "fund pay", "acct_pay": "account pay", "acct_mulaid_pay": "of it mutual aid",
           "psn_cash_pay": "out of pocket"}
@@ -23,20 +23,25 @@ def as_json(report: dict[str, Any]) -> str:
 
 
 def as_text(report: dict[str, Any]) -> str:
-    lines = [f"what-if for region {report['region']}, {report['month']}: "
-             f"{report['total']['settlements']} settlements replayed, {report['total']['changed']} changed"]
+    months = report.get("months") or [report["month"]]
+    period = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+    lines = [f"what-if for region {report['region']}, {period}: "
+             f"{report['total']['settlements']} settlements replayed, {report['total']['changed']} changed",
+             f"effect on the fund: {_signed(report['fund_effect'])}"]
     lines.append(f"changes: {simplejson.dumps(report['changes'], use_decimal=True, ensure_ascii=False)}")
-    head = f"{'region':8} {'insutype':8} {'settled':>8} {'changed':>8}  {'figure':17} {'before':>14} {'after':>14} " \
-           f"{'change':>14}"
-    for title, rows in (("by treatment region", report["by_region"]), ("by insured type", report["by_insutype"]),
-                        ("by region and insured type", report["by_region_and_insutype"]),
-                        ("total", [report["total"]])):
-        lines += ["", title, head]
+    tables = [(title, column, report[name]) for name, column, title in BREAKDOWNS]
+    tables += [("by region and insured type", "region", report["by_region_and_insutype"]),
+               ("total", "", [report["total"]]), ("persons most affected", "psn_no", report["most_affected_persons"])]
+    for title, column, rows in tables:
+        if not rows:
+            continue
+        lines += ["", title, f"{column or '':24} {'settled':>8} {'changed':>8}  {'figure':17} {'before':>14} "
+                             f"{'after':>14} {'change':>14}"]
         for row in rows:
+            label = _label(row, column)
             for i, name in enumerate(FIGURES):
                 fig = row[name]
-                lead = (f"{row.get('region', '*'):8} {row.get('insutype', '*'):8} {row['settlements']:>8} "
-                        f"{row['changed']:>8}" if i == 0 else " " * 35)
+                lead = f"{label:24.24} {row['settlements']:>8} {row['changed']:>8}" if i == 0 else " " * 42
                 lines.append(f"{lead}  {LABELS[name]:17} {fig['before']:>14} {fig['after']:>14} "
                              f"{_signed(fig['change']):>14}")
     if report["largest_changes"]:
@@ -49,6 +54,15 @@ def as_text(report: dict[str, Any]) -> str:
                          f"{c['psn_cash_pay']['before']:>12} {c['psn_cash_pay']['after']:>12}")
     lines += [f"note: {n}" for n in report["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _label(row: dict[str, Any], column: str) -> str:
+    if not column:
+        return "*"
+    if column == "region" and "insutype" in row:
+        return f"{row['region']} {row['insutype']}"
+    label = str(row.get(column) or "-")
+    return f"{label} {row['name']}" if row.get("name") else label
 
 
 def _signed(amount: Decimal) -> str:
@@ -65,10 +79,12 @@ def as_xlsx(report: dict[str, Any]) -> bytes:
     rows = [[r["region"], r["insutype"], r["settlements"], r["changed"], *_figures(r)]
             for r in report["by_region_and_insutype"]]
     rows.append(["total", "", report["total"]["settlements"], report["total"]["changed"], *_figures(report["total"])])
-    _fill(sheet, [f"what-if for region {report['region']}, {report['month']}"], head, rows)
+    _fill(sheet, [f"what-if for region {report['region']}, {', '.join(report.get('months') or [report['month']])}"],
+          head, rows)
     largest = book.create_sheet("largest changes")
     _fill(largest, [], ["setl_id", "region", "insutype", "med_type", *head[4:]],
           [[c["setl_id"], c["region"], c["insutype"], c["med_type"], *_figures(c)] for c in report["largest_changes"]])
+    _breakdowns(book.create_sheet("breakdowns"), report, head[4:])
     changes = book.create_sheet("changes")
     _fill(changes, [], ["part", "change"],
           [[part, simplejson.dumps(item, use_decimal=True, ensure_ascii=False)]
@@ -77,6 +93,16 @@ def as_xlsx(report: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _breakdowns(sheet: Any, report: dict[str, Any], head: list[str]) -> None:
+    """Every breakdown of BREAKDOWNS, then the persons most affected: one table under the other."""
+    rows: list[list[Any]] = []
+    for name, column, title in [*BREAKDOWNS, ("most_affected_persons", "psn_no", "persons most affected")]:
+        rows += [[title, r.get(column), r.get("name", ""), r["settlements"], r["changed"], *_figures(r)]
+                 for r in report[name]]
+    _fill(sheet, [f"effect on the fund: {report['fund_effect']}"], ["breakdown", "key", "name", "settlements",
+                                                                     "changed", *head], rows)
 
 
 def _figures(row: dict[str, Any]) -> list[Decimal]:

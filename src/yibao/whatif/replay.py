@@ -24,7 +24,7 @@ from yibao.rules.waterfall import AidSource
 from yibao.whatif import source
 from yibao.whatif.changes import Changes
 from yibao.whatif.policies import Policies
-from yibao.whatif.report import Figures, Tally
+from yibao.whatif.report import Figures, GroupKey, Places, Tally
 
 Key = tuple[str, int, str]
 
@@ -39,17 +39,18 @@ def whatif(session: Session, region: str, month: str, changes: Changes, *, top: 
     policies = Policies(region, source.policy_rows(session, region), changes, baseline, recorded,
                         switches.known(session, region))
     tally = Tally(top)
-    replay(session, region, ym, policies, tally)
+    places = source.institutions(session)
+    replay(session, region, ym, policies, tally, places)
     notes = []
     if policies.unplaced:
         notes.append(f"{policies.unplaced} settlements found no policy row under the changed switches and were "
                      "replayed under the row they were settled under")
-    return tally.report(region=region, month=ym, changes=describe(changes), notes=notes)
+    return tally.report(region=region, months=[ym], changes=describe(changes), notes=notes, places=places)
 
 
-def replay(session: Session, region: str, ym: str, policies: Policies, tally: Tally) -> None:
+def replay(session: Session, region: str, ym: str, policies: Policies, tally: Tally, places: Places) -> None:
     replayer = Replayer(policies, tally, source.opening_usage(session, region, ym), source.draws(session, region, ym),
-                        source.institutions(session))
+                        places)
     for _, rows in groupby(source.settlements(session, region, ym), key=_second_of_person):
         group = list(rows)
         for r in replayer.ordered(group) if len(group) > 1 else group:
@@ -66,7 +67,7 @@ class Replayer:
     settlement cancelled later in the month."""
 
     def __init__(self, policies: Policies, tally: Tally, usage: dict[Key, tuple[Decimal, Decimal]],
-                 draws: dict[str, list[source.Draw]], places: dict[str, tuple[str, str | None]]):
+                 draws: dict[str, list[source.Draw]], places: Places):
         self.policies = policies
         self.tally = tally
         self.usage = usage
@@ -118,16 +119,19 @@ class Replayer:
                           d.amount) for d in stored_draws]
 
     def one(self, r: Any) -> None:
-        treated = self.places.get(r[24], (r[24], None))
+        place = self.places.get(r[24])
+        treated, level = (place[0], place[1]) if place is not None else (r[24], None)
+        # the composite key of report.KEY: (treatment region, insured region, insutype, med_type, institution)
+        tallied = (treated, r[25], r[2], r[3], r[24])
         before = (r[17], r[19], r[20], r[21])
         stored_key = (r[1], r[5], r[6])
         used, paid = self.stored_usage.get(stored_key, NO_USAGE)
         self.stored_usage[stored_key] = (used + r[15], paid + r[16])
         if r[7] == "1":
-            self._cancellation(r, before, treated[0])
+            self._cancellation(r, before, tallied)
             return
         day = r[4].date()
-        row = self.policies.row(r[23], r[2], r[3], treated[1], day)
+        row = self.policies.row(r[23], r[2], r[3], level, day)
         key = (r[1], r[5], row.bucket)
         used, paid = self.usage.get(key, NO_USAGE)
         psn, delta = r[1], self.delta
@@ -153,13 +157,13 @@ class Replayer:
                 delta[acct] = delta.get(acct, ZERO) + diff
         changed = (after != before or shares.act_pay_dedc != r[15] or shares.hifp_pay != r[16]
                    or shares.psn_part_amt != r[18])
-        self.tally.add(treated[0], r[2], before, after, changed, True)
+        self.tally.add(tallied, psn, before, after, changed, True)
         if changed:
-            self.tally.note_change(r[0], treated[0], r[2], r[3], before, after)
+            self.tally.note_change(r[0], treated, r[2], r[3], before, after)
         if r[9] == "cancelled":
             self.kept[r[0]] = (key, shares.act_pay_dedc, shares.hifp_pay, after, diffs)
 
-    def _cancellation(self, r: Any, before: Figures, treated: str) -> None:
+    def _cancellation(self, r: Any, before: Figures, tallied: GroupKey) -> None:
         """A cancellation undoes what its original did: as replayed when the original is of this month, as
         stored when it is older."""
         original = self.kept.pop(r[8], None)
@@ -167,14 +171,14 @@ class Replayer:
             key = (r[1], r[5], r[6])
             used, paid = self.usage.get(key, NO_USAGE)
             self.usage[key] = (used + r[15], paid + r[16])
-            self.tally.add(treated, r[2], before, before, False, False)
+            self.tally.add(tallied, r[1], before, before, False, False)
             return
         key, dedc, hifp, after, diffs = original
         used, paid = self.usage.get(key, NO_USAGE)
         self.usage[key] = (used - dedc, paid - hifp)
         for acct, diff in diffs.items():
             self.delta[acct] = self.delta.get(acct, ZERO) - diff
-        self.tally.add(treated, r[2], before, (-after[0], -after[1], -after[2], -after[3]), False, False)
+        self.tally.add(tallied, r[1], before, (-after[0], -after[1], -after[2], -after[3]), False, False)
 
 
 def _sums(r: Any) -> Sums:

@@ -26,7 +26,7 @@ S = Settlement
 COLUMNS = (S.setl_id, S.psn_no, S.insutype, S.med_type, S.setl_time, S.year, S.bucket, S.refd_setl_flag,
            S.init_setl_id, S.status, S.medfee_sumamt, S.fulamt_ownpay_amt, S.overlmt_selfpay, S.preselfpay_amt,
            S.inscp_scp_amt, S.act_pay_dedc, S.hifp_pay, S.fund_pay_sumamt, S.psn_part_amt, S.acct_pay,
-           S.acct_mulaid_pay, S.psn_cash_pay, S.balc, S.policy_id, S.fixmedins_code)
+           S.acct_mulaid_pay, S.psn_cash_pay, S.balc, S.policy_id, S.fixmedins_code, S.insu_admdvs)
 BATCH = 5000
 
 
@@ -118,10 +118,10 @@ def switch_history(session: Session, region: str) -> tuple[list[Baseline], list[
     return baseline, changes
 
 
-def institutions(session: Session) -> dict[str, tuple[str, str | None]]:
-    """code -> (its region, its level)."""
-    return {c: (a, lv) for c, a, lv in session.execute(select(Institution.code, Institution.admdvs,
-                                                              Institution.level))}
+def institutions(session: Session) -> dict[str, tuple[str, str | None, str]]:
+    """code -> (its region, its level, its name)."""
+    return {c: (a, lv, n) for c, a, lv, n in session.execute(select(Institution.code, Institution.admdvs,
+                                                                    Institution.level, Institution.name))}
 
 
 def day_of(row: Any) -> date:
