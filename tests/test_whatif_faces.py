@@ -91,3 +91,25 @@ def test_the_api_gives_the_same_run_as_pdf_or_xlsx(month: Month) -> None:
     assert wrong.status_code == 422 and "format" in wrong.text
     refused = api(month, "?format=pdf", {"month": MONTH, "changes": {"policies": [{"deductable": "1"}]}})
     assert refused.status_code == 422 and "policies[0].deductable" in refused.text
+
+
+def test_the_xlsx_has_a_sheet_per_breakdown_with_numeric_money(month: Month, tmp_path: Path) -> None:
+    out = tmp_path / "whatif.xlsx"
+    cli(tmp_path, "--format", "xlsx", "--out", str(out))
+    book = load_workbook(io.BytesIO(out.read_bytes()))
+    assert book.sheetnames == ["by region", *(title for _, _, title in BREAKDOWNS), "persons most affected",
+                               "largest changes", "changes"]
+    for _key, _column, title in BREAKDOWNS:
+        rows = list(book[title].iter_rows())
+        head = [c.value for c in rows[1]]
+        total = rows[-1]
+        change = total[head.index("fund_pay change")]
+        assert total[0].value == "total" and change.number_format == "#,##0.00", title
+        assert Decimal(str(change.value)) == Decimal("48.00"), title  # each breakdown adds up to the fund effect
+    institutions = [c.value for c in list(book["by institution"].iter_rows())[1]]
+    assert institutions[:2] == ["institution", "name"]
+    persons = list(book["persons most affected"].iter_rows(values_only=True))
+    assert persons[1][0] == "psn_no" and len(persons) > 2
+    changes = list(book["changes"].iter_rows())
+    assert changes[1][0].value == "fund effect" and Decimal(str(changes[1][1].value)) == Decimal("48.00")
+    assert changes[1][1].number_format == "#,##0.00"

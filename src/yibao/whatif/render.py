@@ -1,9 +1,11 @@
-"""A what-if report as text, JSON and an xlsx workbook (sheets: by region and insured type, largest changes,
-changes)."""
+"""A what-if report as text, JSON and an xlsx workbook (sheets: by region and insured type, one per breakdown, the
+persons most affected, the largest changes, the changes). The PDF with charts is reports/whatif_render.py: the
+monthly reports' writers sit on this package's floor."""
 
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -70,39 +72,51 @@ def _signed(amount: Decimal) -> str:
 
 
 def as_xlsx(report: dict[str, Any]) -> bytes:
+    """Sheets: by region (treatment region and insured type, with the total), one per breakdown of BREAKDOWNS,
+    the persons most affected, the largest changes, the changes (and the fund effect, the notes). Money cells are
+    numbers in the money format."""
     book = Workbook()
     sheet = book.active
     sheet.title = "by region"
     head = ["region", "insutype", "settlements", "changed"]
     for name in FIGURES:
         head += [f"{name} before", f"{name} after", f"{name} change"]
+    figures = head[4:]
     rows = [[r["region"], r["insutype"], r["settlements"], r["changed"], *_figures(r)]
             for r in report["by_region_and_insutype"]]
     rows.append(["total", "", report["total"]["settlements"], report["total"]["changed"], *_figures(report["total"])])
-    _fill(sheet, [f"what-if for region {report['region']}, {', '.join(report.get('months') or [report['month']])}"],
-          head, rows)
+    title = f"what-if for region {report['region']}, {', '.join(report.get('months') or [report['month']])}"
+    _fill(sheet, [title], head, rows)
+    for key, column, name in BREAKDOWNS:
+        if report.get(key) is None:
+            continue
+        named = any(r.get("name") for r in report[key])
+        keys = [column, "name"] if named else [column]
+        _fill(book.create_sheet(_sheet_name(name)), [f"{title}: {name}"], [*keys, "settlements", "changed", *figures],
+              [[*(r.get(k) or "" for k in keys), r["settlements"], r["changed"], *_figures(r)] for r in report[key]]
+              + [["total", *[""] * (len(keys) - 1), report["total"]["settlements"], report["total"]["changed"],
+                  *_figures(report["total"])]])
+    persons = book.create_sheet("persons most affected")
+    _fill(persons, [f"{title}: whose out-of-pocket moves most"], ["psn_no", "settlements", "changed", *figures],
+          [[p["psn_no"], p["settlements"], p["changed"], *_figures(p)]
+           for p in report.get("most_affected_persons", [])])
     largest = book.create_sheet("largest changes")
-    _fill(largest, [], ["setl_id", "region", "insutype", "med_type", *head[4:]],
+    _fill(largest, [], ["setl_id", "region", "insutype", "med_type", *figures],
           [[c["setl_id"], c["region"], c["insutype"], c["med_type"], *_figures(c)] for c in report["largest_changes"]])
-    _breakdowns(book.create_sheet("breakdowns"), report, head[4:])
     changes = book.create_sheet("changes")
+    effect = report.get("fund_effect", report["total"]["fund_pay"]["change"])
     _fill(changes, [], ["part", "change"],
-          [[part, simplejson.dumps(item, use_decimal=True, ensure_ascii=False)]
-           for part, items in report["changes"].items() for item in items]
+          [["fund effect", effect]]
+          + [[part, simplejson.dumps(item, use_decimal=True, ensure_ascii=False)]
+             for part, items in report["changes"].items() for item in items]
           + [["note", n] for n in report["notes"]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def _breakdowns(sheet: Any, report: dict[str, Any], head: list[str]) -> None:
-    """Every breakdown of BREAKDOWNS, then the persons most affected: one table under the other."""
-    rows: list[list[Any]] = []
-    for name, column, title in [*BREAKDOWNS, ("most_affected_persons", "psn_no", "persons most affected")]:
-        rows += [[title, r.get(column), r.get("name", ""), r["settlements"], r["changed"], *_figures(r)]
-                 for r in report[name]]
-    _fill(sheet, [f"effect on the fund: {report['fund_effect']}"], ["breakdown", "key", "name", "settlements",
-                                                                     "changed", *head], rows)
+def _sheet_name(title: str) -> str:
+    return re.sub(r"[\[\]:*?/\\]", "_", title)[:31]
 
 
 def _figures(row: dict[str, Any]) -> list[Decimal]:
@@ -114,6 +128,7 @@ def _fill(sheet: Any, title: list[str], head: list[str], rows: list[list[Any]]) 
         sheet.append(title)
         sheet.cell(row=1, column=1).font = Font(bold=True)
     sheet.append(head)
+    sheet.freeze_panes = f"A{sheet.max_row + 1}"  # the header stays on screen (a cell() here would add a row)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for row in rows:
