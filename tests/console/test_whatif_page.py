@@ -73,6 +73,10 @@ def test_a_bad_changes_document_is_refused_on_the_page_naming_the_field(w: Conso
     assert broken.status_code == 422 and "changes: is not YAML" in broken.text
     month = b.post(PATH, {"month": "2026-13", "changes": ""})
     assert month.status_code == 422 and "month" in month.text
+    for junk in ("x" * 500, "1e309", "-1", "１２３", "<script>", "'; drop table persons; --", "a\x00b"):
+        for field in ("month", "changes", "top", "format"):
+            reply = b.post(PATH, {"month": MONTH, field: junk})
+            assert 400 <= reply.status_code < 500, (field, junk, reply.status_code)
     assert snapshot(w.store) == before
 
 

@@ -33,7 +33,7 @@ def _asked(form: FormData) -> dict[str, str]:
 
 
 def _top(text: str) -> int:
-    if not text.isdigit() or int(text) > 1000:
+    if not (text.isascii() and text.isdigit()) or int(text) > 1000:
         raise refuse("top", f"must be a whole number from 0 to 1000, not {text!r:.10}")
     return int(text)
 
