@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,14 @@ from typing import Any
 import pytest
 from helpers import snapshot
 from openpyxl import load_workbook
+from sqlalchemy import update
 from staff_world import GZ_H, SZ_EMP, SZ_H
 from typer.testing import CliRunner
 from whatif_world import GZ, LOWER_DEDUCTIBLE, MONTH, SZ, Month, settled_month
 
 from yibao.cli import app
 from yibao.store.db import Store
+from yibao.store.models import Settlement
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
 
@@ -140,6 +143,35 @@ def test_bad_region_month_and_options_are_refused(month: Month, tmp_path: Path) 
     assert "--out" in whatif(tmp_path, "--region", SZ, "--month", MONTH, "--format", "xlsx", code=2).output
     missing = whatif(tmp_path, "--region", SZ, "--month", MONTH, "--changes", str(tmp_path / "none.yaml"), code=1)
     assert "changes: cannot read" in missing.output
+
+
+def test_consecutive_months_replay_as_one_period_carrying_the_accumulators(month: Month, tmp_path: Path) -> None:
+    # the employee's second visit moved to April: a period of March and April replays it after his March visits
+    with month.hub.store.engine.begin() as conn:
+        conn.execute(update(Settlement).where(Settlement.setl_id == month.setl_ids["a2"])
+                     .values(setl_time=datetime(2026, 4, 2, 9, 0, 0)))
+    raised = 'policies:\n  - {insutype: "310", med_type: "11", deductible: "250.00"}\n'
+
+    def period(first: str, months: int, changes: str | None = None) -> dict[str, Any]:
+        out = whatif(tmp_path, "--base", SZ, "--month", first, "--months", str(months), "--format", "json",
+                     changes=changes).output
+        return json.loads(out, parse_float=Decimal)
+
+    both = period("2026-03", 2)
+    assert both["months"] == ["2026-03", "2026-04"] and both["month"] == "2026-03"
+    assert both["total"]["settlements"] == 5 and both["total"]["changed"] == 0
+    assert period("2026-04", 1)["total"]["settlements"] == 1
+    march, april, carried = (period("2026-03", 1, raised), period("2026-04", 1, raised),
+                             period("2026-03", 2, raised))
+    # April alone opens on the stored accumulator (100.00 of 250.00 used): its visit pays deductible again.
+    # Carried, March's replayed visits have used the whole 250.00: the April visit is as stored
+    assert april["fund_effect"] < 0 and april["total"]["changed"] == 1
+    assert carried["fund_effect"] == march["fund_effect"] == Decimal("-90.00")
+    assert carried["total"]["changed"] == march["total"]["changed"]
+    # over the new year: the accumulator's year key opens 2027 apart, and an empty period is no error
+    assert period("2026-12", 3)["total"]["settlements"] == 0
+    assert "months: must be a whole number of months from 1 to 12" in whatif(
+        tmp_path, "--region", SZ, "--month", MONTH, "--months", "13", code=1).output
 
 
 # -- a simulated month -------------------------------------------------------------------------------------------

@@ -30,11 +30,11 @@ START = datetime(2026, 3, 1, 8, 0, 0)
 PLACES = {"H1": ("440300", "3", "Hospital One")}
 
 
-def stored_month(n: int, seed: int, people: int = 5) -> list[tuple[Any, ...]]:
+def stored_month(n: int, seed: int, people: int = 5, start: datetime = START) -> list[tuple[Any, ...]]:
     """n settlements of `people` persons, each with an account, settled one after the other as live settlement
     does; as the settlements table holds them (source.COLUMNS)."""
     rnd = random.Random(seed)
-    usage: dict[str, tuple[Decimal, Decimal]] = {}
+    usage: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}  # per person and year, as the accumulator
     balance = {f"P{i}": D(rnd.randrange(0, 40000)) / 100 for i in range(people)}
     rows = []
     for i in range(n):
@@ -43,19 +43,20 @@ def stored_month(n: int, seed: int, people: int = 5) -> list[tuple[Any, ...]]:
         fulamt = D(rnd.randrange(0, 3000)) / 100
         sums = Sums(inscp + fulamt, fulamt, ZERO, ZERO, inscp)
         use = rnd.random() < 0.8  # float-ok: a test's dice
-        used, paid = usage.get(psn, (ZERO, ZERO))
+        when = start + timedelta(hours=6 * i)
+        used, paid = usage.get((psn, when.year), (ZERO, ZERO))
         a = settle_amounts(sums, PolicyTerms(ROW.deductible, ROW.ratio, ROW.annual_cap, ROW.acct_scope),
                            Usage(used, paid), use_accounts=use, own_balance=balance[psn], sources=[])
-        usage[psn] = (used + a.shares.act_pay_dedc, paid + a.shares.hifp_pay)
+        usage[(psn, when.year)] = (used + a.shares.act_pay_dedc, paid + a.shares.hifp_pay)
         balance[psn] -= a.payment.own
-        rows.append(row(f"S{i:05d}", psn, START + timedelta(hours=6 * i), sums, a, balance[psn]))
+        rows.append(row(f"S{i:05d}", psn, when, sums, a, balance[psn]))
     return rows
 
 
 def row(setl_id: str, psn: str, when: datetime, sums: Sums, a: Any, balc: Decimal, *, refd: str = "0",
         init: str | None = None, status: str = "settled") -> tuple[Any, ...]:
     s, p = a.shares, a.payment
-    return (setl_id, psn, "310", "11", when, 2026, "outpatient", refd, init, status, sums.medfee_sumamt,
+    return (setl_id, psn, "310", "11", when, when.year, "outpatient", refd, init, status, sums.medfee_sumamt,
             sums.fulamt_ownpay_amt, sums.overlmt_selfpay, sums.preselfpay_amt, sums.inscp_scp_amt, s.act_pay_dedc,
             s.hifp_pay, s.fund_pay_sumamt, s.psn_part_amt, p.total, p.mutual_aid, a.psn_cash_pay, balc, ROW.id,
             "H1", "440300")
@@ -198,3 +199,12 @@ def test_the_report_rolls_the_composite_groups_up_into_every_breakdown() -> None
     cash = [abs(p["psn_cash_pay"]["change"]) for p in persons]
     assert cash == sorted(cash, reverse=True)
     assert run(rows).report(region="440300", months=["2026-03"], changes={}, notes=[])["most_affected_persons"] == []
+
+
+def test_over_a_new_year_the_accumulators_start_again_as_their_year_key_does() -> None:
+    rows = stored_month(200, 1, start=datetime(2026, 12, 1, 8, 0, 0))  # December 2026 to February 2027
+    assert {r[5] for r in rows} == {2026, 2027}
+    assert run(rows).total().changed == 0
+    lowered = run(rows, load('policies:\n  - {insutype: "310", deductible: "10.00"}\n')).total()
+    # each of the 5 persons used his whole deductible in each year: 90.00 less of it, twice, pooled at 60 %
+    assert lowered.after[0] - lowered.before[0] == 2 * 5 * D("54.00")

@@ -21,7 +21,9 @@ Format = Literal["json", "xlsx", "pdf"]
 
 class WhatIfBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    month: str = Field(max_length=7, description="the month replayed, YYYY-MM")
+    month: str = Field(max_length=7, description="the (first) month replayed, YYYY-MM")
+    months: int = Field(1, ge=1, le=12, description="how many consecutive months from `month` are replayed as one "
+                                                    "period, accumulators carried from month to month")
     region: str | None = Field(None, max_length=6, description="optional: must be the token's own region")
     changes: dict[str, Any] | None = Field(None, description="the CHANGES.yaml document as JSON (docs/whatif.md); "
                                                              "absent or empty: replay unchanged")
@@ -35,7 +37,8 @@ def what_if(body: WhatIfBody, request: Request, format: Format = "json",
     if body.region is not None and body.region != region:
         raise HTTPException(403, f"region: an agency simulates its own region {region}, not {body.region}")
     parsed = whatif_changes.parse(body.changes)
-    report = in_unit_of_work(request, lambda w: whatif(w.session, region, body.month, parsed, top=body.top))
+    report = in_unit_of_work(request, lambda w: whatif(w.session, region, body.month, parsed, months=body.months,
+                                                       top=body.top))
     if format == "json":
         return report
     content = render.as_xlsx(report) if format == "xlsx" else whatif_render.as_pdf(report, BREAKDOWNS)

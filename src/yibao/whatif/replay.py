@@ -31,27 +31,30 @@ Key = tuple[str, int, str]
 NO_USAGE = (ZERO, ZERO)
 
 
-def whatif(session: Session, region: str, month: str, changes: Changes, *, top: int = 10) -> dict[str, Any]:
-    """The report of the region's month replayed under `changes` (report.Tally.report)."""
-    ym = source.month_of(month)
+def whatif(session: Session, region: str, month: str, changes: Changes, *, months: int = 1,
+           top: int = 10) -> dict[str, Any]:
+    """The report of the region's `months` months from `month` replayed as one period under `changes`
+    (report.Tally.report): accumulators and accounts carried from month to month."""
+    period = source.period_of(month, months)
     source.check_region(session, region)
     baseline, recorded = source.switch_history(session, region)
     policies = Policies(region, source.policy_rows(session, region), changes, baseline, recorded,
                         switches.known(session, region))
     tally = Tally(top)
     places = source.institutions(session)
-    replay(session, region, ym, policies, tally, places)
+    replay(session, region, period, policies, tally, places)
     notes = []
     if policies.unplaced:
         notes.append(f"{policies.unplaced} settlements found no policy row under the changed switches and were "
                      "replayed under the row they were settled under")
-    return tally.report(region=region, months=[ym], changes=describe(changes), notes=notes, places=places)
+    return tally.report(region=region, months=period.names, changes=describe(changes), notes=notes, places=places)
 
 
-def replay(session: Session, region: str, ym: str, policies: Policies, tally: Tally, places: Places) -> None:
-    replayer = Replayer(policies, tally, source.opening_usage(session, region, ym), source.draws(session, region, ym),
-                        places)
-    for _, rows in groupby(source.settlements(session, region, ym), key=_second_of_person):
+def replay(session: Session, region: str, period: source.Period, policies: Policies, tally: Tally,
+           places: Places) -> None:
+    replayer = Replayer(policies, tally, source.opening_usage(session, region, period),
+                        source.draws(session, region, period), places)
+    for _, rows in groupby(source.settlements(session, region, period), key=_second_of_person):
         group = list(rows)
         for r in replayer.ordered(group) if len(group) > 1 else group:
             replayer.one(r)
