@@ -59,6 +59,9 @@ def test_the_clerk_sees_the_fund_effect_of_a_lowered_deductible_and_downloads_th
     book = load_workbook(io.BytesIO(xlsx.content))
     for sheet in ("largest changes", "changes"):
         assert sheet in book.sheetnames
+    two = b.post(PATH, {"month": MONTH, "months": "2", "changes": LOWER_DEDUCTIBLE})
+    assert two.status_code == 200 and "2026-03、2026-04" in two.text and "统筹基金支付增加 48.00 元" in two.text
+    assert 'name="months" value="2"' in two.text  # the downloads replay the same period
     assert snapshot(w.store) == before
 
 
@@ -73,8 +76,10 @@ def test_a_bad_changes_document_is_refused_on_the_page_naming_the_field(w: Conso
     assert broken.status_code == 422 and "changes: is not YAML" in broken.text
     month = b.post(PATH, {"month": "2026-13", "changes": ""})
     assert month.status_code == 422 and "month" in month.text
+    months = b.post(PATH, {"month": MONTH, "months": "13"})
+    assert months.status_code == 422 and "months: must be a whole number of months from 1 to 12" in months.text
     for junk in ("x" * 500, "1e309", "-1", "１２３", "<script>", "'; drop table persons; --", "a\x00b"):
-        for field in ("month", "changes", "top", "format"):
+        for field in ("month", "months", "changes", "top", "format"):
             reply = b.post(PATH, {"month": MONTH, field: junk})
             assert 400 <= reply.status_code < 500, (field, junk, reply.status_code)
     assert snapshot(w.store) == before

@@ -29,12 +29,13 @@ EXAMPLE = 'policies:\n  - {insutype: "310", med_type: "11", deductible: "50.00"}
 
 def _asked(form: FormData) -> dict[str, str]:
     return {"month": str(form.get("month", "")).strip()[:7], "changes": str(form.get("changes", ""))[:MAX_CHANGES + 1],
-            "top": str(form.get("top", TOP)).strip()[:4]}
+            "top": str(form.get("top", TOP)).strip()[:4], "months": str(form.get("months", 1)).strip()[:3]}
 
 
-def _top(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) > 1000:
-        raise refuse("top", f"must be a whole number from 0 to 1000, not {text!r:.10}")
+def _number(field: str, text: str) -> int:
+    """A whole number typed in the form (ASCII digits); its range is the use case's to check."""
+    if not (text.isascii() and text.isdigit()):
+        raise refuse(field, f"must be a whole number, not {text!r:.10}")
     return int(text)
 
 
@@ -43,13 +44,16 @@ def _run(w: Work, region: str, asked: dict[str, str]) -> dict[str, Any]:
         raise refuse("changes", f"is longer than {MAX_CHANGES} characters")
     changes = load(asked["changes"])  # the whole document checked before anything is read
     month = asked["month"] or desk.month("", w.today)  # none given: the month before today, as the other tabs
-    return whatif(w.session, region, month, changes, top=_top(asked["top"]))
+    top = _number("top", asked["top"])
+    if top > 1000:
+        raise refuse("top", f"must be from 0 to 1000, not {top}")
+    return whatif(w.session, region, month, changes, months=_number("months", asked["months"]), top=top)
 
 
 @router.get("/whatif")
 def page(request: Request, user: User = Depends(staff)) -> Response:
     month = in_work(request, user, lambda w: desk.month("", w.today))
-    asked = {"month": month, "changes": "", "top": str(TOP)}
+    asked = {"month": month, "changes": "", "top": str(TOP), "months": "1"}
     return render(request, "agency/whatif.html", tab="whatif", asked=asked, example=EXAMPLE,
                   report=None, tables=[])
 
