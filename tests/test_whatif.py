@@ -14,6 +14,8 @@ import pytest
 from helpers import snapshot
 from openpyxl import load_workbook
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from staff_world import GZ_H, SZ_EMP, SZ_H
 from typer.testing import CliRunner
 from whatif_world import GZ, LOWER_DEDUCTIBLE, MONTH, SZ, Month, settled_month
@@ -21,6 +23,9 @@ from whatif_world import GZ, LOWER_DEDUCTIBLE, MONTH, SZ, Month, settled_month
 from yibao.cli import app
 from yibao.store.db import Store
 from yibao.store.models import Settlement
+from yibao.store.readonly import read_only
+from yibao.whatif import Changes, source
+from yibao.whatif import whatif as whatif_report
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
 
@@ -172,6 +177,32 @@ def test_consecutive_months_replay_as_one_period_carrying_the_accumulators(month
     assert period("2026-12", 3)["total"]["settlements"] == 0
     assert "months: must be a whole number of months from 1 to 12" in whatif(
         tmp_path, "--region", SZ, "--month", MONTH, "--months", "13", code=1).output
+
+
+def test_the_replay_runs_on_a_connection_that_cannot_write(month: Month, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = month.hub.store
+    before = snapshot(store)
+    sneaky = update(Settlement).where(Settlement.setl_id == month.setl_ids["a1"]).values(psn_cash_pay=0)
+    places = source.institutions
+
+    def writing_places(session: Session) -> Any:
+        session.execute(sneaky)  # a slip in the replay: the database refuses it
+        return places(session)
+
+    monkeypatch.setattr(source, "institutions", writing_places)
+    with pytest.raises(DBAPIError), store.unit_of_work() as session:
+        whatif_report(session, SZ, MONTH, Changes())
+    assert snapshot(store) == before
+    # the mode ends with the block: the same session and connection write again after it
+    session = Session(store.engine)
+    try:
+        with read_only(session), pytest.raises(DBAPIError):
+            session.execute(sneaky)
+        assert session.execute(sneaky).rowcount == 1
+    finally:
+        session.rollback()
+        session.close()
+    assert snapshot(store) == before
 
 
 # -- a simulated month -------------------------------------------------------------------------------------------

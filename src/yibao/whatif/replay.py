@@ -21,6 +21,7 @@ from yibao.rules.amounts import settle_amounts
 from yibao.rules.cost_sharing import PolicyTerms, Usage
 from yibao.rules.splitting import Sums
 from yibao.rules.waterfall import AidSource
+from yibao.store.readonly import read_only
 from yibao.whatif import source
 from yibao.whatif.changes import Changes
 from yibao.whatif.policies import Policies
@@ -34,8 +35,14 @@ NO_USAGE = (ZERO, ZERO)
 def whatif(session: Session, region: str, month: str, changes: Changes, *, months: int = 1,
            top: int = 10) -> dict[str, Any]:
     """The report of the region's `months` months from `month` replayed as one period under `changes`
-    (report.Tally.report): accumulators and accounts carried from month to month."""
+    (report.Tally.report): accumulators and accounts carried from month to month. Run on a connection that cannot
+    write (store/readonly.py)."""
     period = source.period_of(month, months)
+    with read_only(session):
+        return _whatif(session, region, period, changes, top)
+
+
+def _whatif(session: Session, region: str, period: source.Period, changes: Changes, top: int) -> dict[str, Any]:
     source.check_region(session, region)
     baseline, recorded = source.switch_history(session, region)
     policies = Policies(region, source.policy_rows(session, region), changes, baseline, recorded,
