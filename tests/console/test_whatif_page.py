@@ -48,6 +48,7 @@ def test_the_clerk_sees_the_fund_effect_of_a_lowered_deductible_and_downloads_th
     for _key, _column, title in BREAKDOWNS:
         assert title in result.text
     assert "受影响最大的参保人" in result.text and "deductible" in result.text
+    assert result.text.count("<th>合计</th>") == len(BREAKDOWNS)  # the breakdowns add up; persons, changes do not
     # the download buttons post the same run
     forms = re.findall(r'name="format" value="(\w+)"', result.text)
     assert forms == ["xlsx", "pdf"]

@@ -16,6 +16,7 @@ from yibao.console.web import PageError, User, check_csrf, in_work, render
 from yibao.errors import refuse
 from yibao.platform.work import Work
 from yibao.reports import whatif_render
+from yibao.reports.table import Report
 from yibao.whatif import load, whatif
 from yibao.whatif import render as whatif_files
 from yibao.whatif.report import BREAKDOWNS
@@ -50,6 +51,13 @@ def _run(w: Work, region: str, asked: dict[str, str]) -> dict[str, Any]:
     return whatif(w.session, region, month, changes, months=_number("months", asked["months"]), top=top)
 
 
+def _shown(report: Report) -> desk.Table:
+    table = desk.table(report)
+    if not report.total_row:  # persons, settlements, changes: rows that do not add up
+        table.totals = []
+    return table
+
+
 @router.get("/whatif")
 def page(request: Request, user: User = Depends(staff)) -> Response:
     month = in_work(request, user, lambda w: desk.month("", w.today))
@@ -78,6 +86,6 @@ async def run(request: Request, user: User = Depends(staff)) -> Response:
         name = whatif_render.file_name(report, fmt)
         return Response(content, media_type=whatif_render.MEDIA[fmt],
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    tables = [desk.table(t) for t in whatif_render.tables(report, BREAKDOWNS)]
+    tables = [_shown(t) for t in whatif_render.tables(report, BREAKDOWNS)]
     return render(request, "agency/whatif.html", tab="whatif", asked=asked, example=EXAMPLE, report=report,
                   tables=tables, meta=whatif_render.meta(report), effect=whatif_render.fund_effect(report))
