@@ -63,6 +63,8 @@ def test_the_clerk_sees_the_fund_effect_of_a_lowered_deductible_and_downloads_th
     two = b.post(PATH, {"month": MONTH, "months": "2", "changes": LOWER_DEDUCTIBLE})
     assert two.status_code == 200 and "2026-03、2026-04" in two.text and "统筹基金支付增加 48.00 元" in two.text
     assert 'name="months" value="2"' in two.text  # the downloads replay the same period
+    both = b.post(PATH, {"month": MONTH, "months": "2", "changes": LOWER_DEDUCTIBLE, "format": "xlsx"})
+    assert both.headers["content-disposition"] == f'attachment; filename="whatif_{SZ}_2026-03_2026-04.xlsx"'
     assert snapshot(w.store) == before
 
 

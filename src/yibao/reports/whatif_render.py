@@ -55,8 +55,11 @@ def fund_effect(report: Mapping[str, Any]) -> Decimal:
 
 
 def file_name(report: Mapping[str, Any], fmt: str) -> str:
-    """whatif_440300_2026-03.pdf: the region and the first month (ASCII: a header's filename)."""
-    return f"whatif_{report['region']}_{report.get('month', '')}.{fmt}"
+    """whatif_440300_2026-03.pdf, whatif_440300_2026-03_2026-05.xlsx: the region and the period (ASCII: a header's
+    filename)."""
+    months = report.get("months") or [report["month"]]
+    period = months[0] if len(months) == 1 else f"{months[0]}_{months[-1]}"
+    return f"whatif_{report['region']}_{period}.{fmt}"
 
 
 def _code(report: Mapping[str, Any], part: str) -> str:
