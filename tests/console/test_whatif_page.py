@@ -14,6 +14,7 @@ import pytest
 from console_world import ConsoleWorld
 from helpers import snapshot
 from openpyxl import load_workbook
+from staff_world import SZ_H
 from whatif_world import GZ, LOWER_DEDUCTIBLE, MONTH, SZ, settled_month
 
 from yibao.store.db import Store
@@ -58,8 +59,8 @@ def test_the_clerk_sees_the_fund_effect_of_a_lowered_deductible_and_downloads_th
     xlsx = b.post(PATH, {"month": MONTH, "changes": LOWER_DEDUCTIBLE, "top": "5", "format": "xlsx"})
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.content))
-    for sheet in ("largest changes", "changes"):
-        assert sheet in book.sheetnames
+    assert [title for _, _, title in BREAKDOWNS] == book.sheetnames[1:1 + len(BREAKDOWNS)]  # a sheet each
+    assert {"persons most affected", "largest changes", "changes"} <= set(book.sheetnames)
     two = b.post(PATH, {"month": MONTH, "months": "2", "changes": LOWER_DEDUCTIBLE})
     assert two.status_code == 200 and "2026-03、2026-04" in two.text and "统筹基金支付增加 48.00 元" in two.text
     assert 'name="months" value="2"' in two.text  # the downloads replay the same period
@@ -99,6 +100,12 @@ def test_only_the_clerks_own_region_and_only_with_the_csrf_token(w: ConsoleWorld
     assert own.status_code == 200 and f"统筹区 {GZ}" in own.text and "重算结算笔数：1" in own.text
     theirs = gz.post(PATH, {"month": MONTH, "changes": LOWER_DEDUCTIBLE})  # replays Guangzhou's month, not Shenzhen's
     assert theirs.status_code == 200 and f"统筹区 {GZ}" in theirs.text and "48.00" not in theirs.text
+    assert snapshot(w.store) == before  # the replays wrote nothing
+    w.add_staff("sz-hosp", "institution", SZ_H)
+    hosp = w.browser()
+    hosp.sign_in_staff("sz-hosp")
+    assert hosp.get(PATH).status_code == 403  # another role's desk
+    before = snapshot(w.store)
     forged = sz.post(PATH, {"month": MONTH, "changes": LOWER_DEDUCTIBLE}, csrf=False)
     assert forged.status_code == 403 and "CSRF" in forged.text
     assert snapshot(w.store) == before
