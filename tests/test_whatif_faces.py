@@ -113,3 +113,18 @@ def test_the_xlsx_has_a_sheet_per_breakdown_with_numeric_money(month: Month, tmp
     changes = list(book["changes"].iter_rows())
     assert changes[1][0].value == "fund effect" and Decimal(str(changes[1][1].value)) == Decimal("48.00")
     assert changes[1][1].number_format == "#,##0.00"
+
+
+def test_a_breakdown_the_report_lacks_is_left_out_not_a_crash() -> None:
+    """The faces iterate over BREAKDOWNS; a report of another shape (an older one) prints what it holds."""
+    money = {"before": Decimal("10.00"), "after": Decimal("12.50"), "change": Decimal("2.50")}
+    group = {"settlements": 1, "changed": 1, "fund_pay": money, "acct_pay": money, "acct_mulaid_pay": money,
+             "psn_cash_pay": money}
+    report = {"region": SZ, "month": MONTH, "changes": {"policies": []}, "notes": ["某说明"], "total": group,
+              "by_region": [{"region": SZ, **group}], "largest_changes": []}
+    tables = whatif_render.tables(report, BREAKDOWNS)
+    assert [t.code for t in tables] == [f"whatif_{SZ}_{MONTH}_{part}" for part in
+                                        ("total", "by_region", "persons", "largest", "changes")]
+    assert ("基金影响（统筹基金支付变化）", "+2.50 元") in whatif_render.meta(report)
+    pdf = whatif_render.as_pdf(report, BREAKDOWNS)
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/ColorSpace /DeviceRGB[^>]*/Subtype /Image", pdf)) == 1
