@@ -205,6 +205,57 @@ def test_the_replay_runs_on_a_connection_that_cannot_write(month: Month, monkeyp
     assert snapshot(store) == before
 
 
+def test_a_raised_selfpay_share_of_an_item_moves_exactly_the_settlements_holding_it(month: Month,
+                                                                                    tmp_path: Path) -> None:
+    # EX-DRUG-B (class 02, 10 % self-paid, capped at 100.00) is on worked example A's lines only: a1, and the
+    # father's visit p, whose cancellation released its lines (the pair nets out as stored). At 50 %, 40.00 more
+    # of a1's 100.00 in scope is self-paid before pooling
+    r = report(tmp_path, SZ, 'catalog:\n  - {code: EX-DRUG-B, selfpay_prop: "0.50"}\n')
+    assert [c["setl_id"] for c in r["largest_changes"]] == [month.setl_ids["a1"]]
+    assert r["total"]["changed"] == 1
+    a1 = next(c for c in r["largest_changes"] if c["setl_id"] == month.setl_ids["a1"])
+    assert a1["fund_pay"]["change"] == Decimal("-24.00")  # 40.00 less pooled at 60 %
+    assert a1["acct_pay"]["change"] + a1["psn_cash_pay"]["change"] == Decimal("24.00")
+    assert r["fund_effect"] == Decimal("-24.00")  # the cancelled visit nets out
+    assert r["total"]["psn_cash_pay"]["change"] + r["total"]["acct_pay"]["change"] == Decimal("24.00")
+    assert r["changes"]["catalog"] == [{"code": "EX-DRUG-B", "selfpay_prop": {"*": Decimal("0.50")}}]
+    # from a day after the month's settlements: nothing moves
+    later = report(tmp_path, SZ, 'catalog:\n  - {code: EX-DRUG-B, selfpay_prop: "0.50", from: 2026-03-17}\n')
+    assert later["total"]["changed"] == 0
+
+
+def test_region_settings_withhold_the_accounts_or_a_residents_mutual_aid(month: Month, tmp_path: Path) -> None:
+    off = report(tmp_path, SZ, "region: {acct_bookkeeping: false}\n")
+    total = off["total"]
+    assert total["acct_pay"]["before"] > 0 and total["acct_pay"]["after"] == 0
+    assert total["psn_cash_pay"]["change"] == total["acct_pay"]["before"]
+    assert off["fund_effect"] == 0
+    # the child (a resident) drew on his father's account for an outpatient visit (med_type 11)
+    aid = report(tmp_path, SZ, 'region:\n  settings: {resident_mutual_aid_med_types: ["14"]}\n')["total"]
+    assert aid["acct_mulaid_pay"]["before"] > 0 and aid["acct_mulaid_pay"]["after"] == 0
+    assert aid["psn_cash_pay"]["change"] == aid["acct_mulaid_pay"]["before"]
+
+
+@pytest.mark.parametrize(("changes", "said"), [
+    ("catalog:\n  - {code: EX-DRUG-B, selfpay_prop: '1.5'}\n",
+     "catalog[0].selfpay_prop: must be a decimal between 0 and 1"),
+    ("catalog:\n  - {code: EX-DRUG-B, chrgitm_lv: '07'}\n", "catalog[0].chrgitm_lv: must be one of 01, 02, 03"),
+    ("catalog:\n  - {code: EX-DRUG-B, selfpay: '0.5'}\n", "catalog[0].selfpay: is not a known key"),
+    ("catalog:\n  - {code: EX-DRUG-B}\n  - {code: EX-DRUG-B}\n",
+     "catalog[0].code: EX-DRUG-B appears more than once in this catalog"),
+    ("catalog:\n  - {code: NO-SUCH, selfpay_prop: '0.5'}\n",
+     "catalog[0].code: NO-SUCH is not in the catalog of region 440300"),
+    ("region: {acct_bookkeeping: 'no'}\n", "region.acct_bookkeeping: must be true or false"),
+    ("region:\n  settings: {resident_mutual_aid_med_types: [xx]}\n",
+     "region.settings.resident_mutual_aid_med_types: xx is not a med_type code"),
+    ("region: {inprov_outpatient_filing_required: true}\n",
+     "region.inprov_outpatient_filing_required: is not a setting a replay prices"),
+])
+def test_catalog_rows_and_region_settings_are_refused_as_a_dataset_would(month: Month, tmp_path: Path,
+                                                                          changes: str, said: str) -> None:
+    assert said in whatif(tmp_path, "--region", SZ, "--month", MONTH, changes=changes, code=1).output
+
+
 # -- a simulated month -------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

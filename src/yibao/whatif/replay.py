@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from yibao.money import ZERO
 from yibao.platform import switches
+from yibao.rules import region_settings
 from yibao.rules.amounts import settle_amounts
 from yibao.rules.cost_sharing import PolicyTerms, Usage
 from yibao.rules.splitting import Sums
@@ -24,8 +25,10 @@ from yibao.rules.waterfall import AidSource
 from yibao.store.readonly import read_only
 from yibao.whatif import source
 from yibao.whatif.changes import Changes
+from yibao.whatif.dataset_parts import RegionChange
 from yibao.whatif.policies import Policies
 from yibao.whatif.report import Figures, GroupKey, Places, Tally
+from yibao.whatif.resplit import resplit
 
 Key = tuple[str, int, str]
 
@@ -49,7 +52,7 @@ def _whatif(session: Session, region: str, period: source.Period, changes: Chang
                         switches.known(session, region))
     tally = Tally(top)
     places = source.institutions(session)
-    replay(session, region, period, policies, tally, places)
+    replay(session, region, period, policies, tally, places, resplit(session, region, period, changes.catalog))
     notes = []
     if policies.unplaced:
         notes.append(f"{policies.unplaced} settlements found no policy row under the changed switches and were "
@@ -58,9 +61,9 @@ def _whatif(session: Session, region: str, period: source.Period, changes: Chang
 
 
 def replay(session: Session, region: str, period: source.Period, policies: Policies, tally: Tally,
-           places: Places) -> None:
+           places: Places, sums: dict[str, Sums] | None = None) -> None:
     replayer = Replayer(policies, tally, source.opening_usage(session, region, period),
-                        source.draws(session, region, period), places)
+                        source.draws(session, region, period), places, sums)
     for _, rows in groupby(source.settlements(session, region, period), key=_second_of_person):
         group = list(rows)
         for r in replayer.ordered(group) if len(group) > 1 else group:
@@ -77,13 +80,14 @@ class Replayer:
     settlement cancelled later in the month."""
 
     def __init__(self, policies: Policies, tally: Tally, usage: dict[Key, tuple[Decimal, Decimal]],
-                 draws: dict[str, list[source.Draw]], places: Places):
+                 draws: dict[str, list[source.Draw]], places: Places, sums: dict[str, Sums] | None = None):
         self.policies = policies
         self.tally = tally
         self.usage = usage
         self.stored_usage = dict(usage)
         self.draws = draws
         self.places = places
+        self.sums = sums or {}  # the settlements re-split under changed catalog rows (resplit.py)
         self.delta: dict[str, Decimal] = {}
         self.kept: dict[str, tuple[Any, ...]] = {}
 
@@ -149,8 +153,9 @@ class Replayer:
         own_balance = r[22] + own_stored + delta.get(psn, ZERO) if own_stored > 0 else None
         stored_draws = self.draws.get(r[0], ())
         withheld = stored_draws and self.policies.aid_withheld(r[2], r[3], day)
-        a = settle_amounts(_sums(r), self.policies.terms(row, day), Usage(used, paid), use_accounts=r[19] > 0,
-                           own_balance=own_balance,
+        use_accounts = r[19] > 0 and not self.policies.accounts_off
+        a = settle_amounts(self.sums.get(r[0]) or _sums(r), self.policies.terms(row, day), Usage(used, paid),
+                           use_accounts=use_accounts, own_balance=own_balance,
                            sources=self._sources(stored_draws, delta) if stored_draws and not withheld else [])
         shares, payment = a.shares, a.payment
         self.usage[key] = (used + shares.act_pay_dedc, paid + shares.hifp_pay)
@@ -211,4 +216,22 @@ def describe(changes: Changes) -> dict[str, Any]:
         "mutual_aid": [{k: v for k, v in (("insutype", a.insutype), ("med_type", a.med_type),
                                           ("from", a.since.isoformat() if a.since else None)) if v is not None}
                        | {"withheld": True} for a in changes.mutual_aid],
+        "catalog": [{"code": c.code, **{k: _plain(v) for k, v in c.fields.items()},
+                     **({"from": c.since.isoformat()} if c.since else {})} for c in changes.catalog],
+        # a list of one, like the other parts, so a face lists every part alike
+        "region": [_region(changes.region)] if changes.region is not None else [],
     }
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+
+def _region(change: RegionChange) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if change.acct_bookkeeping is not None:
+        out["acct_bookkeeping"] = change.acct_bookkeeping
+    setting, given = change.resident_med_types
+    if given:
+        out["settings"] = {region_settings.RESIDENT_MED_TYPES: setting}
+    return out
