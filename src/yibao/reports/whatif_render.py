@@ -39,7 +39,8 @@ SHOWN = (("fund_pay", "before"), ("fund_pay", "after"), ("fund_pay", "change"), 
          ("acct_mulaid_pay", "change"), ("psn_cash_pay", "before"), ("psn_cash_pay", "after"),
          ("psn_cash_pay", "change"))
 WHEN = {"before": "调整前", "after": "调整后", "change": "变化"}
-PARTS = {"policies": "待遇政策", "switches": "统筹区开关", "mutual_aid": "家庭共济"}
+PARTS = {"policies": "待遇政策", "switches": "统筹区开关", "mutual_aid": "家庭共济", "catalog": "目录",
+         "region": "统筹区设置"}
 ZERO = Decimal("0.00")
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
 
