@@ -147,7 +147,7 @@ def held(path: Path) -> int:
 def anchor(store: Store) -> tuple[float, int]:
     with working(store) as w:
         t0 = time.perf_counter()
-        rows = sum(1 for _ in source.settlements(w.session, REGION, MONTH))
+        rows = sum(1 for _ in source.settlements(w.session, REGION, source.Period(MONTH)))
         return time.perf_counter() - t0, rows
 
 

@@ -55,6 +55,13 @@ def test_an_agency_replays_its_month_read_only(month: Month) -> None:
     assert Decimal(str(body["total"]["fund_pay"]["change"])) == Decimal("48.00")
     assert len(body["largest_changes"]) == 1
     assert {g["region"] for g in body["by_region"]} == {SZ, GZ}
+    assert Decimal(str(body["fund_effect"])) == Decimal("48.00")
+    period = post(month, {"month": "2026-02", "months": 2})
+    assert period.status_code == 200, period.text
+    assert period.json()["months"] == ["2026-02", "2026-03"] and period.json()["total"]["settlements"] == 5
+    item = post(month, {"month": MONTH, "changes": {"catalog": [{"code": "EX-DRUG-B", "selfpay_prop": "0.50"}]}})
+    assert item.status_code == 200, item.text
+    assert Decimal(str(item.json()["fund_effect"])) == Decimal("-24.00")
     assert snapshot(month.hub.store) == before
 
 
@@ -67,5 +74,8 @@ def test_refusals_are_problems(month: Month) -> None:
                   422, "refused")
     assert bad["detail"].startswith("policies[0].ratio: must be a share from 0 to 1")
     assert problem(post(month, {"month": "2026-3x"}), 422, "refused")["detail"].startswith("month:")
-    invalid = problem(post(month, {"month": MONTH, "top": -1, "extra": 1}), 422, "invalid")
-    assert sorted(e["field"] for e in invalid["errors"]) == ["extra", "top"]
+    row = problem(post(month, {"month": MONTH, "changes": {"catalog": [{"code": "EX-DRUG-B", "chrgitm_lv": "7"}]}}),
+                  422, "refused")
+    assert row["detail"].startswith("catalog[0].chrgitm_lv: must be one of 01, 02, 03")
+    invalid = problem(post(month, {"month": MONTH, "top": -1, "months": 13, "extra": 1}), 422, "invalid")
+    assert sorted(e["field"] for e in invalid["errors"]) == ["extra", "months", "top"]

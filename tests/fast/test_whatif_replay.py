@@ -22,18 +22,19 @@ from yibao.whatif import source
 from yibao.whatif.changes import Changes, load
 from yibao.whatif.policies import Policies
 from yibao.whatif.replay import Replayer
-from yibao.whatif.report import Tally
+from yibao.whatif.report import BREAKDOWNS, FIGURES, Tally
 
 D = Decimal
 ROW = PolicyRow(1, "310", ("11",), None, "outpatient", D("100.00"), D("0.60"), D("100000.00"), "all", None, None, None)
 START = datetime(2026, 3, 1, 8, 0, 0)
+PLACES = {"H1": ("440300", "3", "Hospital One")}
 
 
-def stored_month(n: int, seed: int, people: int = 5) -> list[tuple[Any, ...]]:
+def stored_month(n: int, seed: int, people: int = 5, start: datetime = START) -> list[tuple[Any, ...]]:
     """n settlements of `people` persons, each with an account, settled one after the other as live settlement
     does; as the settlements table holds them (source.COLUMNS)."""
     rnd = random.Random(seed)
-    usage: dict[str, tuple[Decimal, Decimal]] = {}
+    usage: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}  # per person and year, as the accumulator
     balance = {f"P{i}": D(rnd.randrange(0, 40000)) / 100 for i in range(people)}
     rows = []
     for i in range(n):
@@ -42,27 +43,28 @@ def stored_month(n: int, seed: int, people: int = 5) -> list[tuple[Any, ...]]:
         fulamt = D(rnd.randrange(0, 3000)) / 100
         sums = Sums(inscp + fulamt, fulamt, ZERO, ZERO, inscp)
         use = rnd.random() < 0.8  # float-ok: a test's dice
-        used, paid = usage.get(psn, (ZERO, ZERO))
+        when = start + timedelta(hours=6 * i)
+        used, paid = usage.get((psn, when.year), (ZERO, ZERO))
         a = settle_amounts(sums, PolicyTerms(ROW.deductible, ROW.ratio, ROW.annual_cap, ROW.acct_scope),
                            Usage(used, paid), use_accounts=use, own_balance=balance[psn], sources=[])
-        usage[psn] = (used + a.shares.act_pay_dedc, paid + a.shares.hifp_pay)
+        usage[(psn, when.year)] = (used + a.shares.act_pay_dedc, paid + a.shares.hifp_pay)
         balance[psn] -= a.payment.own
-        rows.append(row(f"S{i:05d}", psn, START + timedelta(hours=6 * i), sums, a, balance[psn]))
+        rows.append(row(f"S{i:05d}", psn, when, sums, a, balance[psn]))
     return rows
 
 
 def row(setl_id: str, psn: str, when: datetime, sums: Sums, a: Any, balc: Decimal, *, refd: str = "0",
         init: str | None = None, status: str = "settled") -> tuple[Any, ...]:
     s, p = a.shares, a.payment
-    return (setl_id, psn, "310", "11", when, 2026, "outpatient", refd, init, status, sums.medfee_sumamt,
+    return (setl_id, psn, "310", "11", when, when.year, "outpatient", refd, init, status, sums.medfee_sumamt,
             sums.fulamt_ownpay_amt, sums.overlmt_selfpay, sums.preselfpay_amt, sums.inscp_scp_amt, s.act_pay_dedc,
             s.hifp_pay, s.fund_pay_sumamt, s.psn_part_amt, p.total, p.mutual_aid, a.psn_cash_pay, balc, ROW.id,
-            "H1")
+            "H1", "440300")
 
 
 def run(rows: list[tuple[Any, ...]], changes: Changes = Changes(), ordered: bool = False) -> Tally:
     tally = Tally(top=3)
-    replayer = Replayer(Policies("440300", [ROW], changes, [], [], set()), tally, {}, {}, {"H1": ("440300", "3")})
+    replayer = Replayer(Policies("440300", [ROW], changes, [], [], set()), tally, {}, {}, PLACES)
     for r in replayer.ordered(rows) if ordered else rows:
         replayer.one(r)
     return tally
@@ -72,7 +74,7 @@ def run(rows: list[tuple[Any, ...]], changes: Changes = Changes(), ordered: bool
 def test_unchanged_every_settlement_comes_back_to_the_cent(seed: int) -> None:
     rows = stored_month(300, seed)
     tally = run(rows)
-    group = tally.groups[("440300", "310")]
+    group = tally.total()
     assert group.settlements == 300
     assert group.changed == 0
     assert group.before == group.after
@@ -83,7 +85,7 @@ def test_unchanged_every_settlement_comes_back_to_the_cent(seed: int) -> None:
 def test_a_lowered_deductible_moves_the_later_settlements_of_the_person() -> None:
     rows = stored_month(200, 1)
     tally = run(rows, load('policies:\n  - {insutype: "310", deductible: "10.00"}\n'))
-    group = tally.groups[("440300", "310")]
+    group = tally.total()
     # each of the 5 persons had used his whole deductible: 90.00 less of it each, pooled at 60 %
     assert group.after[0] - group.before[0] == 5 * D("54.00")
     # what the fund pays more the persons pay less, from their accounts or in cash
@@ -96,8 +98,8 @@ def test_a_change_from_a_day_leaves_the_days_before_it_alone() -> None:
     cut = rows[50][4].date()
     ratio = load(f'policies:\n  - {{insutype: "310", ratio: "0.8", from: {cut.isoformat()}}}\n')
     tally = run([r for r in rows if r[4].date() < cut], ratio)
-    assert tally.groups[("440300", "310")].changed == 0
-    assert run(rows, load(f'policies:\n  - {{ratio: "0.8", from: {cut}}}\n')).groups[("440300", "310")].changed > 0
+    assert tally.total().changed == 0
+    assert run(rows, load(f'policies:\n  - {{ratio: "0.8", from: {cut}}}\n')).total().changed > 0
 
 
 def test_a_cancellation_takes_back_its_originals_replayed_amounts() -> None:
@@ -115,9 +117,9 @@ def test_a_cancellation_takes_back_its_originals_replayed_amounts() -> None:
     # the reversal row as stored: the negatives of the original
     rows[1] = rows[1][:15] + (-first.shares.act_pay_dedc, -first.shares.hifp_pay, -first.shares.fund_pay_sumamt,
                               -first.shares.psn_part_amt, ZERO, ZERO, -first.psn_cash_pay) + rows[1][22:]
-    unchanged = run(rows).groups[("440300", "310")]
+    unchanged = run(rows).total()
     assert unchanged.changed == 0 and unchanged.settlements == 2
-    lowered = run(rows, load('policies:\n  - {deductible: "0.00"}\n')).groups[("440300", "310")]
+    lowered = run(rows, load('policies:\n  - {deductible: "0.00"}\n')).total()
     assert lowered.changed == 2
     # the cancelled visit's change nets out: the month's change is the second visit's alone (100.00 at 60 %)
     assert lowered.after[0] - lowered.before[0] == D("60.00")
@@ -126,8 +128,8 @@ def test_a_cancellation_takes_back_its_originals_replayed_amounts() -> None:
 def test_a_persons_settlements_of_one_second_are_put_back_in_the_order_that_made_them() -> None:
     rows = stored_month(3, 4, people=1)
     same_second = [r[:4] + (START,) + r[5:] for r in rows]
-    assert run(list(reversed(same_second)), ordered=True).groups[("440300", "310")].changed == 0
-    assert run(same_second[::-1]).groups[("440300", "310")].changed > 0  # taken as listed they would differ
+    assert run(list(reversed(same_second)), ordered=True).total().changed == 0
+    assert run(same_second[::-1]).total().changed > 0  # taken as listed they would differ
 
 
 @pytest.mark.parametrize(("text", "said"), [
@@ -169,3 +171,40 @@ def test_an_empty_document_changes_nothing_and_a_full_one_is_read() -> None:
     assert p.where.since == date(2026, 3, 10)
     assert changes.switches[0].on and changes.switches[0].since is None
     assert changes.mutual_aid[0].insutype == "390"
+
+
+def test_the_report_rolls_the_composite_groups_up_into_every_breakdown() -> None:
+    rows = stored_month(200, 1)
+    # a second institution, of no known level, for a third of the settlements
+    rows = [r[:24] + ("H2",) + r[25:] if i % 3 == 0 else r for i, r in enumerate(rows)]
+    tally = run(rows, load('policies:\n  - {insutype: "310", deductible: "10.00"}\n'))
+    report = tally.report(region="440300", months=["2026-03"], changes={}, notes=[], places=PLACES)
+    assert [name for name, _, _ in BREAKDOWNS] == ["by_region", "by_insured_region", "by_insutype", "by_med_type",
+                                                  "by_inst_level", "by_institution"]
+    total = report["total"]
+    assert report["fund_effect"] == total["fund_pay"]["change"] == 5 * D("54.00")
+    assert report["months"] == ["2026-03"] and report["month"] == "2026-03"
+    for name, column, _ in BREAKDOWNS:
+        groups = report[name]
+        assert [g[column] for g in groups] == sorted(g[column] for g in groups), name
+        assert sum(g["settlements"] for g in groups) == total["settlements"] == 200, name
+        for figure in FIGURES:
+            assert sum((g[figure]["change"] for g in groups), ZERO) == total[figure]["change"], (name, figure)
+    assert [(g["institution"], g["name"]) for g in report["by_institution"]] == [("H1", "Hospital One"), ("H2", "")]
+    assert [g["inst_level"] for g in report["by_inst_level"]] == ["", "3"]
+    assert [g["insured_region"] for g in report["by_insured_region"]] == ["440300"]
+    persons = report["most_affected_persons"]
+    assert len(persons) == 3  # top=3 of the 5 persons, each 54.00 more from the fund
+    assert all(p["fund_pay"]["change"] == D("54.00") for p in persons)
+    cash = [abs(p["psn_cash_pay"]["change"]) for p in persons]
+    assert cash == sorted(cash, reverse=True)
+    assert run(rows).report(region="440300", months=["2026-03"], changes={}, notes=[])["most_affected_persons"] == []
+
+
+def test_over_a_new_year_the_accumulators_start_again_as_their_year_key_does() -> None:
+    rows = stored_month(200, 1, start=datetime(2026, 12, 1, 8, 0, 0))  # December 2026 to February 2027
+    assert {r[5] for r in rows} == {2026, 2027}
+    assert run(rows).total().changed == 0
+    lowered = run(rows, load('policies:\n  - {insutype: "310", deductible: "10.00"}\n')).total()
+    # each of the 5 persons used his whole deductible in each year: 90.00 less of it, twice, pooled at 60 %
+    assert lowered.after[0] - lowered.before[0] == 2 * 5 * D("54.00")

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from yibao.console import agency, centre, institution, person, signin, staff, staff_admin
+from yibao.console import agency, agency_whatif, centre, institution, person, signin, staff, staff_admin
 from yibao.console.sender import CodeSender, sender_from_env
 from yibao.console.web import PREFIX, Console, PageError, SignInNeeded, redirect, render
 from yibao.errors import Refusal
@@ -22,7 +22,7 @@ from yibao.store.db import Store
 
 log = logging.getLogger("yibao.console")
 ROUTERS = (signin.router, person.router, staff.router, institution.router, staff_admin.router, agency.router,
-           centre.router)
+           agency_whatif.router, centre.router)
 TITLES = {400: "请求有误", 401: "未登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的操作", 409: "操作冲突",
           422: "无法办理", 429: "操作过于频繁", 500: "系统错误", 503: "暂不可用"}
 Handler = Callable[[Request, Any], Awaitable[Response]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -20,14 +21,21 @@ def catalog_entries(session: Session, admdvs: str, codes: set[str], insutype: st
     if not codes:
         return out
     for item in reference(session).catalog_items(session, admdvs, codes).values():
-        prop = item.selfpay_prop.get(insutype, item.selfpay_prop.get("*"))
-        if prop is None:  # the item names ratios for other insurance types only: not covered for this one
-            continue
-        flags = tuple((name, str(item.extra[name])) for name in CATALOG_FLAGS if name in (item.extra or {}))
-        out[item.code] = CatalogEntry(item.code, item.name, item.chrgitm_lv, Decimal(prop), item.pric_uplmt_amt,
-                                      item.med_chrgitm_type, restricted=(item.extra or {}).get("lmt_used_flag") == "1",
-                                      flags=flags)
+        entry = entry_of(item, insutype)
+        if entry is not None:
+            out[item.code] = entry
     return out
+
+
+def entry_of(item: Any, insutype: str) -> CatalogEntry | None:
+    """A stored catalog row (store.models.CatalogItem, or a what-if's changed copy of one) as the splitting rule
+    reads it for this insutype; None: the item names ratios for other insurance types only, not covered."""
+    prop = item.selfpay_prop.get(insutype, item.selfpay_prop.get("*"))
+    if prop is None:
+        return None
+    flags = tuple((name, str(item.extra[name])) for name in CATALOG_FLAGS if name in (item.extra or {}))
+    return CatalogEntry(item.code, item.name, item.chrgitm_lv, Decimal(prop), item.pric_uplmt_amt,
+                        item.med_chrgitm_type, restricted=(item.extra or {}).get("lmt_used_flag") == "1", flags=flags)
 
 
 def policy_for(session: Session, admdvs: str, insutype: str, med_type: str, hosp_lv: str | None,

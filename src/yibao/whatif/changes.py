@@ -10,6 +10,8 @@ against the policy columns; every wrong part is refused naming its field and the
       - {name: epidemic_outpatient, "on": true, from: 2026-03-15}
     mutual_aid:          # family mutual aid withheld for the settlements matching the selectors
       - {insutype: "390", med_type: "11", withheld: true}
+    catalog: [...]       # changed catalog rows and region settings, as a dataset writes them (dataset_parts.py)
+    region: {...}
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ import yaml
 from yibao.codes import MED_TYPE, PERSON_INSUTYPES
 from yibao.errors import refuse
 from yibao.money import money, to_decimal
+from yibao.whatif.dataset_parts import CatalogChange, RegionChange, parse_parts
 
 #: the columns of a policy row a change may set, and what a value must be
 POLICY_COLUMNS = ("deductible", "ratio", "annual_cap", "acct_scope")
 SELECTORS = ("policy_id", "insutype", "med_type", "bucket", "hosp_lv")
 ACCT_SCOPES = ("all", "policy")
-PARTS = ("policies", "switches", "mutual_aid")
+PARTS = ("policies", "switches", "mutual_aid", "catalog", "region")
 MAX_AMOUNT = Decimal("9999999999.99")  # what a money column holds
 
 
@@ -78,10 +81,12 @@ class Changes:
     policies: tuple[PolicyChange, ...] = ()
     switches: tuple[SwitchChange, ...] = ()
     mutual_aid: tuple[AidChange, ...] = field(default_factory=tuple)
+    catalog: tuple[CatalogChange, ...] = ()
+    region: RegionChange | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.policies or self.switches or self.mutual_aid)
+        return not (self.policies or self.switches or self.mutual_aid or self.catalog or self.region)
 
 
 def load(text: str) -> Changes:
@@ -101,10 +106,15 @@ def parse(doc: Any) -> Changes:
     unknown = [k for k in doc if k not in PARTS]
     if unknown:
         raise refuse(f"changes.{unknown[0]}", f"is not a part of a change document (its parts: {', '.join(PARTS)})")
+    region = doc.get("region")
+    if region is not None and not isinstance(region, dict):
+        raise refuse("region", "must be a mapping of the region's settings, as a dataset's regions[] entry")
+    catalog, region_change = parse_parts(_items(doc, "catalog"), region or None, _day)
     return Changes(
         tuple(_policy(item, f"policies[{i}]") for i, item in enumerate(_items(doc, "policies"))),
         tuple(_switch(item, f"switches[{i}]") for i, item in enumerate(_items(doc, "switches"))),
-        tuple(_aid(item, f"mutual_aid[{i}]") for i, item in enumerate(_items(doc, "mutual_aid"))))
+        tuple(_aid(item, f"mutual_aid[{i}]") for i, item in enumerate(_items(doc, "mutual_aid"))),
+        catalog, region_change)
 
 
 def _items(doc: dict[str, Any], part: str) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from yibao.errors import refuse
+from yibao.rules.aid_sources import resident_block
 from yibao.rules.cost_sharing import PolicyTerms
 from yibao.rules.selection import PolicyRow, choose_policy
 from yibao.rules.switches import Baseline, Change, switches_on
@@ -30,6 +31,10 @@ class Policies:
         self._terms: dict[tuple[int, date], PolicyTerms] = {}
         self._chosen: dict[tuple[str, str, str | None, date], PolicyRow | None] = {}
         self._on: dict[date, set[str]] = {}
+        region_change = changes.region
+        #: the region keeps no account books under the change: no settlement pays from an account
+        self.accounts_off = region_change is not None and region_change.acct_bookkeeping is False
+        self.resident_med_types = region_change.resident_med_types if region_change is not None else (None, False)
         self.unplaced = 0  # settlements no row served under the changed switches: replayed under their own row
         self._check(region, known_switches)
 
@@ -80,7 +85,9 @@ class Policies:
         return terms
 
     def aid_withheld(self, insutype: str, med_type: str, day: date) -> bool:
-        return any(_fits(a, insutype, med_type, day) for a in self.changes.mutual_aid)
+        setting, given = self.resident_med_types
+        return (any(_fits(a, insutype, med_type, day) for a in self.changes.mutual_aid)
+                or (given and resident_block(insutype, med_type, setting) is not None))
 
 
 def _fits(a: AidChange, insutype: str, med_type: str, day: date) -> bool:

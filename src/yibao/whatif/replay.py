@@ -17,40 +17,54 @@ from sqlalchemy.orm import Session
 
 from yibao.money import ZERO
 from yibao.platform import switches
+from yibao.rules import region_settings
 from yibao.rules.amounts import settle_amounts
 from yibao.rules.cost_sharing import PolicyTerms, Usage
 from yibao.rules.splitting import Sums
 from yibao.rules.waterfall import AidSource
+from yibao.store.readonly import read_only
 from yibao.whatif import source
 from yibao.whatif.changes import Changes
+from yibao.whatif.dataset_parts import RegionChange
 from yibao.whatif.policies import Policies
-from yibao.whatif.report import Figures, Tally
+from yibao.whatif.report import Figures, GroupKey, Places, Tally
+from yibao.whatif.resplit import resplit
 
 Key = tuple[str, int, str]
 
 NO_USAGE = (ZERO, ZERO)
 
 
-def whatif(session: Session, region: str, month: str, changes: Changes, *, top: int = 10) -> dict[str, Any]:
-    """The report of the region's month replayed under `changes` (report.Tally.report)."""
-    ym = source.month_of(month)
+def whatif(session: Session, region: str, month: str, changes: Changes, *, months: int = 1,
+           top: int = 10) -> dict[str, Any]:
+    """The report of the region's `months` months from `month` replayed as one period under `changes`
+    (report.Tally.report): accumulators and accounts carried from month to month. Run on a connection that cannot
+    write (store/readonly.py)."""
+    period = source.period_of(month, months)
+    with read_only(session):
+        return _whatif(session, region, period, changes, top)
+
+
+def _whatif(session: Session, region: str, period: source.Period, changes: Changes, top: int) -> dict[str, Any]:
     source.check_region(session, region)
     baseline, recorded = source.switch_history(session, region)
     policies = Policies(region, source.policy_rows(session, region), changes, baseline, recorded,
                         switches.known(session, region))
     tally = Tally(top)
-    replay(session, region, ym, policies, tally)
+    places = source.institutions(session)
+    replay(session, region, period, policies, tally, places, resplit(session, region, period, changes.catalog))
     notes = []
     if policies.unplaced:
         notes.append(f"{policies.unplaced} settlements found no policy row under the changed switches and were "
                      "replayed under the row they were settled under")
-    return tally.report(region=region, month=ym, changes=describe(changes), notes=notes)
+    return tally.report(region=region, months=period.names, changes=describe(changes), notes=notes, places=places)
 
 
-def replay(session: Session, region: str, ym: str, policies: Policies, tally: Tally) -> None:
-    replayer = Replayer(policies, tally, source.opening_usage(session, region, ym), source.draws(session, region, ym),
-                        source.institutions(session))
-    for _, rows in groupby(source.settlements(session, region, ym), key=_second_of_person):
+def replay(session: Session, region: str, period: source.Period, policies: Policies, tally: Tally,
+           places: Places, sums: dict[str, Sums] | None = None) -> None:
+    replayer = Replayer(policies, tally, source.opening_usage(session, region, period),
+                        source.draws(session, region, period), places, sums)
+    for _, rows in groupby(source.settlements(session, region, period), key=_second_of_person):
         group = list(rows)
         for r in replayer.ordered(group) if len(group) > 1 else group:
             replayer.one(r)
@@ -66,13 +80,14 @@ class Replayer:
     settlement cancelled later in the month."""
 
     def __init__(self, policies: Policies, tally: Tally, usage: dict[Key, tuple[Decimal, Decimal]],
-                 draws: dict[str, list[source.Draw]], places: dict[str, tuple[str, str | None]]):
+                 draws: dict[str, list[source.Draw]], places: Places, sums: dict[str, Sums] | None = None):
         self.policies = policies
         self.tally = tally
         self.usage = usage
         self.stored_usage = dict(usage)
         self.draws = draws
         self.places = places
+        self.sums = sums or {}  # the settlements re-split under changed catalog rows (resplit.py)
         self.delta: dict[str, Decimal] = {}
         self.kept: dict[str, tuple[Any, ...]] = {}
 
@@ -118,16 +133,19 @@ class Replayer:
                           d.amount) for d in stored_draws]
 
     def one(self, r: Any) -> None:
-        treated = self.places.get(r[24], (r[24], None))
+        place = self.places.get(r[24])
+        treated, level = (place[0], place[1]) if place is not None else (r[24], None)
+        # the composite key of report.KEY: (treatment region, insured region, insutype, med_type, institution)
+        tallied = (treated, r[25], r[2], r[3], r[24])
         before = (r[17], r[19], r[20], r[21])
         stored_key = (r[1], r[5], r[6])
         used, paid = self.stored_usage.get(stored_key, NO_USAGE)
         self.stored_usage[stored_key] = (used + r[15], paid + r[16])
         if r[7] == "1":
-            self._cancellation(r, before, treated[0])
+            self._cancellation(r, before, tallied)
             return
         day = r[4].date()
-        row = self.policies.row(r[23], r[2], r[3], treated[1], day)
+        row = self.policies.row(r[23], r[2], r[3], level, day)
         key = (r[1], r[5], row.bucket)
         used, paid = self.usage.get(key, NO_USAGE)
         psn, delta = r[1], self.delta
@@ -135,8 +153,9 @@ class Replayer:
         own_balance = r[22] + own_stored + delta.get(psn, ZERO) if own_stored > 0 else None
         stored_draws = self.draws.get(r[0], ())
         withheld = stored_draws and self.policies.aid_withheld(r[2], r[3], day)
-        a = settle_amounts(_sums(r), self.policies.terms(row, day), Usage(used, paid), use_accounts=r[19] > 0,
-                           own_balance=own_balance,
+        use_accounts = r[19] > 0 and not self.policies.accounts_off
+        a = settle_amounts(self.sums.get(r[0]) or _sums(r), self.policies.terms(row, day), Usage(used, paid),
+                           use_accounts=use_accounts, own_balance=own_balance,
                            sources=self._sources(stored_draws, delta) if stored_draws and not withheld else [])
         shares, payment = a.shares, a.payment
         self.usage[key] = (used + shares.act_pay_dedc, paid + shares.hifp_pay)
@@ -153,13 +172,13 @@ class Replayer:
                 delta[acct] = delta.get(acct, ZERO) + diff
         changed = (after != before or shares.act_pay_dedc != r[15] or shares.hifp_pay != r[16]
                    or shares.psn_part_amt != r[18])
-        self.tally.add(treated[0], r[2], before, after, changed, True)
+        self.tally.add(tallied, psn, before, after, changed, True)
         if changed:
-            self.tally.note_change(r[0], treated[0], r[2], r[3], before, after)
+            self.tally.note_change(r[0], treated, r[2], r[3], before, after)
         if r[9] == "cancelled":
             self.kept[r[0]] = (key, shares.act_pay_dedc, shares.hifp_pay, after, diffs)
 
-    def _cancellation(self, r: Any, before: Figures, treated: str) -> None:
+    def _cancellation(self, r: Any, before: Figures, tallied: GroupKey) -> None:
         """A cancellation undoes what its original did: as replayed when the original is of this month, as
         stored when it is older."""
         original = self.kept.pop(r[8], None)
@@ -167,14 +186,14 @@ class Replayer:
             key = (r[1], r[5], r[6])
             used, paid = self.usage.get(key, NO_USAGE)
             self.usage[key] = (used + r[15], paid + r[16])
-            self.tally.add(treated, r[2], before, before, False, False)
+            self.tally.add(tallied, r[1], before, before, False, False)
             return
         key, dedc, hifp, after, diffs = original
         used, paid = self.usage.get(key, NO_USAGE)
         self.usage[key] = (used - dedc, paid - hifp)
         for acct, diff in diffs.items():
             self.delta[acct] = self.delta.get(acct, ZERO) - diff
-        self.tally.add(treated, r[2], before, (-after[0], -after[1], -after[2], -after[3]), False, False)
+        self.tally.add(tallied, r[1], before, (-after[0], -after[1], -after[2], -after[3]), False, False)
 
 
 def _sums(r: Any) -> Sums:
@@ -197,4 +216,22 @@ def describe(changes: Changes) -> dict[str, Any]:
         "mutual_aid": [{k: v for k, v in (("insutype", a.insutype), ("med_type", a.med_type),
                                           ("from", a.since.isoformat() if a.since else None)) if v is not None}
                        | {"withheld": True} for a in changes.mutual_aid],
+        "catalog": [{"code": c.code, **{k: _plain(v) for k, v in c.fields.items()},
+                     **({"from": c.since.isoformat()} if c.since else {})} for c in changes.catalog],
+        # a list of one, like the other parts, so a face lists every part alike
+        "region": [_region(changes.region)] if changes.region is not None else [],
     }
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+
+def _region(change: RegionChange) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if change.acct_bookkeeping is not None:
+        out["acct_bookkeeping"] = change.acct_bookkeeping
+    setting, given = change.resident_med_types
+    if given:
+        out["settings"] = {region_settings.RESIDENT_MED_TYPES: setting}
+    return out
