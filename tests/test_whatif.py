@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from helpers import snapshot
 from openpyxl import load_workbook
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from staff_world import GZ_H, SZ_EMP, SZ_H
@@ -22,7 +23,7 @@ from whatif_world import GZ, LOWER_DEDUCTIBLE, MONTH, SZ, Month, settled_month
 
 from yibao.cli import app
 from yibao.store.db import Store
-from yibao.store.models import Settlement
+from yibao.store.models import CatalogItem, FeeDetail, Settlement
 from yibao.store.readonly import read_only
 from yibao.whatif import Changes, source
 from yibao.whatif import whatif as whatif_report
@@ -282,3 +283,45 @@ def test_a_simulated_month_replays_to_the_cent_and_a_lowered_deductible_costs_mo
     assert lowered["total"]["fund_pay"]["change"] > 0
     assert lowered["total"]["changed"] > 0
     assert sum(g["fund_pay"]["change"] for g in lowered["by_region"]) == lowered["total"]["fund_pay"]["change"]
+
+
+def test_in_a_simulated_month_an_item_made_self_paid_moves_the_settlements_holding_it(
+        simulated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{simulated}"
+    monkeypatch.setenv("YIBAO_DATABASE_URL", url)
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:
+            held = conn.execute(
+                select(FeeDetail.med_list_codg, Settlement.setl_id, Settlement.psn_no, Settlement.setl_time)
+                .join(Settlement, Settlement.setl_id == FeeDetail.setl_id)
+                .join(CatalogItem, (CatalogItem.admdvs == Settlement.catalog_admdvs)
+                      & (CatalogItem.code == FeeDetail.med_list_codg))
+                .where(Settlement.policy_admdvs == "440300", Settlement.catalog_admdvs == "440300",
+                       CatalogItem.chrgitm_lv != "03")).all()
+            month_rows = {x[0]: (x[1], x[2]) for x in conn.execute(
+                select(Settlement.setl_id, Settlement.psn_no, Settlement.setl_time)
+                .where(Settlement.policy_admdvs == "440300"))}
+    finally:
+        store.dispose()
+    code = Counter(r[0] for r in held).most_common(1)[0][0]
+    holding = {r[1] for r in held if r[0] == code}
+    first = {}
+    for r in sorted(held, key=lambda r: r[3]):
+        if r[0] == code:
+            first.setdefault(r[2], r[3])
+    out = whatif(tmp_path, "--region", "440300", "--month", MONTH, "--format", "json", "--top", "1000",
+                 changes=f'catalog:\n  - {{code: "{code}", chrgitm_lv: "03"}}\n').output
+    r = json.loads(out, parse_float=Decimal)
+    changed = {c["setl_id"]: c for c in r["largest_changes"]}
+    assert len(changed) == r["total"]["changed"] < 1000
+    assert holding and holding <= set(changed)  # every settlement holding the item, its lines now self-paid
+    for setl_id in holding:
+        c = changed[setl_id]
+        assert c["fund_pay"]["change"] <= 0 and c["acct_pay"]["change"] + c["psn_cash_pay"]["change"] >= 0
+        assert c["acct_pay"]["change"] + c["psn_cash_pay"]["change"] == -c["fund_pay"]["change"]
+    # any other settlement that moved came after one holding it, by the same person's accumulator
+    for setl_id in set(changed) - holding:
+        psn, when = month_rows[setl_id]
+        assert psn in first and first[psn] <= when, setl_id
+    assert r["fund_effect"] < 0

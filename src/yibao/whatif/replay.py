@@ -1,11 +1,12 @@
-"""Replaying a region's month under changed policy (docs/whatif.md).
+"""Replaying a region's month (or consecutive months, one period) under changed policy (docs/whatif.md).
 
 Each stored settlement is settled again, in the order it was made, by rules/amounts.settle_amounts (the function
-live settlement calls) from what it recorded: its sums of the lines, the person's insured type and benefit kind,
+live settlement calls) from what it recorded: its sums of the lines (re-split where a changed catalog row is on
+them, resplit.py), the person's insured type and benefit kind,
 its day, its policy row (or the row the changed switches choose), the person's accumulator before it and the
 accounts it drew on. Accumulators and the changes of account balances are kept per person in memory, so a
 changed settlement moves the ones after it; a cancellation undoes its original's replayed amounts. Nothing is
-written."""
+written: the replay runs on a connection that cannot write (store/readonly.py)."""
 
 from __future__ import annotations
 
