@@ -47,7 +47,8 @@ def make_engine(url: str) -> Engine:
 
 
 def sqlite_immediate_transactions(engine: Engine) -> None:
-    """Every transaction takes SQLite's write lock at BEGIN, so two settlements never interleave."""
+    """Every transaction takes SQLite's write lock at BEGIN, so two settlements never interleave; a reading one
+    (execution option `yibao_read`) takes it only if it writes, which its unit of work forbids."""
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -60,7 +61,13 @@ def sqlite_immediate_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a reading unit of work (Store.unit_of_work(read=True)) must not hold the one write lock while it reads
+        # (a long what-if would make every settlement wait), and cannot write: query_only, kept per connection
+        read = bool(conn.get_execution_options().get("yibao_read"))
+        if conn.info.get("query_only", False) != read:
+            conn.exec_driver_sql(f"PRAGMA query_only = {'ON' if read else 'OFF'}")
+            conn.info["query_only"] = read
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 def engine_of(db: str) -> Engine:

@@ -64,13 +64,13 @@ def centre(p: Principal = Depends(principal)) -> str:
     return p.subject
 
 
-def in_unit_of_work(request: Request, fn: Callable[[Work], T]) -> T:
+def in_unit_of_work(request: Request, fn: Callable[[Work], T], *, read: bool = False) -> T:
     """Run `fn` with the request's Work in one transaction, committed before the answer is sent; a Refusal rolls
     it back. The caller is the token's principal (set by `principal`)."""
     who: Principal | None = getattr(request.state, "principal", None)
     caller = Caller(who.kind, who.subject) if who is not None else SYSTEM
     try:
-        with working(store_of(request), caller) as work:
+        with working(store_of(request), caller, read=read) as work:
             return fn(work)
     except IntegrityError as exc:  # a concurrent twin of this request committed first
         rule = conflict_rule(exc)

@@ -38,7 +38,7 @@ def what_if(body: WhatIfBody, request: Request, format: Format = "json",
         raise HTTPException(403, f"region: an agency simulates its own region {region}, not {body.region}")
     parsed = whatif_changes.parse(body.changes)
     report = in_unit_of_work(request, lambda w: whatif(w.session, region, body.month, parsed, months=body.months,
-                                                       top=body.top))
+                                                       top=body.top), read=True)
     if format == "json":
         return report
     content = render.as_xlsx(report) if format == "xlsx" else whatif_render.as_pdf(report, BREAKDOWNS)

@@ -38,11 +38,11 @@ def root(debug: Annotated[bool, typer.Option(
     # `yibao` itself (cli/failures.py) reads --debug before the command runs; declared here for --help
 
 
-def run_work(fn: Callable[[Work], T]) -> T:
+def run_work(fn: Callable[[Work], T], *, read: bool = False) -> T:
     """Run fn(work) in one unit of work on YIBAO_DATABASE_URL; a refusal prints its rule and exits 1."""
     store = Store()
     try:
-        with working(store) as work:
+        with working(store, read=read) as work:
             return fn(work)
     except Refusal as exc:
         typer.echo(exc.err_msg, err=True)

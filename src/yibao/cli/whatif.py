@@ -47,7 +47,7 @@ def whatif_command(
         except OSError as exc:
             typer.echo(refuse("changes", f"cannot read {changes}: {exc.strerror}").err_msg, err=True)
             raise typer.Exit(1) from None
-    report = run_work(lambda w: whatif(w.session, region, month, load(text), months=months, top=top))
+    report = run_work(lambda w: whatif(w.session, region, month, load(text), months=months, top=top), read=True)
     body: str | bytes = (render.as_xlsx(report) if fmt == "xlsx" else
                          whatif_render.as_pdf(report, BREAKDOWNS) if fmt == "pdf" else
                          render.as_json(report) + "\n" if fmt == "json" else render.as_text(report))

@@ -29,8 +29,10 @@ EXAMPLE = 'policies:\n  - {insutype: "310", med_type: "11", deductible: "50.00"}
 
 
 def _asked(form: FormData) -> dict[str, str]:
-    return {"month": str(form.get("month", "")).strip()[:7], "changes": str(form.get("changes", ""))[:MAX_CHANGES + 1],
-            "top": str(form.get("top", TOP)).strip()[:4], "months": str(form.get("months", 1)).strip()[:3]}
+    # whole, never cut short: a value too long is refused by its check (cut, "2026-031" would read as 2026-03);
+    # the document alone is capped, just past the size it is refused at
+    return {"month": str(form.get("month", "")).strip()[:40], "changes": str(form.get("changes", ""))[:MAX_CHANGES + 1],
+            "top": str(form.get("top", TOP)).strip()[:40], "months": str(form.get("months", 1)).strip()[:40]}
 
 
 def _number(field: str, text: str) -> int:
@@ -77,7 +79,7 @@ async def run(request: Request, user: User = Depends(staff)) -> Response:
     if fmt not in ("", "xlsx", "pdf"):
         raise PageError(422, f"format: {fmt[:10]!r} 不是 xlsx 或 pdf")
     asked = _asked(form)
-    report, error = desk.tried(request, user, lambda w: _run(w, user.scope, asked))
+    report, error = desk.tried(request, user, lambda w: _run(w, user.scope, asked), read=True)
     if report is None:
         return render(request, "agency/whatif.html", status=422, tab="whatif", asked=asked, example=EXAMPLE,
                       error=error, report=None, tables=[])

@@ -113,10 +113,10 @@ def day(text: str, field: str) -> date | None:
         raise refuse(field, f"{text[:10]!r} 不是日期（YYYY-MM-DD）") from None
 
 
-def tried(request: Request, user: User, fn: Callable[[Work], T]) -> tuple[T | None, str]:
+def tried(request: Request, user: User, fn: Callable[[Work], T], *, read: bool = False) -> tuple[T | None, str]:
     """`attempt`, except that a row outside the user's scope stays a 404 page (not a refusal on the form)."""
     try:
-        return in_work(request, user, fn), ""
+        return in_work(request, user, fn, read=read), ""
     except Refusal as exc:
         if exc.http_status in (403, 404):
             raise

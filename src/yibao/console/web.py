@@ -182,12 +182,12 @@ async def check_csrf(request: Request) -> None:
 
 # -- running use cases and answering -----------------------------------------------------------------------------
 
-def in_work(request: Request, user: User | None, fn: Callable[[Work], T]) -> T:
+def in_work(request: Request, user: User | None, fn: Callable[[Work], T], *, read: bool = False) -> T:
     """Run `fn` in one unit of work on the business clock as `user` (committed when it returns; a Refusal rolls
     it back and reaches the caller, which shows it on the form)."""
     caller = user.caller if user is not None else Caller("system", "console")
     try:
-        with working(console_of(request).store, caller) as work:
+        with working(console_of(request).store, caller, read=read) as work:
             if caller.kind == "institution":
                 work.institution = work.session.get(Institution, caller.subject)
             return fn(work)

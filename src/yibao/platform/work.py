@@ -57,8 +57,10 @@ class Work:
 
 
 @contextmanager
-def working(store: Store, caller: Caller = SYSTEM, *, durable: bool = True, **facts: object) -> Iterator[Work]:
-    """A Work in a new unit of work on the business clock, committed when the block ends."""
-    with store.unit_of_work(durable=durable) as session:
+def working(store: Store, caller: Caller = SYSTEM, *, durable: bool = True, read: bool = False,
+            **facts: object) -> Iterator[Work]:
+    """A Work in a new unit of work on the business clock, committed when the block ends (`read`: one that
+    cannot write, Store.unit_of_work)."""
+    with store.unit_of_work(durable=durable, read=read) as session:
         stored = store.stored_today(session)
         yield Work(session, business_date(stored), business_now(stored), caller, **facts)  # type: ignore[arg-type]

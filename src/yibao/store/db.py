@@ -81,24 +81,31 @@ class Store:
         self.engine = engine or make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         metered.meter(self._sessions)
+        self._reading = self.engine.execution_options(yibao_read=True)
         #: the reference data this process keeps while the database's reference version stays (reference.py)
         self.reference = ReferenceCache()
         #: a node of a federation: its link to the other nodes (platform/remote.py); None alone (docs/federation.md)
         self.remote: object | None = None
 
     @contextmanager
-    def unit_of_work(self, durable: bool = True) -> Iterator[Session]:
+    def unit_of_work(self, durable: bool = True, read: bool = False) -> Iterator[Session]:
         """One transaction: committed whole when the block ends, rolled back whole on any error.
 
         `durable=False` is for bookkeeping whose loss in a crash harms nothing (seen nonces, audit rows of
         refused messages): PostgreSQL then commits without waiting for the WAL flush.
+        `read=True` is for long reading work (a what-if): the database refuses any write in it (PostgreSQL: a READ
+        ONLY transaction; SQLite: `query_only`), its reads see one snapshot, and on SQLite it does not hold the
+        write lock settlements wait for.
         """
-        session = self._sessions()
+        session = self._sessions(bind=self._reading) if read else self._sessions()
         session.info["reference_cache"] = self.reference
         session.info["remote"] = self.remote
         try:
             with session.begin():
-                if not durable and self.engine.dialect.name == "postgresql":
+                postgresql = self.engine.dialect.name == "postgresql"
+                if read and postgresql:  # one snapshot for all its reads; SQLite's is set at BEGIN (sqlkit)
+                    session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+                if not durable and postgresql:
                     session.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 yield session
         finally:

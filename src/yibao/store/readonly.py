@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 @contextmanager
 def read_only(session: Session) -> Iterator[Session]:
     """The session, unable to write for the block; whatever the block did is rolled back after it."""
+    if session.connection().get_execution_options().get("yibao_read"):  # a reading unit of work: read only already
+        yield session
+        return
     session.flush()  # what the unit of work wrote before stays its own, out of the savepoint's rollback
     savepoint = session.begin_nested()
     conn = session.connection()
