@@ -32,7 +32,16 @@ from yibao.federation.jetstream import JetStreamExchange
 from yibao.platform import snapshots, switches
 from yibao.platform.remote import Remote
 from yibao.store.db import Store, upgrade
-from yibao.store.models import Base, FederationSnapshot, FederationVisitor, Person, Policy, Region, Settlement
+from yibao.store.models import (
+    Base,
+    FederationSnapshot,
+    FederationVisitor,
+    Person,
+    PersonDisease,
+    Policy,
+    Region,
+    Settlement,
+)
 
 D = Decimal
 FIGURES = ("medfee_sumamt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt",
@@ -267,6 +276,23 @@ def test_the_insured_node_answers_1101_for_a_visitor(world: World) -> None:
     assert nobody["infcode"] == -1 and "no person insured in region 140100" in nobody["err_msg"]
     with world.sz.store.unit_of_work() as s:
         assert [v.psn_no for v in s.scalars(select(FederationVisitor))] == [PARENT]
+
+
+def test_a_recognition_made_at_the_treatment_place_outlives_the_next_1101(world: World) -> None:
+    """A disease recognised on node 44 by its hospital (what 2503 at the treatment place records,
+    test_crossregion.py) is node 44's own: the insured node's answer to the next 1101 replaces the rest of the
+    visitor record, not that."""
+    his = world.sz.his(SZ_HOSP)
+    cred = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": world.sz.who(PARENT)["certno"]}}
+    his.ok("1101", cred, "140100")
+    with world.sz.store.unit_of_work() as s:
+        s.add(PersonDisease(psn_no=PARENT, code="M04600", since=date(2026, 3, 1), until=date(2027, 2, 28),
+                            recognized_by=SZ_HOSP, status="active"))
+        s.add(PersonDisease(psn_no=PARENT, code="M09900", recognized_by=None, status="active"))  # stale copy
+    his.ok("1101", cred, "140100")
+    with world.sz.store.unit_of_work() as s:
+        kept = {d.code: d.recognized_by for d in s.scalars(select(PersonDisease).where(PersonDisease.psn_no == PARENT))}
+    assert kept == {"M04600": SZ_HOSP}  # node 14 knows no disease of his: the stale copy went, the recognition stays
 
 
 def test_snapshots_over_jetstream(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> None:

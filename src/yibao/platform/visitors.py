@@ -10,12 +10,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.errors import Refusal
 from yibao.platform.persons import Credential, account_balance, holders, pooling_region
-from yibao.store.models import FederationVisitor, Filing, Person, PersonDisease
+from yibao.store.models import FederationVisitor, Filing, Institution, Person, PersonDisease
 from yibao.store.rowjson import from_json, to_json
 
 
@@ -56,9 +56,15 @@ def keep(session: Session, found: dict[str, Any], province: str, now: datetime) 
         for key in data:
             setattr(person, key, getattr(fresh, key))
     session.execute(delete(Filing).where(Filing.psn_no == psn_no))
-    session.execute(delete(PersonDisease).where(PersonDisease.psn_no == psn_no))
+    # a disease recognised here, by one of this node's institutions (2503 at the treatment place), is this node's
+    # own record: the insured node's answer replaces only the rest
+    here = select(Institution.code).scalar_subquery()
+    session.execute(delete(PersonDisease).where(
+        PersonDisease.psn_no == psn_no,
+        or_(PersonDisease.recognized_by.is_(None), PersonDisease.recognized_by.not_in(here))))
+    own = set(session.scalars(select(PersonDisease.code).where(PersonDisease.psn_no == psn_no)))
     session.add_all(from_json(Filing, f) for f in found["filings"])
-    session.add_all(from_json(PersonDisease, d) for d in found["diseases"])
+    session.add_all(from_json(PersonDisease, d) for d in found["diseases"] if d["code"] not in own)
     balc = Decimal(found["balc"]) if found.get("balc") is not None else None
     visitor = session.get(FederationVisitor, psn_no)
     if visitor is None:
