@@ -32,6 +32,8 @@ from yibao.store.models import Base
 
 # the key sealing personal data at rest (store/vault.py): one for the whole run, inherited by served processes
 os.environ.setdefault("YIBAO_DATA_KEY", "y0lBnRjAtpdB1S2Y2hCFOjVSKazgdNGLKt1lGAPwRkE=")
+# the key the test federations' nodes seal their messages with (docs/federation.md)
+os.environ.setdefault("YIBAO_FEDERATION_KEY", "eNRjd8SnI_Lf-DgjXzCFaFx0rMlBrF9NWkCR9vJ5FKY=")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 #: the adversarial suite's figures, summed and printed where pytest reports (tests/adversarial/report.py)

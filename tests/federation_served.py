@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 
 from yibao.dataset.loader import load_document
 from yibao.store.db import Store, upgrade
+from yibao.store.vault import Vault
 
 BIN = Path(sys.executable).parent
 NATS_URL = os.environ.get("YIBAO_TEST_NATS", "nats://127.0.0.1:4222")
@@ -68,6 +69,10 @@ class Schemas:
         self.admin.dispose()
 
 
+#: what seals the test federations' messages (YIBAO_FEDERATION_KEY, set by conftest.py)
+SEALER = Vault([os.environ["YIBAO_FEDERATION_KEY"].encode("ascii")])
+
+
 class ServedNode:
     """`yibao serve` for one province's node; kill() is kill -9, start() again after it."""
 
@@ -81,7 +86,8 @@ class ServedNode:
                     "YIBAO_DATABASE_URL": url, "YIBAO_DATA_KEY": os.environ["YIBAO_DATA_KEY"],
                     "YIBAO_PROVINCES": province, "YIBAO_FEDERATION_PEERS": ",".join(peers),
                     "YIBAO_NATS_URL": nats_url, "YIBAO_FEDERATION_SPACE": space,
-                    "YIBAO_FEDERATION_TIME_BOX": str(time_box)}
+                    "YIBAO_FEDERATION_TIME_BOX": str(time_box),
+                    "YIBAO_FEDERATION_KEY": os.environ["YIBAO_FEDERATION_KEY"]}
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

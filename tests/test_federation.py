@@ -4,6 +4,7 @@ unanswered settlement reversed on the insured node by the sweeper — on SQLite 
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -238,12 +239,17 @@ def test_exchange_down_refuses_at_once_and_nothing_stays_half_done(world: World)
 
 def test_node_configuration_from_the_environment() -> None:
     assert from_env({}) is None
-    node = from_env({"YIBAO_PROVINCES": "44", "YIBAO_FEDERATION_PEERS": "14,34", "YIBAO_FEDERATION_TIME_BOX": "2"})
+    key = {"YIBAO_FEDERATION_KEY": os.environ["YIBAO_FEDERATION_KEY"]}
+    node = from_env({"YIBAO_PROVINCES": "44", "YIBAO_FEDERATION_PEERS": "14,34", "YIBAO_FEDERATION_TIME_BOX": "2",
+                     **key})
     assert node is not None and node.name == "44" and node.time_box == 2  # float-ok: seconds
     assert node.node_of("140100") == "14" and node.node_of("440300") is None and node.node_of("510100") is None
-    for env, field in (({"YIBAO_PROVINCES": "4"}, "YIBAO_PROVINCES"),
-                       ({"YIBAO_PROVINCES": "44", "YIBAO_FEDERATION_TIME_BOX": "0"}, "YIBAO_FEDERATION_TIME_BOX"),
-                       ({"YIBAO_PROVINCES": "44", "YIBAO_FEDERATION_TIME_BOX": "soon"}, "YIBAO_FEDERATION_TIME_BOX")):
+    for env, field in (({"YIBAO_PROVINCES": "4", **key}, "YIBAO_PROVINCES"),
+                       ({"YIBAO_PROVINCES": "44", "YIBAO_FEDERATION_TIME_BOX": "0", **key},
+                        "YIBAO_FEDERATION_TIME_BOX"),
+                       ({"YIBAO_PROVINCES": "44", "YIBAO_FEDERATION_TIME_BOX": "soon", **key},
+                        "YIBAO_FEDERATION_TIME_BOX"),
+                       ({"YIBAO_PROVINCES": "44"}, "YIBAO_FEDERATION_KEY")):
         with pytest.raises(Exception, match=field):
             from_env(env)
 

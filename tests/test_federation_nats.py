@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from federation_served import NATS_URL, PrivateExchange, Schemas, ServedNode, nats_problem, wait_until
+from federation_served import NATS_URL, SEALER, PrivateExchange, Schemas, ServedNode, nats_problem, wait_until
 from federation_world import balance, federation_doc, inbox, outbox, quota_used, settlements, usage
 from outpatient_world import CHILD, EXAMPLE_B, MOTHER, PARENT, SON, SZ_HOSP, His, person_in
 
@@ -77,7 +77,7 @@ def test_across_two_served_nodes_kill_restart_and_duplicates(nodes: tuple[Served
     assert usage(b, CHILD) == (D("0.00"), D("100.00")) and quota_used(b, CHILD) == D("130.00")
 
     # the same request delivered again on the exchange: answered from the inbox, applied once
-    exchange = JetStreamExchange(NATS_URL, "44", ("14",), space)
+    exchange = JetStreamExchange(NATS_URL, "44", ("14",), space, sealer=SEALER)
     exchange.start(None)
     try:
         with a.store.unit_of_work() as s:

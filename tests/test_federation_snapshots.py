@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from federation_served import NATS_URL, nats_problem, wait_until
+from federation_served import NATS_URL, SEALER, nats_problem, wait_until
 from federation_world import Node, federation_doc, inbox, settlements
 from helpers import PG_SERVER, empty_tables, snapshot
 from outpatient_world import CHILD, EXAMPLE_B, PARENT, SZ_HOSP, Hub, check_amounts, region_in
@@ -310,8 +310,8 @@ def test_snapshots_over_jetstream(tmp_path: Path, sqlite_template: Path, monkeyp
     ty = OwnNode("14", f"sqlite:///{tmp_path / '14.db'}", ("44",), net, federation_doc())
     sz = OwnNode("44", f"sqlite:///{tmp_path / '44.db'}", ("14",), net, federation_doc())
     try:
-        ty.connect(JetStreamExchange(NATS_URL, "14", ("44",), space))  # published before node 44 follows
-        sz.connect(JetStreamExchange(NATS_URL, "44", ("14",), space))
+        ty.connect(JetStreamExchange(NATS_URL, "14", ("44",), space, sealer=SEALER))  # published before node 44 follows
+        sz.connect(JetStreamExchange(NATS_URL, "44", ("14",), space, sealer=SEALER))
         assert wait_until(lambda: {("14", "regions"), ("14", "policies")} <= set(applied(sz)), timeout=20)
         doc = federation_doc()
         region_in(doc, "140100")["policies"][0]["ratio"] = "0.60"
@@ -324,6 +324,7 @@ def test_snapshots_over_jetstream(tmp_path: Path, sqlite_template: Path, monkeyp
         # `yibao federation publish` on node 14: nothing changed; with --again the current versions again
         for name, value in (("YIBAO_DATABASE_URL", ty.store.url), ("YIBAO_PROVINCES", "14"),
                             ("YIBAO_FEDERATION_PEERS", "44"), ("YIBAO_FEDERATION_SPACE", space),
+                            ("YIBAO_FEDERATION_KEY", os.environ["YIBAO_FEDERATION_KEY"]),
                             ("YIBAO_NATS_URL", NATS_URL)):
             monkeypatch.setenv(name, value)
         done = CliRunner().invoke(cli.app, ["federation", "publish"])

@@ -3,7 +3,9 @@
 YIBAO_PROVINCES: the provinces (2-digit codes) this node owns, e.g. `44`; YIBAO_FEDERATION_PEERS: the other nodes,
 each named by the province it owns, e.g. `14,34`; YIBAO_NATS_URL (default nats://127.0.0.1:4222);
 YIBAO_FEDERATION_TIME_BOX: seconds a HIS waits at most for the insured node (default 5);
-YIBAO_FEDERATION_SPACE: a name keeping the streams of one federation apart from another's on the same exchange.
+YIBAO_FEDERATION_SPACE: a name keeping the streams of one federation apart from another's on the same exchange;
+YIBAO_FEDERATION_KEY (required): the key every node of the federation seals its messages with (`yibao keys data`
+makes one; several, comma-separated, newest first, to rotate).
 Without YIBAO_PROVINCES a node is the whole platform alone, as always.
 """
 
@@ -22,6 +24,7 @@ class NodeConfig:
     nats_url: str = "nats://127.0.0.1:4222"
     time_box: float = 5.0  # float-ok: seconds
     space: str = "yibao"
+    keys: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -60,5 +63,9 @@ def from_env(env: dict[str, str] | None = None) -> NodeConfig | None:
     space = env.get("YIBAO_FEDERATION_SPACE", "yibao")
     if not space.replace("_", "").isalnum():
         raise refuse("YIBAO_FEDERATION_SPACE", "letters, digits and _ only")
+    keys = tuple(k.strip() for k in env.get("YIBAO_FEDERATION_KEY", "").split(",") if k.strip())
+    if not keys:
+        raise refuse("YIBAO_FEDERATION_KEY", "not set: a node seals what it sends on the exchange with the "
+                                             "federation's key (make one with: yibao keys data)")
     return NodeConfig(provinces, _codes(env.get("YIBAO_FEDERATION_PEERS", ""), "YIBAO_FEDERATION_PEERS"),
-                      env.get("YIBAO_NATS_URL", "nats://127.0.0.1:4222"), time_box, space)
+                      env.get("YIBAO_NATS_URL", "nats://127.0.0.1:4222"), time_box, space, keys)

@@ -91,7 +91,7 @@ class FakeNetwork:
         self.held: list[Message] = []
         self.hold: Callable[[Message], bool] | None = None
         self.delivered: list[Message] = []
-        self.retained: dict[tuple[str, str], Message] = {}  # the latest snapshot per (sender, kind)
+        self.retained: dict[tuple[str, str], Message] = {}  # the latest snapshot per (province, kind)
         self.followers: set[str] = set()
 
     def exchange(self, node: str, worker: str = "w1") -> FakeExchange:
@@ -109,14 +109,14 @@ class FakeNetwork:
     def broadcast(self, msg: Message) -> None:
         if self.exchange_down:
             raise Unreachable("the exchange is down")
-        self.retained[(msg["sender"], msg["kind"])] = msg
+        self.retained[(msg["body"]["province"], msg["kind"])] = msg
         for node in sorted(self.followers - {msg["sender"]}):
             self._now_or_later(node, {**msg, "to": node})
 
     def follow(self, node: str) -> None:
         self.followers.add(node)
-        for (sender, _), msg in sorted(self.retained.items()):
-            if sender != node:
+        for _, msg in sorted(self.retained.items()):
+            if msg["sender"] != node:
                 self._now_or_later(node, {**msg, "to": node})
 
     def _now_or_later(self, node: str, msg: Message) -> None:

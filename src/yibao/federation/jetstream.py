@@ -7,9 +7,13 @@ delivered again otherwise); each worker reads its own answers through an ephemer
 reconnects for ever: while the exchange is down, `send` fails at once (the asking settlement is refused as not
 settled) and requests wait in their streams.
 
-Reference snapshots: stream `<space>_ref_<province>` holds what a node publishes of its own province, on
+Reference snapshots: stream `<space>_ref_<province>` holds what a node publishes of each province it owns, on
 `<space>.ref.<province>.<kind>`, the latest of each kind kept (a node starting later gets it); each other node reads
 it through a durable pull consumer `<node>-ref` shared by its workers, acknowledging once applied.
+
+Every message is sealed with the federation's key (YIBAO_FEDERATION_KEY, shared by its nodes; Fernet as
+store/vault.py): a stream kept on the exchange's disk for days holds persons' ID numbers (a visitor's record), which
+a copy of that disk must not give away, and a message no key opens (or not sealed) is set aside, never applied.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import nats
 from nats.js import api
@@ -34,9 +38,19 @@ SEND_TIMEOUT = 2.0  # float-ok: seconds the exchange has to take a message
 KEEP = 7 * 24 * 3600  # a message's life in its stream, seconds
 
 
+class Sealer(Protocol):
+    """What seals the messages (store/vault.py's Vault under the federation's key)."""
+
+    def seal(self, text: str) -> str: ...
+
+    def open_sealed(self, text: str) -> str: ...
+
+
 class JetStreamExchange(Exchange):
-    def __init__(self, url: str, node: str, peers: tuple[str, ...], space: str = "yibao", workers: int = 4):
+    def __init__(self, url: str, node: str, peers: tuple[str, ...], space: str = "yibao", workers: int = 4, *,
+                 sealer: Sealer):
         self.url, self.node, self.peers, self.space = url, node, peers, space
+        self._vault = sealer
         self.worker = f"{os.getpid()}x{uuid.uuid4().hex[:6]}"
         self.waiters = _Waiters()
         self._loop = asyncio.new_event_loop()
@@ -45,6 +59,17 @@ class JetStreamExchange(Exchange):
         self._nc: Any = None
         self._js: Any = None
         self._stop = False
+
+    def _sealed(self, msg: Message) -> bytes:
+        return self._vault.seal(json.dumps(msg)).encode("ascii")
+
+    def _opened(self, data: bytes) -> Message | None:
+        """The message, or None for one not sealed by a key of this federation (logged, never applied)."""
+        try:
+            return json.loads(self._vault.open_sealed(data.decode("utf-8", "replace")))  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001 - whatever does not open is set aside
+            log.warning("federation: a message set aside, not opened with YIBAO_FEDERATION_KEY: %s", exc)
+            return None
 
     def stream(self, sender: str, to: str) -> str:
         return f"{self.space}_{sender}_{to}"
@@ -99,8 +124,11 @@ class JetStreamExchange(Exchange):
     def broadcast(self, kind: str, msg_id: str, body: dict[str, Any]) -> None:
         msg = {"id": msg_id, "kind": kind, "sender": self.node, "to": "*", "reply": self.worker, "body": body,
                "snapshot": True}
+        province = body["province"]  # the subject of the province it is of: the latest kept per province and kind
         try:
-            self._run(self._js.publish(f"{self.space}.ref.{self.node}.{kind}", json.dumps(msg).encode(),
+            if province != self.node:
+                self._run(self._ref_stream(province), timeout=SEND_TIMEOUT + 1)
+            self._run(self._js.publish(f"{self.space}.ref.{province}.{kind}", self._sealed(msg),
                                        timeout=SEND_TIMEOUT), timeout=SEND_TIMEOUT + 1)
         except Exception as exc:  # noqa: BLE001 - not taken, whatever the reason
             raise Unreachable(f"the exchange did not take the snapshot: {exc or type(exc).__name__}") from exc
@@ -117,8 +145,9 @@ class JetStreamExchange(Exchange):
             self._loop.create_task(self._serve(sub, handler, answer=False))
 
     async def _on_answer(self, msg: Any) -> None:
-        data = json.loads(msg.data)
-        self.waiters.put(data["id"], data["body"])
+        data = self._opened(msg.data)
+        if data is not None:
+            self.waiters.put(data["id"], data["body"])
 
     async def _serve(self, sub: Any, handler: Handler, answer: bool = True) -> None:
         while not self._stop:
@@ -133,7 +162,11 @@ class JetStreamExchange(Exchange):
             await asyncio.gather(*(self._one(msg, handler, answer) for msg in batch))
 
     async def _one(self, raw: Any, handler: Handler, answer_it: bool = True) -> None:
-        msg: Message = json.loads(raw.data)
+        opened = self._opened(raw.data)
+        if opened is None:  # no use delivering it again
+            await raw.term()
+            return
+        msg: Message = opened
         try:
             body = await self._loop.run_in_executor(self._pool, handler, msg)
         except Exception:  # noqa: BLE001 - not applied: delivered again
@@ -149,7 +182,7 @@ class JetStreamExchange(Exchange):
                   "reply": msg["reply"], "body": body}
         try:
             await self._js.publish(self.subject(self.node, msg["sender"], f"ans.{msg['reply']}"),
-                                   json.dumps(answer).encode(), timeout=SEND_TIMEOUT)
+                                   self._sealed(answer), timeout=SEND_TIMEOUT)
             await raw.ack()
         except Exception as exc:  # noqa: BLE001 - not acknowledged: delivered again, answered from the inbox
             log.warning("federation: answering %s failed: %s", msg["id"], exc)
@@ -159,7 +192,7 @@ class JetStreamExchange(Exchange):
     def send(self, to: str, kind: str, msg_id: str, body: dict[str, Any]) -> None:
         msg = {"id": msg_id, "kind": kind, "sender": self.node, "to": to, "reply": self.worker, "body": body}
         try:
-            self._run(self._js.publish(self.subject(self.node, to, "req"), json.dumps(msg).encode(),
+            self._run(self._js.publish(self.subject(self.node, to, "req"), self._sealed(msg),
                                        timeout=SEND_TIMEOUT), timeout=SEND_TIMEOUT + 1)
         except Exception as exc:  # noqa: BLE001 - not taken, whatever the reason
             raise Unreachable(f"the exchange did not take the message: {exc or type(exc).__name__}") from exc

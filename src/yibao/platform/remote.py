@@ -44,6 +44,7 @@ from yibao.rules.splitting import Sums
 from yibao.rules.waterfall import AccountPayment, AidSource, Draw
 from yibao.store.db import Store
 from yibao.store.models import Account, FederationOutbox, Institution, Person, ReferenceVersion, Settlement
+from yibao.store.vault import Vault, VaultError
 
 log = logging.getLogger("yibao.federation")
 
@@ -71,7 +72,8 @@ class Remote:
         self.store.remote = self
         self.exchange.start((lambda msg: elsewhere.handle(self.store, msg)) if serve else None)
         if serve:
-            self.exchange.follow(lambda msg: snapshots.receive(self.store, msg, self.config.provinces))
+            self.exchange.follow(lambda msg: snapshots.receive(self.store, msg, self.config.provinces,
+                                                                  self.config.peers))
             try:
                 self.publish(again=True)
             except (IntegrityError, OperationalError) as exc:  # a sibling worker publishing at the same time
@@ -127,7 +129,8 @@ class Remote:
             raise refuse(field, f"the insured province's node {peer} did not answer within "
                                 f"{self.config.time_box:g} s who the person is; send the message again")
         if answer.get("state") != "found":
-            raise refuse(field, answer.get("reason", "not found by the insured province's node"))
+            raise refuse("input.data.card_sn" if answer.get("field") == "card_sn" else field,
+                         answer.get("reason", "not found by the insured province's node"))
         if self.store.engine.dialect.name == "sqlite":  # one writer at a time: with the message's transaction
             return visitors.keep(session, answer, peer, datetime.now())
         # PostgreSQL: kept in a transaction of its own, whatever becomes of the message; two workers meeting the
@@ -345,5 +348,10 @@ def node_from_env(store: Store) -> Remote | None:
         return None
     from yibao.federation.jetstream import JetStreamExchange
 
-    exchange = JetStreamExchange(config.nats_url, config.name, config.peers, config.space)
+    try:
+        sealer = Vault([k.encode("ascii") for k in config.keys])
+    except (VaultError, UnicodeEncodeError):
+        raise refuse("YIBAO_FEDERATION_KEY", "each key must be 32 url-safe base64-encoded bytes "
+                                             "(make one with: yibao keys data)") from None
+    exchange = JetStreamExchange(config.nats_url, config.name, config.peers, config.space, sealer=sealer)
     return Remote(config, exchange, store)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,8 @@ KINDS: dict[str, tuple[tuple[type[Base], tuple[str, ...]], ...]] = {
     "policies": ((Policy, ("id",)),),
 }
 
+
+log = logging.getLogger("yibao.federation")
 
 def _of(model: type[Base], province: str) -> Any:
     return model.__table__.c.admdvs.like(f"{province}%")  # type: ignore[attr-defined]
@@ -130,8 +133,14 @@ def versions(session: Session) -> list[dict[str, Any]]:
                  FederationSnapshot.province, FederationSnapshot.kind))]
 
 
-def receive(store: Store, msg: dict[str, Any], own: tuple[str, ...]) -> dict[str, Any] | None:
-    """A snapshot broadcast by another node, applied in one transaction (None: met a concurrent twin, again)."""
+def receive(store: Store, msg: dict[str, Any], own: tuple[str, ...],
+            peers: tuple[str, ...] | None = None) -> dict[str, Any] | None:
+    """A snapshot broadcast by another node, applied in one transaction (None: met a concurrent twin, again). Of a
+    province that is none of this node's peers it is ignored: a node publishes only its own provinces."""
+    if peers is not None and msg["body"].get("province") not in peers:
+        log.warning("federation: a snapshot of province %s, none of this node's peers, ignored",
+                    msg["body"].get("province"))
+        return {"state": "ignored"}
     try:
         with store.unit_of_work() as session:
             return {"state": apply(session, msg["body"], datetime.now(), own)}

@@ -35,6 +35,10 @@ def answer(session: Session, body: dict[str, Any]) -> dict[str, Any]:
     if person is None or (body.get("region") and person.admdvs[:2] != body["region"][:2]):
         what = body.get("psn_no") or "this credential"
         return {"state": "refused", "reason": f"no person insured in region {body.get('region')} holds {what}"}
+    cred = body.get("cred") or {}
+    if cred.get("kind") == "03" and person.card_sn and person.card_sn != cred.get("card_sn"):
+        # checked here, by the node owning the card, before anything of the person leaves it
+        return {"state": "refused", "reason": "does not match the card's identification code", "field": "card_sn"}
     filings = session.scalars(select(Filing).where(Filing.psn_no == person.psn_no, Filing.status == "active")
                               .order_by(Filing.id))
     diseases = session.scalars(select(PersonDisease).where(PersonDisease.psn_no == person.psn_no))

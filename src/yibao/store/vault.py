@@ -45,6 +45,13 @@ class Vault:
                              "replaced without keeping the old one after it?)") from None
 
 
+    def open_sealed(self, text: str) -> str:
+        """Like `open`, but text not sealed is refused too (what arrives from outside must be sealed)."""
+        if not text.startswith(PREFIX):
+            raise VaultError("not sealed")
+        return self.open(text)
+
+
 def new_key() -> str:
     return Fernet.generate_key().decode("ascii")
 
