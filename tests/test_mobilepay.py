@@ -10,6 +10,7 @@ that write nothing. The dataset is the conformance one of outpatient_world.py.
 from __future__ import annotations
 
 import copy
+import re
 import time
 from decimal import Decimal
 from typing import Any
@@ -501,7 +502,8 @@ def test_envelope_refusals_write_nothing(world: World) -> None:
     status, answer = mp.post_raw(UPLOAD, {k: v for k, v in sealed.items() if k != "signData"})
     assert (status, answer["message"]) == (401, "signData: is missing")
     status, answer = mp.post(UPLOAD, data, timestamp=str(int((time.time() - 3600) * 1000)))
-    assert status == 401 and answer["message"].startswith("timestamp: is 3600 s old")
+    # an hour old when made; a loaded machine may take seconds more before the platform reads it
+    assert status == 401 and re.match(r"timestamp: is 36\d\d s old; at most 300 s", answer["message"])
     status, answer = mp.post_raw(UPLOAD, b"not json")
     assert status == 401 and answer["message"].startswith("body: is not UTF-8 JSON")
     keys.set_app_enabled(world.store, SZ_HOSP, False)

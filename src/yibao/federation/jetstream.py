@@ -207,5 +207,18 @@ class JetStreamExchange(Exchange):
                 self._run(self._nc.close(), timeout=5)
             except Exception:  # noqa: BLE001 - closing anyway
                 pass
+        if self._thread.is_alive():
+            try:
+                self._run(self._cancel_tasks(), timeout=5)
+            except Exception:  # noqa: BLE001 - the loop stops anyway
+                pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._pool.shutdown(wait=False)
+
+    @staticmethod
+    async def _cancel_tasks() -> None:
+        """The consumers' loops ended before the loop stops (none left pending to be destroyed)."""
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
