@@ -9,7 +9,8 @@ is listed as in flight; every other pair, and a settlement applied on an insured
 asked for, is a difference.
 
 Each node's part is its `side` (plain values): read from its database by the operator, or served by the node
-itself to its peers' centres (GET /api/v1/centre/federation/side), so the check need not read any database.
+itself to the centre of a province it owns (GET /api/v1/centre/federation/side, that centre's token), so the
+check need not read any database.
 """
 
 from __future__ import annotations
