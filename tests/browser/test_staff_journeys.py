@@ -2,7 +2,7 @@
 then the institution declares on 2026-04-02, the Shenzhen clerk reviews on 2026-04-11 and the provincial centre
 clears on 2026-04-21 — one server per business date, the same database. Each journey signs in, acts, sees the
 effect and signs out; nothing leaves 127.0.0.1. With YIBAO_SCREENSHOTS=1 each role's main page is saved into
-docs/console/ (institution.png, agency.png, centre.png).
+docs/console/ (institution.png, agency.png, agency-switches.png, agency-whatif.png, centre.png).
 
 揭阳 揭医保〔2021〕82号 art. 25 (declaration and review) and art. 30 (deduction with its reason)."""
 
@@ -168,6 +168,13 @@ def test_clerk_deducts_a_line_finishes_the_review_and_sees_the_allocation(month:
         expect(page.get_by_text("已登记开关变更。")).to_be_visible()
         expect(page.get_by_role("cell", name="staff:sz-clerk")).to_be_visible()
         shot(page, "agency-switches.png")
+        page.get_by_role("link", name="政策模拟").click()  # what the month would have cost with no deductible
+        page.get_by_label("起始月份（YYYY-MM）").fill("2026-03")
+        page.get_by_label("政策调整（CHANGES，YAML）").fill('policies:\n  - {insutype: "310", deductible: "0.00"}\n')
+        page.get_by_role("button", name="模拟").click()
+        expect(page.get_by_role("heading", name="模拟结果：440300，2026-03")).to_be_visible()
+        expect(page.get_by_text("基金影响：统筹基金支付")).to_be_visible()
+        shot(page, "agency-whatif.png")
         sign_out(page)
         assert desk.blocked == []
     finally:
