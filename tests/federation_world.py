@@ -8,13 +8,18 @@ Taiyuan's policy with the Taiyuan node (14) applying the accumulator, the accoun
 
 from __future__ import annotations
 
+import shutil
+import uuid
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from helpers import GATEWAY_TABLES, snapshot
+from helpers import GATEWAY_TABLES, PG_SERVER, empty_tables, snapshot
 from outpatient_world import CHILD, MOTHER, PARENT, SON, SZ_HOSP, His, base_doc, person_in
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from yibao.app import create_app
 from yibao.client import PlatformClient
@@ -22,11 +27,12 @@ from yibao.dataset.loader import load_document
 from yibao.federation.config import NodeConfig
 from yibao.federation.exchange import Exchange
 from yibao.platform.remote import Remote
-from yibao.store.db import Store
+from yibao.store.db import Store, upgrade
 from yibao.store.models import (
     Account,
     Accumulator,
     BankInstruction,
+    Base,
     FederationInbox,
     FederationOutbox,
     MutualAidAuthorization,
@@ -34,6 +40,37 @@ from yibao.store.models import (
 )
 
 D = Decimal
+
+
+def node_databases(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path,
+                   tag: str) -> Iterator[list[str]]:
+    """Three migrated, empty databases of the kind `request.param` names (SQLite files, or PostgreSQL schemas
+    dropped after the test): the nodes' and a single-node platform's."""
+    if request.param == "sqlite":
+        out = []
+        for n in range(3):
+            shutil.copy(sqlite_template, tmp_path / f"node{n}.db")
+            out.append(f"sqlite:///{tmp_path / f'node{n}.db'}")
+        yield out
+        return
+    if request.config.pg_problem:  # type: ignore[attr-defined]
+        pytest.skip(f"PostgreSQL not reachable: {request.config.pg_problem}")  # type: ignore[attr-defined]
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    schemas = [f"yibao_{tag}_{uuid.uuid4().hex[:10]}" for _ in range(3)]
+    out = []
+    for schema in schemas:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+        upgrade(url)
+        with admin.begin() as conn:
+            empty_tables(conn, Base.metadata.sorted_tables, schema)
+        out.append(url)
+    yield out
+    with admin.connect() as conn:
+        for schema in schemas:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def federation_doc() -> dict[str, Any]:

@@ -5,8 +5,6 @@ unanswered settlement reversed on the insured node by the sweeper — on SQLite 
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,23 +17,23 @@ from federation_world import (
     federation_doc,
     inbox,
     instructions,
+    node_databases,
     outbox,
     quota_used,
     refused,
     settlements,
     usage,
 )
-from helpers import PG_SERVER, empty_tables
 from outpatient_world import CHILD, EXAMPLE_B, PARENT, Hub, check_amounts
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from yibao import cli
 from yibao.federation.config import from_env
 from yibao.federation.exchange import FakeNetwork
 from yibao.platform import federation_check, national_clearing
-from yibao.store.db import Store, upgrade
-from yibao.store.models import Base, FederationInbox, FederationVoucher
+from yibao.store.db import Store
+from yibao.store.models import FederationInbox, FederationVoucher
 
 D = Decimal
 ZERO = D("0.00")
@@ -46,31 +44,7 @@ LATER = datetime.now() + timedelta(hours=6)
 @pytest.fixture(params=["sqlite", "postgresql"])
 def urls(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[list[str]]:
     """Three migrated, empty databases of one kind: one per node, one for the single-node platform."""
-    if request.param == "sqlite":
-        out = []
-        for n in range(3):
-            shutil.copy(sqlite_template, tmp_path / f"node{n}.db")
-            out.append(f"sqlite:///{tmp_path / f'node{n}.db'}")
-        yield out
-        return
-    if request.config.pg_problem:  # type: ignore[attr-defined]
-        pytest.skip(f"PostgreSQL not reachable: {request.config.pg_problem}")  # type: ignore[attr-defined]
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    schemas = [f"yibao_fed_{uuid.uuid4().hex[:10]}" for _ in range(3)]
-    out = []
-    for schema in schemas:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{PG_SERVER}?options=-csearch_path%3D{schema}"
-        upgrade(url)
-        with admin.begin() as conn:
-            empty_tables(conn, Base.metadata.sorted_tables, schema)
-        out.append(url)
-    yield out
-    with admin.connect() as conn:
-        for schema in schemas:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    yield from node_databases(request, tmp_path, sqlite_template, "fed")
 
 
 class World:

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from federation_served import NATS_URL, SEALER, nats_problem, wait_until
-from federation_world import Node, federation_doc, inbox, settlements
-from helpers import PG_SERVER, empty_tables, snapshot
+from federation_world import Node, federation_doc, inbox, node_databases, settlements
+from helpers import snapshot
 from outpatient_world import CHILD, EXAMPLE_B, PARENT, SZ_HOSP, Hub, check_amounts, region_in
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from yibao import cli, sqlkit
@@ -31,9 +31,8 @@ from yibao.federation.exchange import Exchange, FakeNetwork
 from yibao.federation.jetstream import JetStreamExchange
 from yibao.platform import snapshots, switches
 from yibao.platform.remote import Remote
-from yibao.store.db import Store, upgrade
+from yibao.store.db import Store
 from yibao.store.models import (
-    Base,
     FederationSnapshot,
     FederationVisitor,
     Person,
@@ -51,31 +50,7 @@ FIGURES = ("medfee_sumamt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "fund_p
 @pytest.fixture(params=["sqlite", "postgresql"])
 def urls(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[list[str]]:
     """Three migrated, empty databases of one kind: node 44, node 14, and the single-node platform."""
-    if request.param == "sqlite":
-        out = []
-        for n in range(3):
-            shutil.copy(sqlite_template, tmp_path / f"node{n}.db")
-            out.append(f"sqlite:///{tmp_path / f'node{n}.db'}")
-        yield out
-        return
-    if request.config.pg_problem:  # type: ignore[attr-defined]
-        pytest.skip(f"PostgreSQL not reachable: {request.config.pg_problem}")  # type: ignore[attr-defined]
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    schemas = [f"yibao_fsn_{uuid.uuid4().hex[:10]}" for _ in range(3)]
-    out = []
-    for schema in schemas:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{PG_SERVER}?options=-csearch_path%3D{schema}"
-        upgrade(url)
-        with admin.begin() as conn:
-            empty_tables(conn, Base.metadata.sorted_tables, schema)
-        out.append(url)
-    yield out
-    with admin.connect() as conn:
-        for schema in schemas:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    yield from node_databases(request, tmp_path, sqlite_template, "fsn")
 
 
 class OwnNode(Node):

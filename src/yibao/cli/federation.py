@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,6 +14,23 @@ from yibao.cli.root import app, print_json
 from yibao.errors import Refusal, refuse
 from yibao.platform import federation_check, national_clearing, province_transfers, remote
 from yibao.store.db import Store
+
+
+@contextmanager
+def this_node(command: str) -> Iterator[remote.Remote]:
+    """The node this process is (YIBAO_PROVINCES), started without serving, closed with its store after."""
+    store = Store()
+    node = remote.node_from_env(store)
+    if node is None:
+        store.dispose()
+        raise refuse("YIBAO_PROVINCES", f"not set: `yibao federation {command}` runs on a node of a federation")
+    try:
+        node.start(serve=False)
+        yield node
+    finally:
+        node.close()
+        store.dispose()
+
 
 federation_app = typer.Typer(no_args_is_help=True, help="Provinces as nodes of a federation (docs/federation.md)")
 app.add_typer(federation_app, name="federation")
@@ -94,17 +112,8 @@ def clear(month: Annotated[str, typer.Argument(help="the month, YYYY-MM")],
           json: Annotated[bool, typer.Option("--json", help="the answer as JSON")] = False) -> None:
     """This node (YIBAO_PROVINCES) proposes the month's cross-province settlements of persons insured in PAYER's
     province to PAYER's node; on its agreement both write a voucher. Exit 1 on a dispute, with each difference."""
-    store = Store()
-    node = remote.node_from_env(store)
-    if node is None:
-        store.dispose()
-        raise refuse("YIBAO_PROVINCES", "not set: `yibao federation clear` runs on a node of a federation")
-    try:
-        node.start(serve=False)
+    with this_node("clear") as node:
         answer = national_clearing.clear(node, payer, month, datetime.now())
-    finally:
-        node.close()
-        store.dispose()
     if json:
         print_json(answer)
     elif answer["state"] == "agreed":
@@ -122,19 +131,10 @@ def transfers(json: Annotated[bool, typer.Option("--json", help="the list as JSO
     """This node's clearing transfers: those the bank has confirmed posted to the fund ledger and their payee
     told (what the node's sweeper does), then each voucher with its transfer listed. Exit 1 if one owed is not
     yet taken by its payee."""
-    store = Store()
-    node = remote.node_from_env(store)
-    if node is None:
-        store.dispose()
-        raise refuse("YIBAO_PROVINCES", "not set: `yibao federation transfers` runs on a node of a federation")
-    try:
-        node.start(serve=False)
+    with this_node("transfers") as node:
         done = province_transfers.advance(node)
-        with store.unit_of_work() as s:
+        with node.store.unit_of_work() as s:
             rows = province_transfers.listing(s, node.config.name)
-    finally:
-        node.close()
-        store.dispose()
     if json:
         print_json({**done, "vouchers": rows})
     else:
@@ -155,18 +155,9 @@ def publish(again: Annotated[bool, typer.Option("--again", help="send every kind
             json: Annotated[bool, typer.Option("--json", help="what was sent as JSON")] = False) -> None:
     """This node (YIBAO_PROVINCES) publishes its provinces' reference data (regions, policies) to the other nodes
     as versioned snapshots: each kind whose content changed since last published gets the next version."""
-    store = Store()
-    node = remote.node_from_env(store)
-    if node is None:
-        store.dispose()
-        raise refuse("YIBAO_PROVINCES", "not set: `yibao federation publish` runs on a node of a federation")
-    try:
-        node.start(serve=False)
+    with this_node("publish") as node:
         sent = node.publish(again=again)
         unsent = node.unsent
-    finally:
-        node.close()
-        store.dispose()
     if json:
         print_json(sent)
     else:
