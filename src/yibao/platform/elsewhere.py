@@ -13,6 +13,7 @@ not answered now and is delivered again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -157,28 +158,29 @@ def _cancel(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _clearing(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
-    now = datetime.fromisoformat(msg["body"]["now"])
-    with store.unit_of_work() as session:
-        seen = session.get(FederationInbox, msg["id"], with_for_update=True)
-        if seen is not None:
-            return seen.answer
-        answer = national_clearing.answer_clearing(session, msg)
-        if answer["state"] == "agreed":  # a dispute writes nothing: asked again, it is looked at again
-            session.add(_row(msg, "clearing", answer["state"], answer, now))
-        return answer
+    # a dispute writes nothing: asked again, it is looked at again
+    return _once(store, msg, national_clearing.answer_clearing, "clearing", "agreed")
 
 
 def _paid(store: Store, msg: dict[str, Any]) -> dict[str, Any]:
-    """The insured node's transfer paying a clearing voucher, received: posted once, with the inbox row."""
+    """The insured node's transfer paying a clearing voucher, received: posted once, with the inbox row (else
+    nothing written: told again later, it looks again)."""
+    return _once(store, msg, province_transfers.answer_paid, province_transfers.PAID, "booked")
+
+
+def _once(store: Store, msg: dict[str, Any], answer: Callable[[Session, dict[str, Any]], dict[str, Any]], kind: str,
+          kept: str) -> dict[str, Any]:
+    """A request answered once: its answer kept in the inbox, in the transaction of its effect, when it is `kept`;
+    asked again, the kept answer."""
     now = datetime.fromisoformat(msg["body"]["now"])
     with store.unit_of_work() as session:
         seen = session.get(FederationInbox, msg["id"], with_for_update=True)
         if seen is not None:
             return seen.answer
-        answer = province_transfers.answer_paid(session, msg)
-        if answer["state"] == "booked":  # else nothing written: told again later, it looks again
-            session.add(_row(msg, province_transfers.PAID, "booked", answer, now))
-        return answer
+        answered = answer(session, msg)
+        if answered["state"] == kept:
+            session.add(_row(msg, kind, kept, answered, now))
+        return answered
 
 
 def _reverse(session: Session, original: FederationInbox, now: datetime) -> Decimal:
