@@ -18,7 +18,7 @@ import os
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -151,11 +151,12 @@ class Month:
         self.counts: Counter[str] = Counter()
         self.answered: dict[str, str] = {}  # setl_id -> treatment node, for each settlement the HIS was told of
         self.cancelled: set[str] = set()  # the settlements whose cancellation the HIS sent (answered or not)
-        self.retry: list[tuple[DayHis, Any]] = []  # visits refused as not settled, the HIS sends them again
+        self.retry: list[tuple[DayHis, Callable[[], None]]] = []  # refused as not settled: the HIS sends again
         # each settlement's cancellation as its HIS would send it: (HIS, infno, input, insuplc)
         self.cancellable: dict[str, tuple[DayHis, str, dict[str, Any], str]] = {}
         self.to_cancel: list[tuple[int, str]] = []  # (the day it is sent, setl_id)
         self.day = 1
+        self.at_once: list[Callable[[], None]] = []
         self.trouble = False  # a failure is injected: a refusal "not settled"/"not cancelled" is expected
 
     # -- the traffic ------------------------------------------------------------------------------------------
@@ -169,6 +170,14 @@ class Month:
     def items(self) -> list[tuple[str, str, str]]:
         return [(self.rng.choice(ITEMS), f"{self.rng.randint(100, 2500) / 100:.2f}", str(self.rng.randint(1, 3)))
                 for _ in range(self.rng.randint(1, 3))]
+
+    def again(self, his: DayHis, send: Callable[[], None]) -> None:
+        """A visit refused as not settled: the HIS sends it again at once, or after the day's sweep."""
+        if not self.net.down and self.rng.random() < 0.5:  # once the failure is over, before any sweep
+            self.counts["sent again at once"] += 1
+            self.at_once.append(send)
+        else:
+            self.retry.append((his, send))
 
     def outcome(self, infno: str, answer: dict[str, Any], cross: bool) -> dict[str, Any] | None:
         """The settlement information of an answer, or None for a refusal a failure explains."""
@@ -210,7 +219,7 @@ class Month:
     def settle_visit(self, his: DayHis, visit: Any, cross: bool) -> None:
         info = self.outcome("2207", his.call("2207", visit.data_2207(), visit.who["admdvs"]), cross)
         if info is None:
-            self.retry.append((his, visit))
+            self.again(his, lambda: self.settle_visit(his, visit, cross))
             return
         self.settled(his, "2207", info, visit.cancel_input(info["setl_id"]), visit.who["admdvs"])
 
@@ -222,7 +231,7 @@ class Month:
         if lost["infcode"] != 0:
             assert self.net.down or self.trouble, lost["err_msg"]
             self.counts["not settled"] += 1
-            self.retry.append((his, visit))
+            self.again(his, lambda: self.settle_visit(his, visit, True))
             return
         ref = {"data": {"psn_no": visit.who["psn_no"], "omsgid": env["msgid"], "oinfno": "2207"}}
         out = his.call("2601", ref, visit.who["admdvs"])
@@ -242,8 +251,14 @@ class Month:
                              "begntime": "2026-03-16 10:00:00", "medfee_sumamt": total, "insutype": who["insutype"],
                              "acct_used_flag": "1", "med_type": "41"}, "drugdetail": lines}
         cross = psn_no != EMPLOYEE
+        self.purchase(his, who, data, cross)
+
+    def purchase(self, his: DayHis, who: dict[str, Any], data: dict[str, Any], cross: bool) -> None:
+        psn_no = who["psn_no"]
         info = self.outcome("2102", his.call("2102", data, who["admdvs"]), cross)
-        if info is not None:
+        if info is None:
+            self.again(his, lambda: self.purchase(his, who, data, cross))
+        else:
             self.settled(his, "2102", info, {"data": {"setl_id": info["setl_id"], "mdtrt_id": info["mdtrt_id"],
                                                       "psn_no": psn_no}}, who["admdvs"])
 
@@ -292,17 +307,24 @@ class Month:
 
     def cancel(self, setl_id: str) -> None:
         his, infno, data, insuplc = self.cancellable[setl_id]
-        answer = his.call(infno, data, insuplc)
+        lost = NODE_OF[his.client.code] != insuplc[:2] and self.rng.random() < 0.2
+        if lost:  # the insured node reverses its part, its answer lost: completed by the sweeper
+            self.net.hold = lambda m: m["kind"] == "answer" and m["id"].startswith("C")
+            self.counts["cancellation's answer lost"] += 1
+        try:
+            answer = his.call(infno, data, insuplc)
+        finally:
+            self.net.hold = None
         self.cancelled.add(setl_id)
         self.counts[infno] += 1
         if answer["infcode"] != 0:
-            assert self.net.down and str(answer["err_msg"]).startswith("not cancelled"), answer["err_msg"]
+            assert (self.net.down or lost) and str(answer["err_msg"]).startswith("not cancelled"), answer["err_msg"]
             self.counts["not cancelled"] += 1
 
     # -- the failures ---------------------------------------------------------------------------------------
 
-    def cross_visit(self, psn_no: str, code: str) -> None:
-        """A cross-province outpatient visit, perhaps with a failure of the exchange."""
+    def injected(self, visit: Callable[[], None]) -> None:
+        """A cross-province visit, perhaps with a failure of the exchange."""
         r = self.rng.random()
         if r < 0.08:  # every message delivered twice
             self.net.duplicate, self.trouble = True, True
@@ -316,10 +338,13 @@ class Month:
             self.trouble = True
             self.counts["reordered"] += 1
         try:
-            self.outpatient(psn_no, code, cross=True)
+            visit()
         finally:
             reordered = self.net.hold is not None and r >= 0.12
             self.net.duplicate, self.net.hold, self.trouble = False, None, False
+        at_once, self.at_once = self.at_once, []
+        for send in at_once:
+            send()
         if reordered:
             self.sweep()
             self.net.release(reverse=True)
@@ -367,9 +392,13 @@ class Month:
                 elif r < 0.80:
                     psn_no, code = self.rng.choice(CROSS)
                     if self.up(code):
-                        self.cross_visit(psn_no, code)
+                        self.injected(lambda: self.outpatient(psn_no, code, cross=True))  # noqa: B023 - now
                 else:
-                    self.pharmacy(self.rng.choice((PARENT, MOTHER, SON, EMPLOYEE)))
+                    psn_no = self.rng.choice((PARENT, MOTHER, SON, EMPLOYEE))
+                    if psn_no == EMPLOYEE:
+                        self.pharmacy(psn_no)
+                    else:
+                        self.injected(lambda: self.pharmacy(psn_no))  # noqa: B023 - called now
             self.cancel_due(n)
             if n in down and n - 1 not in down:  # a settlement of a person of the dropped node cancelled now
                 self.cancel(self.rng.choice([  # in the order settled: the ids themselves carry the real time
@@ -380,17 +409,17 @@ class Month:
                 self.counts["node dropped"] += 1
             self.sweep()
             retry, self.retry = self.retry, []
-            for his, visit in retry:  # the HIS sends again what was refused as not settled
+            for his, send in retry:  # the HIS sends again what was refused as not settled
                 if self.up(his.client.code):
-                    self.settle_visit(his, visit, cross=True)
+                    send()
                 else:
-                    self.retry.append((his, visit))
+                    self.retry.append((his, send))
         rounds = 0
         while self.to_cancel or self.retry:
             self.cancel_due()
             retry, self.retry = self.retry, []
-            for his, visit in retry:
-                self.settle_visit(his, visit, cross=True)
+            for _, send in retry:
+                send()
             rounds += 1
             assert rounds < 3
 
