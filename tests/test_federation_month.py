@@ -227,18 +227,20 @@ class Month:
         client = his.client
         env = client.envelope("2207", dated(visit.data_2207(), his.day), visit.who["admdvs"],
                               sign_no=client.sign_no())
-        lost = client.send(env)
-        if lost["infcode"] != 0:
-            assert self.net.down or self.trouble, lost["err_msg"]
-            self.counts["not settled"] += 1
-            self.again(his, lambda: self.settle_visit(his, visit, True))
-            return
+        lost = client.send(env)  # the HIS never sees this answer: it reverses the message, then settles again
         ref = {"data": {"psn_no": visit.who["psn_no"], "omsgid": env["msgid"], "oinfno": "2207"}}
         out = his.call("2601", ref, visit.who["admdvs"])
-        assert out["infcode"] == 0 and out["output"]["data"]["rvs_rslt"] == "reversed", out
         self.counts["2601"] += 1
-        self.answered[lost["output"]["setlinfo"]["setl_id"]] = NODE_OF[client.code]
-        self.cancelled.add(lost["output"]["setlinfo"]["setl_id"])
+        if lost["infcode"] == 0:
+            assert out["infcode"] == 0 and out["output"]["data"]["rvs_rslt"] == "reversed", out
+            self.answered[lost["output"]["setlinfo"]["setl_id"]] = NODE_OF[client.code]
+            self.cancelled.add(lost["output"]["setlinfo"]["setl_id"])
+        else:  # what it lost was a refusal as not settled: nothing to reverse here
+            assert self.net.down or self.trouble, lost["err_msg"]
+            self.counts["not settled"] += 1
+            result = out["output"]["data"]["rvs_rslt"] if out["infcode"] == 0 else out["err_msg"]
+            self.counts[f"2601 of a 2207 not settled: {result}"] += 1
+        self.again(his, lambda: self.settle_visit(his, visit, True))
 
     def pharmacy(self, psn_no: str) -> None:
         who = self.who(psn_no)
