@@ -168,8 +168,12 @@ class Month:
         return NODE_OF[code] not in self.net.down
 
     def items(self) -> list[tuple[str, str, str]]:
-        return [(self.rng.choice(ITEMS), f"{self.rng.randint(100, 2500) / 100:.2f}", str(self.rng.randint(1, 3)))
+        return [(self.rng.choice(ITEMS), self.cents(100, 2500), str(self.rng.randint(1, 3)))
                 for _ in range(self.rng.randint(1, 3))]
+
+    def cents(self, low: int, high: int) -> str:
+        """A price drawn in cents, written in yuan."""
+        return str(D(self.rng.randint(low, high)).scaleb(-2))
 
     def again(self, his: DayHis, send: Callable[[], None]) -> None:
         """A visit refused as not settled: the HIS sends it again at once, or after the day's sweep."""
@@ -274,7 +278,7 @@ class Month:
                                             "med_type": "21", "ipt_no": f"IPT-{psn_no[-4:]}-{day.day}",
                                             "adm_dept_codg": "W1"}, "diseinfo": []}, who["admdvs"])
         mdtrt_id = str(out["output"]["result"]["mdtrt_id"])
-        fees = [(f"L{n}", code, f"{self.rng.randint(1000, 5000) / 100:.2f}", str(self.rng.randint(5, 40)))
+        fees = [(f"L{n}", code, self.cents(1000, 5000), str(self.rng.randint(5, 40)))
                 for n, code in enumerate(ITEMS, 1)]
         uploaded = his.ok("2301", {"feedetail": [
             {"feedetl_sn": sn, "init_feedetl_sn": "", "mdtrt_id": mdtrt_id, "psn_no": psn_no,
