@@ -50,8 +50,11 @@ from yibao.store.models import (
     BankInstruction,
     FederationInbox,
     FederationOutbox,
+    FederationSnapshot,
+    FederationVisitor,
     FederationVoucher,
     MutualAidAuthorization,
+    Person,
     Settlement,
 )
 
@@ -550,6 +553,11 @@ def test_a_month_across_three_nodes_ends_agreed_to_the_cent(month: Month, tmp_pa
     w = month
     started = time.monotonic()
     initial = {p["psn_no"]: D(p["account"]["balance"]) for p in w.doc["persons"] if "account" in p}
+    for province, node in w.nodes.items():  # only its own province loaded; the others' reference as snapshots
+        with node.store.unit_of_work() as s:
+            assert {a[:2] for a in s.scalars(select(Person.admdvs))} == {province}
+            assert {(r.province, r.kind) for r in s.scalars(select(FederationSnapshot))} == {
+                (p, k) for p in PROVINCES for k in ("regions", "policies")}
     w.run(monkeypatch)
     rounds = w.settle_the_rest()
     ran = time.monotonic() - started
@@ -559,6 +567,10 @@ def test_a_month_across_three_nodes_ends_agreed_to_the_cent(month: Month, tmp_pa
     report = federation_check.check({p: n.store for p, n in w.nodes.items()})
     assert report.differences == [] and report.in_flight == [], (report.differences, report.in_flight)
     check_both_sides(w)
+    for province, node in w.nodes.items():  # of another province a node holds only the visitors it met
+        with node.store.unit_of_work() as s:
+            others = set(s.scalars(select(Person.psn_no).where(Person.admdvs.not_like(f"{province}%"))))
+            assert others == set(s.scalars(select(FederationVisitor.psn_no))), province
     figures = check_books_of_the_insured(w, initial)
 
     # the month cleared for each payer on its payee's node, every payer's voucher paid through the bank
@@ -609,5 +621,6 @@ def test_a_month_across_three_nodes_ends_agreed_to_the_cent(month: Month, tmp_pa
         books_balance(node, region)
 
     print(f"\nmonth on {w.nodes['44'].store.engine.dialect.name}: {dict(sorted(w.counts.items()))}, "
-          f"sweeper rounds at the end {rounds}, compared {report.compared}, vouchers {vouchers}, "
+          f"{len(w.answered)} told the HIS, sweeper rounds at the end {rounds}, compared {report.compared}, "
+          f"vouchers {vouchers}, "
           f"{len(live)} standing, traffic {ran:.1f} s, all {time.monotonic() - started:.1f} s, {figures}")
