@@ -344,6 +344,7 @@ class Month:
             self.counts["answer lost"] += 1
         elif r < 0.15:  # the settlement held back: its compensation overtakes it, and it arrives last
             self.net.hold = lambda m: m["kind"] == "settle"
+            self.net.duplicate = self.rng.random() < 0.5  # and the rest delivered twice
             self.trouble = True
             self.counts["reordered"] += 1
         try:
@@ -374,7 +375,7 @@ class Month:
 
     def run(self, monkeypatch: pytest.MonkeyPatch) -> None:
         stays = {8: PARENT, 17: MOTHER, 25: EMPLOYEE}
-        down = {11: "14", 12: "14", 21: "34", 22: "34"}
+        down = {11: "14", 12: "14", 21: "34", 22: "34", 27: "44"}
         for n in range(1, 32):
             day = date(2026, 3, n)
             monkeypatch.setenv("YIBAO_TODAY", day.isoformat())
@@ -404,6 +405,8 @@ class Month:
                         self.injected(lambda: self.outpatient(psn_no, code, cross=True))  # noqa: B023 - now
                 else:
                     psn_no = self.rng.choice((PARENT, MOTHER, SON, EMPLOYEE))
+                    if not self.up(PHARMACY):
+                        continue
                     if psn_no == EMPLOYEE:
                         self.pharmacy(psn_no)
                     else:
