@@ -1,7 +1,7 @@
 """Benchmark: cross-province 2207s across two nodes of a federation on loopback, beside the same 2207s on one node
 in the same run (docs/federation.md).
 
-Each node is `yibao serve` (one worker) on a PostgreSQL schema of its own; the nodes talk through NATS JetStream
+Each node is `yibao serve` (one worker) on a PostgreSQL database of its own; the nodes talk through NATS JetStream
 (YIBAO_TEST_NATS, default nats://127.0.0.1:4222). A Taiyuan child (example B: family mutual aid from a parent's
 account) is settled at a Shenzhen hospital: on one node the platform does it all; across nodes node 44 prices the
 lines and node 14 applies the accumulator, the account debit and the bank instruction. One HIS sends the visits one
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("YIBAO_DATA_KEY", "y0lBnRjAtpdB1S2Y2hCFOjVSKazgdNGLKt1lGAPwRkE=")
 
-from federation_served import Schemas, ServedNode, nats_problem  # noqa: E402
+from federation_served import Databases, ServedNode, nats_problem  # noqa: E402
 from federation_world import federation_doc  # noqa: E402
 from outpatient_world import CHILD, EXAMPLE_B, SZ_HOSP, His, person_in  # noqa: E402
 
@@ -52,13 +52,13 @@ def main(n: int) -> None:
     problem = nats_problem()
     if problem:
         sys.exit(problem)
-    schemas = Schemas()
+    databases = Databases()
     logs = Path(tempfile.mkdtemp())
     space = f"bench{uuid.uuid4().hex[:8]}"
-    single = ServedNode("00", (), schemas.new(federation_doc()), space, logs)
+    single = ServedNode("00", (), databases.new(federation_doc()), space, logs)
     single.env = {k: v for k, v in single.env.items() if k not in ("YIBAO_PROVINCES", "YIBAO_FEDERATION_PEERS")}
-    sz = ServedNode("44", ("14",), schemas.new(federation_doc()), space, logs)
-    ty = ServedNode("14", ("44",), schemas.new(federation_doc()), space, logs)
+    sz = ServedNode("44", ("14",), databases.new(federation_doc()), space, logs)
+    ty = ServedNode("14", ("44",), databases.new(federation_doc()), space, logs)
     try:
         single.start()
         one = run("one node (anchor)", single.base, n)
@@ -70,7 +70,7 @@ def main(n: int) -> None:
     finally:
         for node in (single, sz, ty):
             node.stop()
-        schemas.drop()
+        databases.drop()
 
 
 if __name__ == "__main__":

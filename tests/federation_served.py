@@ -1,5 +1,5 @@
-"""Nodes of a federation as real processes (docs/federation.md): each node `yibao serve` on a PostgreSQL schema of
-its own, the exchange NATS JetStream at 127.0.0.1:4222 (YIBAO_TEST_NATS), the streams of one test apart from
+"""Nodes of a federation as real processes (docs/federation.md): each node `yibao serve` on a PostgreSQL database
+of its own, the exchange NATS JetStream at 127.0.0.1:4222 (YIBAO_TEST_NATS), the streams of one test apart from
 every other's by YIBAO_FEDERATION_SPACE. Used by test_federation_nats.py and bench/federation.py.
 
 Without NATS the tests that need it are skipped, except under CI=true, where it is a failure (as PostgreSQL).
@@ -43,29 +43,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Schemas:
-    """PostgreSQL schemas made for a run, migrated, dropped at the end."""
+class Databases:
+    """A PostgreSQL database of its own for each node of a run, migrated and loaded, dropped at the end."""
 
     def __init__(self) -> None:
         self.admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
         self.made: list[str] = []
 
-    def new(self, doc: dict[str, Any]) -> str:
-        schema = f"yibao_node_{uuid.uuid4().hex[:10]}"
+    def new(self, doc: dict[str, Any], provinces: tuple[str, ...] | None = None) -> str:
+        """The node's database URL; `provinces`: it loads only those it owns (YIBAO_PROVINCES), else everything."""
+        name = f"yibao_node_{uuid.uuid4().hex[:10]}"
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        self.made.append(schema)
-        url = f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.made.append(name)
+        url = f"{PG_SERVER.rsplit('/', 1)[0]}/{name}"
         upgrade(url)
         store = Store(url)
-        load_document(store, doc)
+        load_document(store, doc, provinces)
         store.dispose()
         return url
 
     def drop(self) -> None:
         with self.admin.connect() as conn:
-            for schema in self.made:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            for name in self.made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self.admin.dispose()
 
 

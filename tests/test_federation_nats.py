@@ -1,4 +1,4 @@
-"""Two provinces' nodes as `yibao serve` processes over NATS JetStream, each on its own PostgreSQL schema
+"""Two provinces' nodes as `yibao serve` processes over NATS JetStream, each on its own PostgreSQL database
 (docs/federation.md): a cross-province settlement and its cancellation across them; the insured node killed (kill -9)
 with a settlement in flight and restarted; a duplicate delivered on the exchange. After each: the books of both
 sides agree to the cent and `yibao federation check` finds no difference."""
@@ -14,13 +14,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from federation_served import NATS_URL, SEALER, PrivateExchange, Schemas, ServedNode, nats_problem, wait_until
+from federation_served import NATS_URL, SEALER, Databases, PrivateExchange, ServedNode, nats_problem, wait_until
 from federation_world import balance, federation_doc, inbox, outbox, quota_used, settlements, usage
 from outpatient_world import CHILD, EXAMPLE_B, MOTHER, PARENT, SON, SZ_HOSP, His, person_in
+from sqlalchemy import select
 
 from yibao.client import PlatformClient
 from yibao.federation.jetstream import JetStreamExchange
 from yibao.store.db import Store
+from yibao.store.models import Person
 
 D = Decimal
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -33,6 +35,11 @@ class Books:
         self.url = url
         self.store = Store(url)
 
+    def persons(self) -> list[str]:
+        """The regions of the persons it holds."""
+        with self.store.unit_of_work() as s:
+            return list(s.scalars(select(Person.admdvs)))
+
 
 @pytest.fixture
 def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ServedNode, ServedNode, str]]:
@@ -41,11 +48,11 @@ def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Serv
             if IN_CI:
                 pytest.fail(f"required in CI: {problem}")
             pytest.skip(problem)
-    schemas = Schemas()
+    databases = Databases()
     space = f"t{uuid.uuid4().hex[:10]}"
     # two workers each: requests shared between a node's workers, each answer back to the worker that asked
-    sz = ServedNode("44", ("14",), schemas.new(federation_doc()), space, tmp_path, workers=2)
-    ty = ServedNode("14", ("44",), schemas.new(federation_doc()), space, tmp_path, workers=2)
+    sz = ServedNode("44", ("14",), databases.new(federation_doc()), space, tmp_path, workers=2)
+    ty = ServedNode("14", ("44",), databases.new(federation_doc()), space, tmp_path, workers=2)
     try:
         ty.start()
         sz.start()
@@ -53,7 +60,7 @@ def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Serv
     finally:
         sz.stop()
         ty.stop()
-        schemas.drop()
+        databases.drop()
 
 
 def check(sz: ServedNode, ty: ServedNode) -> subprocess.CompletedProcess[str]:
@@ -123,11 +130,12 @@ def three(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Priv
             pytest.fail(f"required in CI: {problem}")
         pytest.skip(problem)
     exchange = PrivateExchange(tmp_path / "jetstream").start()
-    schemas = Schemas()
+    databases = Databases()
     space = f"t{uuid.uuid4().hex[:10]}"
     peers = {"44": ("14", "34"), "14": ("44", "34"), "34": ("44", "14")}
-    nodes = {p: ServedNode(p, peers[p], schemas.new(federation_doc()), space, tmp_path, nats_url=exchange.url)
-             for p in peers}
+    # each node its own database, holding only its own province: the others' reference data comes as snapshots
+    nodes = {p: ServedNode(p, peers[p], databases.new(federation_doc(), (p,)), space, tmp_path,
+                           nats_url=exchange.url) for p in peers}
     try:
         for node in nodes.values():
             node.start()
@@ -136,7 +144,7 @@ def three(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Priv
         for node in nodes.values():
             node.stop()
         exchange.stop()
-        schemas.drop()
+        databases.drop()
 
 
 def test_three_nodes_and_the_exchange_stopped_and_restarted(
@@ -154,7 +162,9 @@ def test_three_nodes_and_the_exchange_stopped_and_restarted(
     assert hefei["infcode"] == 0, hefei["err_msg"]
     paid = hefei["output"]["setlinfo"]
     assert (paid["hifp_pay"], paid["acct_pay"], paid["acct_mulaid_pay"]) == (D("100.00"), D("130.00"), D("90.00"))
-    assert balance(books["34"], SON) == D("0.00") and balance(books["44"], SON) == D("40.00")
+    assert balance(books["34"], SON) == D("0.00")
+    held = {p: {a[:2] for a in books[p].persons()} for p in books}  # each node: its own, and the visitors it met
+    assert held == {"44": {"44", "14", "34"}, "14": {"14"}, "34": {"34"}}, held
     assert balance(books["34"], MOTHER) == D("1910.00")
     assert balance(books["14"], PARENT) == D("2870.00")
 
