@@ -9,7 +9,9 @@ import json
 import os
 import threading
 import uuid
-from typing import Any
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import nats
 import pytest
@@ -19,6 +21,7 @@ from yibao.federation.jetstream import JetStreamExchange
 from yibao.store.vault import Vault, new_key
 
 CERTNO = "140101199001011234"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -31,6 +34,13 @@ def space() -> str:
     return f"k{uuid.uuid4().hex[:10]}"
 
 
+def _in_own_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """The coroutine run to its end on a loop of its own, in a thread of its own: the test's thread may already
+    run a loop (another test's browser, say)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result(30)
+
+
 def _raw(space: str, stream: str) -> list[bytes]:
     async def read() -> list[bytes]:
         nc = await nats.connect(NATS_URL)
@@ -41,7 +51,7 @@ def _raw(space: str, stream: str) -> list[bytes]:
                     for seq in range(info.state.first_seq, info.state.last_seq + 1)]
         finally:
             await nc.close()
-    return asyncio.run(read())
+    return _in_own_loop(read)
 
 
 def _publish_plain(subject: str, msg: dict[str, Any]) -> None:
@@ -51,7 +61,7 @@ def _publish_plain(subject: str, msg: dict[str, Any]) -> None:
             await nc.jetstream().publish(subject, json.dumps(msg).encode())
         finally:
             await nc.close()
-    asyncio.run(send())
+    _in_own_loop(send)
 
 
 def test_messages_are_sealed_and_a_stranger_is_set_aside(space: str) -> None:
