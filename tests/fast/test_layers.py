@@ -19,7 +19,7 @@ FLOORS = {
     # value types, dictionaries, the clock, the wire's JSON and signature, plumbing every part uses
     **{name: SHARED for name in ("money", "codes", "clock", "errors", "wire", "xtif", "validation", "throttle",
                                  "timebox", "tokens", "web", "httpcall", "demo_keys", "demo_help", "sqlkit",
-                                 "problem", "serving", "healthcheck", "apidocs", "observe")},
+                                 "problem", "serving", "served", "healthcheck", "apidocs", "observe")},
     "rules": 1,
     # the exchange between the nodes of a federation: configuration and transport only (docs/federation.md)
     "federation": 1,

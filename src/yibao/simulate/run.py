@@ -118,7 +118,7 @@ def run(month: str, dataset: Path, out: Path, visits_per_day: int, seed: int) ->
         with store.unit_of_work() as s:
             world = World.read(s)
         days = [date(year, mon, 1) + timedelta(days=k) for k in range((month_end(ym) - month_start(ym)).days)]
-        with serving(url, folder / "serve.log") as base:
+        with serving(url, folder) as base:
             console.print(f"yibao serve on {base}, database {db}")
             traffic = Traffic(world, base, seed, tally)
             try:
