@@ -174,3 +174,22 @@ def hospital_urls(request: pytest.FixtureRequest, hospital_kind: str, tmp_path: 
     if hospital_kind == "postgresql":
         return HospitalURLs(hospital_kind, tmp_path, request.getfixturevalue("hospital_schemas"))
     return HospitalURLs(hospital_kind, tmp_path, None, request.getfixturevalue("hospital_sqlite_template"))
+
+
+@pytest.fixture(scope="session")
+def simulated_month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One `yibao simulate` of March 2026 on the demo world (2 visits a day, seed 1), shared by the modules that
+    read it (test_simulate.py, test_whatif.py; a worker runs it at most once): its output folder and what the
+    command printed. Nothing may write to it."""
+    from typer.testing import CliRunner
+
+    from yibao.cli import app
+
+    out = tmp_path_factory.mktemp("simulation")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("YIBAO_TODAY", raising=False)
+        result = CliRunner().invoke(app, ["simulate", "--month", "2026-03", "--dataset",
+                                          str(Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"),
+                                          "--out", str(out), "--visits", "2", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    return out, result.output

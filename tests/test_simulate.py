@@ -1,5 +1,5 @@
 """`yibao simulate`: a month of traffic over the wire against a real `yibao serve`, the monthly cycle, the reports.
-One run (2 visits a day on the demo world) shared by the tests of this module; SQLite only."""
+One run (2 visits a day on the demo world, conftest.py simulated_month) shared with test_whatif.py; SQLite only."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
-
-from yibao.cli import app
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
 MONTH = "2026-03"
@@ -35,14 +32,8 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def simulated(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    out = tmp_path_factory.mktemp("simulation")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("YIBAO_TODAY", raising=False)
-        result = CliRunner().invoke(app, ["simulate", "--month", MONTH, "--dataset", str(DEMO), "--out", str(out),
-                                          "--visits", "2", "--seed", "1"])
-    assert result.exit_code == 0, result.output
-    return Run(out, result.output)
+def simulated(simulated_month: tuple[Path, str]) -> Run:
+    return Run(*simulated_month)
 
 
 def test_the_reports_folder_is_printed_and_holds_every_format(simulated: Run) -> None:

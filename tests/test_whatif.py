@@ -260,14 +260,9 @@ def test_catalog_rows_and_region_settings_are_refused_as_a_dataset_would(month: 
 # -- a simulated month -------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("simulation")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("YIBAO_TODAY", raising=False)
-        result = CliRunner().invoke(app, ["simulate", "--month", MONTH, "--dataset", str(DEMO), "--out", str(out),
-                                          "--visits", "2", "--seed", "3"])
-    assert result.exit_code == 0, result.output
-    return out / MONTH / "simulation.db"
+def simulated(simulated_month: tuple[Path, str]) -> Path:
+    """The month `yibao simulate` made (conftest.py), shared with test_simulate.py."""
+    return simulated_month[0] / MONTH / "simulation.db"
 
 
 def test_a_simulated_month_replays_to_the_cent_and_a_lowered_deductible_costs_more(
