@@ -209,12 +209,14 @@ def test_a_duplicate_or_older_snapshot_changes_nothing(world: World) -> None:
     assert (v1["body"]["version"], v2["body"]["version"]) == (1, 2)
     before = snapshot(world.sz.store)
     for msg in (v2, v1, v2):  # a duplicate, then the older one overtaken, then the duplicate again
-        assert snapshots.receive(world.sz.store, msg, ("44",)) == {"state": "ignored"}
+        assert snapshots.receive(world.sz.store, msg, ("44",), ("14",)) == {"state": "ignored"}
     forged = {**v2, "body": {**v2["body"], "version": 3, "rows": {"policies": []}}}  # rows not its digest's
-    assert snapshots.receive(world.sz.store, forged, ("44",)) == {"state": "ignored"}
+    assert snapshots.receive(world.sz.store, forged, ("44",), ("14",)) == {"state": "ignored"}
     own = {**world.net.retained[("44", "policies")]}
     own["body"] = {**own["body"], "version": 9}
-    assert snapshots.receive(world.sz.store, own, ("44",)) == {"state": "ignored"}  # its own province: never
+    assert snapshots.receive(world.sz.store, own, ("44",), ("14",)) == {"state": "ignored"}  # its own: never
+    stranger = {**v2, "body": {**v2["body"], "province": "34", "version": 4}}  # none of node 44's peers
+    assert snapshots.receive(world.sz.store, stranger, ("44",), ("14",)) == {"state": "ignored"}
     assert snapshot(world.sz.store) == before
     assert world.quote()["hifp_pay"] == D("120.00")
 

@@ -134,10 +134,10 @@ def versions(session: Session) -> list[dict[str, Any]]:
 
 
 def receive(store: Store, msg: dict[str, Any], own: tuple[str, ...],
-            peers: tuple[str, ...] | None = None) -> dict[str, Any] | None:
+            peers: tuple[str, ...]) -> dict[str, Any] | None:
     """A snapshot broadcast by another node, applied in one transaction (None: met a concurrent twin, again). Of a
     province that is none of this node's peers it is ignored: a node publishes only its own provinces."""
-    if peers is not None and msg["body"].get("province") not in peers:
+    if msg["body"].get("province") not in peers:
         log.warning("federation: a snapshot of province %s, none of this node's peers, ignored",
                     msg["body"].get("province"))
         return {"state": "ignored"}
